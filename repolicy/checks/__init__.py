@@ -1,0 +1,92 @@
+"""The check registry and the context checks run in.
+
+Check names are API (CONTRACT §4): add new ones, never rename. Each family
+module is named after the policy key it enforces and keeps the docs of its
+checks next to their code; the registry below says which module that is, so
+a run imports only the families it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from repolicy.match import Matcher
+from repolicy.policy import Policy, Rule
+from repolicy.report import ERROR, WARNING
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    name: str
+    family: str  # module under repolicy.checks
+    severity: str
+    reported_by: tuple[str, ...]
+
+
+REGISTRY: dict[str, CheckInfo] = {
+    info.name: info
+    for info in (
+        CheckInfo("excluded", "exclude", ERROR, ("check", "push", "audit")),
+        CheckInfo("lfs-missing", "lfs", ERROR, ("check", "push", "audit")),
+        CheckInfo("lfs-pointer-invalid", "lfs", ERROR, ("check", "push", "audit")),
+        CheckInfo("file-too-large", "budgets", ERROR, ("check", "push", "audit")),
+        CheckInfo("file-large", "budgets", WARNING, ("check", "push", "audit")),
+        CheckInfo("lfs-file-too-large", "lfs", ERROR, ("check", "push", "audit")),
+        CheckInfo("repo-budget", "budgets", ERROR, ("push", "audit")),
+        CheckInfo("lfs-budget", "budgets", ERROR, ("push", "audit")),
+        CheckInfo("include-ignored", "exclude", ERROR, ("audit",)),
+        CheckInfo("include-untracked", "exclude", WARNING, ("audit",)),
+        CheckInfo("not-ignored", "exclude", ERROR, ("audit",)),
+        CheckInfo("lfs-attr-missing", "lfs", ERROR, ("check", "audit")),
+        CheckInfo("missing-required", "require", ERROR, ("check", "push", "audit")),
+        CheckInfo("frozen-modified", "frozen", ERROR, ("check", "push", "audit")),
+        CheckInfo("dvc-in-git", "dvc", ERROR, ("check", "push", "audit")),
+        CheckInfo("dvc-not-ignored", "dvc", ERROR, ("check", "audit")),
+        CheckInfo("dvc-stale", "dvc", WARNING, ("audit",)),
+        CheckInfo("unpushed", "upstream", WARNING, ("audit",)),
+        CheckInfo("lfs-object-missing", "lfs", ERROR, ("push",)),
+    )
+}
+
+
+def doc(name: str) -> str:
+    """The documentation of one check, kept in its family module's DOCS."""
+    module = importlib.import_module(f"repolicy.checks.{REGISTRY[name].family}")
+    docs: dict[str, str] = module.DOCS
+    return docs[name]
+
+
+@dataclass
+class Context:
+    """The policy, with one matcher per list, shared by every check of a run."""
+
+    policy: Policy
+    _matchers: dict[str, Matcher] = field(default_factory=dict)
+
+    def matcher(self, key: str) -> Matcher:
+        if key not in self._matchers:
+            rules: tuple[Rule, ...] = getattr(self.policy, key)
+            self._matchers[key] = Matcher([r.pattern for r in rules])
+        return self._matchers[key]
+
+    def rules_for(self, key: str, path: str) -> list[Rule]:
+        """The rules under `key` that select `path`, in policy order."""
+        rules: tuple[Rule, ...] = getattr(self.policy, key)
+        return [rules[k] for k in self.matcher(key).hits(path)] if rules else []
+
+    def excluding_rule(self, path: str) -> Rule | None:
+        """The first `exclude` rule that selects `path`, unless an `include` rule keeps it."""
+        hits = self.rules_for("exclude", path)
+        if not hits or self.rules_for("include", path):
+            return None
+        return hits[0]
+
+    def lfs_rule(self, path: str) -> Rule | None:
+        hits = self.rules_for("lfs", path)
+        return hits[0] if hits else None
+
+    def severity(self, check: str, rule: Rule | None = None) -> str:
+        if rule is not None and rule.severity:
+            return rule.severity
+        return REGISTRY[check].severity

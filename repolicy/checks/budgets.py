@@ -1,0 +1,130 @@
+"""`budgets`: how large one file and the whole repository may grow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from repolicy.checks import Context
+from repolicy.checks.lfs import track_pattern
+from repolicy.report import Violation, human_size, quote_paths
+from repolicy.targets import BlobAtPath
+
+DOCS = {
+    "file-too-large": """\
+What it does
+  Flags a blob stored in git itself (not an LFS pointer) larger than
+  `budgets.file`, measured as git stores it uncompressed (`cat-file -s`).
+  For a modified file it is the new, staged size.
+
+Why it matters
+  GitHub rejects any push that contains a file over 100 MiB, even when a
+  later commit deletes it: the blob is still in history. At the end of a
+  training run that means the work cannot leave the machine.
+
+Example
+  budgets: {file: 100 MiB}
+  $ git add outputs/run1/checkpoints/best.pth    # 300 MB -> file-too-large
+
+How to fix
+  Store it in Git LFS, or keep it out of git:
+    git lfs install && git lfs track '*.pth' && git add .gitattributes
+    git rm --cached -- PATH && git add -- PATH
+  If it is already committed: git lfs migrate import --include='*.pth'
+
+Policy keys
+  budgets.file
+""",
+    "file-large": """\
+What it does
+  Warns about a blob stored in git larger than `budgets.file_warn`.
+
+Why it matters
+  GitHub warns above 50 MiB; every clone pays for the file forever, and
+  an 80-100 MB `best.pth` is one good epoch away from the hard limit.
+
+Example
+  budgets: {file_warn: 50 MiB}    a 60 MB model saved with optimizer state
+
+How to fix
+  Move it to Git LFS, save only the weights, or raise the budget on
+  purpose.
+
+Policy keys
+  budgets.file_warn
+""",
+    "repo-budget": """\
+What it does
+  Flags a repository whose reachable objects (every branch and tag, as
+  stored on disk) exceed `budgets.repo`; for a push, it says what the push
+  adds.
+
+Why it matters
+  GitHub recommends repositories under 1 GB and strongly recommends under
+  5 GB; past that, clones crawl and hosts may ask you to shrink it.
+
+Example
+  budgets: {repo: 1 GiB}    five runs of 200 MB raw checkpoints
+
+How to fix
+  Move large files to LFS (`git lfs migrate import --everything`), drop
+  intermediate checkpoints from history, or raise the budget.
+
+Policy keys
+  budgets.repo
+""",
+    "lfs-budget": """\
+What it does
+  Flags when the LFS objects referenced anywhere in history add up to more
+  than `budgets.lfs`.
+
+Why it matters
+  LFS storage and bandwidth are billed or capped per account; every
+  version of every checkpoint counts.
+
+Example
+  budgets: {lfs: 1 GiB}    twenty versions of a 60 MB model
+
+How to fix
+  Keep only released model versions in LFS, prune old ones from history,
+  or raise the budget (and the plan) on purpose.
+
+Policy keys
+  budgets.lfs
+""",
+}
+
+
+def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
+    """file-too-large and file-large on blobs stored in git (LFS pointers are exempt)."""
+    limit = ctx.policy.limit("file")
+    warn = ctx.policy.limit("file_warn")
+    if limit is None and warn is None:
+        return
+    for blob in blobs:
+        if blob.is_lfs_pointer or blob.is_symlink:
+            continue
+        if limit is not None and blob.size > limit:
+            check, budget, key = "file-too-large", limit, "file"
+        elif warn is not None and blob.size > warn:
+            check, budget, key = "file-large", warn, "file_warn"
+        else:
+            continue
+        quoted = quote_paths([blob.path])
+        track = quote_paths([track_pattern(None, blob.path)])
+        yield Violation(
+            check=check,
+            severity=ctx.severity(check),
+            path=blob.path,
+            rule=f"budgets.{key}: {human_size(budget)}",
+            message=(
+                f"is {human_size(blob.size)}, over the {human_size(budget)} "
+                f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
+            ),
+            fix=(
+                f"store it in Git LFS: git lfs install && git lfs track {track} "
+                f"&& git add .gitattributes && git rm --cached -- {quoted} && git add -- {quoted}\n"
+                f"or keep it out of git: git rm --cached -- {quoted}"
+            ),
+            commit=blob.commit,
+            size=blob.size,
+        )

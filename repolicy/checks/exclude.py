@@ -1,0 +1,123 @@
+"""`exclude` and `include`: what must never be committed, and what must never be lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from repolicy.checks import Context
+from repolicy.report import Violation, quote_paths
+from repolicy.targets import BlobAtPath
+
+DOCS = {
+    "excluded": """\
+What it does
+  Flags a file that matches an `exclude` pattern (and no `include` pattern)
+  when it is staged, committed or pushed.
+
+Why it matters
+  Intermediate checkpoints, TensorBoard logs, `wandb/` runs and `*.log` files
+  are large, change on every run and are worthless tomorrow. One `git add -A`
+  puts them in history for good: every clone downloads them and the
+  repository creeps towards its size limit.
+
+Example
+  exclude: ["outputs/*/checkpoints/epoch_*.pth"]
+  $ git add -A    # stages outputs/run1/checkpoints/epoch_3.pth -> excluded
+
+How to fix
+  Unstage it and ignore it:
+    git rm --cached -- 'outputs/run1/checkpoints/epoch_3.pth'
+    echo 'outputs/*/checkpoints/epoch_*.pth' >> .gitignore
+  If it belongs in git after all, add a matching `include` pattern
+  (include beats exclude).
+
+Policy keys
+  exclude, include
+""",
+    "include-ignored": """\
+What it does
+  Flags a file that matches an `include` pattern and exists in the work tree,
+  but which `.gitignore` ignores.
+
+Why it matters
+  `best.pth` and `last.pth` are the whole point of keeping a training run in
+  git. If an ignore rule written for `*.pth` or `outputs/` hides them,
+  `git add -A` silently skips them and they vanish with the machine.
+
+Example
+  include: ["outputs/*/checkpoints/best.pth"]
+  .gitignore: outputs/      # git never looks inside outputs/ again
+
+How to fix
+  Run `repolicy fix`, or re-include the file and every parent directory
+  (`outputs/*` then `!outputs/*/` ... `!outputs/*/checkpoints/best.pth`);
+  `git check-ignore -v PATH` shows the line that hides it.
+
+Policy keys
+  include
+""",
+    "include-untracked": """\
+What it does
+  Flags a file that matches an `include` pattern, is not ignored, but is not
+  committed yet.
+
+Why it matters
+  The file is meant to survive the machine; until it is committed and
+  pushed, it will not.
+
+Example
+  include: ["outputs/*/checkpoints/last.pth"]
+  $ git status    # ?? outputs/run2/checkpoints/last.pth
+
+How to fix
+  git add -- 'outputs/run2/checkpoints/last.pth' && git commit && git push
+
+Policy keys
+  include
+""",
+    "not-ignored": """\
+What it does
+  Flags an untracked file that matches an `exclude` pattern but is not
+  ignored by `.gitignore`.
+
+Why it matters
+  The next `git add -A` will stage it. The policy is only safe when git
+  itself agrees with it.
+
+Example
+  exclude: ["wandb/"]
+  $ git status    # ?? wandb/run-20240101/files/output.log
+
+How to fix
+  Run `repolicy fix`, or add the pattern to `.gitignore`.
+
+Policy keys
+  exclude
+""",
+}
+
+
+def _fix(blob: BlobAtPath, pattern: str) -> str:
+    return (
+        f"git rm --cached -- {quote_paths([blob.path])}\nand add this line to .gitignore: {pattern}"
+    )
+
+
+def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
+    if not ctx.policy.exclude:
+        return
+    for blob in blobs:
+        rule = ctx.excluding_rule(blob.path)
+        if rule is None:
+            continue
+        yield Violation(
+            check="excluded",
+            severity=ctx.severity("excluded", rule),
+            path=blob.path,
+            rule=str(rule),
+            message=f"matches exclude pattern '{rule.text}' and must not be committed",
+            fix=_fix(blob, rule.text),
+            commit=blob.commit,
+            size=blob.size,
+            why=rule.why,
+        )

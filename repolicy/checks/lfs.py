@@ -1,0 +1,233 @@
+"""`lfs`: what must be stored as Git LFS pointers, and pointers that are broken."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+
+from repolicy.checks import Context
+from repolicy.lfs import Malformed
+from repolicy.policy import Rule
+from repolicy.report import Violation, human_size, quote_paths
+from repolicy.targets import BlobAtPath
+
+ATTRIBUTE_RULE = "gitattributes: filter=lfs"
+
+DOCS = {
+    "lfs-missing": """\
+What it does
+  Flags a blob stored in git itself at a path that must be a Git LFS pointer:
+  a path matching an `lfs` pattern, or one that `.gitattributes` gives
+  `filter=lfs`. It judges the blob that is staged or committed, not the file
+  on disk. Symlinks and submodules are exempt.
+
+Why it matters
+  On a fresh machine without `git lfs install`, `git add` stores the raw
+  checkpoint even though `.gitattributes` says LFS. The push is then
+  rejected (over 100 MiB) or the repository swells by the full file size,
+  and history keeps it even after the file is fixed.
+
+Example
+  lfs: ["*.pth"]
+  $ git add outputs/run1/checkpoints/best.pth   # 95 MB raw blob -> lfs-missing
+
+How to fix
+  git lfs install
+  git lfs track '*.pth' && git add .gitattributes
+  git rm --cached -- 'outputs/run1/checkpoints/best.pth'
+  git add -- 'outputs/run1/checkpoints/best.pth'
+  For commits already made: git lfs migrate import --include='*.pth'
+
+Policy keys
+  lfs
+""",
+    "lfs-pointer-invalid": """\
+What it does
+  Flags a blob under 1024 bytes that starts like a Git LFS pointer but is
+  malformed or not canonical, as `git lfs fsck --pointers` judges it (CRLF
+  endings, keys out of order, a short oid, a missing size...). An empty blob
+  is a valid pointer; a symlink is never one.
+
+Why it matters
+  git-lfs cannot smudge a broken pointer: checkouts show the pointer text
+  instead of the model, and forges may reject the push.
+
+Example
+  A pointer file opened and saved by an editor that converted it to CRLF.
+
+How to fix
+  Restore the real file and re-add it with git-lfs installed:
+    git lfs install && git rm --cached -- PATH && git add -- PATH
+
+Policy keys
+  lfs
+""",
+    "lfs-attr-missing": """\
+What it does
+  Flags a path matching an `lfs` pattern that `.gitattributes` does not give
+  `filter=lfs` (judged on the staged `.gitattributes` for `check`).
+
+Why it matters
+  Without the attribute, git-lfs never sees the file: the next `git add`
+  stores it raw, and clones never download the LFS object.
+
+Example
+  lfs: ["*.safetensors"]    but .gitattributes has no *.safetensors line
+
+How to fix
+  git lfs track '*.safetensors' && git add .gitattributes
+  (or run `repolicy fix`)
+
+Policy keys
+  lfs
+""",
+    "lfs-file-too-large": """\
+What it does
+  Flags an LFS object (the size recorded in its pointer) larger than
+  `budgets.lfs_file`.
+
+Why it matters
+  LFS hosts cap object size: GitHub rejects objects over 2 GiB on Free and
+  Pro plans (4 GiB Team, 5 GiB Enterprise Cloud).
+
+Example
+  budgets: {lfs_file: 2 GiB}    a 3.1 GiB optimizer-state checkpoint
+
+How to fix
+  Save the weights without optimizer state, shard the checkpoint, or keep
+  it in external storage and commit a reference to it.
+
+Policy keys
+  budgets.lfs_file
+""",
+    "lfs-object-missing": """\
+What it does
+  Flags a pushed LFS pointer (other than the empty one) whose object is not
+  in the local LFS store (.git/lfs/objects).
+
+Why it matters
+  git-lfs refuses the push, or the forge rejects it: the commit would point
+  at content nobody can download.
+
+Example
+  A pointer committed on one machine, pushed from a clone that never
+  fetched the object.
+
+How to fix
+  git lfs fetch --all (from a remote that has the object), or restore the
+  real file and re-add it.
+
+Policy keys
+  lfs
+""",
+}
+
+
+def _lfs_rule(ctx: Context, blob: BlobAtPath) -> tuple[str, Rule | None] | None:
+    rule = ctx.lfs_rule(blob.path)
+    if rule is not None:
+        return str(rule), rule
+    if blob.lfs_filter:
+        return ATTRIBUTE_RULE, None
+    return None
+
+
+def track_pattern(rule: Rule | None, path: str) -> str:
+    """The pattern to give `git lfs track` for a path the policy keeps in LFS."""
+    if rule is not None and not rule.pattern.dir_only:
+        return rule.text
+    ext = posixpath.splitext(posixpath.basename(path))[1]
+    return f"*{ext}" if ext else "/" + path
+
+
+def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
+    """lfs-pointer-invalid, lfs-missing and lfs-file-too-large for each blob."""
+    lfs_file = ctx.policy.limit("lfs_file")
+    for blob in blobs:
+        if blob.is_symlink:
+            continue
+        if isinstance(blob.pointer, Malformed):
+            yield Violation(
+                check="lfs-pointer-invalid",
+                severity=ctx.severity("lfs-pointer-invalid"),
+                path=blob.path,
+                message=f"looks like a Git LFS pointer, but {blob.pointer.reason}",
+                fix=(
+                    "restore the real file and re-add it with git-lfs installed:\n"
+                    f"git lfs install && git rm --cached -- {quote_paths([blob.path])} "
+                    f"&& git add -- {quote_paths([blob.path])}"
+                ),
+                commit=blob.commit,
+                size=blob.size,
+            )
+            continue
+        if blob.is_lfs_pointer:
+            assert blob.pointer is not None and not isinstance(blob.pointer, Malformed)
+            size = blob.pointer.size
+            if lfs_file is not None and size > lfs_file:
+                yield Violation(
+                    check="lfs-file-too-large",
+                    severity=ctx.severity("lfs-file-too-large"),
+                    path=blob.path,
+                    rule=f"budgets.lfs_file: {human_size(lfs_file)}",
+                    message=(
+                        f"LFS object is {human_size(size)}, over the "
+                        f"{human_size(lfs_file)} limit for one LFS object"
+                    ),
+                    fix="save the weights without optimizer state, shard the file, "
+                    "or keep it in external storage",
+                    commit=blob.commit,
+                    size=size,
+                )
+            continue
+        decided = _lfs_rule(ctx, blob)
+        if decided is None:
+            continue
+        rule_text, rule = decided
+        quoted = quote_paths([blob.path])
+        if blob.lfs_filter:
+            fix = (
+                "git-lfs did not clean this file (is it installed?):\n"
+                f"git lfs install && git add --renormalize -- {quoted}"
+            )
+        else:
+            fix = (
+                f"git lfs install && git lfs track {quote_paths([track_pattern(rule, blob.path)])} "
+                f"&& git add .gitattributes\n"
+                f"git rm --cached -- {quoted} && git add -- {quoted}"
+            )
+        yield Violation(
+            check="lfs-missing",
+            severity=ctx.severity("lfs-missing", rule),
+            path=blob.path,
+            rule=rule_text,
+            message=f"is stored in git ({human_size(blob.size)}), not as a Git LFS pointer",
+            fix=fix,
+            commit=blob.commit,
+            size=blob.size,
+            why=rule.why if rule else None,
+        )
+
+
+def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
+    """lfs-attr-missing: a path the policy keeps in LFS that .gitattributes does not."""
+    if not ctx.policy.lfs:
+        return
+    for blob in blobs:
+        if blob.is_symlink or blob.lfs_filter:
+            continue
+        rule = ctx.lfs_rule(blob.path)
+        if rule is None:
+            continue
+        pattern = track_pattern(rule, blob.path)
+        yield Violation(
+            check="lfs-attr-missing",
+            severity=ctx.severity("lfs-attr-missing", rule),
+            path=blob.path,
+            rule=str(rule),
+            message=".gitattributes does not give this path filter=lfs",
+            fix=f"git lfs track {quote_paths([pattern])} && git add .gitattributes",
+            commit=blob.commit,
+            size=blob.size,
+            why=rule.why,
+        )

@@ -1,0 +1,1 @@
+"""One module per subcommand; each `run(args) -> int` orchestrates and prints through report."""

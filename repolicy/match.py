@@ -1,0 +1,352 @@
+"""Policy patterns, matched exactly as one line of a root `.gitignore` would match.
+
+Git matches bytes, not characters (`?` is one byte of a UTF-8 name), so patterns
+compile to `bytes` regular expressions that mirror `wildmatch.c` and the
+pattern handling of `dir.c`: trailing-space trimming, `/` anchoring, basename
+matching for patterns without a slash, directory-only patterns, the `**`
+rules (including git's quirk that a `**` right after the literal prefix counts
+as a path boundary), bracket expressions with POSIX classes, and the rule that
+a path inside a selected directory is selected too.
+
+The differential test (`tests/test_match_differential.py`) holds this module
+to `git check-ignore` on generated trees.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+_NEVER = b"(?!)"
+_GLOB_SPECIAL = b"*?[\\"
+
+# git's ctype tables (git-compat-util.h, ctype.c): ASCII only, and git's
+# isspace() knows only space, \t, \n and \r.
+_CLASSES: dict[bytes, frozenset[int]] = {
+    b"alnum": frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+    b"alpha": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+    b"blank": frozenset(b" \t"),
+    b"cntrl": frozenset([*range(0, 32), 127]),
+    b"digit": frozenset(b"0123456789"),
+    b"graph": frozenset(range(33, 127)),
+    b"lower": frozenset(b"abcdefghijklmnopqrstuvwxyz"),
+    b"print": frozenset(range(32, 127)),
+    b"punct": frozenset(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    b"space": frozenset(b" \t\n\r"),
+    b"upper": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    b"xdigit": frozenset(b"0123456789ABCDEFabcdef"),
+}
+
+
+class PatternError(ValueError):
+    """A pattern git would never match, or would read differently than written."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset  # 0-based offset into the pattern text
+
+
+class _Abort(Exception):
+    """wildmatch's WM_ABORT_ALL at compile time: the pattern can never match."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled pattern.
+
+    `regex` is None when git would never match the pattern (an unclosed `[`,
+    an unknown `[:class:]`, a trailing backslash); `problem` then says why.
+    """
+
+    text: str
+    basename_only: bool
+    dir_only: bool
+    regex: re.Pattern[bytes] | None
+    problem: str | None = None
+    problem_offset: int = 0
+
+    def matches(self, path: bytes, is_dir: bool) -> bool:
+        """Whether this pattern matches `path` itself (not its parents)."""
+        if self.regex is None or (self.dir_only and not is_dir):
+            return False
+        subject = path.rpartition(b"/")[2] if self.basename_only else path
+        return self.regex.fullmatch(subject) is not None
+
+    def selects(self, path: str | bytes, is_dir: bool = False) -> bool:
+        """Whether a `.gitignore` holding only this line ignores `path`."""
+        raw = os.fsencode(path)
+        if self.matches(raw, is_dir):
+            return True
+        end = raw.find(b"/")
+        while end != -1:
+            if self.matches(raw[:end], True):
+                return True
+            end = raw.find(b"/", end + 1)
+        return False
+
+
+def _trim_trailing_spaces(raw: bytes) -> bytes:
+    """dir.c's trim_trailing_spaces: drop unescaped trailing spaces."""
+    last_space = -1
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x20:
+            if last_space < 0:
+                last_space = i
+        elif c == 0x5C:  # backslash: the next byte is literal
+            i += 1
+            if i >= len(raw):
+                return raw
+            last_space = -1
+        else:
+            last_space = -1
+        i += 1
+    return raw[:last_space] if last_space >= 0 else raw
+
+
+def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
+    """Translate the bracket expression starting at pat[i] == '['.
+
+    Returns a regex fragment and the index after the closing ']'. Mirrors
+    the bracket branch of git's dowild() step by step, so the odd corners
+    (']' first, '-' at the ends, escapes, '[' not starting a class) agree.
+    """
+    start = i
+    n = len(pat)
+    members: set[int] = set()
+    p = i + 1
+
+    def at(k: int) -> int:
+        return pat[k] if k < n else 0
+
+    p_ch = at(p)
+    if p_ch == ord("^"):
+        p_ch = ord("!")
+    negated = p_ch == ord("!")
+    if negated:
+        p += 1
+        p_ch = at(p)
+    prev_ch = 0
+    while True:
+        if not p_ch:
+            raise _Abort("unclosed '[' never matches; escape it as '\\['", start)
+        if p_ch == 0x5C:
+            p += 1
+            p_ch = at(p)
+            if not p_ch:
+                raise _Abort("unclosed '[' never matches; escape it as '\\['", start)
+            members.add(p_ch)
+        elif p_ch == ord("-") and prev_ch and at(p + 1) and at(p + 1) != ord("]"):
+            p += 1
+            p_ch = at(p)
+            if p_ch == 0x5C:
+                p += 1
+                p_ch = at(p)
+                if not p_ch:
+                    raise _Abort("unclosed '[' never matches; escape it as '\\['", start)
+            members.update(range(prev_ch, p_ch + 1))
+            p_ch = 0
+        elif p_ch == ord("[") and at(p + 1) == ord(":"):
+            s = p + 2
+            q = s
+            while at(q) and at(q) != ord("]"):
+                q += 1
+            if not at(q):
+                raise _Abort("unclosed '[' never matches; escape it as '\\['", start)
+            length = q - s - 1
+            if length < 0 or pat[q - 1] != ord(":"):
+                # Not a "[:class:]": the '[' is an ordinary member.
+                p = s - 2
+                p_ch = ord("[")
+                members.add(p_ch)
+            else:
+                name = pat[s : s + length]
+                if name not in _CLASSES:
+                    raise _Abort(
+                        f"unknown character class '[:{os.fsdecode(name)}:]' never matches",
+                        start,
+                    )
+                members.update(_CLASSES[name])
+                p = q
+                p_ch = 0
+        else:
+            members.add(p_ch)
+        prev_ch = p_ch
+        p += 1
+        p_ch = at(p)
+        if p_ch == ord("]"):
+            break
+    # A bracket never matches '/' (WM_PATHNAME) nor NUL (paths cannot hold it).
+    chosen = set(range(1, 256)) - members if negated else members
+    chosen.discard(ord("/"))
+    chosen.discard(0)
+    if not chosen:
+        return _NEVER, p + 1
+    body = b"".join(re.escape(bytes([c])) for c in sorted(chosen))
+    return b"[" + body + b"]", p + 1
+
+
+def _translate(pat: bytes, pathname: bool, prefix: int) -> bytes:
+    """wildmatch(pat) as a regex; `pathname` is WM_PATHNAME (pattern has a '/')."""
+    out: list[bytes] = []
+    n = len(pat)
+    i = 0
+    while i < n:
+        c = pat[i]
+        if c == 0x5C:
+            if i + 1 >= n:
+                raise _Abort("a trailing unescaped '\\' never matches", i)
+            out.append(re.escape(pat[i + 1 : i + 2]))
+            i += 2
+        elif c == ord("?"):
+            out.append(b"[^/]")
+            i += 1
+        elif c == ord("*"):
+            j = i
+            while j < n and pat[j] == ord("*"):
+                j += 1
+            if j - i >= 2 and pathname:
+                # match_pathname() compares the literal prefix first and runs
+                # wildmatch on the rest, so a '**' right after it is at "start".
+                before_ok = i == 0 or i == prefix or pat[i - 1] == ord("/")
+                after_ok = (
+                    j == n
+                    or pat[j] == ord("/")
+                    or (pat[j] == 0x5C and j + 1 < n and pat[j + 1] == ord("/"))
+                )
+                if before_ok and after_ok:
+                    if j < n and pat[j] == ord("/"):
+                        out.append(b"(?:.*/)?")
+                        i = j + 1
+                    else:
+                        out.append(b".*")
+                        i = j
+                    continue
+            out.append(b"[^/]*")
+            i = j
+        elif c == ord("["):
+            fragment, i = _bracket(pat, i)
+            out.append(fragment)
+        else:
+            out.append(re.escape(pat[i : i + 1]))
+            i += 1
+    return b"".join(out)
+
+
+def _simple_length(pat: bytes) -> int:
+    for k, c in enumerate(pat):
+        if c in _GLOB_SPECIAL:
+            return k
+    return len(pat)
+
+
+def compile_pattern(text: str) -> Pattern:
+    """Compile one pattern as git reads a `.gitignore` line.
+
+    Never raises for syntax git accepts; a pattern git would skip or never
+    match compiles with `regex=None` and a `problem`. Use `validate()` to
+    reject patterns a policy should not contain.
+    """
+    raw = _trim_trailing_spaces(os.fsencode(text))
+    if not raw or raw.startswith(b"#"):
+        return Pattern(text, True, False, None, "a blank or '#' line is not a pattern")
+    if raw.startswith(b"!"):
+        raw = raw[1:]
+    dir_only = raw.endswith(b"/")
+    if dir_only:
+        raw = raw[:-1]
+    basename_only = b"/" not in raw
+    if raw.startswith(b"/"):
+        raw = raw[1:]
+    if not raw:
+        return Pattern(text, basename_only, dir_only, None, "the pattern is empty")
+    try:
+        body = _translate(raw, not basename_only, _simple_length(raw))
+    except _Abort as exc:
+        return Pattern(text, basename_only, dir_only, None, exc.message, exc.offset)
+    return Pattern(text, basename_only, dir_only, re.compile(body, re.DOTALL))
+
+
+def validate(text: str) -> Pattern:
+    """Compile a policy pattern, raising PatternError where git would disagree.
+
+    Policy lists hold positive patterns only (`include` is how to re-include),
+    so a leading '!' is refused rather than silently meaning something else.
+    """
+    if not text.strip():
+        raise PatternError("empty pattern")
+    for k, ch in enumerate(text):
+        if ch in "\n\r\0":
+            raise PatternError("a pattern cannot contain a newline, carriage return or NUL byte", k)
+    if text == "!":
+        raise PatternError("a lone '!' matches nothing; write '\\!' for a file named '!'")
+    if text.startswith("!"):
+        raise PatternError(
+            "negation is not allowed in a policy list; move the pattern to 'include' "
+            "(or write '\\!' for a name that starts with '!')"
+        )
+    if text.startswith("#"):
+        raise PatternError("a leading '#' makes this a comment; write '\\#' for a literal '#'")
+    trimmed = _trim_trailing_spaces(os.fsencode(text))
+    if len(trimmed) != len(os.fsencode(text)):
+        raise PatternError(
+            "git drops trailing spaces in ignore patterns; remove them, or escape the "
+            "last one as '\\ '",
+            len(os.fsdecode(trimmed)),
+        )
+    if text.strip("/") == "" or text.lstrip("/") == "":
+        raise PatternError("'/' alone matches nothing")
+    if "//" in text:
+        raise PatternError(
+            "'//' never matches: git paths have no empty components", text.index("//")
+        )
+    pattern = compile_pattern(text)
+    if pattern.regex is None:
+        raise PatternError(pattern.problem or "this pattern never matches", pattern.problem_offset)
+    return pattern
+
+
+@dataclass
+class Matcher:
+    """Answers "which of these patterns select this path?" for many paths.
+
+    Directory verdicts are cached: paths in one repository share most of
+    their parents, so each directory is matched once per run.
+    """
+
+    patterns: Sequence[Pattern]
+    _dir_cache: dict[bytes, frozenset[int]] = field(default_factory=dict, repr=False)
+
+    def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
+        for k, pattern in enumerate(self.patterns):
+            if pattern.matches(path, is_dir):
+                yield k
+
+    def _dir_hits(self, directory: bytes) -> frozenset[int]:
+        cached = self._dir_cache.get(directory)
+        if cached is not None:
+            return cached
+        parent, slash, _ = directory.rpartition(b"/")
+        inherited = self._dir_hits(parent) if slash else frozenset()
+        hits = inherited.union(self._own(directory, True))
+        self._dir_cache[directory] = hits
+        return hits
+
+    def hits(self, path: str | bytes, is_dir: bool = False) -> list[int]:
+        """Indices (in policy order) of the patterns that select `path`."""
+        if not self.patterns:
+            return []
+        raw = os.fsencode(path)
+        parent, slash, _ = raw.rpartition(b"/")
+        found = set(self._dir_hits(parent)) if slash else set()
+        found.update(self._own(raw, is_dir))
+        return sorted(found)

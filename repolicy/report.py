@@ -1,0 +1,180 @@
+"""Violations and reports, and the formats they are printed in (text, json)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    severity: str
+    path: str | None
+    message: str
+    rule: str | None = None
+    fix: str | None = None
+    commit: str | None = None
+    size: int | None = None
+    why: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "path": self.path,
+            "rule": self.rule,
+            "message": self.message,
+            "fix": self.fix,
+            "commit": self.commit,
+            "size": self.size,
+            "why": self.why,
+        }
+
+
+@dataclass
+class Report:
+    command: str
+    policy: str
+    violations: list[Violation] = field(default_factory=list)
+    budgets: dict[str, dict[str, int | None]] | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for v in self.violations if v.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for v in self.violations if v.severity == WARNING)
+
+    def exit_code(self, strict: bool) -> int:
+        return 1 if self.errors or (strict and self.warnings) else 0
+
+    def sort(self) -> None:
+        self.violations.sort(
+            key=lambda v: (v.severity != ERROR, v.path or "", v.check, v.commit or "")
+        )
+
+
+def human_size(size: int) -> str:
+    import humanize
+
+    return str(humanize.naturalsize(size, binary=True))
+
+
+def use_color(stream: TextIO, no_color: bool) -> bool:
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def render_json(report: Report) -> str:
+    import json
+
+    data: dict[str, Any] = {
+        "version": 1,
+        "command": report.command,
+        "policy": report.policy,
+        "violations": [v.as_json() for v in report.violations],
+    }
+    if report.budgets is not None:
+        data["budgets"] = report.budgets
+    data["summary"] = {"errors": report.errors, "warnings": report.warnings}
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    # Undecodable bytes of a path travel as lone surrogates (surrogateescape);
+    # JSON carries them as \udcXX escapes so the document stays valid UTF-8.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _display_path(path: str) -> str:
+    """Show a path readably even when it holds a newline or undecodable bytes."""
+    if path.isprintable():
+        return path
+    out = []
+    for ch in path:
+        if "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode())
+    return '"' + "".join(out) + '"'
+
+
+def render_text(report: Report, color: bool, quiet: bool) -> str:
+    bold, red, yellow, cyan, dim, reset = (
+        ("\033[1m", "\033[31m", "\033[33m", "\033[36m", "\033[2m", "\033[0m")
+        if color
+        else ("",) * 6
+    )
+    lines: list[str] = []
+    for v in report.violations:
+        tone = red if v.severity == ERROR else yellow
+        where = _display_path(v.path) if v.path is not None else "(repository)"
+        lines.append(
+            f"{bold}{where}{reset}: {tone}{v.severity}{reset} {cyan}[{v.check}]{reset} {v.message}"
+        )
+        if quiet:
+            continue
+        if v.commit:
+            lines.append(f"  {dim}commit:{reset} {v.commit}")
+        if v.rule:
+            lines.append(f"  {dim}rule:{reset}   {v.rule}")
+        if v.why:
+            lines.append(f"  {dim}why:{reset}    {v.why}")
+        if v.fix:
+            fix_lines = v.fix.split("\n")
+            lines.append(f"  {dim}fix:{reset}    {fix_lines[0]}")
+            lines.extend(f"          {extra}" for extra in fix_lines[1:])
+    if report.violations or not quiet:
+        lines.append(_summary(report, bold, red, yellow, reset))
+    return "\n".join(lines)
+
+
+def _summary(report: Report, bold: str, red: str, yellow: str, reset: str) -> str:
+    if not report.violations:
+        return f"repolicy {report.command}: all clear ({report.policy})"
+    parts = []
+    if report.errors:
+        parts.append(f"{red}{report.errors} error{'s' if report.errors != 1 else ''}{reset}")
+    if report.warnings:
+        parts.append(
+            f"{yellow}{report.warnings} warning{'s' if report.warnings != 1 else ''}{reset}"
+        )
+    return f"{bold}repolicy {report.command}:{reset} {', '.join(parts)} ({report.policy})"
+
+
+def emit(
+    report: Report, fmt: str, *, no_color: bool, quiet: bool, stream: TextIO | None = None
+) -> None:
+    out = stream or sys.stdout
+    if fmt == "json":
+        text = render_json(report)
+    else:
+        text = render_text(report, use_color(out, no_color), quiet)
+    if text:
+        if hasattr(out, "reconfigure"):
+            # A path that is not UTF-8 is written back as the bytes git gave us.
+            out.reconfigure(errors="surrogateescape")
+        out.write(text + "\n")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def quote_paths(paths: Sequence[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(p) for p in paths)

@@ -1,0 +1,98 @@
+"""Real repositories for tests: real git and git-lfs, a fixed identity, no user config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "ignore-files"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test sees git as a fresh machine does: no global config, fixed identity."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("GIT_") or name.startswith("PRE_COMMIT"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ada Trainer")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada Trainer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    monkeypatch.setenv("NO_COLOR", "1")
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        '[protocol "file"]\n\tallow = always\n'
+    )
+
+
+class Repo:
+    """A real git repository in a temporary directory, with helpers named for what users do."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        proc = subprocess.run(
+            ["git", *args], cwd=self.path, input=input, capture_output=True, check=False
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
+            )
+        return proc.stdout.decode("utf-8", "surrogateescape")
+
+    def write(self, rel: str | bytes, content: bytes | str = b"", size: int | None = None) -> Path:
+        target = self.path / os.fsdecode(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if size is not None:
+            with open(target, "wb") as fh:
+                fh.truncate(size)
+        else:
+            target.write_bytes(content.encode() if isinstance(content, str) else content)
+        return target
+
+    def add(self, *paths: str) -> None:
+        self.git("add", "-f", "--", *paths)
+
+    def commit(self, message: str = "commit") -> str:
+        self.git("commit", "-q", "--no-verify", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the installed `repolicy` CLI the way a user or a hook does."""
+        return subprocess.run(
+            [sys.executable, "-m", "repolicy", *args],
+            cwd=cwd or self.path,
+            input=input.decode() if input is not None else None,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repo]:
+    path = tmp_path / "repo"
+    path.mkdir()
+    r = Repo(path)
+    r.git("init", "-q")
+    yield r
