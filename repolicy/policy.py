@@ -183,7 +183,7 @@ class _Loader:
             rel = os.path.relpath(path)
         except ValueError:
             return str(path)
-        return rel if not rel.startswith("../../..") else str(path)
+        return str(path.absolute()) if rel.startswith("..") and not str(path).startswith("..") else rel
 
     def load_file(self, path: Path, name: str, errpath: str) -> _Partial:
         import yaml
@@ -204,7 +204,9 @@ class _Loader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             message = exc.problem or exc.context or "invalid YAML"
-            if "alias" in message:
+            if "alias" in f"{exc.context} {message}":
+                # An unquoted `*.log` is a YAML alias; point at the '*'.
+                mark = exc.context_mark or mark
                 message += " (quote patterns that start with '*', e.g. \"*.log\")"
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             raise PolicyError(errpath, line, col, f"invalid YAML: {message}") from None
@@ -296,7 +298,7 @@ class _FileParser:
         try:
             return validate(text)
         except PatternError as exc:
-            quote = 1 if getattr(node, "style", None) in ("'", '"') else 0
+            quote = 1 if text and getattr(node, "style", None) in ("'", '"') else 0
             raise self.fail(
                 node, f"bad pattern {text!r}: {exc.message}", quote + exc.offset
             ) from None

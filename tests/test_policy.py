@@ -1,0 +1,253 @@
+"""Loading policies: what users write, and the one-line errors they get when it is wrong."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from repolicy.errors import PolicyError
+from repolicy.policy import load_policy, parse_size, preset_names
+
+from .conftest import Repo
+
+
+def write_policy(tmp_path: Path, text: str, name: str = ".repolicy.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> PolicyError:
+    write_policy(tmp_path, text)
+    with pytest.raises(PolicyError) as info:
+        load_policy(tmp_path)
+    return info.value
+
+
+# -- what a policy means --------------------------------------------------------
+
+
+def test_no_policy_file_means_the_default_preset(tmp_path: Path) -> None:
+    policy = load_policy(tmp_path)
+    assert policy.name == "preset:default"
+    assert policy.limit("file") == 100 * 1024**2
+    assert policy.limit("file_warn") == 50 * 1024**2
+    assert policy.limit("repo") == 5 * 1024**3
+    assert policy.limit("lfs_file") == 2 * 1024**3
+    assert policy.limit("lfs") is None
+    assert not (policy.include or policy.exclude or policy.lfs or policy.require or policy.frozen)
+
+
+def test_an_empty_policy_file_means_the_default_preset(tmp_path: Path) -> None:
+    write_policy(tmp_path, "# nothing yet\n")
+    policy = load_policy(tmp_path)
+    assert policy.name == ".repolicy.yaml"
+    assert policy.limit("file") == 100 * 1024**2
+    assert policy.limit("repo") == 5 * 1024**3
+
+
+def test_the_first_seed_policy_loads_with_positions_and_reasons(tmp_path: Path) -> None:
+    write_policy(
+        tmp_path,
+        """\
+        extends: [github]
+        include:
+          - outputs/*/checkpoints/best.pth
+        exclude:
+          - pattern: outputs/*/checkpoints/epoch_*.pth
+            why: intermediate checkpoints are rebuilt by training
+            severity: warning
+          - "*.log"
+        lfs: ["*.pth"]
+        require:
+          "datasets/*/v*/": [README.md, labels.json]
+        frozen: [datasets/*/v*/**]
+        dvc: [data/images/]
+        """,
+    )
+    policy = load_policy(tmp_path)
+    assert [r.text for r in policy.include] == ["outputs/*/checkpoints/best.pth"]
+    epoch, log = policy.exclude
+    assert (epoch.why, epoch.severity) == ("intermediate checkpoints are rebuilt by training", "warning")
+    assert (epoch.source.file, epoch.source.line) == (".repolicy.yaml", 5)
+    assert (log.why, log.severity, log.source.line) == (None, None, 8)
+    assert str(log) == "exclude: *.log"
+    assert policy.limit("repo") == 1024**3  # from the github preset
+    (req,) = policy.require
+    assert req.directory.text == "datasets/*/v*/"
+    assert [f.text for f in req.files] == ["README.md", "labels.json"]
+    assert [r.text for r in policy.frozen] == ["datasets/*/v*/**"]
+    assert [r.text for r in policy.dvc] == ["data/images/"]
+
+
+def test_extends_puts_parents_first_and_budgets_override(tmp_path: Path) -> None:
+    write_policy(tmp_path, "exclude: [base.tmp]\nbudgets: {file: 10 MB, repo: 2 GB}\n", "team/base.yaml")
+    write_policy(
+        tmp_path,
+        "extends: [ml-checkpoints, team/base.yaml]\nexclude: [mine.tmp]\nbudgets: {file: 1 MiB}\n",
+    )
+    policy = load_policy(tmp_path)
+    texts = [r.text for r in policy.exclude]
+    assert texts[-2:] == ["base.tmp", "mine.tmp"]
+    assert "outputs/*/checkpoints/epoch_*.pth" in texts[:-2]
+    assert policy.limit("file") == 1024**2  # the extending file wins
+    assert policy.limit("repo") == 2 * 1000**3  # the later parent beats the earlier
+    rule = policy.exclude[-2]
+    assert rule.source.file == "team/base.yaml"
+    assert policy.exclude[0].source.file == "preset:ml-checkpoints"
+
+
+def test_a_null_budget_lifts_the_presets_limit(tmp_path: Path) -> None:
+    write_policy(tmp_path, "extends: [github]\nbudgets: {repo: null}\n")
+    assert load_policy(tmp_path).limit("repo") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("100 MiB", 100 * 1024**2),
+        ("100MiB", 100 * 1024**2),
+        ("100 mib", 100 * 1024**2),
+        ("100 MB", 100 * 1000**2),
+        ("1 GB", 1000**3),
+        ("1 GiB", 1024**3),
+        ("2 KB", 2000),
+        ("2 KiB", 2048),
+        ("512", 512),
+        ("512 B", 512),
+        ("1.5 GiB", 3 * 1024**3 // 2),
+    ],
+)
+def test_sizes_use_decimal_and_binary_units(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
+
+
+def test_all_six_presets_ship_and_load(tmp_path: Path) -> None:
+    assert set(preset_names()) >= {"default", "github", "huggingface", "ml-checkpoints", "datasets-lfs", "dvc"}
+    for name in preset_names():
+        write_policy(tmp_path, f"extends: [{name}]\n")
+        policy = load_policy(tmp_path)
+        assert policy.budgets, name
+
+
+def test_presets_hold_the_documented_limits(tmp_path: Path) -> None:
+    def preset(name: str):  # type: ignore[no-untyped-def]
+        write_policy(tmp_path, f"extends: [{name}]\n")
+        return load_policy(tmp_path)
+
+    github = preset("github")
+    assert (github.limit("file"), github.limit("file_warn"), github.limit("repo")) == (
+        100 * 1024**2,
+        50 * 1024**2,
+        1024**3,
+    )
+    assert preset("huggingface").limit("file") == 10 * 1024**2
+    ml = preset("ml-checkpoints")
+    assert ml.limit("repo") == 1024**3
+    assert {"*.pth", "*.pt", "*.ckpt", "*.safetensors"} <= {r.text for r in ml.lfs}
+    assert {"outputs/*/checkpoints/best.pth", "outputs/*/checkpoints/last.pth"} <= {
+        r.text for r in ml.include
+    }
+    default = preset("default")
+    assert not (default.include or default.exclude or default.lfs)
+
+
+# -- errors: FILE:LINE:COL, never a traceback ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "fragment"),
+    [
+        ("exclude:\n  - [unclosed\n", 3, 1, "invalid YAML"),
+        ("exclude:\n  - *.log\n", 2, 5, "quote patterns that start with '*'"),
+        ("exlude: [a]\n", 1, 1, "did you mean 'exclude'?"),
+        ("budgets:\n  flie: 1 MB\n", 2, 3, "did you mean 'file'?"),
+        ("exclude: '*.log'\n", 1, 10, "must be a list"),
+        ("exclude:\n  - {pattern: a, wy: b}\n", 2, 18, "did you mean 'why'?"),
+        ("exclude:\n  - {why: b}\n", 2, 5, "needs a 'pattern'"),
+        ("exclude:\n  - {pattern: a, severity: fatal}\n", 2, 28, "severity must be 'error' or 'warning'"),
+        ("budgets:\n  file: 100 MiBs\n", 2, 9, "bad size"),
+        ("budgets:\n  file: lots\n", 2, 9, "bad size"),
+        ("budgets:\n  file: -5\n", 2, 9, "cannot be negative"),
+        ("budgets: [1]\n", 1, 10, "must be a mapping"),
+        ("exclude:\n  - '!'\n", 2, 6, "lone '!'"),
+        ("exclude:\n  - '!keep.me'\n", 2, 6, "move the pattern to 'include'"),
+        ("exclude:\n  - 'data[0-9'\n", 2, 10, "unclosed '['"),
+        ("exclude:\n  - 'foo\\'\n", 2, 9, "trailing unescaped"),
+        ("exclude:\n  - 'epoch_*.pth  '\n", 2, 17, "trailing spaces"),
+        ("exclude:\n  - '[[:digits:]]'\n", 2, 6, "unknown character class"),
+        ("exclude:\n  - '#notes'\n", 2, 6, "comment"),
+        ("exclude:\n  - ''\n", 2, 5, "empty pattern"),
+        ("exclude:\n  - a\nexclude:\n  - b\n", 3, 1, "duplicate key 'exclude'"),
+        ("extends: [gihtub]\n", 1, 11, "did you mean 'github'?"),
+        ("extends: [nosuch/file.yaml]\n", 1, 11, "no policy file"),
+        ("exclude: !!python/object:os.system [a]\n", 1, 10, "not allowed"),
+        ("exclude:\n  - 12\n", 2, 5, "must be a string"),
+        ("- a\n- b\n", 1, 1, "must be a mapping"),
+    ],
+)
+def test_policy_errors_point_at_file_line_and_column(
+    tmp_path: Path, text: str, line: int, col: int, fragment: str
+) -> None:
+    error = load_error(tmp_path, text)
+    assert (error.line, error.col) == (line, col), str(error)
+    assert fragment in error.message
+    assert str(error).startswith(f".repolicy.yaml:{line}:{col}: ") or str(error).startswith(
+        f"{tmp_path / '.repolicy.yaml'}:{line}:{col}: "
+    )
+
+
+def test_extends_cycles_are_errors_that_name_the_chain(tmp_path: Path) -> None:
+    write_policy(tmp_path, "extends: [b.yaml]\n", "a.yaml")
+    write_policy(tmp_path, "exclude: [x]\nextends: [a.yaml]\n", "b.yaml")
+    write_policy(tmp_path, "extends: [a.yaml]\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy(tmp_path)
+    assert "extends cycle: a.yaml -> b.yaml -> a.yaml" in info.value.message
+    assert info.value.line == 2
+    assert info.value.path.endswith("b.yaml")
+
+
+def test_a_file_extending_itself_is_a_cycle(tmp_path: Path) -> None:
+    write_policy(tmp_path, "extends: [.repolicy.yaml]\n")
+    with pytest.raises(PolicyError, match="extends cycle"):
+        load_policy(tmp_path)
+
+
+def test_a_yaml_tag_never_builds_an_object(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    error = load_error(
+        tmp_path, f"exclude:\n  - !!python/object/apply:os.system ['touch {marker}']\n"
+    )
+    assert "not allowed" in error.message
+    assert not marker.exists()
+
+
+def test_cli_prints_one_line_and_exits_2_for_a_broken_policy(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "exclude:\n  - '*.log'\nbudgets:\n  file: 100 MiBs\n")
+    proc = repo.run("check")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        ".repolicy.yaml:4:9: bad size '100 MiBs': use a number with B, KB, MB, GB "
+        "(powers of 1000) or KiB, MiB, GiB (powers of 1024)"
+    ]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_cli_reports_the_policy_path_as_given_from_a_subdirectory(repo: Repo) -> None:
+    repo.write("conf/strict.yaml", "exclude: ['a[']\n")
+    repo.write("src/x.py", "")
+    proc = repo.run("--policy", "../conf/strict.yaml", "check", cwd=repo.path / "src")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("../conf/strict.yaml:1:")
+
+
+def test_policy_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ".repolicy.yaml").write_bytes(b"exclude:\n  - caf\xe9\n")
+    with pytest.raises(PolicyError, match="not valid UTF-8") as info:
+        load_policy(tmp_path)
+    assert info.value.line == 2
