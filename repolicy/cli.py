@@ -82,11 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser = build_parser()
     try:
-        args = parser.parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
     except SystemExit as exc:  # argparse: bad arguments (2), --help/--version (0)
         return int(exc.code) if isinstance(exc.code, int) else 2
     try:
-        return _dispatch(args)
+        return _dispatch(args, extra)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -117,7 +117,7 @@ def _fail(exc: Exception) -> int:
     return 2
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     from repolicy.errors import RepolicyError
 
     chdir = getattr(args, "chdir", None)
@@ -126,6 +126,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             os.chdir(chdir)
         except OSError as exc:
             raise RepolicyError(f"cannot change to {chdir}: {exc.strerror}") from None
+    if extra:
+        # pre-commit appends file names without `--`, so a staged file called
+        # `-rf.log` arrives looking like an option: take it when it exists.
+        if args.command == "check" and all(os.path.lexists(arg) for arg in extra):
+            args.paths = [*args.paths, *extra]
+        else:
+            raise RepolicyError(f"unrecognized arguments: {' '.join(extra)}")
     command = args.command
     if command == "check":
         from repolicy.commands import check

@@ -8,7 +8,12 @@ The canonical pointer is what `git lfs` writes (spec v1):
 
 with `ext-N-name` lines sorted between `version` and `oid`, each line ending
 in a single LF. git-lfs only considers blobs under 1024 bytes, and the empty
-blob is a valid pointer (to an empty file).
+blob is a valid pointer (to an empty file): pointer text with `size 0` is not
+canonical.
+
+A blob "starts like a pointer" when its first line (after any leading
+whitespace, which git-lfs trims) is `version` and a URL naming git-lfs,
+hawser or git-media; anything else is ordinary content.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from dataclasses import dataclass
 MAX_POINTER_SIZE = 1024
 SPEC_V1 = "https://git-lfs.github.com/spec/v1"
 _ALIASES = (SPEC_V1, "https://hawser.github.com/spec/v1", "http://git-media.io/v/2")
+_VERSION_LINE_RE = re.compile(rb"version[ \t]+https?://[^\s]*(?:git-lfs|hawser|git-media)")
 _OID_RE = re.compile(r"sha256:[0-9a-f]{64}")
-_EXT_RE = re.compile(r"ext-[0-9]-[A-Za-z0-9_]+")
+# git-lfs matches `ext-<digit>-<word char>` and keeps the rest of the key as the name.
+_EXT_RE = re.compile(r"ext-[0-9]-[A-Za-z0-9_][!-~]*")
 _SIZE_RE = re.compile(r"0|[1-9][0-9]*")
+_MAX_SIZE = 2**63 - 1  # git-lfs parses the size as a signed 64-bit integer
 
 
 @dataclass(frozen=True)
@@ -39,10 +47,10 @@ class Malformed:
 
 def looks_like_pointer(data: bytes) -> bool:
     """Does the blob start with a pointer's version line (as a pointer would)?"""
-    if len(data) >= MAX_POINTER_SIZE or not data.startswith(b"version "):
+    if len(data) >= MAX_POINTER_SIZE:
         return False
-    first = data.split(b"\n", 1)[0]
-    return any(term in first for term in (b"git-lfs", b"hawser", b"git-media"))
+    first = data.lstrip().split(b"\n", 1)[0]
+    return _VERSION_LINE_RE.match(first) is not None
 
 
 def parse_pointer(data: bytes) -> Pointer | Malformed | None:
@@ -51,6 +59,8 @@ def parse_pointer(data: bytes) -> Pointer | Malformed | None:
         return Pointer(None, 0)
     if not looks_like_pointer(data):
         return None
+    if data != data.lstrip():
+        return Malformed("it has whitespace or blank lines before the 'version' line")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
@@ -63,9 +73,11 @@ def parse_pointer(data: bytes) -> Pointer | Malformed | None:
     keys: list[str] = []
     values: dict[str, str] = {}
     for number, line in enumerate(lines, 1):
+        if not line:
+            return Malformed(f"line {number} is blank")
         key, sep, value = line.partition(" ")
         if not sep or not key or not value or value != value.strip(" \t"):
-            return Malformed(f"line {number} is not 'key value'")
+            return Malformed(f"line {number} is not 'key value' separated by a single space")
         if key in values:
             return Malformed(f"key '{key}' appears twice")
         keys.append(key)
@@ -75,21 +87,35 @@ def parse_pointer(data: bytes) -> Pointer | Malformed | None:
     if values["version"] not in _ALIASES:
         return Malformed(f"unknown pointer version '{values['version']}'")
     if values["version"] != SPEC_V1:
-        return Malformed(f"version must be '{SPEC_V1}'")
+        return Malformed(f"version '{values['version']}' is an old alias of '{SPEC_V1}'")
     for key in ("oid", "size"):
         if key not in values:
             return Malformed(f"the '{key}' line is missing")
     rest = keys[1:]
+    priorities: set[str] = set()
     for key in rest:
-        if key not in ("oid", "size") and not _EXT_RE.fullmatch(key):
+        if key in ("oid", "size"):
+            continue
+        if not _EXT_RE.fullmatch(key):
             return Malformed(f"unknown key '{key}'")
+        if not _OID_RE.fullmatch(values[key]):
+            return Malformed(f"extension '{key}' needs 'sha256:' and 64 lowercase hex digits")
+        priority = key[len("ext-")]
+        if priority in priorities:
+            return Malformed(f"two extensions have priority {priority}")
+        priorities.add(priority)
     if rest != sorted(rest):
         return Malformed("keys after 'version' are not in sorted order")
     if not _OID_RE.fullmatch(values["oid"]):
         return Malformed("the oid must be 'sha256:' and 64 lowercase hex digits")
     if not _SIZE_RE.fullmatch(values["size"]):
-        return Malformed("the size must be a non-negative decimal number")
-    return Pointer(values["oid"][len("sha256:") :], int(values["size"]))
+        return Malformed("the size must be a decimal number without sign or leading zeros")
+    size = int(values["size"])
+    if size > _MAX_SIZE:
+        return Malformed("the size is larger than git-lfs can record (2**63 - 1 bytes)")
+    if size == 0:
+        return Malformed("a pointer to an empty file must be the empty blob, not 'size 0'")
+    return Pointer(values["oid"][len("sha256:") :], size)
 
 
 def format_pointer(oid: str, size: int) -> bytes:

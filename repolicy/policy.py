@@ -183,7 +183,8 @@ class _Loader:
             rel = os.path.relpath(path)
         except ValueError:
             return str(path)
-        return str(path.absolute()) if rel.startswith("..") and not str(path).startswith("..") else rel
+        climbs_out = rel.startswith("..") and not str(path).startswith("..")
+        return str(path.absolute()) if climbs_out else rel
 
     def load_file(self, path: Path, name: str, errpath: str) -> _Partial:
         import yaml

@@ -48,9 +48,8 @@ class Repo:
             ["git", *args], cwd=self.path, input=input, capture_output=True, check=False
         )
         if check and proc.returncode != 0:
-            raise AssertionError(
-                f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
-            )
+            stderr = proc.stderr.decode(errors="replace")
+            raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {stderr}")
         return proc.stdout.decode("utf-8", "surrogateescape")
 
     def write(self, rel: str | bytes, content: bytes | str = b"", size: int | None = None) -> Path:

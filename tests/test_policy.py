@@ -71,7 +71,10 @@ def test_the_first_seed_policy_loads_with_positions_and_reasons(tmp_path: Path) 
     policy = load_policy(tmp_path)
     assert [r.text for r in policy.include] == ["outputs/*/checkpoints/best.pth"]
     epoch, log = policy.exclude
-    assert (epoch.why, epoch.severity) == ("intermediate checkpoints are rebuilt by training", "warning")
+    assert (epoch.why, epoch.severity) == (
+        "intermediate checkpoints are rebuilt by training",
+        "warning",
+    )
     assert (epoch.source.file, epoch.source.line) == (".repolicy.yaml", 5)
     assert (log.why, log.severity, log.source.line) == (None, None, 8)
     assert str(log) == "exclude: *.log"
@@ -84,7 +87,9 @@ def test_the_first_seed_policy_loads_with_positions_and_reasons(tmp_path: Path) 
 
 
 def test_extends_puts_parents_first_and_budgets_override(tmp_path: Path) -> None:
-    write_policy(tmp_path, "exclude: [base.tmp]\nbudgets: {file: 10 MB, repo: 2 GB}\n", "team/base.yaml")
+    write_policy(
+        tmp_path, "exclude: [base.tmp]\nbudgets: {file: 10 MB, repo: 2 GB}\n", "team/base.yaml"
+    )
     write_policy(
         tmp_path,
         "extends: [ml-checkpoints, team/base.yaml]\nexclude: [mine.tmp]\nbudgets: {file: 1 MiB}\n",
@@ -126,7 +131,14 @@ def test_sizes_use_decimal_and_binary_units(text: str, expected: int) -> None:
 
 
 def test_all_six_presets_ship_and_load(tmp_path: Path) -> None:
-    assert set(preset_names()) >= {"default", "github", "huggingface", "ml-checkpoints", "datasets-lfs", "dvc"}
+    assert set(preset_names()) >= {
+        "default",
+        "github",
+        "huggingface",
+        "ml-checkpoints",
+        "datasets-lfs",
+        "dvc",
+    }
     for name in preset_names():
         write_policy(tmp_path, f"extends: [{name}]\n")
         policy = load_policy(tmp_path)
@@ -168,7 +180,12 @@ def test_presets_hold_the_documented_limits(tmp_path: Path) -> None:
         ("exclude: '*.log'\n", 1, 10, "must be a list"),
         ("exclude:\n  - {pattern: a, wy: b}\n", 2, 18, "did you mean 'why'?"),
         ("exclude:\n  - {why: b}\n", 2, 5, "needs a 'pattern'"),
-        ("exclude:\n  - {pattern: a, severity: fatal}\n", 2, 28, "severity must be 'error' or 'warning'"),
+        (
+            "exclude:\n  - {pattern: a, severity: fatal}\n",
+            2,
+            28,
+            "severity must be 'error' or 'warning'",
+        ),
         ("budgets:\n  file: 100 MiBs\n", 2, 9, "bad size"),
         ("budgets:\n  file: lots\n", 2, 9, "bad size"),
         ("budgets:\n  file: -5\n", 2, 9, "cannot be negative"),

@@ -1,0 +1,418 @@
+"""`repolicy check`: the pre-commit hook, on real repositories with real git and git-lfs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import Repo
+
+SEED_POLICY = """\
+extends: [github]
+include:
+  - outputs/*/checkpoints/best.pth
+  - outputs/*/checkpoints/last.pth
+exclude:
+  - pattern: outputs/*/checkpoints/epoch_*.pth
+    why: intermediate checkpoints are rebuilt by training
+  - outputs/*/logs/
+  - "*.log"
+  - wandb/
+lfs:
+  - "*.pth"
+budgets:
+  file: 1 MiB
+  file_warn: 100 KiB
+  lfs_file: 5 MiB
+"""
+
+LFS_ATTRIBUTES = "*.pth filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def report(repo: Repo, *args: str, cwd: Path | None = None) -> tuple[int, dict[str, Any]]:
+    proc = repo.run("check", "--format", "json", *args, cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def found(data: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(v["check"], v["path"]) for v in data["violations"]}
+
+
+@pytest.fixture
+def seed(repo: Repo) -> Repo:
+    """A training repository with the first seed's policy, committed."""
+    repo.write(".repolicy.yaml", SEED_POLICY)
+    repo.write("train.py", "print('train')\n")
+    repo.add(".repolicy.yaml", "train.py")
+    repo.commit("start")
+    return repo
+
+
+def lfs_ready(repo: Repo) -> Repo:
+    repo.git("lfs", "install", "--local")
+    repo.write(".gitattributes", LFS_ATTRIBUTES)
+    repo.add(".gitattributes")
+    repo.commit("track checkpoints")
+    return repo
+
+
+# -- the first seed's failures ------------------------------------------------------
+
+
+def test_an_intermediate_checkpoint_is_blocked_with_the_command_that_fixes_it(seed: Repo) -> None:
+    lfs_ready(seed)
+    seed.write("outputs/run1/checkpoints/epoch_3.pth", b"weights")
+    seed.add("outputs/run1/checkpoints/epoch_3.pth")
+    code, data = report(seed)
+    assert code == 1
+    (v,) = data["violations"]
+    assert (v["check"], v["path"], v["severity"]) == (
+        "excluded",
+        "outputs/run1/checkpoints/epoch_3.pth",
+        "error",
+    )
+    assert v["rule"] == "exclude: outputs/*/checkpoints/epoch_*.pth"
+    assert v["why"] == "intermediate checkpoints are rebuilt by training"
+    assert "git rm --cached -- outputs/run1/checkpoints/epoch_3.pth" in v["fix"]
+    assert "outputs/*/checkpoints/epoch_*.pth" in v["fix"].splitlines()[1]
+    assert v["commit"] is None
+    assert data["summary"] == {"errors": 1, "warnings": 0}
+    # The fix works: after it, check passes.
+    seed.git("rm", "-q", "--cached", "--", "outputs/run1/checkpoints/epoch_3.pth")
+    assert report(seed)[0] == 0
+
+
+def test_best_pth_through_lfs_passes_and_raw_best_pth_is_caught(seed: Repo) -> None:
+    lfs_ready(seed)
+    seed.write("outputs/run1/checkpoints/best.pth", size=2 * 1024 * 1024)
+    seed.add("outputs/run1/checkpoints/best.pth")
+    assert seed.git("cat-file", "-s", ":outputs/run1/checkpoints/best.pth").strip() != str(
+        2 * 1024 * 1024
+    )
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+
+
+def test_raw_checkpoint_staged_without_git_lfs_installed_is_lfs_missing(seed: Repo) -> None:
+    # .gitattributes says LFS, but this machine never ran `git lfs install`:
+    # git stores the raw bytes. Judged on the staged blob, not the file on disk.
+    seed.write(".gitattributes", LFS_ATTRIBUTES)
+    seed.add(".gitattributes")
+    seed.commit("attributes")
+    seed.write("outputs/run1/checkpoints/best.pth", size=50 * 1024)
+    seed.add("outputs/run1/checkpoints/best.pth")
+    code, data = report(seed)
+    assert code == 1
+    assert found(data) == {("lfs-missing", "outputs/run1/checkpoints/best.pth")}
+    (v,) = data["violations"]
+    assert v["size"] == 50 * 1024
+    assert "git add --renormalize -- outputs/run1/checkpoints/best.pth" in v["fix"]
+
+
+def test_raw_checkpoint_without_any_lfs_set_up_gets_both_lfs_findings(seed: Repo) -> None:
+    seed.write("outputs/run1/checkpoints/last.pth", b"raw weights")
+    seed.add("outputs/run1/checkpoints/last.pth")
+    code, data = report(seed)
+    assert code == 1
+    assert found(data) == {
+        ("lfs-missing", "outputs/run1/checkpoints/last.pth"),
+        ("lfs-attr-missing", "outputs/run1/checkpoints/last.pth"),
+    }
+    fixes = {v["check"]: v["fix"] for v in data["violations"]}
+    assert "git lfs track '*.pth'" in fixes["lfs-attr-missing"]
+    assert "git lfs track '*.pth'" in fixes["lfs-missing"]
+
+
+def test_a_file_over_the_budget_is_blocked_and_one_over_the_warning_only_warns(seed: Repo) -> None:
+    seed.write("data/big.bin", size=2 * 1024 * 1024)
+    seed.write("data/medium.bin", size=200 * 1024)
+    seed.write("data/small.bin", size=50 * 1024)
+    seed.add("data")
+    code, data = report(seed)
+    assert code == 1
+    assert found(data) == {("file-too-large", "data/big.bin"), ("file-large", "data/medium.bin")}
+    severities = {v["path"]: v["severity"] for v in data["violations"]}
+    assert severities == {"data/big.bin": "error", "data/medium.bin": "warning"}
+    big = next(v for v in data["violations"] if v["path"] == "data/big.bin")
+    assert big["size"] == 2 * 1024 * 1024
+    assert "2.0 MiB" in big["message"] and "1.0 MiB" in big["message"]
+
+
+def test_a_modified_file_that_grew_is_judged_on_its_new_size(seed: Repo) -> None:
+    seed.write("results.csv", "a,b\n")
+    seed.add("results.csv")
+    seed.commit("results")
+    seed.write("results.csv", size=150 * 1024)
+    seed.add("results.csv")
+    code, data = report(seed)
+    assert (code, found(data)) == (0, {("file-large", "results.csv")})
+    assert report(seed, "--strict")[0] == 1
+
+
+def test_a_real_100_mib_limit_blocks_a_120_mib_file(repo: Repo) -> None:
+    repo.write("model.bin", size=120 * 1024 * 1024)
+    repo.add("model.bin")
+    code, data = report(repo)
+    assert data["policy"] == "preset:default"
+    assert (code, found(data)) == (1, {("file-too-large", "model.bin")})
+
+
+def test_include_beats_exclude(repo: Repo) -> None:
+    repo.write(
+        ".repolicy.yaml",
+        "exclude: [outputs/*/samples/*.png]\ninclude: [outputs/*/samples/grid.png]\n",
+    )
+    repo.write("outputs/r1/samples/grid.png", b"png")
+    repo.write("outputs/r1/samples/epoch_7.png", b"png")
+    repo.add("outputs")
+    assert found(report(repo)[1]) == {("excluded", "outputs/r1/samples/epoch_7.png")}
+
+
+def test_a_path_under_an_excluded_directory_is_excluded(seed: Repo) -> None:
+    seed.write("outputs/run1/logs/events.out.tfevents.1", b"tb")
+    seed.write("wandb/run-1/files/config.yaml", b"x")
+    seed.add("outputs", "wandb")
+    assert found(report(seed)[1]) == {
+        ("excluded", "outputs/run1/logs/events.out.tfevents.1"),
+        ("excluded", "wandb/run-1/files/config.yaml"),
+    }
+
+
+def test_a_warning_severity_rule_warns_instead_of_failing(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "exclude:\n  - {pattern: '*.ipynb', severity: warning}\n")
+    repo.write("explore.ipynb", "{}")
+    repo.add("explore.ipynb")
+    code, data = report(repo)
+    assert (code, data["summary"]) == (0, {"errors": 0, "warnings": 1})
+    assert report(repo, "--strict")[0] == 1
+
+
+# -- what counts as staged -----------------------------------------------------------
+
+
+def test_deletions_never_fail(seed: Repo) -> None:
+    seed.write("debug.log", "x")
+    seed.add("debug.log")
+    seed.commit("oops")
+    seed.git("rm", "-q", "--", "debug.log")
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+
+
+def test_a_rename_and_a_copy_to_an_excluded_name_are_caught(seed: Repo) -> None:
+    seed.write("notes.txt", "training notes\n" * 50)
+    seed.add("notes.txt")
+    seed.commit("notes")
+    seed.git("mv", "notes.txt", "notes.log")
+    seed.write("copy.log", "training notes\n" * 50)
+    seed.add("copy.log")
+    assert found(report(seed)[1]) == {("excluded", "notes.log"), ("excluded", "copy.log")}
+
+
+def test_a_symlink_at_an_lfs_path_is_exempt(seed: Repo) -> None:
+    os.symlink("elsewhere/best.pth", seed.path / "model.pth")
+    seed.add("model.pth")
+    assert report(seed)[0] == 0
+    assert found(report(seed)[1]) == set()
+
+
+def test_an_unborn_branch_works(repo: Repo) -> None:
+    repo.write("a.log", "x")
+    repo.add("a.log")
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
+    assert found(report(repo)[1]) == {("excluded", "a.log")}
+
+
+def test_a_sha256_repository_works(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = Repo(path)
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\nbudgets: {file: 1 KiB}\n")
+    repo.write("a.log", "x")
+    repo.write("big.bin", size=4096)
+    repo.add("a.log", "big.bin")
+    code, data = report(repo)
+    assert (code, found(data)) == (1, {("excluded", "a.log"), ("file-too-large", "big.bin")})
+
+
+def test_paths_narrow_the_check_and_are_relative_to_the_current_directory(seed: Repo) -> None:
+    seed.write("src/a.log", "x")
+    seed.write("src/b.log", "x")
+    seed.write("other/c.log", "x")
+    seed.add("src", "other")
+    assert found(report(seed, "src/a.log")[1]) == {("excluded", "src/a.log")}
+    assert found(report(seed, "src")[1]) == {("excluded", "src/a.log"), ("excluded", "src/b.log")}
+    assert found(report(seed, "b.log", cwd=seed.path / "src")[1]) == {("excluded", "src/b.log")}
+    assert found(report(seed, cwd=seed.path / "src")[1]) == {
+        ("excluded", "src/a.log"),
+        ("excluded", "src/b.log"),
+        ("excluded", "other/c.log"),
+    }
+
+
+def test_with_nothing_staged_the_given_paths_are_checked_in_the_index(seed: Repo) -> None:
+    # `pre-commit run --all-files` passes every file with nothing staged.
+    seed.write("old.log", "x")
+    seed.add("old.log")
+    seed.commit("history")
+    assert found(report(seed)[1]) == set()
+    assert found(report(seed, "old.log", "train.py")[1]) == {("excluded", "old.log")}
+
+
+def test_minus_c_runs_in_another_directory(seed: Repo, tmp_path: Path) -> None:
+    seed.write("x.log", "x")
+    seed.add("x.log")
+    proc = seed.run("-C", str(seed.path), "check", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert found(json.loads(proc.stdout)) == {("excluded", "x.log")}
+    proc = seed.run("check", "-C", str(seed.path / "nope"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "cannot change to" in proc.stderr
+
+
+def test_a_linked_worktree_uses_its_own_index(seed: Repo, tmp_path: Path) -> None:
+    seed.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "exp")
+    wt = Repo(tmp_path / "wt")
+    wt.write("exp.log", "x")
+    wt.add("exp.log")
+    assert found(report(wt)[1]) == {("excluded", "exp.log")}
+    assert found(report(seed)[1]) == set()
+
+
+def test_a_submodule_gitlink_is_never_read(seed: Repo, tmp_path: Path) -> None:
+    sub = Repo(tmp_path / "lib")
+    sub.path.mkdir()
+    sub.git("init", "-q")
+    sub.write("lib.log", "x")
+    sub.add("lib.log")
+    sub.commit("lib")
+    seed.git(
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(sub.path),
+        "vendor/lib.log",
+    )
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+
+
+# -- odd names -------------------------------------------------------------------------
+
+ODD_NAMES = [
+    "with space.log",
+    "café/naïve.log",
+    "new\nline.log",
+    "-rf.log",
+    "#hash.log",
+    "!bang.log",
+    "glob[1]*?.log",
+    "back\\slash.log",
+    os.fsdecode(b"latin1-\xe9.log"),
+]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES, ids=repr)
+def test_odd_file_names_are_reported_exactly_as_git_stores_them(seed: Repo, name: str) -> None:
+    seed.write(name, "x")
+    seed.write("fine.txt", "x")
+    seed.add(name, "fine.txt")
+    code, data = report(seed)
+    assert code == 1
+    assert found(data) == {("excluded", name)}
+    # The path given back on the command line narrows to that very file.
+    assert found(report(seed, name)[1]) == {("excluded", name)}
+
+
+def test_a_non_utf8_name_travels_as_surrogate_escapes_in_json(seed: Repo) -> None:
+    name = os.fsdecode(b"raw-\xff.log")
+    seed.write(name, "x")
+    seed.git("add", "-f", "--", name)
+    proc = seed.run("check", "--format", "json")
+    assert '"path": "raw-\\udcff.log"' in proc.stdout
+
+
+# -- output and exit codes ----------------------------------------------------------------
+
+
+def test_text_output_names_path_check_rule_why_and_fix(seed: Repo) -> None:
+    seed.write("outputs/r/checkpoints/epoch_1.pth", "x")
+    seed.add("outputs")
+    proc = seed.run("check")
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert "outputs/r/checkpoints/epoch_1.pth: error [excluded]" in out
+    assert "rule:   exclude: outputs/*/checkpoints/epoch_*.pth" in out
+    assert "why:    intermediate checkpoints are rebuilt by training" in out
+    assert "fix:    git rm --cached -- outputs/r/checkpoints/epoch_1.pth" in out
+    assert out.rstrip().endswith("repolicy check: 1 error (.repolicy.yaml)")
+    assert "\033[" not in out
+    quiet = seed.run("check", "-q").stdout
+    assert "fix:" not in quiet and "[excluded]" in quiet
+
+
+def test_colour_follows_no_color_and_force_color(seed: Repo) -> None:
+    seed.write("x.log", "x")
+    seed.add("x.log")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    coloured = subprocess.run(
+        ["python", "-m", "repolicy", "check"], cwd=seed.path, env={**env, "FORCE_COLOR": "1"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "\033[31m" in coloured.stdout
+    plain = subprocess.run(
+        ["python", "-m", "repolicy", "check", "--no-color"], cwd=seed.path,
+        env={**env, "FORCE_COLOR": "1"}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "\033[" not in plain.stdout
+
+
+def test_a_clean_commit_says_so_and_exits_0(seed: Repo) -> None:
+    seed.write("model.py", "x = 1\n")
+    seed.add("model.py")
+    proc = seed.run("check")
+    assert (proc.returncode, proc.stdout.strip()) == (
+        0,
+        "repolicy check: all clear (.repolicy.yaml)",
+    )
+    assert seed.run("check", "-q").stdout == ""
+
+
+def test_not_a_repository_is_one_line_and_exit_2(tmp_path: Path, repo: Repo) -> None:
+    proc = repo.run("check", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"repolicy: error: not a git repository: {tmp_path}"
+    ]
+
+
+def test_bad_arguments_exit_2(repo: Repo) -> None:
+    assert repo.run("check", "--format", "yaml").returncode == 2
+    assert repo.run("frobnicate").returncode == 2
+
+
+def test_git_missing_is_one_line_and_exit_2(repo: Repo, tmp_path: Path) -> None:
+    empty = tmp_path / "nobin"
+    empty.mkdir()
+    python = shutil.which("python") or "python"
+    proc = subprocess.run(
+        [python, "-m", "repolicy", "check"], cwd=repo.path, env={**os.environ, "PATH": str(empty)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "repolicy: error: git is not installed or not on PATH"
+
+
+def test_version_and_module_entry_point(repo: Repo) -> None:
+    from repolicy import __version__
+
+    assert repo.run("--version").stdout.strip() == f"repolicy {__version__}"
