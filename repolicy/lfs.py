@@ -119,5 +119,7 @@ def parse_pointer(data: bytes) -> Pointer | Malformed | None:
 
 
 def format_pointer(oid: str, size: int) -> bytes:
-    """The canonical pointer text, as `git lfs` writes it."""
+    """The canonical pointer text, as `git lfs` writes it (empty for an empty file)."""
+    if size == 0:
+        return b""
     return f"version {SPEC_V1}\noid sha256:{oid}\nsize {size}\n".encode()

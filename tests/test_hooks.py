@@ -1,0 +1,208 @@
+"""The `repolicy` hook through the real pre-commit framework, blocking real `git commit`s.
+
+The hook repository is a snapshot of this checkout (uncommitted edits included),
+committed in a temporary directory and referenced as `repo: file://...`, exactly
+as a user references the project on GitHub. pre-commit builds its environment
+once per module (PRE_COMMIT_HOME is shared), so only the first test pays for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+
+if TYPE_CHECKING:
+    from conftest import Repo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What pre-commit prints for the hook ("<name>....Passed/Failed"): proof that it ran.
+HOOK_NAME = next(
+    hook["name"]
+    for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    if hook["id"] == "repolicy"
+)
+PROJECT_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "repolicy", "policies")
+CACHES = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache"
+)
+
+EPOCH = "outputs/run1/checkpoints/epoch_3.pth"
+BEST = "outputs/run1/checkpoints/best.pth"
+ML_POLICY = "extends: [ml-checkpoints]\n"
+LFS_ATTRIBUTES = "*.pth filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    """The caller's environment without its git or pre-commit settings (module fixtures
+    run before the per-test isolation in conftest)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Hook Author",
+        GIT_AUTHOR_EMAIL="hooks@example.com",
+        GIT_COMMITTER_NAME="Hook Author",
+        GIT_COMMITTER_EMAIL="hooks@example.com",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def hook_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """(url, rev) of a git repository holding this checkout as it is on disk now."""
+    src = tmp_path_factory.mktemp("hook-source")
+    for name in PROJECT_FILES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=CACHES)
+        else:
+            shutil.copy2(ROOT / name, src / name)
+    env = _clean_env(tmp_path_factory.mktemp("hook-source-home"))
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", *args], cwd=src, env=env, check=True, capture_output=True)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=src, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return src.as_uri(), rev
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def pre_commit(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def git_commit(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    """`git commit` as a user types it, hooks enabled; stdout and stderr together."""
+    return subprocess.run(
+        ["git", "commit", *args],
+        cwd=repo.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+
+
+def head(repo: Repo) -> str:
+    return repo.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def hooked(
+    repo: Repo,
+    hook_source: tuple[str, str],
+    pre_commit_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Repo:
+    """A repository whose git pre-commit hook is pre-commit, configured to run `repolicy`
+    from the snapshot (its environment built now, so a build error shows here)."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    url, rev = hook_source
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n  - repo: {url}\n    rev: {rev}\n    hooks:\n      - id: repolicy\n",
+    )
+    installed = pre_commit(repo, "install", "--install-hooks")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (repo.path / ".git" / "hooks" / "pre-commit").is_file()
+    return repo
+
+
+def start(repo: Repo, policy: str, **files: str) -> str:
+    """Commit the policy and pre-commit config (plus `files`) as the first commit."""
+    repo.write(".repolicy.yaml", policy)
+    for name, content in files.items():
+        repo.write(name, content)
+    repo.add(".repolicy.yaml", ".pre-commit-config.yaml", *files)
+    return repo.commit("adopt repolicy")
+
+
+def assert_blocked(result: subprocess.CompletedProcess[str], path: str, *checks: str) -> None:
+    assert result.returncode != 0, result.stdout
+    assert HOOK_NAME in result.stdout, result.stdout
+    assert "Failed" in result.stdout, result.stdout
+    assert path in result.stdout, result.stdout
+    for check in checks:
+        assert f"[{check}]" in result.stdout, result.stdout
+
+
+def test_commit_of_an_excluded_checkpoint_is_blocked(hooked: Repo) -> None:
+    before = start(hooked, ML_POLICY)
+    hooked.write(EPOCH, os.urandom(4096))
+    hooked.add(EPOCH)
+
+    result = git_commit(hooked, "-m", "add epoch 3")
+
+    assert_blocked(result, EPOCH, "excluded")
+    assert head(hooked) == before
+    # The user's staged work is left as it was, for them to fix.
+    assert EPOCH in hooked.git("diff", "--cached", "--name-only")
+
+
+def test_commit_of_a_checkpoint_stored_in_lfs_passes(hooked: Repo) -> None:
+    hooked.git("lfs", "install", "--local")
+    before = start(hooked, ML_POLICY, **{".gitattributes": LFS_ATTRIBUTES})
+    hooked.write(BEST, os.urandom(64 * 1024))
+    hooked.add(BEST)
+    staged = hooked.git("cat-file", "-p", f":{BEST}")
+    assert staged.startswith("version https://git-lfs.github.com/spec/v1\n"), staged
+
+    result = git_commit(hooked, "-m", "best model of run1")
+
+    assert result.returncode == 0, result.stdout
+    assert HOOK_NAME in result.stdout, result.stdout
+    assert "Passed" in result.stdout, result.stdout
+    assert head(hooked) != before
+    assert hooked.git("ls-tree", "-r", "--name-only", "HEAD", "--", BEST).strip() == BEST
+
+
+def test_raw_checkpoint_over_the_file_budget_is_blocked(hooked: Repo) -> None:
+    before = start(hooked, "budgets:\n  file: 1 MiB\nlfs:\n  - '*.pth'\n")
+    hooked.write(BEST, size=2 * 1024 * 1024)
+    hooked.add(BEST)
+
+    result = git_commit(hooked, "-m", "best model, no LFS")
+
+    assert_blocked(result, BEST, "file-too-large", "lfs-missing")
+    assert head(hooked) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-m", "epoch 3 again", "--", EPOCH], ["-a", "-m", "more training"]],
+    ids=["commit-path", "commit-all"],
+)
+def test_commit_through_a_temporary_index_is_still_blocked(hooked: Repo, args: list[str]) -> None:
+    # An intermediate checkpoint committed before the policy arrived, then
+    # overwritten by training. Nothing is staged in .git/index: `git commit
+    # -- PATH` and `git commit -a` stage it into a temporary index and point
+    # the hook at it with GIT_INDEX_FILE, so a hook reading .git/index would
+    # see nothing to check and let the commit through.
+    start(hooked, ML_POLICY)
+    hooked.write(EPOCH, os.urandom(4096))
+    hooked.add(EPOCH)
+    before = hooked.commit("old checkpoint, committed without hooks")
+    hooked.write(EPOCH, os.urandom(4096))
+    assert hooked.git("diff", "--cached", "--name-only") == ""
+
+    result = git_commit(hooked, *args)
+
+    assert_blocked(result, EPOCH, "excluded")
+    assert head(hooked) == before
