@@ -1,24 +1,65 @@
 """Command line: parse, dispatch lazily, and turn every failure into one line and exit 2.
 
-Only the standard library is imported here; a command's module (and what it
-needs: PyYAML, humanize, json) is imported after parsing, so `--version` and
-the pre-commit hook start fast.
+Only the standard library is imported here, and little of it: the hook's
+own invocation (`repolicy check FILE...`) is recognised without argparse, and
+a command's module (with what it needs: PyYAML, humanize, json) is imported
+after parsing, so `--version` and the pre-commit hook start fast.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from repolicy import __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
-COMMANDS = ("check", "rule")
 FORMATS = ("text", "json")
+_FAST_FLAGS = {"--strict": "strict", "--no-color": "no_color", "-q": "quiet", "--quiet": "quiet"}
+
+
+class Options:
+    """The parsed command line, whichever parser produced it."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.chdir: str | None = None
+        self.policy: str | None = None
+        self.format = "text"
+        self.strict = False
+        self.no_color = False
+        self.quiet = False
+        self.paths: list[str] = []
+        self.names: list[str] = []
+
+    @classmethod
+    def from_namespace(cls, ns: argparse.Namespace) -> Options:
+        options = cls(ns.command)
+        for name, value in vars(ns).items():
+            setattr(options, name, value)
+        return options
+
+
+def _fast_options(argv: list[str]) -> Options | None:
+    """`check` with file names and simple flags, as pre-commit runs it; else None."""
+    if not argv or argv[0] != "check":
+        return None
+    options = Options("check")
+    rest = iter(argv[1:])
+    for arg in rest:
+        if arg == "--":
+            options.paths.extend(rest)
+        elif arg in _FAST_FLAGS:
+            setattr(options, _FAST_FLAGS[arg], True)
+        elif arg.startswith("-"):
+            return None
+        else:
+            options.paths.append(arg)
+    return options
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -26,24 +67,16 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
     # On subcommands the defaults are suppressed, so an option given before
     # the command is not reset by the subparser.
-    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
-    parser.add_argument(
-        "-C", dest="chdir", metavar="DIR", default=d(None), help="run as if started in DIR"
-    )
-    parser.add_argument(
-        "--policy",
-        metavar="PATH",
-        default=d(None),
-        help="policy file (default: .repolicy.yaml, else preset default)",
-    )
-    parser.add_argument("--format", choices=FORMATS, default=d("text"), help="report format")
-    parser.add_argument("--strict", action="store_true", default=d(False), help="warnings fail too")
-    parser.add_argument(
-        "--no-color", action="store_true", default=d(False), help="no colour (also NO_COLOR)"
-    )
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", default=d(False), help="one line per violation"
-    )
+    def d(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    add = parser.add_argument
+    add("-C", dest="chdir", metavar="DIR", default=d(None), help="run as if started in DIR")
+    add("--policy", metavar="PATH", default=d(None), help="policy file (default: .repolicy.yaml)")
+    add("--format", choices=FORMATS, default=d("text"), help="report format")
+    add("--strict", action="store_true", default=d(False), help="warnings fail too")
+    add("--no-color", action="store_true", default=d(False), help="no colour (also NO_COLOR)")
+    add("-q", "--quiet", action="store_true", default=d(False), help="one line per violation")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,19 +107,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: list[str]) -> tuple[Options, list[str]] | int:
+    """Options and unrecognised arguments, or an exit code (usage error, --help)."""
+    fast = _fast_options(argv)
+    if fast is not None:
+        return fast, []
+    parser = build_parser()
+    try:
+        ns, extra = parser.parse_known_args(argv)
+    except SystemExit as exc:  # argparse: bad arguments (2), --help/--version (0)
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    return Options.from_namespace(ns), extra
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list == ["--version"]:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
         # The cheapest possible answer: no argparse, no command module.
         print(f"repolicy {__version__}")
         return 0
-    parser = build_parser()
+    parsed = parse(args)
+    if isinstance(parsed, int):
+        return parsed
+    options, extra = parsed
     try:
-        args, extra = parser.parse_known_args(args_list)
-    except SystemExit as exc:  # argparse: bad arguments (2), --help/--version (0)
-        return int(exc.code) if isinstance(exc.code, int) else 2
-    try:
-        return _dispatch(args, extra)
+        return _dispatch(options, extra)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -117,29 +162,27 @@ def _fail(exc: Exception) -> int:
     return 2
 
 
-def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
+def _dispatch(options: Options, extra: list[str]) -> int:
     from repolicy.errors import RepolicyError
 
-    chdir = getattr(args, "chdir", None)
-    if chdir is not None:
+    if options.chdir is not None:
         try:
-            os.chdir(chdir)
+            os.chdir(options.chdir)
         except OSError as exc:
-            raise RepolicyError(f"cannot change to {chdir}: {exc.strerror}") from None
+            raise RepolicyError(f"cannot change to {options.chdir}: {exc.strerror}") from None
     if extra:
         # pre-commit appends file names without `--`, so a staged file called
         # `-rf.log` arrives looking like an option: take it when it exists.
-        if args.command == "check" and all(os.path.lexists(arg) for arg in extra):
-            args.paths = [*args.paths, *extra]
+        if options.command == "check" and all(os.path.lexists(arg) for arg in extra):
+            options.paths = [*options.paths, *extra]
         else:
             raise RepolicyError(f"unrecognized arguments: {' '.join(extra)}")
-    command = args.command
-    if command == "check":
+    if options.command == "check":
         from repolicy.commands import check
 
-        return check.run(args)
-    if command == "rule":
+        return check.run(options)
+    if options.command == "rule":
         from repolicy.commands import rule
 
-        return rule.run(args)
-    raise RepolicyError(f"unknown command {command!r}")
+        return rule.run(options)
+    raise RepolicyError(f"unknown command {options.command!r}")

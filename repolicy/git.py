@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, NamedTuple, TypeVar
 
 from repolicy.errors import GitError, RepolicyError
 
+T = TypeVar("T")
+
 GITLINK = "160000"
+# Paths relative to the top level whatever `diff.relative` says; renames split
+# into delete + add, which is all a check of the new side needs.
+_STAGED_DIFF = (
+    "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
+    "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
+)  # fmt: skip
 SYMLINK = "120000"
 
 
@@ -38,15 +46,13 @@ def encode(path: str) -> bytes:
     return os.fsencode(path)
 
 
-@dataclass(frozen=True)
-class RepoInfo:
+class RepoInfo(NamedTuple):
     toplevel: str
     git_dir: str
     prefix: str  # the current directory, relative to toplevel ('' or 'sub/dir/')
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One entry of `git diff --raw`: the new side of an added or modified path."""
 
     status: str  # A, M, T, C, R, D
@@ -57,19 +63,51 @@ class Change:
     path: str
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     mode: str
     oid: str
     stage: int
     path: str
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(NamedTuple):
     oid: str
     type: str
     size: int
+
+
+class Pending:
+    """A started git process; `result()` feeds its stdin and collects stdout."""
+
+    def __init__(
+        self, argv: tuple[str, ...], proc: subprocess.Popen[bytes], input: bytes | None
+    ) -> None:
+        self.argv = argv
+        self.proc = proc
+        self.input = input
+
+    def result(self, ok: Sequence[int] = (0,)) -> bytes:
+        out, err = self.proc.communicate(self.input)
+        if self.proc.returncode not in ok:
+            raise GitError(self.argv, self.proc.returncode, err.decode(errors="replace"))
+        return out
+
+
+class Query(Generic[T]):
+    """A question already put to git; `get()` waits for and parses the answer.
+
+    Every query starts its process at once, so independent questions asked
+    one after another run side by side: the hook's start-up is mostly
+    waiting on git.
+    """
+
+    def __init__(self, pending: Pending | None, parse: Callable[[bytes], T], empty: T) -> None:
+        self._pending = pending
+        self._parse = parse
+        self._empty = empty
+
+    def get(self) -> T:
+        return self._parse(self._pending.result()) if self._pending else self._empty
 
 
 class Git:
@@ -79,30 +117,33 @@ class Git:
         self.cwd = cwd
         self.env = _env()
 
-    def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
+    def start(self, *args: str, input: bytes | None = None) -> Pending:
         argv = ("git", *args)
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 argv,
                 cwd=self.cwd,
                 env=self.env,
-                input=input,
-                capture_output=True,
-                check=False,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except FileNotFoundError:
             raise RepolicyError("git is not installed or not on PATH") from None
         except NotADirectoryError:
             raise RepolicyError(f"not a directory: {self.cwd}") from None
-        if proc.returncode not in ok:
-            raise GitError(argv, proc.returncode, proc.stderr.decode(errors="replace"))
-        return proc.stdout
+        return Pending(argv, proc, input)
+
+    def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
+        return self.start(*args, input=input).result(ok)
 
     # -- the repository ---------------------------------------------------
 
     def discover(self) -> RepoInfo:
+        """Top level, git directory and current prefix; a clear error outside a work tree."""
+        pending = self.start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
         try:
-            out = self.run("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
+            out = pending.result()
         except GitError as exc:
             if "not a git repository" in exc.stderr:
                 raise RepolicyError(f"not a git repository: {self.cwd}") from None
@@ -116,87 +157,99 @@ class Git:
 
     # -- the index --------------------------------------------------------
 
-    def staged_changes(self) -> list[Change]:
+    def staged_changes(self) -> Query[list[Change]]:
         """Index against HEAD (or against nothing on an unborn branch)."""
-        out = self.run(
-            "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
-            "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
-        )  # fmt: skip
-        return list(parse_raw_diff(out))
+        return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
 
-    def index_entries(self) -> list[IndexEntry]:
-        out = self.run("ls-files", "--stage", "-z")
-        entries = []
-        for record in out.split(b"\0"):
-            if not record:
-                continue
-            meta, _, path = record.partition(b"\t")
-            mode, oid, stage = meta.split(b" ")
-            entries.append(IndexEntry(mode.decode(), oid.decode(), int(stage), decode(path)))
-        return entries
+    def index_entries(self) -> Query[list[IndexEntry]]:
+        return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
 
     # -- objects ----------------------------------------------------------
 
-    def object_info(self, oids: Iterable[str]) -> dict[str, ObjectInfo]:
+    def object_info(self, oids: Iterable[str]) -> Query[dict[str, ObjectInfo]]:
         """Type and size of many objects from one `cat-file --batch-check`."""
-        wanted = list(dict.fromkeys(oids))
-        if not wanted:
-            return {}
-        out = self.run(
-            "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-            input="\n".join(wanted).encode() + b"\n",
-        )  # fmt: skip
-        info: dict[str, ObjectInfo] = {}
-        for line in out.decode().splitlines():
-            parts = line.split(" ")
-            if len(parts) == 3:
-                info[parts[0]] = ObjectInfo(parts[0], parts[1], int(parts[2]))
-        return info
+        wanted = "\n".join(dict.fromkeys(oids))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+                input=wanted.encode() + b"\n",
+            )  # fmt: skip
+        return Query(pending, _parse_batch_check, {})
 
-    def blob_contents(self, oids: Iterable[str]) -> dict[str, bytes]:
+    def blob_contents(self, oids: Iterable[str]) -> Query[dict[str, bytes]]:
         """Contents of many (small) blobs from one `cat-file --batch`."""
-        wanted = list(dict.fromkeys(oids))
-        if not wanted:
-            return {}
-        out = self.run("cat-file", "--batch", input="\n".join(wanted).encode() + b"\n")
-        contents: dict[str, bytes] = {}
-        pos = 0
-        while pos < len(out):
-            eol = out.index(b"\n", pos)
-            header = out[pos:eol].split(b" ")
-            pos = eol + 1
-            if len(header) != 3:  # "<oid> missing"
-                continue
-            size = int(header[2])
-            contents[header[0].decode()] = out[pos : pos + size]
-            pos += size + 1
-        return contents
+        wanted = "\n".join(dict.fromkeys(oids))
+        pending = None
+        if wanted:
+            pending = self.start("cat-file", "--batch", input=wanted.encode() + b"\n")
+        return Query(pending, _parse_batch, {})
 
     # -- attributes -------------------------------------------------------
 
     def attributes(
         self, paths: Iterable[str], names: Sequence[str], cached: bool = False
-    ) -> dict[str, dict[str, str]]:
+    ) -> Query[dict[str, dict[str, str]]]:
         """`git check-attr` for many paths: {path: {attr: value}}, unspecified left out."""
         wanted = list(dict.fromkeys(paths))
-        if not wanted:
-            return {}
-        args = ["check-attr", "-z", "--stdin"]
-        if cached:
-            args.append("--cached")
-        out = self.run(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
-        fields = out.split(b"\0")
-        result: dict[str, dict[str, str]] = {}
-        for k in range(0, len(fields) - 2, 3):
-            value = fields[k + 2].decode(errors="replace")
-            if value != "unspecified":
-                result.setdefault(decode(fields[k]), {})[fields[k + 1].decode()] = value
-        return result
+        pending = None
+        if wanted:
+            args = ["check-attr", "-z", "--stdin"]
+            if cached:
+                args.append("--cached")
+            pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
+        return Query(pending, _parse_check_attr, {})
 
 
-def parse_raw_diff(out: bytes) -> Iterable[Change]:
+def _parse_ls_files(out: bytes) -> list[IndexEntry]:
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, oid, stage = meta.split(b" ")
+        entries.append(IndexEntry(mode.decode(), oid.decode(), int(stage), decode(path)))
+    return entries
+
+
+def _parse_batch_check(out: bytes) -> dict[str, ObjectInfo]:
+    info: dict[str, ObjectInfo] = {}
+    for line in out.decode().splitlines():
+        parts = line.split(" ")
+        if len(parts) == 3:  # not "<oid> missing"
+            info[parts[0]] = ObjectInfo(parts[0], parts[1], int(parts[2]))
+    return info
+
+
+def _parse_batch(out: bytes) -> dict[str, bytes]:
+    contents: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        eol = out.index(b"\n", pos)
+        header = out[pos:eol].split(b" ")
+        pos = eol + 1
+        if len(header) != 3:  # "<oid> missing"
+            continue
+        size = int(header[2])
+        contents[header[0].decode()] = out[pos : pos + size]
+        pos += size + 1
+    return contents
+
+
+def _parse_check_attr(out: bytes) -> dict[str, dict[str, str]]:
+    fields = out.split(b"\0")
+    result: dict[str, dict[str, str]] = {}
+    for k in range(0, len(fields) - 2, 3):
+        value = fields[k + 2].decode(errors="replace")
+        if value != "unspecified":
+            result.setdefault(decode(fields[k]), {})[fields[k + 1].decode()] = value
+    return result
+
+
+def parse_raw_diff(out: bytes) -> list[Change]:
     """Parse `git diff --raw -z` output (renames and copies carry two paths)."""
     fields = out.split(b"\0")
+    changes = []
     k = 0
     while k < len(fields) - 1:
         meta = fields[k].decode()
@@ -211,4 +264,5 @@ def parse_raw_diff(out: bytes) -> Iterable[Change]:
         else:
             path = fields[k + 1]
             k += 2
-        yield Change(letter, old_mode, new_mode, old_oid, new_oid, decode(path))
+        changes.append(Change(letter, old_mode, new_mode, old_oid, new_oid, decode(path)))
+    return changes

@@ -19,7 +19,7 @@ hawser or git-media; anything else is ordinary content.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_POINTER_SIZE = 1024
 SPEC_V1 = "https://git-lfs.github.com/spec/v1"
@@ -32,14 +32,12 @@ _SIZE_RE = re.compile(r"0|[1-9][0-9]*")
 _MAX_SIZE = 2**63 - 1  # git-lfs parses the size as a signed 64-bit integer
 
 
-@dataclass(frozen=True)
-class Pointer:
+class Pointer(NamedTuple):
     oid: str | None  # None for the empty pointer
     size: int
 
 
-@dataclass(frozen=True)
-class Malformed:
+class Malformed(NamedTuple):
     """A blob that begins like a pointer but is not a canonical one."""
 
     reason: str

@@ -1,25 +1,18 @@
-"""Policy files -> frozen dataclasses, with every error at its FILE:LINE:COL.
+"""The policy as immutable typed records, and where a repository's policy comes from.
 
-The YAML is composed into nodes (never constructed), so no tag can build an
-object and every value keeps its position. Past this module no code sees a
-raw mapping: checks receive `Policy`, `Rule` and `Requirement` records.
+`load_policy` answers from a cache in the git directory when no policy file
+has changed, so the pre-commit hook does not import or parse YAML on every
+commit; on a miss, `repolicy.policyfile` reads the YAML. Past this module no
+code sees a raw mapping: checks receive `Policy`, `Rule` and `Requirement`.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from repolicy.errors import PolicyError
-from repolicy.match import Pattern, PatternError, validate
-
-if TYPE_CHECKING:
-    import yaml
+from repolicy.match import Pattern
 
 POLICY_FILE = ".repolicy.yaml"
 DEFAULT_PRESET = "default"
@@ -29,24 +22,6 @@ TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require")
 BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file")
 ITEM_KEYS = ("pattern", "why", "severity")
 SEVERITIES = ("error", "warning")
-
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_NULL = "tag:yaml.org,2002:null"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
-_STANDARD_TAGS = frozenset(
-    {
-        _STR,
-        _INT,
-        _NULL,
-        _SEQ,
-        _MAP,
-        "tag:yaml.org,2002:bool",
-        "tag:yaml.org,2002:float",
-        "tag:yaml.org,2002:timestamp",
-    }
-)
 
 _UNITS = {
     "": 1,
@@ -63,8 +38,7 @@ _UNITS = {
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """Where a value was written: a policy file (repository-relative) or a preset."""
 
     file: str
@@ -75,8 +49,7 @@ class Source:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One pattern under a list key (`include`, `exclude`, `lfs`, `frozen`, `dvc`)."""
 
     key: str
@@ -93,24 +66,21 @@ class Rule:
         return f"{self.key}: {self.pattern.text}"
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(NamedTuple):
     """`require`: directories matching `directory` must hold each of `files`."""
 
     directory: Rule
     files: tuple[Pattern, ...]
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     limit: int | None
     source: Source | None = None
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     name: str
-    budgets: dict[str, Budget] = field(default_factory=dict)
+    budgets: dict[str, Budget]
     include: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
     lfs: tuple[Rule, ...] = ()
@@ -134,365 +104,44 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def presets_dir() -> Path:
+def presets_dir() -> str:
     # Plain paths, not importlib.resources: the hook starts on every commit and
-    # the wheel installs the presets as ordinary files next to this module.
-    here = Path(__file__).resolve().parent
-    installed = here / "policies"
-    return installed if installed.is_dir() else here.parent / "policies"
+    # the wheel installs the presets as ordinary files next to this module. A
+    # source checkout keeps them in the top-level policies/ folder.
+    here = os.path.dirname(os.path.realpath(__file__))
+    installed = os.path.join(here, "policies")
+    return (
+        installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "policies")
+    )
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in presets_dir().glob("*.yaml"))
+    return sorted(n[: -len(".yaml")] for n in os.listdir(presets_dir()) if n.endswith(".yaml"))
 
 
-# --------------------------------------------------------------------------
-# Loading
+def load_policy(
+    root: str | os.PathLike[str] | None,
+    explicit: str | None = None,
+    cache_dir: str | None = None,
+) -> Policy:
+    """The policy for a repository: `--policy`, else `.repolicy.yaml`, else preset default.
 
+    With `cache_dir`, a policy resolved before is reused while none of the
+    files it was read from (nor the absence of `.repolicy.yaml`) has changed.
+    """
+    from repolicy import policycache
 
-@dataclass
-class _Partial:
-    budgets: dict[str, Budget] = field(default_factory=dict)
-    lists: dict[str, list[Rule]] = field(default_factory=lambda: {k: [] for k in LIST_KEYS})
-    require: list[Requirement] = field(default_factory=list)
+    root_str = os.fspath(root) if root is not None else None
+    key = (root_str, explicit)
+    if cache_dir is not None:
+        cached = policycache.read(cache_dir, key)
+        if cached is not None:
+            return cached
+    from repolicy.policyfile import read_policy
 
-    def absorb(self, other: _Partial) -> None:
-        self.budgets.update(other.budgets)
-        for key in LIST_KEYS:
-            self.lists[key].extend(other.lists[key])
-        self.require.extend(other.require)
-
-
-class _Loader:
-    def __init__(self, root: Path | None) -> None:
-        self.root = root
-        self.stack: list[str] = []
-
-    def display(self, path: Path) -> str:
-        """Repository-relative for files inside the repository, else as resolved."""
-        if self.root is not None:
-            try:
-                return path.resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                pass
-        return str(path)
-
-    def error_path(self, path: Path) -> str:
-        """The path as the user can open it from where they stand."""
-        try:
-            rel = os.path.relpath(path)
-        except ValueError:
-            return str(path)
-        climbs_out = rel.startswith("..") and not str(path).startswith("..")
-        return str(path.absolute()) if climbs_out else rel
-
-    def load_file(self, path: Path, name: str, errpath: str) -> _Partial:
-        import yaml
-
-        identity = str(path.resolve())
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PolicyError(errpath, 1, 1, f"cannot read policy: {exc.strerror}") from None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise PolicyError(errpath, line, 1, "policy file is not valid UTF-8") from None
-        try:
-            loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            root_node = yaml.compose(text, Loader=loader_cls)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            message = exc.problem or exc.context or "invalid YAML"
-            if "alias" in f"{exc.context} {message}":
-                # An unquoted `*.log` is a YAML alias; point at the '*'.
-                mark = exc.context_mark or mark
-                message += " (quote patterns that start with '*', e.g. \"*.log\")"
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise PolicyError(errpath, line, col, f"invalid YAML: {message}") from None
-        except yaml.YAMLError as exc:
-            raise PolicyError(errpath, 1, 1, f"invalid YAML: {exc}") from None
-        self.stack.append(identity)
-        try:
-            return _FileParser(self, path, name, errpath).parse(root_node)
-        finally:
-            self.stack.pop()
-
-    def load_preset(self, preset: str) -> _Partial:
-        path = presets_dir() / f"{preset}.yaml"
-        return self.load_file(path, f"preset:{preset}", f"preset:{preset}")
-
-
-class _FileParser:
-    def __init__(self, loader: _Loader, path: Path, name: str, errpath: str) -> None:
-        self.loader = loader
-        self.path = path
-        self.name = name
-        self.errpath = errpath
-
-    # -- helpers ------------------------------------------------------------
-
-    def fail(self, node: yaml.Node, message: str, offset: int = 0) -> PolicyError:
-        col = node.start_mark.column + 1 + offset
-        return PolicyError(self.errpath, node.start_mark.line + 1, col, message)
-
-    def source(self, node: yaml.Node) -> Source:
-        return Source(self.name, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    def check_tag(self, node: yaml.Node) -> None:
-        if node.tag not in _STANDARD_TAGS:
-            raise self.fail(node, f"YAML tag {node.tag!r} is not allowed in a policy")
-
-    def mapping(self, node: yaml.Node, what: str) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
-        import yaml
-
-        self.check_tag(node)
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        seen: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            self.check_tag(key_node)
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self.fail(key_node, f"keys of {what} must be strings")
-            key = str(key_node.value)
-            if key in seen:
-                first = seen[key].start_mark.line + 1
-                raise self.fail(key_node, f"duplicate key {key!r} (first defined on line {first})")
-            seen[key] = key_node
-            yield key, key_node, value_node
-
-    def unknown(
-        self, key_node: yaml.Node, key: str, allowed: tuple[str, ...], where: str
-    ) -> PolicyError:
-        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        suggestion = (
-            f"; did you mean {hint[0]!r}?" if hint else f" (expected one of: {', '.join(allowed)})"
-        )
-        return self.fail(key_node, f"unknown key {key!r} in {where}{suggestion}")
-
-    def string(self, node: yaml.Node, what: str) -> str:
-        import yaml
-
-        self.check_tag(node)
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
-            kind = (
-                "a list"
-                if isinstance(node, yaml.SequenceNode)
-                else ("a mapping" if isinstance(node, yaml.MappingNode) else f"{node.value!r}")
-            )
-            raise self.fail(node, f"{what} must be a string, not {kind}")
-        return str(node.value)
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        import yaml
-
-        self.check_tag(node)
-        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list")
-        return list(node.value)
-
-    def pattern(self, node: yaml.Node, what: str) -> Pattern:
-        text = self.string(node, what)
-        try:
-            return validate(text)
-        except PatternError as exc:
-            quote = 1 if text and getattr(node, "style", None) in ("'", '"') else 0
-            raise self.fail(
-                node, f"bad pattern {text!r}: {exc.message}", quote + exc.offset
-            ) from None
-
-    # -- sections -----------------------------------------------------------
-
-    def parse(self, root: yaml.Node | None) -> _Partial:
-        import yaml
-
-        result = _Partial()
-        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL):
-            # An empty policy file means the default preset.
-            result.absorb(self.extend_preset(DEFAULT_PRESET, None))
-            return result
-        own = _Partial()
-        parents: list[_Partial] = []
-        for key, key_node, value in self.mapping(root, "the policy"):
-            if key == "extends":
-                parents = self.extends(value)
-            elif key == "budgets":
-                own.budgets = self.budgets(value)
-            elif key in LIST_KEYS:
-                own.lists[key] = self.rules(key, value)
-            elif key == "require":
-                own.require = self.requirements(value)
-            else:
-                raise self.unknown(key_node, key, TOP_KEYS, "the policy")
-        for parent in parents:
-            result.absorb(parent)
-        result.absorb(own)
-        return result
-
-    def extends(self, node: yaml.Node) -> list[_Partial]:
-        import yaml
-
-        items = (
-            [node]
-            if isinstance(node, yaml.ScalarNode) and node.tag == _STR
-            else self.sequence(node, "'extends'")
-        )
-        return [self.extend_one(item) for item in items]
-
-    def extend_one(self, item: yaml.Node) -> _Partial:
-        target = self.string(item, "an 'extends' entry")
-        if "/" not in target and not target.endswith((".yaml", ".yml")):
-            return self.extend_preset(target, item)
-        path = (
-            (self.path.parent / target)
-            if not self.name.startswith("preset:")
-            else (presets_dir() / target)
-        )
-        if not path.is_file():
-            raise self.fail(
-                item, f"extends: no policy file at {target!r} (relative to {self.errpath})"
-            )
-        if str(path.resolve()) in self.loader.stack:
-            raise self.fail(item, f"extends cycle: {self.cycle(str(path.resolve()))}")
-        return self.loader.load_file(path, self.loader.display(path), self.loader.error_path(path))
-
-    def extend_preset(self, preset: str, item: yaml.Node | None) -> _Partial:
-        names = preset_names()
-        if preset not in names:
-            hint = difflib.get_close_matches(preset, names, n=1, cutoff=0.5)
-            suggestion = (
-                f"; did you mean {hint[0]!r}?" if hint else f" (presets: {', '.join(names)})"
-            )
-            assert item is not None
-            raise self.fail(item, f"unknown preset {preset!r}{suggestion}")
-        identity = str((presets_dir() / f"{preset}.yaml").resolve())
-        if identity in self.loader.stack:
-            where = item if item is not None else None
-            message = f"extends cycle: {self.cycle(identity)}"
-            if where is None:
-                raise PolicyError(self.errpath, 1, 1, message)
-            raise self.fail(where, message)
-        return self.loader.load_preset(preset)
-
-    def cycle(self, identity: str) -> str:
-        chain = [*self.loader.stack[self.loader.stack.index(identity) :], identity]
-        names = []
-        for entry in chain:
-            p = Path(entry)
-            names.append(
-                f"preset:{p.stem}"
-                if p.parent == presets_dir().resolve()
-                else self.loader.display(p)
-            )
-        return " -> ".join(names)
-
-    def budgets(self, node: yaml.Node) -> dict[str, Budget]:
-        out: dict[str, Budget] = {}
-        for key, key_node, value in self.mapping(node, "'budgets'"):
-            if key not in BUDGET_KEYS:
-                raise self.unknown(key_node, key, BUDGET_KEYS, "'budgets'")
-            out[key] = Budget(self.size(value, key), self.source(value))
-        return out
-
-    def size(self, node: yaml.Node, key: str) -> int | None:
-        import yaml
-
-        self.check_tag(node)
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, f"budgets.{key} must be a size such as '100 MiB'")
-        if node.tag == _NULL:
-            return None  # explicitly unlimited, e.g. to lift a preset's budget
-        if node.tag == _INT:
-            try:
-                value = int(str(node.value).replace("_", ""), 0)
-            except ValueError:
-                raise self.fail(node, f"bad size {node.value!r}") from None
-            if value < 0:
-                raise self.fail(node, "a size cannot be negative")
-            return value
-        if node.tag != _STR:
-            raise self.fail(
-                node, f"budgets.{key} must be a size such as '100 MiB', not {node.value!r}"
-            )
-        try:
-            return parse_size(str(node.value))
-        except ValueError as exc:
-            raise self.fail(node, str(exc)) from None
-
-    def rules(self, key: str, node: yaml.Node) -> list[Rule]:
-        import yaml
-
-        out: list[Rule] = []
-        for item in self.sequence(node, f"'{key}'"):
-            if isinstance(item, yaml.MappingNode):
-                out.append(self.rule_mapping(key, item))
-            else:
-                out.append(Rule(key, self.pattern(item, f"an entry of '{key}'"), self.source(item)))
-        return out
-
-    def rule_mapping(self, key: str, node: yaml.Node) -> Rule:
-        fields: dict[str, yaml.Node] = {}
-        for name, name_node, value in self.mapping(node, f"an entry of '{key}'"):
-            if name not in ITEM_KEYS:
-                raise self.unknown(name_node, name, ITEM_KEYS, f"an entry of '{key}'")
-            fields[name] = value
-        if "pattern" not in fields:
-            raise self.fail(node, f"an entry of '{key}' needs a 'pattern'")
-        pattern = self.pattern(fields["pattern"], "'pattern'")
-        why = self.string(fields["why"], "'why'") if "why" in fields else None
-        severity = None
-        if "severity" in fields:
-            severity = self.string(fields["severity"], "'severity'")
-            if severity not in SEVERITIES:
-                raise self.fail(
-                    fields["severity"], f"severity must be 'error' or 'warning', not {severity!r}"
-                )
-        return Rule(key, pattern, self.source(fields["pattern"]), why, severity)
-
-    def requirements(self, node: yaml.Node) -> list[Requirement]:
-        import yaml
-
-        out: list[Requirement] = []
-        for _key, key_node, value in self.mapping(node, "'require'"):
-            directory = Rule(
-                "require", self.pattern(key_node, "a 'require' key"), self.source(key_node)
-            )
-            if isinstance(value, yaml.ScalarNode) and value.tag == _STR:
-                items: list[yaml.Node] = [value]
-            else:
-                items = self.sequence(value, f"'require: {key_node.value}'")
-            files = tuple(self.pattern(item, "a required file") for item in items)
-            if not files:
-                raise self.fail(value, "a 'require' entry needs at least one file")
-            out.append(Requirement(directory, files))
-        return out
-
-
-def load_policy(root: Path | None, explicit: str | None = None) -> Policy:
-    """The policy for a repository: `--policy`, else `.repolicy.yaml`, else preset default."""
-    loader = _Loader(root)
-    if explicit is not None:
-        path = Path(explicit)
-        if not path.is_file():
-            raise PolicyError(explicit, 1, 1, "policy file not found")
-        name = loader.display(path)
-        partial = loader.load_file(path, name, loader.error_path(path))
-    elif root is not None and (root / POLICY_FILE).is_file():
-        name = POLICY_FILE
-        partial = loader.load_file(root / POLICY_FILE, name, loader.error_path(root / POLICY_FILE))
-    else:
-        name = f"preset:{DEFAULT_PRESET}"
-        partial = loader.load_preset(DEFAULT_PRESET)
-    return Policy(
-        name=name,
-        budgets=partial.budgets,
-        include=tuple(partial.lists["include"]),
-        exclude=tuple(partial.lists["exclude"]),
-        lfs=tuple(partial.lists["lfs"]),
-        frozen=tuple(partial.lists["frozen"]),
-        dvc=tuple(partial.lists["dvc"]),
-        require=tuple(partial.require),
-    )
+    policy, files = read_policy(root_str, explicit)
+    if cache_dir is not None:
+        if explicit is None and root_str is not None:
+            files.append(os.path.join(root_str, POLICY_FILE))  # its absence matters too
+        policycache.write(cache_dir, key, policy, files)
+    return policy

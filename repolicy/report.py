@@ -6,8 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -15,8 +14,7 @@ ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     check: str
     severity: str
     path: str | None
@@ -41,12 +39,18 @@ class Violation:
         }
 
 
-@dataclass
 class Report:
-    command: str
-    policy: str
-    violations: list[Violation] = field(default_factory=list)
-    budgets: dict[str, dict[str, int | None]] | None = None
+    def __init__(
+        self,
+        command: str,
+        policy: str,
+        violations: list[Violation] | None = None,
+        budgets: dict[str, dict[str, int | None]] | None = None,
+    ) -> None:
+        self.command = command
+        self.policy = policy
+        self.violations: list[Violation] = violations if violations is not None else []
+        self.budgets = budgets
 
     @property
     def errors(self) -> int:

@@ -8,14 +8,13 @@ Facts are gathered in batches (one `cat-file --batch-check` for sizes, one
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from repolicy.git import GITLINK, SYMLINK, Git
+from repolicy.git import GITLINK, SYMLINK, Change, Git, IndexEntry
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, parse_pointer
 
 
-@dataclass(frozen=True)
-class BlobAtPath:
+class BlobAtPath(NamedTuple):
     """A blob as it appears at one path (staged, or in one commit)."""
 
     path: str
@@ -35,8 +34,7 @@ class BlobAtPath:
         return isinstance(self.pointer, Pointer) and not self.is_symlink
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     path: str
     oid: str
     mode: str
@@ -55,19 +53,20 @@ def narrow(candidates: Iterable[Candidate], prefixes: Sequence[str] | None) -> l
     return [c for c in items if c.path in exact or c.path.startswith(dirs)]
 
 
-def staged_candidates(git: Git) -> list[Candidate]:
-    """Added, modified, type-changed, copied and renamed index entries (deletions never fail)."""
+def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
+    """Added, modified, type-changed, copied and renamed entries (deletions never fail)."""
     return [
         Candidate(change.path, change.new_oid, change.new_mode)
-        for change in git.staged_changes()
+        for change in changes
         if change.status != "D" and change.new_mode != GITLINK
     ]
 
 
-def index_candidates(git: Git) -> list[Candidate]:
+def index_candidates(entries: Iterable[IndexEntry]) -> list[Candidate]:
+    """Index entries (the "ours" side of a conflict); submodules are never read."""
     return [
         Candidate(entry.path, entry.oid, entry.mode)
-        for entry in git.index_entries()
+        for entry in entries
         if entry.mode != GITLINK and entry.stage in (0, 2)
     ]
 
@@ -77,30 +76,28 @@ def gather(
     candidates: Sequence[Candidate],
     *,
     cached_attributes: bool,
-    lfs_paths: Iterable[str] = (),
 ) -> list[BlobAtPath]:
-    """Attach size, pointer and attribute facts to each candidate, in three batches.
+    """Attach size, pointer and attribute facts to each candidate.
 
-    `lfs_paths` are paths the policy stores in LFS: their attributes are asked
-    even when the blob is a valid pointer (`lfs-attr-missing`).
+    Sizes and attributes are asked side by side; then the blobs small enough
+    to be LFS pointers are read in one more batch.
     """
     if not candidates:
         return []
-    info = git.object_info(c.oid for c in candidates)
+    sizes = git.object_info(c.oid for c in candidates)
+    attributes = git.attributes(
+        (c.path for c in candidates if c.mode != SYMLINK),
+        ("filter",),
+        cached=cached_attributes,
+    )
+    info = sizes.get()
     small = [
         c.oid
         for c in candidates
         if c.mode != SYMLINK and c.oid in info and info[c.oid].size < MAX_POINTER_SIZE
     ]
-    contents = git.blob_contents(small)
-    pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
-    # Only a path whose blob is not a valid pointer can be in trouble for lack of LFS.
-    suspects = [
-        c.path
-        for c in candidates
-        if c.mode != SYMLINK and not isinstance(pointers.get(c.oid), Pointer)
-    ]
-    attrs = git.attributes([*suspects, *lfs_paths], ("filter",), cached=cached_attributes)
+    pointers = {oid: parse_pointer(data) for oid, data in git.blob_contents(small).get().items()}
+    attrs = attributes.get()
     return [
         BlobAtPath(
             path=c.path,

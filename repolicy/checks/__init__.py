@@ -9,15 +9,14 @@ a run imports only the families it needs.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from repolicy.match import Matcher
 from repolicy.policy import Policy, Rule
 from repolicy.report import ERROR, WARNING
 
 
-@dataclass(frozen=True)
-class CheckInfo:
+class CheckInfo(NamedTuple):
     name: str
     family: str  # module under repolicy.checks
     severity: str
@@ -57,12 +56,12 @@ def doc(name: str) -> str:
     return docs[name]
 
 
-@dataclass
 class Context:
     """The policy, with one matcher per list, shared by every check of a run."""
 
-    policy: Policy
-    _matchers: dict[str, Matcher] = field(default_factory=dict)
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._matchers: dict[str, Matcher] = {}
 
     def matcher(self, key: str) -> Matcher:
         if key not in self._matchers:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import posixpath
-from pathlib import Path
 
 from repolicy.checks import Context
 from repolicy.checks.budgets import check_file_sizes
 from repolicy.checks.exclude import check_excluded
 from repolicy.checks.lfs import check_lfs, check_lfs_attributes
+from repolicy.cli import Options
 from repolicy.errors import RepolicyError
-from repolicy.git import Git, RepoInfo
+from repolicy.git import Change, Git, RepoInfo
 from repolicy.policy import load_policy
 from repolicy.report import Report, Violation, emit
 from repolicy.targets import (
@@ -40,14 +39,14 @@ def repository_paths(info: RepoInfo, paths: list[str]) -> list[str]:
     return out
 
 
-def select(git: Git, info: RepoInfo, paths: list[str]) -> list[Candidate]:
-    staged = staged_candidates(git)
+def select(git: Git, info: RepoInfo, changes: list[Change], paths: list[str]) -> list[Candidate]:
+    staged = staged_candidates(changes)
     if not paths:
         return staged
     wanted = repository_paths(info, paths)
     if not staged:
         # Nothing staged (e.g. `pre-commit run --all-files`): judge the index.
-        return narrow(index_candidates(git), wanted)
+        return narrow(index_candidates(git.index_entries().get()), wanted)
     return narrow(staged, wanted)
 
 
@@ -65,14 +64,15 @@ def run_checks(ctx: Context, blobs: list[BlobAtPath]) -> list[Violation]:
     ]
 
 
-def run(args: argparse.Namespace) -> int:
-    info = Git(os.getcwd()).discover()
+def run(args: Options) -> int:
+    here = Git(os.getcwd())
+    staged = here.staged_changes()  # runs while discovery and the policy load
+    info = here.discover()
     git = Git(info.toplevel)
-    policy = load_policy(Path(info.toplevel), args.policy)
+    policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
-    candidates = select(git, info, args.paths)
-    lfs_paths = [c.path for c in candidates if ctx.lfs_rule(c.path)] if policy.lfs else []
-    blobs = gather(git, candidates, cached_attributes=True, lfs_paths=lfs_paths)
+    candidates = select(git, info, staged.get(), args.paths)
+    blobs = gather(git, candidates, cached_attributes=True)
     report = Report("check", policy.name, run_checks(ctx, blobs))
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import sys
 
 from repolicy.checks import REGISTRY, doc
+from repolicy.cli import Options
 from repolicy.errors import RepolicyError
 
 
@@ -20,7 +20,7 @@ def _summary(text: str) -> str:
     return " ".join(body)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Options) -> int:
     names: list[str] = list(args.names) or list(REGISTRY)
     for name in names:
         if name not in REGISTRY:

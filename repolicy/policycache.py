@@ -1,0 +1,108 @@
+"""A resolved policy, cached in the git directory so the hook skips YAML.
+
+The cache holds the policy as plain tuples (marshal: no imports, no code
+execution on load) with the identity (size, mtime, ctime, inode) of every
+file it was read from. Any change, or a file appearing or vanishing, is a
+miss. A file modified in the last two seconds is not cached at all, so an
+edit within the file system's timestamp granularity cannot go unseen.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import time
+from typing import Any
+
+from repolicy import __version__
+from repolicy.match import compile_pattern
+from repolicy.policy import LIST_KEYS, Budget, Policy, Requirement, Rule, Source
+
+_FILE = "policy.cache"
+_FORMAT = 1
+_RACY_SECONDS = 2.0
+
+
+def _stamp(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _source(source: Source | None) -> tuple[str, int, int] | None:
+    return (source.file, source.line, source.col) if source else None
+
+
+def _rule(rule: Rule) -> tuple[Any, ...]:
+    return (rule.key, rule.pattern.text, _source(rule.source), rule.why, rule.severity)
+
+
+def _unrule(data: tuple[Any, ...]) -> Rule:
+    key, text, source, why, severity = data
+    return Rule(key, compile_pattern(text), Source(*source), why, severity)
+
+
+def _dump(policy: Policy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "budgets": {k: (b.limit, _source(b.source)) for k, b in policy.budgets.items()},
+        "lists": {key: [_rule(r) for r in getattr(policy, key)] for key in LIST_KEYS},
+        "require": [(_rule(req.directory), [f.text for f in req.files]) for req in policy.require],
+    }
+
+
+def _load(data: dict[str, Any]) -> Policy:
+    budgets = {
+        k: Budget(limit, Source(*src) if src else None)
+        for k, (limit, src) in data["budgets"].items()
+    }
+    lists = {key: tuple(_unrule(r) for r in data["lists"][key]) for key in LIST_KEYS}
+    require = tuple(
+        Requirement(_unrule(d), tuple(compile_pattern(f) for f in files))
+        for d, files in data["require"]
+    )
+    return Policy(name=data["name"], budgets=budgets, require=require, **lists)
+
+
+def read(cache_dir: str, key: tuple[str | None, str | None]) -> Policy | None:
+    try:
+        with open(os.path.join(cache_dir, _FILE), "rb") as fh:
+            entry = marshal.load(fh)
+        if entry["format"] != _FORMAT or entry["version"] != __version__ or entry["key"] != key:
+            return None
+        if any(_stamp(path) != stamp for path, stamp in entry["files"]):
+            return None
+        return _load(entry["policy"])
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        return None
+
+
+def write(
+    cache_dir: str, key: tuple[str | None, str | None], policy: Policy, files: list[str]
+) -> None:
+    stamps = [(path, _stamp(path)) for path in dict.fromkeys(files)]
+    now = time.time_ns()
+    if any(s is not None and now - s[1] < _RACY_SECONDS * 1e9 for _, s in stamps):
+        return
+    entry = {
+        "format": _FORMAT,
+        "version": __version__,
+        "key": key,
+        "files": stamps,
+        "policy": _dump(policy),
+    }
+    target = os.path.join(cache_dir, _FILE)
+    temp = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(temp, "wb") as fh:
+            marshal.dump(entry, fh)
+        os.replace(temp, target)
+    except OSError:
+        # A read-only repository just runs without the cache.
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
