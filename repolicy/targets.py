@@ -1,8 +1,8 @@
 """What a command examines, as plain records: blobs at paths, with their facts.
 
-Facts are gathered in batches (one `cat-file --batch-check` for sizes, one
-`cat-file --batch` for the small blobs that might be LFS pointers, one
-`check-attr --stdin` for the `filter` attribute) so checks never touch git.
+Facts are gathered in batches (one `cat-file --batch-command` for sizes and
+for the small blobs that might be LFS pointers, one `check-attr --stdin` for
+the `filter` attribute, side by side) so checks never touch git.
 """
 
 from __future__ import annotations
@@ -84,19 +84,14 @@ def gather(
     """
     if not candidates:
         return []
-    sizes = git.object_info(c.oid for c in candidates)
+    facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE)
     attributes = git.attributes(
         (c.path for c in candidates if c.mode != SYMLINK),
         ("filter",),
         cached=cached_attributes,
     )
-    info = sizes.get()
-    small = [
-        c.oid
-        for c in candidates
-        if c.mode != SYMLINK and c.oid in info and info[c.oid].size < MAX_POINTER_SIZE
-    ]
-    pointers = {oid: parse_pointer(data) for oid, data in git.blob_contents(small).get().items()}
+    info, contents = facts.get()
+    pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
     attrs = attributes.get()
     return [
         BlobAtPath(
