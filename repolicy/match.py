@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _NEVER = b"(?!)"
 _GLOB_SPECIAL = b"*?[\\"
@@ -58,8 +58,7 @@ class _Abort(Exception):
         self.offset = offset
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(NamedTuple):
     """One compiled pattern.
 
     `regex` is None when git would never match the pattern (an unclosed `[`,
@@ -315,7 +314,6 @@ def validate(text: str) -> Pattern:
     return pattern
 
 
-@dataclass
 class Matcher:
     """Answers "which of these patterns select this path?" for many paths.
 
@@ -323,8 +321,9 @@ class Matcher:
     their parents, so each directory is matched once per run.
     """
 
-    patterns: Sequence[Pattern]
-    _dir_cache: dict[bytes, frozenset[int]] = field(default_factory=dict, repr=False)
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self.patterns = patterns
+        self._dir_cache: dict[bytes, frozenset[int]] = {}
 
     def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
         for k, pattern in enumerate(self.patterns):
