@@ -259,7 +259,8 @@ def compile_pattern(text: str) -> Pattern:
     if not raw or raw.startswith(b"#"):
         return Pattern(text, True, False, None, "a blank or '#' line is not a pattern")
     if raw.startswith(b"!"):
-        raw = raw[1:]
+        # Alone in a .gitignore, a negated line ignores nothing.
+        return Pattern(text, True, False, None, "a negated pattern ignores nothing on its own")
     dir_only = raw.endswith(b"/")
     if dir_only:
         raw = raw[:-1]
