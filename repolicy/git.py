@@ -101,13 +101,28 @@ class Query(Generic[T]):
     waiting on git.
     """
 
-    def __init__(self, pending: Pending | None, parse: Callable[[bytes], T], empty: T) -> None:
+    def __init__(
+        self,
+        pending: Pending | None,
+        parse: Callable[[bytes], T],
+        empty: T,
+        on_error: Callable[[GitError], Exception] | None = None,
+    ) -> None:
         self._pending = pending
         self._parse = parse
         self._empty = empty
+        self._on_error = on_error
 
     def get(self) -> T:
-        return self._parse(self._pending.result()) if self._pending else self._empty
+        if self._pending is None:
+            return self._empty
+        try:
+            out = self._pending.result()
+        except GitError as exc:
+            if self._on_error is None:
+                raise
+            raise self._on_error(exc) from None
+        return self._parse(out)
 
 
 class BlobFacts:
@@ -211,21 +226,23 @@ class Git:
 
     # -- the repository ---------------------------------------------------
 
-    def discover(self) -> RepoInfo:
+    def discover(self) -> Query[RepoInfo]:
         """Top level, git directory and current prefix; a clear error outside a work tree."""
         pending = self.start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
-        try:
-            out = pending.result()
-        except GitError as exc:
-            if "not a git repository" in exc.stderr:
-                raise RepolicyError(f"not a git repository: {self.cwd}") from None
-            if "must be run in a work tree" in exc.stderr:
-                raise RepolicyError(f"not a work tree (a bare repository?): {self.cwd}") from None
-            raise
+        return Query(pending, self._repo_info, RepoInfo("", "", ""), self._not_a_repository)
+
+    def _repo_info(self, out: bytes) -> RepoInfo:
         lines = decode(out).split("\n")
         if len(lines) < 3:
             raise RepolicyError(f"not a work tree (a bare repository?): {self.cwd}")
         return RepoInfo(toplevel=lines[0], git_dir=lines[1], prefix=lines[2])
+
+    def _not_a_repository(self, exc: GitError) -> Exception:
+        if "not a git repository" in exc.stderr:
+            return RepolicyError(f"not a git repository: {self.cwd}")
+        if "must be run in a work tree" in exc.stderr:
+            return RepolicyError(f"not a work tree (a bare repository?): {self.cwd}")
+        return exc
 
     # -- the index --------------------------------------------------------
 

@@ -7,10 +7,13 @@ the `filter` attribute, side by side) so checks never touch git.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from repolicy.git import GITLINK, SYMLINK, Change, Git, IndexEntry
+from repolicy.errors import RepolicyError
+from repolicy.git import GITLINK, SYMLINK, Change, Git, IndexEntry, RepoInfo
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, parse_pointer
 
 
@@ -105,3 +108,32 @@ def gather(
         )
         for c in candidates
     ]
+
+
+def repository_paths(info: RepoInfo, paths: list[str]) -> list[str]:
+    """Command-line paths (relative to the current directory) as repository paths."""
+    out = []
+    top = os.path.realpath(info.toplevel)
+    for arg in paths:
+        if os.path.isabs(arg):
+            rel = os.path.relpath(os.path.realpath(arg), top)
+        else:
+            rel = posixpath.normpath(info.prefix + arg.replace(os.sep, "/"))
+        if rel == ".." or rel.startswith("../"):
+            raise RepolicyError(f"{arg}: outside the repository {info.toplevel}")
+        out.append("" if rel == "." else rel)
+    return out
+
+
+def staged_selection(
+    git: Git, info: RepoInfo, changes: list[Change], paths: list[str]
+) -> list[Candidate]:
+    """What `check` examines: the staged entries, narrowed to `paths` when given."""
+    staged = staged_candidates(changes)
+    if not paths:
+        return staged
+    wanted = repository_paths(info, paths)
+    if not staged:
+        # Nothing staged (e.g. `pre-commit run --all-files`): judge the index.
+        return narrow(index_candidates(git.index_entries().get()), wanted)
+    return narrow(staged, wanted)

@@ -9,11 +9,14 @@ a run imports only the families it needs.
 from __future__ import annotations
 
 import importlib
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.match import Matcher
 from repolicy.policy import Policy, Rule
-from repolicy.report import ERROR, WARNING
+from repolicy.report import ERROR, WARNING, Violation
+
+if TYPE_CHECKING:
+    from repolicy.targets import BlobAtPath
 
 
 class CheckInfo(NamedTuple):
@@ -89,3 +92,22 @@ class Context:
         if rule is not None and rule.severity:
             return rule.severity
         return REGISTRY[check].severity
+
+
+def check_blobs(ctx: Context, blobs: list[BlobAtPath]) -> list[Violation]:
+    """Every per-blob check, for staged, pushed or historical blobs alike."""
+    from repolicy.checks.budgets import check_file_sizes
+    from repolicy.checks.exclude import check_excluded
+    from repolicy.checks.lfs import check_lfs, check_lfs_attributes
+
+    excluded = list(check_excluded(ctx, blobs))
+    # An excluded path must leave git altogether; LFS or size advice for it
+    # would only contradict that fix.
+    gone = {v.path for v in excluded}
+    kept = [b for b in blobs if b.path not in gone]
+    return [
+        *excluded,
+        *check_lfs(ctx, kept),
+        *check_lfs_attributes(ctx, kept),
+        *check_file_sizes(ctx, kept),
+    ]
