@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple, TextIO
+
+# Imported with the module, not when the first size is printed: `check`
+# imports this module while git is still reading the index.
+import humanize
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -70,8 +75,6 @@ class Report:
 
 
 def human_size(size: int) -> str:
-    import humanize
-
     return str(humanize.naturalsize(size, binary=True))
 
 
@@ -179,6 +182,4 @@ def plural(n: int, word: str) -> str:
 
 
 def quote_paths(paths: Sequence[str]) -> str:
-    import shlex
-
     return " ".join(shlex.quote(p) for p in paths)

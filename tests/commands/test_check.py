@@ -416,3 +416,27 @@ def test_version_and_module_entry_point(repo: Repo) -> None:
     from repolicy import __version__
 
     assert repo.run("--version").stdout.strip() == f"repolicy {__version__}"
+
+
+def test_a_pointer_to_an_lfs_object_over_budget_is_blocked(seed: Repo) -> None:
+    lfs_ready(seed)
+    pointer = (
+        "version https://git-lfs.github.com/spec/v1\n"
+        f"oid sha256:{'ab' * 32}\nsize {6 * 1024 * 1024}\n"
+    )
+    # Written as the pointer itself, as a clone without the object would have it.
+    oid = seed.git("hash-object", "-w", "--stdin", input=pointer.encode()).strip()
+    seed.git("update-index", "--add", "--cacheinfo", f"100644,{oid},models/huge.pth")
+    code, data = report(seed)
+    assert (code, found(data)) == (1, {("lfs-file-too-large", "models/huge.pth")})
+    assert data["violations"][0]["size"] == 6 * 1024 * 1024
+
+
+def test_a_pointer_saved_with_crlf_is_invalid(seed: Repo) -> None:
+    lfs_ready(seed)
+    pointer = f"version https://git-lfs.github.com/spec/v1\r\noid sha256:{'cd' * 32}\r\nsize 12\r\n"
+    oid = seed.git("hash-object", "-w", "--stdin", input=pointer.encode()).strip()
+    seed.git("update-index", "--add", "--cacheinfo", f"100644,{oid},models/best.pth")
+    code, data = report(seed)
+    assert (code, found(data)) == (1, {("lfs-pointer-invalid", "models/best.pth")})
+    assert "CRLF" in data["violations"][0]["message"]
