@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 if TYPE_CHECKING:
-    from conftest import Repo
+    from .conftest import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Repo
+    from .conftest import Repo
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "repolicy", "policies")
