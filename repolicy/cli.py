@@ -17,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import NoReturn
 
 FORMATS = ("text", "json")
 _FAST_FLAGS = {"--strict": "strict", "--no-color": "no_color", "-q": "quiet", "--quiet": "quiet"}
@@ -82,13 +83,18 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
-    parser = argparse.ArgumentParser(
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            # One line, like every other failure; `--help` has the usage.
+            self.exit(2, f"repolicy: error: {message} (see `{self.prog} --help`)\n")
+
+    parser = Parser(
         prog="repolicy",
         description="Git hooks and repository policy for machine-learning repositories.",
     )
     parser.add_argument("--version", action="version", version=f"repolicy {__version__}")
     _common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     check = sub.add_parser(

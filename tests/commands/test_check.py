@@ -395,9 +395,22 @@ def test_not_a_repository_is_one_line_and_exit_2(tmp_path: Path, repo: Repo) -> 
     ]
 
 
-def test_bad_arguments_exit_2(repo: Repo) -> None:
-    assert repo.run("check", "--format", "yaml").returncode == 2
-    assert repo.run("frobnicate").returncode == 2
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("check", "--format", "yaml"), "invalid choice: 'yaml'"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+        (("check", "--no-such-option"), "unrecognized arguments: --no-such-option"),
+        ((), "required: COMMAND"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(
+    repo: Repo, args: tuple[str, ...], fragment: str
+) -> None:
+    proc = repo.run(*args)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("repolicy: error: ") and fragment in line
 
 
 def test_git_missing_is_one_line_and_exit_2(repo: Repo, tmp_path: Path) -> None:
