@@ -36,6 +36,11 @@ class Options:
         self.quiet = False
         self.paths: list[str] = []
         self.names: list[str] = []
+        self.push = False
+        self.from_ref: str | None = None
+        self.to_ref: str | None = None
+        self.remote: str | None = None
+        self.url: str | None = None
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -103,7 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check the staged changes (index against HEAD) against the policy.",
     )
     _common(check, suppress=True)
-    check.add_argument("paths", nargs="*", metavar="PATH", help="narrow the check to these paths")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="narrow the check to these paths (with --push: the remote's name and URL)",
+    )
+    check.add_argument(
+        "--push", action="store_true", help="check every commit a push sends (pre-push hook)"
+    )
+    check.add_argument("--from-ref", metavar="REV", help="with --push: what the remote has")
+    check.add_argument("--to-ref", metavar="REV", help="with --push: what is pushed")
+
+    audit = sub.add_parser(
+        "audit",
+        help="audit the work tree, the index and all history (before a push, in CI)",
+        description="Audit the work tree, the index and the history of every branch and tag.",
+    )
+    _common(audit, suppress=True)
 
     rule = sub.add_parser(
         "rule", help="explain a check", description="Show the documentation of checks."
@@ -179,14 +201,30 @@ def _dispatch(options: Options, extra: list[str]) -> int:
     if extra:
         # pre-commit appends file names without `--`, so a staged file called
         # `-rf.log` arrives looking like an option: take it when it exists.
-        if options.command == "check" and all(os.path.lexists(arg) for arg in extra):
+        if (
+            options.command == "check"
+            and not options.push
+            and all(os.path.lexists(arg) for arg in extra)
+        ):
             options.paths = [*options.paths, *extra]
         else:
             raise RepolicyError(f"unrecognized arguments: {' '.join(extra)}")
+    if options.command == "check" and (options.push or options.from_ref or options.to_ref):
+        from repolicy.commands import push
+
+        if len(options.paths) > 2:
+            raise RepolicyError("check --push takes at most a remote name and its URL")
+        options.remote = options.paths[0] if options.paths else None
+        options.url = options.paths[1] if len(options.paths) > 1 else None
+        return push.run(options)
     if options.command == "check":
         from repolicy.commands import check
 
         return check.run(options)
+    if options.command == "audit":
+        from repolicy.commands import audit
+
+        return audit.run(options)
     if options.command == "rule":
         from repolicy.commands import rule
 

@@ -70,6 +70,15 @@ class IndexEntry(NamedTuple):
     path: str
 
 
+class HistoryEntry(NamedTuple):
+    """A blob written at a path by a commit (added, modified or changed type)."""
+
+    commit: str
+    path: str
+    oid: str
+    mode: str
+
+
 class ObjectInfo(NamedTuple):
     oid: str
     type: str
@@ -135,10 +144,19 @@ class BlobFacts:
 
     _CHUNK = 512  # 512 commands of <= 74 bytes stay well inside a 64 KiB pipe
 
-    def __init__(self, git: Git, oids: list[str], read_below: int) -> None:
+    def __init__(
+        self,
+        git: Git,
+        oids: list[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None = None,
+    ) -> None:
         self.git = git
         self.oids = oids
         self.read_below = read_below
+        # Which contents to hold on to: over a whole history, keeping every
+        # small blob would make memory grow with the repository.
+        self.keep = keep
         self.proc = (
             subprocess.Popen(
                 ("git", "cat-file", "--batch-command", "--buffer"),
@@ -181,8 +199,10 @@ class BlobFacts:
                 self._ask(b"contents", chunk)
                 for _ in chunk:
                     oid, _type, size = out.readline().decode().split()
-                    contents[oid] = out.read(int(size))
+                    data = out.read(int(size))
                     out.read(1)  # the newline after the contents
+                    if self.keep is None or self.keep(data):
+                        contents[oid] = data
         except (EOFError, BrokenPipeError, ValueError):
             self.proc.kill()
             self.proc.wait()
@@ -194,7 +214,10 @@ class BlobFacts:
     def _fallback(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
         info = self.git.object_info(self.oids).get()
         small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
-        return info, self.git.blob_contents(small).get()
+        contents = self.git.blob_contents(small).get()
+        if self.keep is not None:
+            contents = {oid: data for oid, data in contents.items() if self.keep(data)}
+        return info, contents
 
 
 class Git:
@@ -253,6 +276,43 @@ class Git:
     def index_entries(self) -> Query[list[IndexEntry]]:
         return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
 
+    def untracked(self, ignored: bool) -> Query[list[str]]:
+        """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
+        args = ["ls-files", "-z", "--others", "--exclude-standard"]
+        if ignored:
+            args.append("--ignored")
+        return Query(self.start(*args), _parse_paths, [])
+
+    def tracked_paths(self) -> Query[list[str]]:
+        return Query(self.start("ls-files", "-z"), _parse_paths, [])
+
+    # -- history ----------------------------------------------------------
+
+    def history(self, revisions: Sequence[str]) -> Query[list[HistoryEntry]]:
+        """Every blob each commit of `revisions` wrote, at every path, oldest commit first.
+
+        One `git log --raw`: a root commit counts as adding all its files, a
+        merge only for what differs from every parent (what the merge itself
+        wrote); blobs it brings from a side branch are that branch's commits'.
+        """
+        pending = self.start(
+            "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--reverse",
+            "--topo-order", "--ignore-missing", "--format=%x01%H", *revisions, "--",
+        )  # fmt: skip
+        return Query(pending, parse_history, [])
+
+    def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
+        """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
+        pending = self.start(
+            "rev-list", "--objects", "--disk-usage", "--ignore-missing", *revisions, "--"
+        )
+        return Query(pending, lambda out: int(out.strip() or b"0"), 0)
+
+    def config(self, *args: str) -> str | None:
+        """A `git config` value, or None when unset."""
+        out = self.run("config", *args, ok=(0, 1))
+        return decode(out).rstrip("\n") if out else None
+
     # -- objects ----------------------------------------------------------
 
     def object_info(self, oids: Iterable[str]) -> Query[dict[str, ObjectInfo]]:
@@ -266,9 +326,12 @@ class Git:
             )  # fmt: skip
         return Query(pending, _parse_batch_check, {})
 
-    def blob_facts(self, oids: Iterable[str], read_below: int) -> BlobFacts:
-        """Sizes of many objects, and the contents of the blobs under `read_below` bytes."""
-        return BlobFacts(self, list(dict.fromkeys(oids)), read_below)
+    def blob_facts(
+        self, oids: Iterable[str], read_below: int, keep: Callable[[bytes], bool] | None = None
+    ) -> BlobFacts:
+        """Sizes of many objects, and the contents of the blobs under `read_below` bytes
+        (only those `keep` accepts, when given)."""
+        return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep)
 
     def blob_contents(self, oids: Iterable[str]) -> Query[dict[str, bytes]]:
         """Contents of many (small) blobs from one `cat-file --batch`."""
@@ -292,6 +355,35 @@ class Git:
                 args.append("--cached")
             pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
         return Query(pending, _parse_check_attr, {})
+
+
+def _parse_paths(out: bytes) -> list[str]:
+    return [decode(p) for p in out.split(b"\0") if p]
+
+
+def parse_history(out: bytes) -> list[HistoryEntry]:
+    """Parse `git log --raw -z -c --format=%x01%H` (combined records for merges)."""
+    entries: list[HistoryEntry] = []
+    for chunk in out.split(b"\x01")[1:]:
+        commit_raw, _, raw = chunk.partition(b"\0")
+        commit = commit_raw.decode().strip()
+        fields = raw.lstrip(b"\n").split(b"\0")
+        k = 0
+        while k < len(fields) - 1:
+            meta = fields[k].decode()
+            if not meta.startswith(":"):
+                k += 1
+                continue
+            parents = len(meta) - len(meta.lstrip(":"))
+            parts = meta[parents:].split(" ")
+            new_mode = parts[parents]
+            new_oid = parts[2 * parents + 1]
+            status = parts[-1][:1]
+            path = fields[k + 1]
+            k += 2
+            if status != "D" and new_mode not in ("000000", GITLINK):
+                entries.append(HistoryEntry(commit, decode(path), new_oid, new_mode))
+    return entries
 
 
 def _parse_ls_files(out: bytes) -> list[IndexEntry]:

@@ -51,6 +51,11 @@ def looks_like_pointer(data: bytes) -> bool:
     return _VERSION_LINE_RE.match(first) is not None
 
 
+def might_be_pointer(data: bytes) -> bool:
+    """Whether a blob is worth parsing as a pointer: empty, or starting like one."""
+    return not data or looks_like_pointer(data)
+
+
 def parse_pointer(data: bytes) -> Pointer | Malformed | None:
     """A Pointer, a Malformed pointer-lookalike, or None for ordinary content."""
     if not data:

@@ -56,6 +56,10 @@ class Report:
         self.policy = policy
         self.violations: list[Violation] = violations if violations is not None else []
         self.budgets = budgets
+        # Things the user should know that are not violations (a shallow
+        # history, no upstream), and text-only sections such as the largest blobs.
+        self.notes: list[str] = []
+        self.sections: list[tuple[str, list[str]]] = []
 
     @property
     def errors(self) -> int:
@@ -97,6 +101,8 @@ def render_json(report: Report) -> str:
     }
     if report.budgets is not None:
         data["budgets"] = report.budgets
+    if report.notes:
+        data["notes"] = report.notes
     data["summary"] = {"errors": report.errors, "warnings": report.warnings}
     text = json.dumps(data, indent=2, ensure_ascii=False)
     # Undecodable bytes of a path travel as lone surrogates (surrogateescape);
@@ -144,9 +150,34 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
             fix_lines = v.fix.split("\n")
             lines.append(f"  {dim}fix:{reset}    {fix_lines[0]}")
             lines.extend(f"          {extra}" for extra in fix_lines[1:])
+    if not quiet:
+        for title, body in report.sections:
+            lines.append(f"{bold}{title}{reset}")
+            lines.extend(f"  {line}" for line in body)
+        lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
+        if report.budgets:
+            lines.extend(_budget_lines(report.budgets, added=report.command == "push"))
     if report.violations or not quiet:
         lines.append(_summary(report, bold, red, yellow, reset))
     return "\n".join(lines)
+
+
+def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> list[str]:
+    lines = []
+    for name, budget in budgets.items():
+        used, limit = budget.get("used") or 0, budget.get("limit")
+        if added:
+            cap = f"limit {human_size(limit)}" if limit is not None else "no limit"
+            lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
+            continue
+        if limit is None:
+            lines.append(f"budget {name}: {human_size(used)} (no limit)")
+            continue
+        width = 20
+        filled = min(width, round(width * used / limit)) if limit else width
+        bar = "#" * filled + "." * (width - filled)
+        lines.append(f"budget {name}: [{bar}] {human_size(used)} / {human_size(limit)}")
+    return lines
 
 
 def _summary(report: Report, bold: str, red: str, yellow: str, reset: str) -> str:

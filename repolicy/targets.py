@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
-from repolicy.git import GITLINK, SYMLINK, Change, Git, IndexEntry, RepoInfo
-from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, parse_pointer
+from repolicy.git import GITLINK, SYMLINK, Change, Git, HistoryEntry, IndexEntry, RepoInfo
+from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
 
 
 class BlobAtPath(NamedTuple):
@@ -36,6 +36,17 @@ class BlobAtPath(NamedTuple):
     def is_lfs_pointer(self) -> bool:
         return isinstance(self.pointer, Pointer) and not self.is_symlink
 
+    @property
+    def lfs_oid(self) -> str | None:
+        """The LFS object this blob points to (None for the empty pointer or no pointer)."""
+        return (
+            self.pointer.oid if isinstance(self.pointer, Pointer) and not self.is_symlink else None
+        )
+
+    @property
+    def lfs_size(self) -> int:
+        return self.pointer.size if isinstance(self.pointer, Pointer) else 0
+
 
 class Candidate(NamedTuple):
     path: str
@@ -54,6 +65,16 @@ def narrow(candidates: Iterable[Candidate], prefixes: Sequence[str] | None) -> l
     if "" in exact:
         return items
     return [c for c in items if c.path in exact or c.path.startswith(dirs)]
+
+
+def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
+    """Each (blob, path) once, with the oldest commit that wrote it there."""
+    seen: dict[tuple[str, str], Candidate] = {}
+    for entry in entries:
+        key = (entry.oid, entry.path)
+        if key not in seen:
+            seen[key] = Candidate(entry.path, entry.oid, entry.mode, entry.commit)
+    return list(seen.values())
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
@@ -87,7 +108,7 @@ def gather(
     """
     if not candidates:
         return []
-    facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE)
+    facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE, might_be_pointer)
     attributes = git.attributes(
         (c.path for c in candidates if c.mode != SYMLINK),
         ("filter",),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
-from repolicy.checks.lfs import track_pattern
+from repolicy.checks.lfs import history_lfs_fix, track_pattern
 from repolicy.report import Violation, human_size, quote_paths
 from repolicy.targets import BlobAtPath
 
@@ -121,7 +121,10 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
                 f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
             ),
             fix=(
-                f"store it in Git LFS: git lfs install && git lfs track {track} "
+                history_lfs_fix(track_pattern(None, blob.path))
+                + f"\nor drop it from history: git filter-repo --invert-paths --path {quoted}"
+                if blob.commit is not None
+                else f"store it in Git LFS: git lfs install && git lfs track {track} "
                 f"&& git add .gitattributes && git rm --cached -- {quoted} && git add -- {quoted}\n"
                 f"or keep it out of git: git rm --cached -- {quoted}"
             ),

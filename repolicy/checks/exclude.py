@@ -98,9 +98,14 @@ Policy keys
 
 
 def _fix(blob: BlobAtPath, pattern: str) -> str:
-    return (
-        f"git rm --cached -- {quote_paths([blob.path])}\nand add this line to .gitignore: {pattern}"
-    )
+    quoted = quote_paths([blob.path])
+    if blob.commit is not None:
+        return (
+            f"drop it from history (rewrites it; then force-push): "
+            f"git filter-repo --invert-paths --path {quoted}\n"
+            f"and add this line to .gitignore: {pattern}"
+        )
+    return f"git rm --cached -- {quoted}\nand add this line to .gitignore: {pattern}"
 
 
 def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
@@ -121,3 +126,53 @@ def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violat
             size=blob.size,
             why=rule.why,
         )
+
+
+def check_work_tree(
+    ctx: Context, ignored: Iterable[str], untracked: Iterable[str]
+) -> Iterator[Violation]:
+    """include-ignored, include-untracked and not-ignored for files on disk.
+
+    `ignored` and `untracked` are git's own lists (`ls-files --others`, with
+    and without `--ignored`): git decides what is ignored, the policy only
+    says what should be.
+    """
+    for path in ignored:
+        for rule in ctx.rules_for("include", path)[:1]:
+            yield Violation(
+                check="include-ignored",
+                severity=ctx.severity("include-ignored", rule),
+                path=path,
+                rule=str(rule),
+                message="must be committed, but .gitignore ignores it: `git add -A` skips it",
+                fix=(
+                    f"see which line hides it: git check-ignore -v -- {quote_paths([path])}\n"
+                    "then re-include it and each parent directory (repolicy fix writes this)"
+                ),
+                why=rule.why,
+            )
+    for path in untracked:
+        include = ctx.rules_for("include", path)
+        if include:
+            rule = include[0]
+            yield Violation(
+                check="include-untracked",
+                severity=ctx.severity("include-untracked", rule),
+                path=path,
+                rule=str(rule),
+                message="must be committed, but is not yet",
+                fix=f"git add -- {quote_paths([path])} && git commit && git push",
+                why=rule.why,
+            )
+            continue
+        excluding = ctx.excluding_rule(path)
+        if excluding is not None:
+            yield Violation(
+                check="not-ignored",
+                severity=ctx.severity("not-ignored", excluding),
+                path=path,
+                rule=str(excluding),
+                message="must never be committed, but is not ignored: `git add -A` would take it",
+                fix=f"add this line to .gitignore: {excluding.text}",
+                why=excluding.why,
+            )

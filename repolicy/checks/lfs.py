@@ -140,6 +140,15 @@ def track_pattern(rule: Rule | None, path: str) -> str:
     return f"*{ext}" if ext else "/" + path
 
 
+def history_lfs_fix(pattern: str) -> str:
+    """Moving committed blobs into LFS rewrites history: print the command, never run it."""
+    include = pattern.lstrip("/") if pattern.startswith("/") else pattern
+    return (
+        f"rewrite history to store it in LFS (then force-push): "
+        f"git lfs migrate import --include={quote_paths([include])} --everything"
+    )
+
+
 def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """lfs-pointer-invalid, lfs-missing and lfs-file-too-large for each blob."""
     lfs_file = ctx.policy.limit("lfs_file")
@@ -185,7 +194,9 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
             continue
         rule_text, rule = decided
         quoted = quote_paths([blob.path])
-        if blob.lfs_filter:
+        if blob.commit is not None:
+            fix = history_lfs_fix(track_pattern(rule, blob.path))
+        elif blob.lfs_filter:
             fix = (
                 "git-lfs did not clean this file (is it installed?):\n"
                 f"git lfs install && git add --renormalize -- {quoted}"
@@ -230,4 +241,32 @@ def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[
             commit=blob.commit,
             size=blob.size,
             why=rule.why,
+        )
+
+
+def check_lfs_objects(
+    ctx: Context, blobs: Iterable[BlobAtPath], missing: set[str]
+) -> Iterator[Violation]:
+    """lfs-object-missing: pushed pointers whose object the local LFS store lacks."""
+    reported: set[tuple[str, str]] = set()
+    for blob in blobs:
+        oid = blob.lfs_oid
+        if oid is None or oid not in missing or (oid, blob.path) in reported:
+            continue
+        reported.add((oid, blob.path))
+        quoted = quote_paths([blob.path])
+        yield Violation(
+            check="lfs-object-missing",
+            severity=ctx.severity("lfs-object-missing"),
+            path=blob.path,
+            message=(
+                f"points to LFS object {oid[:12]}... ({human_size(blob.lfs_size)}), "
+                "which is not in the local LFS store: the push would be refused"
+            ),
+            fix=(
+                "fetch it from where it exists: git lfs fetch --all <remote-that-has-it>\n"
+                f"or restore the real file and re-add it: git add -- {quoted}"
+            ),
+            commit=blob.commit,
+            size=blob.lfs_size,
         )

@@ -1,0 +1,168 @@
+"""`repolicy audit`: the work tree, the index and the history of every branch and tag.
+
+Before a push and as the CI gate. History: every blob any commit of any
+branch or tag wrote, at every path, with the commit that wrote it first.
+Work tree: what the next `git add -A` would do with the policy's paths.
+"""
+
+from __future__ import annotations
+
+import os
+
+from repolicy.git import Git
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.checks import Context
+    from repolicy.cli import Options
+    from repolicy.report import Report, Violation
+
+
+def history_revisions(git: Git) -> list[str]:
+    """Branches and tags, and remote-tracking branches no local branch stands for
+    (a CI checkout often has only those). Stashes and reflogs are not history."""
+    refs = git.run("for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes")
+    names = [os.fsdecode(r) for r in refs.splitlines()]
+    local = {n[len("refs/heads/") :] for n in names if n.startswith("refs/heads/")}
+    revs = ["--branches", "--tags"]
+    for name in names:
+        if not name.startswith("refs/remotes/"):
+            continue
+        _remote, _, short = name[len("refs/remotes/") :].partition("/")
+        if short and short != "HEAD" and short not in local:
+            revs.append(name)
+    return revs
+
+
+def run(args: Options) -> int:
+    from repolicy.checks import Context, check_blobs
+    from repolicy.policy import load_policy
+    from repolicy.report import Report, emit, human_size
+    from repolicy.targets import gather, history_candidates, index_candidates
+
+    here = Git(os.getcwd())
+    info = here.discover().get()
+    git = Git(info.toplevel)
+    policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
+    ctx = Context(policy)
+    report = Report("audit", policy.name)
+
+    revs = history_revisions(git)
+    usage = git.disk_usage(revs)
+    index = git.index_entries()
+    history = history_candidates(git.history(revs).get())
+    seen = {(c.oid, c.path) for c in history}
+    staged = [c for c in index_candidates(index.get()) if (c.oid, c.path) not in seen]
+    blobs = gather(git, [*history, *staged], cached_attributes=True)
+    report.violations.extend(check_blobs(ctx, blobs))
+
+    lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}
+    report.budgets = {
+        "repo": {"used": usage.get(), "limit": policy.limit("repo")},
+        "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
+    }
+    report.violations.extend(budget_violations(ctx, report))
+    report.violations.extend(work_tree_violations(ctx, git))
+    report.violations.extend(unpushed(ctx, git, report))
+    if git.run("rev-parse", "--is-shallow-repository").strip() == b"true":
+        report.notes.append(
+            "this is a shallow clone: only the history it has was audited "
+            "(fetch it all with `git fetch --unshallow`)"
+        )
+    largest = sorted(
+        (b for b in blobs if b.commit and not b.is_lfs_pointer), key=lambda b: -b.size
+    )[:10]
+    if largest:
+        report.sections.append(
+            (
+                "largest blobs in history",
+                [f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})" for b in largest],
+            )
+        )
+    report.sort()
+    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    return report.exit_code(args.strict)
+
+
+def budget_violations(ctx: Context, report: Report) -> list[Violation]:
+    from repolicy.report import Violation, human_size
+
+    out = []
+    budgets = report.budgets or {}
+    for key, check, what in (
+        ("repo", "repo-budget", "objects reachable from branches and tags take"),
+        ("lfs", "lfs-budget", "LFS objects referenced in history add up to"),
+    ):
+        used, limit = budgets[key]["used"] or 0, budgets[key]["limit"]
+        if limit is None or used <= limit:
+            continue
+        out.append(
+            Violation(
+                check=check,
+                severity=ctx.severity(check),
+                path=None,
+                rule=f"budgets.{key}: {human_size(limit)}",
+                message=f"{what} {human_size(used)}, over the {human_size(limit)} budget",
+                fix=(
+                    "move large files to LFS: git lfs migrate import --everything "
+                    "--include='*.pth,*.ckpt'; drop what history does not need: "
+                    "git filter-repo --strip-blobs-bigger-than 50M (rewrites history)"
+                    if key == "repo"
+                    else "keep only released versions in LFS and prune the rest: "
+                    "git lfs migrate export, or raise the budget on purpose"
+                ),
+                size=used,
+            )
+        )
+    return out
+
+
+def work_tree_violations(ctx: Context, git: Git) -> list[Violation]:
+    """include-ignored, include-untracked, not-ignored and lfs-attr-missing on disk."""
+    from repolicy.checks.exclude import check_work_tree
+    from repolicy.checks.lfs import check_lfs_attributes
+    from repolicy.targets import BlobAtPath
+
+    policy = ctx.policy
+    if not (policy.include or policy.exclude or policy.lfs):
+        return []
+    ignored = git.untracked(ignored=True)
+    untracked = git.untracked(ignored=False)
+    tracked = git.tracked_paths()
+    ignored_paths, untracked_paths = ignored.get(), untracked.get()
+    out = list(check_work_tree(ctx, ignored_paths, untracked_paths))
+    if policy.lfs:
+        on_disk = [p for p in [*tracked.get(), *untracked_paths] if ctx.lfs_rule(p)]
+        attrs = git.attributes(on_disk, ("filter",)).get()
+        files = [
+            BlobAtPath(p, "", "100644", 0, lfs_filter=attrs.get(p, {}).get("filter") == "lfs")
+            for p in on_disk
+            if os.path.isfile(os.path.join(git.cwd, p))
+        ]
+        out.extend(check_lfs_attributes(ctx, files))
+    return out
+
+
+def unpushed(ctx: Context, git: Git, report: Report) -> list[Violation]:
+    from repolicy.report import Violation
+
+    upstream = git.run(
+        "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", ok=(0, 128)
+    ).strip()
+    if not upstream:
+        if git.run("rev-parse", "--verify", "-q", "HEAD", ok=(0, 1)).strip():
+            report.notes.append("the current branch has no upstream: nothing to compare with")
+        return []
+    count = int(git.run("rev-list", "--count", "@{upstream}..HEAD").strip() or b"0")
+    if not count:
+        return []
+    name = os.fsdecode(upstream)
+    return [
+        Violation(
+            check="unpushed",
+            severity=ctx.severity("unpushed"),
+            path=None,
+            message=f"the current branch has {count} commit{'s' * (count != 1)} {name} lacks",
+            fix="git push",
+        )
+    ]

@@ -1,0 +1,163 @@
+"""`repolicy check --push`: every commit a push would send (the pre-push hook).
+
+The range is what git-lfs's own pre-push hook uses: objects reachable from
+each pushed local sha and not from what the remote already has (the remote
+sha of that ref and every remote-tracking ref of the remote). Every blob in
+the range is judged at every path any pushed commit wrote it to, so a blob
+added in one commit and deleted in the next is still seen.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from repolicy.git import Git
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.checks import Context
+    from repolicy.cli import Options
+    from repolicy.report import Violation
+
+
+class RefUpdate:
+    """One line git gives a pre-push hook."""
+
+    __slots__ = ("local_ref", "local_sha", "remote_ref", "remote_sha")
+
+    def __init__(self, local_ref: str, local_sha: str, remote_ref: str, remote_sha: str) -> None:
+        self.local_ref = local_ref
+        self.local_sha = local_sha
+        self.remote_ref = remote_ref
+        self.remote_sha = remote_sha
+
+
+def is_zero(sha: str) -> bool:
+    """The all-zero id (40 hex digits for SHA-1, 64 for SHA-256): no such object."""
+    return len(sha) in (40, 64) and not sha.strip("0")
+
+
+def parse_updates(text: str) -> list[RefUpdate]:
+    """Git's pre-push lines; a ref name may hold spaces, so split from the right."""
+    updates = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        head, remote_ref, remote_sha = line.rsplit(" ", 2)
+        local_ref, local_sha = head.rsplit(" ", 1)
+        updates.append(RefUpdate(local_ref, local_sha, remote_ref, remote_sha))
+    return updates
+
+
+def revisions(
+    git: Git,
+    updates: list[RefUpdate],
+    remote: str | None,
+    from_ref: str | None,
+    to_ref: str | None,
+) -> list[str] | None:
+    """`log`/`rev-list` arguments for what the push sends; None when nothing is sent."""
+    known_remote = f"--remotes={remote}" if remote else "--remotes"
+    if updates:
+        sent = [u for u in updates if not is_zero(u.local_sha)]  # deletions send nothing
+        if not sent:
+            return None
+        theirs = [u.remote_sha for u in sent if not is_zero(u.remote_sha)]
+        # A remote sha we have never fetched cannot bound the range; --ignore-missing
+        # drops it and the remote-tracking refs still do.
+        return [*(u.local_sha for u in sent), "--not", *theirs, known_remote]
+    if to_ref:
+        bound = [from_ref] if from_ref and not is_zero(from_ref) else []
+        return [to_ref, "--not", *bound, known_remote]
+    # A first push through pre-commit, or a manual run: all that no remote has.
+    return ["HEAD", "--not", known_remote]
+
+
+def read_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    try:
+        return sys.stdin.read()
+    except (OSError, ValueError):
+        return ""
+
+
+def run(args: Options) -> int:
+    from repolicy.checks import Context, check_blobs
+    from repolicy.checks.lfs import check_lfs_objects
+    from repolicy.policy import load_policy
+    from repolicy.report import Report, emit
+    from repolicy.targets import gather, history_candidates
+
+    here = Git(os.getcwd())
+    info = here.discover().get()
+    git = Git(info.toplevel)
+    remote = args.remote or os.environ.get("PRE_COMMIT_REMOTE_NAME") or None
+    from_ref = args.from_ref or os.environ.get("PRE_COMMIT_FROM_REF") or None
+    to_ref = args.to_ref or os.environ.get("PRE_COMMIT_TO_REF") or None
+    updates = parse_updates(read_stdin()) if not to_ref else []
+    policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
+    revs = revisions(git, updates, remote, from_ref, to_ref)
+    report = Report("push", policy.name, budgets={})
+    if revs is not None:
+        added = git.disk_usage(revs)
+        limit = policy.limit("repo")
+        # What the remote will hold afterwards: everything it has plus the push.
+        after = git.disk_usage([*revs[: revs.index("--not")], *revs[revs.index("--not") + 1 :]])
+        after_total = after.get() if limit is not None else 0
+        entries = git.history(revs).get()
+        blobs = gather(git, history_candidates(entries), cached_attributes=True)
+        ctx = Context(policy)
+        report.violations.extend(check_blobs(ctx, blobs))
+        store = lfs_store(git)
+        missing = {
+            oid
+            for oid in {b.lfs_oid for b in blobs if b.lfs_oid}
+            if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
+        }
+        report.violations.extend(check_lfs_objects(ctx, blobs, missing))
+        if limit is not None and after_total > limit:
+            report.violations.append(repo_budget(ctx, after_total, added.get(), limit))
+        report.budgets = {
+            "repo": {"used": added.get(), "limit": policy.limit("repo")},
+            "lfs": {
+                "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
+                "limit": policy.limit("lfs"),
+            },
+        }
+    else:
+        report.budgets = {
+            "repo": {"used": 0, "limit": policy.limit("repo")},
+            "lfs": {"used": 0, "limit": policy.limit("lfs")},
+        }
+    report.sort()
+    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    return report.exit_code(args.strict)
+
+
+def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:
+    from repolicy.report import Violation, human_size
+
+    return Violation(
+        check="repo-budget",
+        severity=ctx.severity("repo-budget"),
+        path=None,
+        rule=f"budgets.repo: {human_size(limit)}",
+        message=(
+            f"after this push the remote would hold {human_size(total)}, over the "
+            f"{human_size(limit)} budget; the push adds {human_size(added)}"
+        ),
+        fix="move large files to LFS before pushing: git lfs migrate import "
+        "--include='*.pth' (for unpushed commits), or raise the budget on purpose",
+        size=added,
+    )
+
+
+def lfs_store(git: Git) -> str:
+    """Where git-lfs keeps objects: `lfs.storage` (relative to the git directory), else
+    <common git dir>/lfs."""
+    common = os.fsdecode(git.run("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+    configured = git.config("--get", "lfs.storage")
+    base = os.path.join(common, configured) if configured else os.path.join(common, "lfs")
+    return os.path.join(base, "objects")
