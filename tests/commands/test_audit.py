@@ -1,0 +1,176 @@
+"""`repolicy audit`: history of every branch and tag, the index, and the work tree."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..conftest import Repo
+
+SEED = """\
+include:
+  - outputs/*/checkpoints/best.pth
+exclude:
+  - outputs/*/checkpoints/epoch_*.pth
+  - "*.log"
+lfs: ["*.pth"]
+budgets: {file: 1 MiB, repo: 50 KiB}
+"""
+
+
+def audit(repo: Repo, *args: str, cwd: Path | None = None) -> tuple[int, dict[str, Any]]:
+    proc = repo.run("audit", "--format", "json", *args, cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def found(data: dict[str, Any]) -> set[tuple[str, str | None]]:
+    return {(v["check"], v["path"]) for v in data["violations"]}
+
+
+def test_history_of_every_branch_and_tag_is_audited(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.git("checkout", "-q", "-b", "old-experiment")
+    repo.write("train.log", "x")
+    repo.add("train.log")
+    logged = repo.commit("log")
+    repo.git("rm", "-q", "train.log")
+    repo.commit("remove log")
+    repo.git("tag", "exp-1")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-D", "-q", "old-experiment")  # only the tag keeps it
+    repo.git("stash", "list")
+    code, data = audit(repo)
+    assert (code, found(data)) == (1, {("excluded", "train.log")})
+    assert data["violations"][0]["commit"] == logged
+    assert "git filter-repo --invert-paths --path train.log" in data["violations"][0]["fix"]
+
+
+def test_stashes_are_not_history(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.write("wip.log", "x")
+    repo.add("wip.log")
+    repo.git("stash", "-q")
+    assert found(audit(repo)[1]) == set()
+
+
+def test_the_lost_best_pth_and_the_parent_directory_trap(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.write(".gitignore", "outputs/\n!outputs/*/checkpoints/best.pth\n")
+    repo.write(".gitattributes", "*.pth filter=lfs diff=lfs merge=lfs -text\n")
+    repo.add(".repolicy.yaml", ".gitignore", ".gitattributes")
+    repo.commit("policy")
+    repo.write("outputs/run1/checkpoints/best.pth", "weights")
+    repo.write("outputs/run1/checkpoints/epoch_1.pth", "weights")
+    code, data = audit(repo)
+    # git never looks inside outputs/: the '!' line cannot bring best.pth back.
+    assert (code, found(data)) == (1, {("include-ignored", "outputs/run1/checkpoints/best.pth")})
+    assert "git check-ignore -v" in data["violations"][0]["fix"]
+
+
+def test_work_tree_files_git_add_would_take_or_skip(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.write(".gitattributes", "*.pth filter=lfs diff=lfs merge=lfs -text\n")
+    repo.add(".repolicy.yaml", ".gitattributes")
+    repo.commit("policy")
+    repo.write("outputs/run1/checkpoints/best.pth", "weights")
+    repo.write("outputs/run1/checkpoints/epoch_2.pth", "weights")
+    repo.write("debug.log", "x")
+    code, data = audit(repo)
+    assert (code, found(data)) == (
+        1,
+        {
+            ("include-untracked", "outputs/run1/checkpoints/best.pth"),
+            ("not-ignored", "outputs/run1/checkpoints/epoch_2.pth"),
+            ("not-ignored", "debug.log"),
+        },
+    )
+    severities = {v["path"]: v["severity"] for v in data["violations"]}
+    assert severities["outputs/run1/checkpoints/best.pth"] == "warning"
+    # Once .gitignore agrees with the policy, the not-ignored findings go away.
+    repo.write(".gitignore", "outputs/*/checkpoints/epoch_*.pth\n*.log\n")
+    assert found(audit(repo)[1]) == {("include-untracked", "outputs/run1/checkpoints/best.pth")}
+
+
+def test_lfs_attribute_missing_for_files_on_disk(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.write("models/current.pth", "weights")
+    code, data = audit(repo)
+    assert ("lfs-attr-missing", "models/current.pth") in found(data)
+
+
+def test_repository_budget_and_the_largest_blobs(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.write("data/noise.bin", random.Random(7).randbytes(200_000))  # does not compress
+    repo.add("data/noise.bin")
+    repo.commit("noise")
+    code, data = audit(repo)
+    assert ("repo-budget", None) in found(data)
+    assert data["budgets"]["repo"]["limit"] == 50 * 1024
+    assert data["budgets"]["repo"]["used"] > 50 * 1024
+    text = repo.run("audit").stdout
+    assert "largest blobs in history" in text
+    assert "data/noise.bin" in text.split("largest blobs in history", 1)[1]
+    assert "budget repo: [" in text
+
+
+def test_unpushed_commits_and_no_upstream(repo: Repo, tmp_path: Path) -> None:
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    data = audit(repo)[1]
+    assert "the current branch has no upstream: nothing to compare with" in data["notes"]
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "r.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "r.git"))
+    repo.git("push", "-q", "-u", "origin", "main")
+    repo.commit("one more")
+    repo.commit("and another")
+    code, data = audit(repo)
+    assert (code, found(data)) == (0, {("unpushed", None)})
+    assert "2 commits origin/main lacks" in data["violations"][0]["message"]
+
+
+def test_a_shallow_ci_checkout_audits_what_it_has(repo: Repo, tmp_path: Path) -> None:
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
+    repo.write("old.log", "x")
+    repo.add(".repolicy.yaml", "old.log")
+    repo.commit("old")
+    repo.git("rm", "-q", "old.log")
+    repo.commit("clean")
+    repo.write("new.log", "x")
+    repo.add("new.log")
+    repo.commit("new")
+    clone = tmp_path / "ci"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True
+    )
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=clone, check=True)
+    code, data = audit(repo, cwd=clone)
+    assert (code, found(data)) == (1, {("excluded", "new.log")})
+    assert any("shallow clone" in note for note in data["notes"])
+    full = tmp_path / "ci-full"
+    subprocess.run(["git", "clone", "-q", f"file://{repo.path}", str(full)], check=True)
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=full, check=True)
+    subprocess.run(["git", "branch", "-q", "-D", "main"], cwd=full, check=True)
+    # Only remote-tracking branches remain, as in many CI checkouts.
+    assert found(audit(repo, cwd=full)[1]) == {("excluded", "new.log"), ("excluded", "old.log")}
+
+
+def test_a_repository_without_commits_audits_index_and_work_tree(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
+    repo.write("staged.log", "x")
+    repo.add("staged.log")
+    repo.write("loose.log", "x")
+    code, data = audit(repo)
+    assert (code, found(data)) == (1, {("excluded", "staged.log"), ("not-ignored", "loose.log")})
