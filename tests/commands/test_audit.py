@@ -105,7 +105,7 @@ def test_lfs_attribute_missing_for_files_on_disk(repo: Repo) -> None:
     repo.commit("policy")
     repo.write("models/current.pth", "weights")
     code, data = audit(repo)
-    assert ("lfs-attr-missing", "models/current.pth") in found(data)
+    assert (code, found(data)) == (1, {("lfs-attr-missing", "models/current.pth")})
 
 
 def test_repository_budget_and_the_largest_blobs(repo: Repo) -> None:
@@ -116,7 +116,7 @@ def test_repository_budget_and_the_largest_blobs(repo: Repo) -> None:
     repo.add("data/noise.bin")
     repo.commit("noise")
     code, data = audit(repo)
-    assert ("repo-budget", None) in found(data)
+    assert (code, found(data)) == (1, {("repo-budget", None)})
     assert data["budgets"]["repo"]["limit"] == 50 * 1024
     assert data["budgets"]["repo"]["used"] > 50 * 1024
     text = repo.run("audit").stdout
