@@ -206,3 +206,70 @@ def test_commit_through_a_temporary_index_is_still_blocked(hooked: Repo, args: l
 
     assert_blocked(result, EPOCH, "excluded")
     assert head(hooked) == before
+
+
+@pytest.fixture
+def push_hooked(
+    repo: Repo,
+    hook_source: tuple[str, str],
+    pre_commit_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Repo:
+    """A repository with the `repolicy-push` hook installed by pre-commit and a bare remote."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    url, rev = hook_source
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n  - repo: {url}\n    rev: {rev}\n    hooks:\n      - id: repolicy-push\n",
+    )
+    installed = pre_commit(repo, "install", "--hook-type", "pre-push", "--install-hooks")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "remote.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    start(repo, "exclude: ['*.log']\n")
+    repo.git("push", "-q", "--no-verify", "origin", "main")
+    return repo
+
+
+def git_push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "push", *args],
+        cwd=repo.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+
+
+def test_push_hook_blocks_a_log_added_and_deleted_before_the_push(push_hooked: Repo) -> None:
+    push_hooked.write("train.log", "loss 0.1\n")
+    push_hooked.add("train.log")
+    push_hooked.commit("log")
+    push_hooked.git("rm", "-q", "train.log")
+    push_hooked.commit("drop the log again")
+
+    result = git_push(push_hooked, "origin", "main")
+
+    assert result.returncode != 0, result.stdout
+    assert "train.log" in result.stdout and "[excluded]" in result.stdout, result.stdout
+    assert push_hooked.git("rev-parse", "origin/main") != push_hooked.git("rev-parse", "main")
+
+
+def test_push_hook_through_pre_commit_sees_only_the_first_pushed_ref(push_hooked: Repo) -> None:
+    # pre-commit exports one ref to its hooks: a violation on a second ref of the
+    # same push goes through. `repolicy install` exists for this (see the README).
+    push_hooked.git("checkout", "-q", "-b", "zz-feature")
+    push_hooked.write("feature.log", "x")
+    push_hooked.add("feature.log")
+    push_hooked.commit("feature log")
+    push_hooked.git("checkout", "-q", "main")
+    push_hooked.write("clean.py", "x = 1\n")
+    push_hooked.add("clean.py")
+    push_hooked.commit("clean work")
+
+    result = git_push(push_hooked, "origin", "main", "zz-feature")
+
+    assert result.returncode == 0, result.stdout
+    assert "zz-feature" in push_hooked.git("ls-remote", "--heads", "origin")
