@@ -41,6 +41,8 @@ class Options:
         self.to_ref: str | None = None
         self.remote: str | None = None
         self.url: str | None = None
+        self.force = False
+        self.uninstall = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -126,6 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audit the work tree, the index and the history of every branch and tag.",
     )
     _common(audit, suppress=True)
+
+    install = sub.add_parser(
+        "install",
+        help="install the pre-push hook that checks every pushed ref",
+        description=(
+            "Write a git pre-push hook that runs `repolicy check --push` on every pushed ref, "
+            "then the pre-push hook that was there (git-lfs's); next to pre-commit's hook it "
+            "becomes pre-commit's pre-push.legacy."
+        ),
+    )
+    _common(install, suppress=True)
+    install.add_argument(
+        "--uninstall", action="store_true", help="remove it and put back the hook it chained"
+    )
+    install.add_argument(
+        "--force", action="store_true", help="also change hooks tracked in the work tree"
+    )
 
     rule = sub.add_parser(
         "rule", help="explain a check", description="Show the documentation of checks."
@@ -225,6 +244,10 @@ def _dispatch(options: Options, extra: list[str]) -> int:
         from repolicy.commands import audit
 
         return audit.run(options)
+    if options.command == "install":
+        from repolicy.commands import install
+
+        return install.run(options)
     if options.command == "rule":
         from repolicy.commands import rule
 

@@ -93,10 +93,14 @@ def run(args: Options) -> int:
     here = Git(os.getcwd())
     info = here.discover().get()
     git = Git(info.toplevel)
+    # Explicit refs first, then git's own lines on stdin, then what the
+    # pre-commit framework exports (it keeps stdin for itself).
     remote = args.remote or os.environ.get("PRE_COMMIT_REMOTE_NAME") or None
-    from_ref = args.from_ref or os.environ.get("PRE_COMMIT_FROM_REF") or None
-    to_ref = args.to_ref or os.environ.get("PRE_COMMIT_TO_REF") or None
+    from_ref, to_ref = args.from_ref, args.to_ref
     updates = parse_updates(read_stdin()) if not to_ref else []
+    if not updates and not to_ref:
+        from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
+        to_ref = os.environ.get("PRE_COMMIT_TO_REF") or None
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     revs = revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy.name, budgets={})
