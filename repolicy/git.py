@@ -131,7 +131,9 @@ class Query(Generic[T]):
             if self._on_error is None:
                 raise
             raise self._on_error(exc) from None
-        return self._parse(out)
+        self._empty = self._parse(out)
+        self._pending = None  # asked again, the answer is the one already read
+        return self._empty
 
 
 class BlobFacts:

@@ -69,6 +69,16 @@ def run(args: Options) -> int:
             "this is a shallow clone: only the history it has was audited "
             "(fetch it all with `git fetch --unshallow`)"
         )
+    raw = sum({b.oid: b.size for b in blobs if b.commit}.values())
+    report.sections.append(
+        (
+            "repository size",
+            [
+                f"{human_size(usage.get())} on disk, as git stores it (what budgets.repo counts)",
+                f"{human_size(raw)} of distinct blobs in history, uncompressed",
+            ],
+        )
+    )
     largest = sorted(
         (b for b in blobs if b.commit and not b.is_lfs_pointer), key=lambda b: -b.size
     )[:10]

@@ -123,6 +123,7 @@ def test_repository_budget_and_the_largest_blobs(repo: Repo) -> None:
     assert "largest blobs in history" in text
     assert "data/noise.bin" in text.split("largest blobs in history", 1)[1]
     assert "budget repo: [" in text
+    assert "on disk, as git stores it" in text and "uncompressed" in text
 
 
 def test_unpushed_commits_and_no_upstream(repo: Repo, tmp_path: Path) -> None:
@@ -174,3 +175,16 @@ def test_a_repository_without_commits_audits_index_and_work_tree(repo: Repo) -> 
     repo.write("loose.log", "x")
     code, data = audit(repo)
     assert (code, found(data)) == (1, {("excluded", "staged.log"), ("not-ignored", "loose.log")})
+
+
+def test_a_sha256_repository_is_audited(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = Repo(path)
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
+    repo.write("a.log", "x")
+    repo.add(".repolicy.yaml", "a.log")
+    first = repo.commit("first")
+    code, data = audit(repo)
+    assert (code, found(data)) == (1, {("excluded", "a.log")})
+    assert data["violations"][0]["commit"] == first and len(first) == 64
