@@ -315,6 +315,31 @@ def validate(text: str) -> Pattern:
     return pattern
 
 
+class _Screen:
+    """One regex per subject (basename, whole path) that any of the patterns match.
+
+    Most paths match no pattern at all; one combined search says so without
+    trying each pattern in turn.
+    """
+
+    def __init__(self, patterns: Iterable[Pattern]) -> None:
+        live = [p for p in patterns if p.regex is not None]
+        self.base = _union(p for p in live if p.basename_only)
+        self.path = _union(p for p in live if not p.basename_only)
+
+    def may_match(self, path: bytes) -> bool:
+        if self.path is not None and self.path.fullmatch(path):
+            return True
+        return self.base is not None and bool(self.base.fullmatch(path.rpartition(b"/")[2]))
+
+
+def _union(patterns: Iterable[Pattern]) -> re.Pattern[bytes] | None:
+    bodies = [p.regex.pattern for p in patterns if p.regex is not None]
+    if not bodies:
+        return None
+    return re.compile(b"|".join(b"(?:" + body + b")" for body in bodies), re.DOTALL)
+
+
 class Matcher:
     """Answers "which of these patterns select this path?" for many paths.
 
@@ -325,11 +350,13 @@ class Matcher:
     def __init__(self, patterns: Sequence[Pattern]) -> None:
         self.patterns = patterns
         self._dir_cache: dict[bytes, frozenset[int]] = {}
+        self._files = _Screen(p for p in patterns if not p.dir_only)
+        self._dirs = _Screen(patterns)
 
     def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
-        for k, pattern in enumerate(self.patterns):
-            if pattern.matches(path, is_dir):
-                yield k
+        if not (self._dirs if is_dir else self._files).may_match(path):
+            return ()
+        return [k for k, p in enumerate(self.patterns) if p.matches(path, is_dir)]
 
     def _dir_hits(self, directory: bytes) -> frozenset[int]:
         cached = self._dir_cache.get(directory)
@@ -337,7 +364,8 @@ class Matcher:
             return cached
         parent, slash, _ = directory.rpartition(b"/")
         inherited = self._dir_hits(parent) if slash else frozenset()
-        hits = inherited.union(self._own(directory, True))
+        own = self._own(directory, True)
+        hits = inherited.union(own) if own else inherited
         self._dir_cache[directory] = hits
         return hits
 
@@ -347,6 +375,8 @@ class Matcher:
             return []
         raw = os.fsencode(path)
         parent, slash, _ = raw.rpartition(b"/")
-        found = set(self._dir_hits(parent)) if slash else set()
-        found.update(self._own(raw, is_dir))
-        return sorted(found)
+        inherited = self._dir_hits(parent) if slash else frozenset()
+        own = self._own(raw, is_dir)
+        if not own:
+            return sorted(inherited) if inherited else []
+        return sorted(inherited.union(own))
