@@ -285,9 +285,6 @@ class Git:
             args.append("--ignored")
         return Query(self.start(*args), _parse_paths, [])
 
-    def tracked_paths(self) -> Query[list[str]]:
-        return Query(self.start("ls-files", "-z"), _parse_paths, [])
-
     # -- history ----------------------------------------------------------
 
     def history(self, revisions: Sequence[str]) -> Query[list[HistoryEntry]]:

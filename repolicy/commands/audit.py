@@ -48,11 +48,16 @@ def run(args: Options) -> int:
     report = Report("audit", policy.name)
 
     revs = history_revisions(git)
+    # Every independent question is asked now; git answers them side by side
+    # while the history is parsed and judged.
+    log = git.history(revs)
     usage = git.disk_usage(revs)
     index = git.index_entries()
-    history = history_candidates(git.history(revs).get())
+    on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
+    history = history_candidates(log.get())
     seen = {(c.oid, c.path) for c in history}
-    staged = [c for c in index_candidates(index.get()) if (c.oid, c.path) not in seen]
+    index_entries = index_candidates(index.get())
+    staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     blobs = gather(git, [*history, *staged], cached_attributes=True)
     report.violations.extend(check_blobs(ctx, blobs))
 
@@ -62,7 +67,9 @@ def run(args: Options) -> int:
         "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
     }
     report.violations.extend(budget_violations(ctx, report))
-    report.violations.extend(work_tree_violations(ctx, git))
+    if on_disk is not None:
+        tracked = [c.path for c in index_entries]
+        report.violations.extend(on_disk.violations(ctx, tracked))
     report.violations.extend(unpushed(ctx, git, report))
     if git.run("rev-parse", "--is-shallow-repository").strip() == b"true":
         report.notes.append(
@@ -127,30 +134,31 @@ def budget_violations(ctx: Context, report: Report) -> list[Violation]:
     return out
 
 
-def work_tree_violations(ctx: Context, git: Git) -> list[Violation]:
+class WorkTree:
     """include-ignored, include-untracked, not-ignored and lfs-attr-missing on disk."""
-    from repolicy.checks.exclude import check_work_tree
-    from repolicy.checks.lfs import check_lfs_attributes
-    from repolicy.targets import BlobAtPath
 
-    policy = ctx.policy
-    if not (policy.include or policy.exclude or policy.lfs):
-        return []
-    ignored = git.untracked(ignored=True)
-    untracked = git.untracked(ignored=False)
-    tracked = git.tracked_paths()
-    ignored_paths, untracked_paths = ignored.get(), untracked.get()
-    out = list(check_work_tree(ctx, ignored_paths, untracked_paths))
-    if policy.lfs:
-        on_disk = [p for p in [*tracked.get(), *untracked_paths] if ctx.lfs_rule(p)]
-        attrs = git.attributes(on_disk, ("filter",)).get()
-        files = [
-            BlobAtPath(p, "", "100644", 0, lfs_filter=attrs.get(p, {}).get("filter") == "lfs")
-            for p in on_disk
-            if os.path.isfile(os.path.join(git.cwd, p))
-        ]
-        out.extend(check_lfs_attributes(ctx, files))
-    return out
+    def __init__(self, git: Git) -> None:
+        self.git = git
+        self.ignored = git.untracked(ignored=True)
+        self.untracked = git.untracked(ignored=False)
+
+    def violations(self, ctx: Context, tracked: list[str]) -> list[Violation]:
+        from repolicy.checks.exclude import check_work_tree
+        from repolicy.checks.lfs import check_lfs_attributes
+        from repolicy.targets import BlobAtPath
+
+        untracked = self.untracked.get()
+        out = list(check_work_tree(ctx, self.ignored.get(), untracked))
+        if ctx.policy.lfs:
+            wanted = [p for p in [*tracked, *untracked] if ctx.lfs_rule(p)]
+            attrs = self.git.attributes(wanted, ("filter",)).get()
+            files = [
+                BlobAtPath(p, "", "100644", 0, lfs_filter=attrs.get(p, {}).get("filter") == "lfs")
+                for p in wanted
+                if os.path.isfile(os.path.join(self.git.cwd, p))
+            ]
+            out.extend(check_lfs_attributes(ctx, files))
+        return out
 
 
 def unpushed(ctx: Context, git: Git, report: Report) -> list[Violation]:
