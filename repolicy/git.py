@@ -307,6 +307,20 @@ class Git:
         )
         return Query(pending, lambda out: int(out.strip() or b"0"), 0)
 
+    def stored_bound(self) -> int | None:
+        """An upper bound on the bytes any set of reachable objects takes on disk:
+        every loose object and pack in this repository (`count-objects -v`), or
+        None when objects also live elsewhere (alternates) and no bound is known."""
+        fields: dict[str, str] = {}
+        for line in decode(self.run("count-objects", "-v")).splitlines():
+            key, _, value = line.partition(": ")
+            fields[key] = value
+        if "alternate" in fields:
+            return None
+        # KiB rounded up per file; a pack also holds headers, so this never
+        # undercounts what rev-list --disk-usage would find.
+        return (int(fields.get("size", "0")) + int(fields.get("size-pack", "0"))) * 1024
+
     def config(self, *args: str) -> str | None:
         """A `git config` value, or None when unset."""
         out = self.run("config", *args, ok=(0, 1))

@@ -107,9 +107,15 @@ def run(args: Options) -> int:
     if revs is not None:
         added = git.disk_usage(revs)
         limit = policy.limit("repo")
-        # What the remote will hold afterwards: everything it has plus the push.
-        after = git.disk_usage([*revs[: revs.index("--not")], *revs[revs.index("--not") + 1 :]])
-        after_total = after.get() if limit is not None else 0
+        after = None
+        if limit is not None:
+            # What the remote will hold afterwards is at most everything stored
+            # here; only when that bound is over the budget is walking the whole
+            # history worth its cost.
+            bound = git.stored_bound()
+            if bound is None or bound > limit:
+                cut = revs.index("--not")
+                after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
         entries = git.history(revs).get()
         blobs = gather(git, history_candidates(entries), cached_attributes=True)
         ctx = Context(policy)
@@ -121,8 +127,8 @@ def run(args: Options) -> int:
             if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
         }
         report.violations.extend(check_lfs_objects(ctx, blobs, missing))
-        if limit is not None and after_total > limit:
-            report.violations.append(repo_budget(ctx, after_total, added.get(), limit))
+        if limit is not None and after is not None and after.get() > limit:
+            report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
         report.budgets = {
             "repo": {"used": added.get(), "limit": policy.limit("repo")},
             "lfs": {

@@ -235,3 +235,41 @@ def test_a_sha256_repository_pushes_with_64_digit_zeros(tmp_path: Path) -> None:
     code, data = push_check(repo, [f"refs/heads/main {head} refs/heads/main {'0' * 64}"])
     assert (code, found(data)) == (1, {("excluded", "a.log")})
     assert push_check(repo, [f"(delete) {'0' * 64} refs/heads/x {head}"])[0] == 0
+
+
+def budget_policy(repo: Repo, repo_limit: str) -> None:
+    repo.write(".repolicy.yaml", f"budgets: {{file: 10 MiB, repo: {repo_limit}}}\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("budget")
+
+
+def test_a_push_that_takes_the_remote_over_its_repo_budget_fails(pushing: Repo) -> None:
+    budget_policy(pushing, "1 MiB")
+    pushing.write("data/weights.bin", os.urandom(2 * 1024 * 1024))
+    pushing.add("data/weights.bin")
+    pushing.commit("weights")
+    code, data = push_check(pushing, [main_update(pushing)], "origin")
+    assert (code, found(data)) == (1, {("repo-budget", None)})
+    assert data["budgets"]["repo"]["limit"] == 1024 * 1024
+    # Random bytes do not compress: the push adds at least the blob itself.
+    assert data["budgets"]["repo"]["used"] >= 2 * 1024 * 1024
+
+
+def test_a_push_under_the_repo_budget_passes(pushing: Repo) -> None:
+    budget_policy(pushing, "5 MiB")
+    pushing.write("data/weights.bin", os.urandom(2 * 1024 * 1024))
+    pushing.add("data/weights.bin")
+    pushing.commit("weights")
+    code, data = push_check(pushing, [main_update(pushing)], "origin")
+    assert (code, found(data)) == (0, set())
+
+
+def test_unreachable_objects_do_not_count_against_the_repo_budget(pushing: Repo) -> None:
+    # A big object that is stored here but reachable from nothing: the cheap
+    # bound exceeds the budget, so the walk decides, and the walk ignores it.
+    junk = pushing.write("junk.bin", os.urandom(3 * 1024 * 1024))
+    pushing.git("hash-object", "-w", "--", str(junk))
+    junk.unlink()
+    budget_policy(pushing, "1 MiB")
+    code, data = push_check(pushing, [main_update(pushing)], "origin")
+    assert (code, found(data)) == (0, set())
