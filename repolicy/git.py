@@ -369,6 +369,29 @@ class Git:
             pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
         return Query(pending, _parse_check_attr, {})
 
+    # -- dvc --
+
+    def dvc_files(self) -> Query[list[IndexEntry]]:
+        """Index entries of DVC's files at any depth (`*.dvc`, `dvc.lock`, `dvc.yaml`),
+        repository-relative from wherever git runs."""
+        pending = self.start(
+            "ls-files", "--stage", "-z", "--full-name", "--",
+            ":(top)*.dvc", ":(top)dvc.lock", ":(top)*/dvc.lock",
+            ":(top)dvc.yaml", ":(top)*/dvc.yaml",
+        )  # fmt: skip
+        return Query(pending, _parse_ls_files, [])
+
+    def ignored_by_rules(self, paths: Iterable[str]) -> set[str]:
+        """The paths git's ignore rules ignore, tracked or not (`check-ignore --no-index`)."""
+        wanted = list(dict.fromkeys(paths))
+        if not wanted:
+            return set()
+        out = self.run(
+            "check-ignore", "-z", "--stdin", "--no-index",
+            input=b"\0".join(map(encode, wanted)) + b"\0", ok=(0, 1),
+        )  # fmt: skip
+        return set(_parse_paths(out))
+
 
 def _parse_paths(out: bytes) -> list[str]:
     return [decode(p) for p in out.split(b"\0") if p]

@@ -70,6 +70,10 @@ def run(args: Options) -> int:
     if on_disk is not None:
         tracked = [c.path for c in index_entries]
         report.violations.extend(on_disk.violations(ctx, tracked))
+    from repolicy.checks import dvc
+
+    untracked = on_disk.untracked.get() if on_disk is not None else None
+    report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
     report.violations.extend(unpushed(ctx, git, report))
     if git.run("rev-parse", "--is-shallow-repository").strip() == b"true":
         report.notes.append(

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 def run(args: Options) -> int:
     here = Git(os.getcwd())
     staged = here.staged_changes()
+    dvc_files = here.dvc_files()
     discovery = here.discover()
     # The diff reads the whole index; on a large repository it takes about as
     # long as importing the rest of the engine, so do both at once.
@@ -28,6 +29,11 @@ def run(args: Options) -> int:
     candidates = staged_selection(git, info, staged.get(), args.paths)
     blobs = gather(git, candidates, cached_attributes=True)
     report = Report("check", policy.name, check_blobs(Context(policy), blobs))
+    if dvc_files.get() or policy.dvc:
+        from repolicy.checks import dvc
+
+        found = dvc.for_check(Context(policy), git, info, blobs, dvc_files.get(), args.paths)
+        report.violations.extend(found)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)

@@ -127,6 +127,9 @@ def run(args: Options) -> int:
             if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
         }
         report.violations.extend(check_lfs_objects(ctx, blobs, missing))
+        from repolicy.checks import dvc
+
+        report.violations.extend(dvc.for_push(ctx, git, blobs))
         if limit is not None and after is not None and after.get() > limit:
             report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
         report.budgets = {
