@@ -1,0 +1,196 @@
+"""dvc-in-git, dvc-not-ignored and dvc-stale through check, check --push and audit,
+in projects set up by the real `dvc`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..conftest import Repo
+from ..test_startup import imported_modules
+
+PAST = time.time() - 3600
+
+
+def dvc(repo: Repo, *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DVC_NO_ANALYTICS": "1"},
+        check=False,
+    )
+    assert proc.returncode == 0, f"dvc {' '.join(args)} failed: {proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def project(repo: Repo) -> None:
+    """`dvc init`, then one `dvc add` of a directory and a file, committed as DVC
+    users do (the .dvc files and .gitignore). The data is an hour old, so the hash
+    cache may keep it."""
+    dvc(repo, "init", "-q")
+    (repo.path / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
+    for k in range(3):
+        os.utime(repo.write(f"data/images/img{k}.jpg", bytes([k]) * 1000), (PAST, PAST))
+    os.utime(repo.write("data/labels.csv", "id,label\r\n1,cat\r\n"), (PAST, PAST))
+    dvc(repo, "add", "-q", "data/images", "data/labels.csv")
+    repo.git("add", "-A")
+    repo.commit("data under DVC")
+
+
+def run_json(repo: Repo, *args: str) -> tuple[int, dict[str, Any]]:
+    proc = repo.run(*args, "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def found(data: dict[str, Any], prefix: str = "dvc-") -> set[tuple[str, str | None]]:
+    return {(v["check"], v["path"]) for v in data["violations"] if v["check"].startswith(prefix)}
+
+
+def stale_by_dvc(repo: Repo) -> set[str]:
+    """The outputs `dvc status` reports as changed in the work tree."""
+    changed = set()
+    for entries in json.loads(dvc(repo, "status", "--json")).values():
+        for entry in entries:
+            if isinstance(entry, dict):
+                changed.update(entry.get("changed outs", {}))
+    return changed
+
+
+def test_a_committed_project_is_clear(repo: Repo) -> None:
+    project(repo)
+    assert (repo.path / "data/.gitignore").read_text().split() == ["/images", "/labels.csv"]
+    code, data = run_json(repo, "audit")
+    assert found(data) == set()
+    assert code == 0
+    # DVC's hashes come from repolicy itself: dvc is never imported.
+    modules = imported_modules(repo, "audit")
+    assert "repolicy.dvcfiles" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("dvc", "dvc_data", "dvc_objects")}
+
+
+def test_stale_exactly_when_dvc_status_reports_a_change(repo: Repo) -> None:
+    project(repo)
+    # A new mtime with the same bytes is no change; new bytes in the directory are.
+    os.utime(repo.path / "data/labels.csv")
+    (repo.path / "data/images/img1.jpg").write_bytes(b"\1" * 999 + b"\2")
+    code, data = run_json(repo, "audit")
+    stale = {path for check, path in found(data) if check == "dvc-stale"}
+    assert stale == stale_by_dvc(repo) == {"data/images"}
+    assert code == 0  # a warning
+    (violation,) = [v for v in data["violations"] if v["check"] == "dvc-stale"]
+    assert violation["severity"] == "warning"
+    assert "dvc add data/images" in violation["fix"]
+    assert "dvc checkout data/images" in violation["fix"]
+
+
+def test_force_added_data_is_dvc_in_git_for_check_push_and_audit(repo: Repo) -> None:
+    project(repo)
+    remote = repo.path.parent / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "--no-verify", "origin", "main")
+
+    repo.git("add", "-f", "data/images/img0.jpg")
+    code, data = run_json(repo, "check")
+    assert code == 1
+    assert found(data) == {("dvc-in-git", "data/images/img0.jpg")}
+    (violation,) = data["violations"]
+    assert violation["rule"] == "outs of data/images.dvc"
+    assert violation["fix"].startswith("git rm -r --cached -- data/images")
+    # as pre-commit runs it, with the staged file names
+    assert repo.run("check", "data/images/img0.jpg").returncode == 1
+
+    head = repo.commit("oops: the data went to git too")
+    code, data = run_json(repo, "audit")
+    assert code == 1
+    assert found(data) == {("dvc-in-git", "data/images/img0.jpg")}
+    assert data["violations"][0]["commit"] == head
+    assert "filter-repo --invert-paths --path data/images" in data["violations"][0]["fix"]
+
+    line = (
+        f"refs/heads/main {head} refs/heads/main {repo.git('rev-parse', 'origin/main').strip()}\n"
+    )
+    proc = repo.run(
+        "check", "--push", "origin", str(remote), "--format", "json", input=line.encode()
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert found(json.loads(proc.stdout)) == {("dvc-in-git", "data/images/img0.jpg")}
+
+
+def test_a_lost_gitignore_line_is_dvc_not_ignored(repo: Repo) -> None:
+    project(repo)
+    (repo.path / "data/.gitignore").write_text("/labels.csv\n")
+    code, data = run_json(repo, "audit")
+    assert code == 1
+    assert found(data) == {("dvc-not-ignored", "data/images")}
+    (violation,) = data["violations"]
+    assert violation["fix"] == "echo /images >> data/.gitignore"
+    repo.git("add", "data/.gitignore")
+    code, data = run_json(repo, "check")
+    assert code == 1
+    assert found(data) == {("dvc-not-ignored", "data/images")}
+    # Following the fix clears it.
+    subprocess.run(violation["fix"], shell=True, cwd=repo.path, check=True)
+    assert found(run_json(repo, "audit")[1]) == set()
+
+
+def test_the_second_audit_trusts_the_hash_cache(repo: Repo) -> None:
+    project(repo)
+    assert found(run_json(repo, "audit")[1]) == set()
+    cache = Path(repo.git("rev-parse", "--absolute-git-dir").strip()) / "repolicy" / "dvc-hashes"
+    assert cache.is_file()
+    # Same size, same mtime, same inode: the cache answers without reading,
+    # so this edit (made behind its back) goes unseen...
+    target = repo.path / "data/images/img2.jpg"
+    st = target.stat()
+    with open(target, "r+b") as fh:
+        fh.write(b"X")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert found(run_json(repo, "audit")[1]) == set()
+    # ... and without the cache, the data is read again and the change is found.
+    cache.unlink()
+    assert found(run_json(repo, "audit")[1]) == {("dvc-stale", "data/images")}
+
+
+def test_a_malformed_dvc_file_stops_check_with_its_line(repo: Repo) -> None:
+    repo.write("data/raw.dvc", "outs:\n- md5: abc\n  size: lots\n  path: raw\n")
+    repo.add("data/raw.dvc")
+    proc = repo.run("check")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith(
+        "data/raw.dvc:3:9: 'size' must be a whole number, not 'lots'"
+    )
+
+
+def test_policy_dvc_paths_without_dvc_files(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "dvc: [raw/]\n")
+    repo.write("raw/a.bin", b"\0" * 10)
+    repo.write("raw/b.bin", b"\0" * 10)
+    repo.add(".repolicy.yaml", "raw/a.bin")
+    code, data = run_json(repo, "check")
+    assert code == 1
+    assert found(data) == {("dvc-in-git", "raw/a.bin")}
+    assert data["violations"][0]["rule"] == "dvc: raw/"
+    repo.commit("raw data")
+    code, data = run_json(repo, "audit")
+    assert found(data) == {("dvc-in-git", "raw/a.bin"), ("dvc-not-ignored", "raw/b.bin")}
+
+
+def test_check_without_dvc_stays_lean(repo: Repo) -> None:
+    policy = repo.write(".repolicy.yaml", "exclude: ['*.tmp']\n")
+    os.utime(policy, (PAST, PAST))
+    repo.write("a.txt", "x")
+    repo.add("a.txt")
+    imported_modules(repo, "check")  # caches the policy
+    modules = imported_modules(repo, "check")
+    assert "yaml" not in modules
+    assert "repolicy.dvcfiles" not in modules
+    assert "repolicy.checks.dvc" not in modules
