@@ -79,6 +79,27 @@ class HistoryEntry(NamedTuple):
     mode: str
 
 
+# The commit-message trailer a maintainer writes to change frozen files on purpose.
+ALLOW_FROZEN_TRAILER = "Repolicy-Allow-Frozen"
+
+
+class TreeChange(NamedTuple):
+    """A path one commit changed against its parent(s)."""
+
+    path: str
+    before: bool  # a parent had an entry at the path
+    after: bool  # the commit has one
+    old_oid: str  # what a parent had there (the all-zero id when none did)
+    new_oid: str
+
+
+class CommitChanges(NamedTuple):
+    commit: str
+    parents: tuple[str, ...]
+    allow_frozen: tuple[str, ...]  # values of its Repolicy-Allow-Frozen trailers
+    changes: tuple[TreeChange, ...]
+
+
 class ObjectInfo(NamedTuple):
     oid: str
     type: str
@@ -307,6 +328,71 @@ class Git:
         )
         return Query(pending, lambda out: int(out.strip() or b"0"), 0)
 
+    # -- trees (require, frozen) --
+
+    def commit_changes(self, revisions: Sequence[str]) -> Query[list[CommitChanges]]:
+        """Each commit of `revisions`, oldest first, with its parents, its
+        `Repolicy-Allow-Frozen:` trailers and every path it added, modified or
+        deleted (a merge: what differs from every parent, as `-c` shows it)."""
+        pending = self.start(
+            "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--reverse",
+            "--topo-order", "--ignore-missing",
+            f"--format=%x01%H %P%x02%(trailers:key={ALLOW_FROZEN_TRAILER},valueonly,unfold,"
+            "separator=%x1f)%x02",
+            *revisions, "--",
+        )  # fmt: skip
+        return Query(pending, parse_commit_changes, [])
+
+    def object_types(self, names: Iterable[str]) -> Query[dict[str, str]]:
+        """The type of each object name (`<rev>:<path>` says whether a tree holds a
+        path) from one `cat-file --batch-check -z`; names git cannot resolve are left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objecttype)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_object_types(wanted, out), {})
+
+    def tree_files(self, rev: str, directories: Iterable[str] = ()) -> Query[list[str]]:
+        """Files in the tree of `rev`, below `directories` when given (all when not)."""
+        specs = [f":(literal){d}/" for d in dict.fromkeys(directories)]
+        pending = self.start("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs)
+        return Query(pending, _parse_paths, [])
+
+    def index_files(self, directories: Iterable[str] = ()) -> Query[list[str]]:
+        """Paths in the index, below `directories` when given (all when not)."""
+        specs = [f":(literal,top){d}/" for d in dict.fromkeys(directories)]
+        pending = self.start("ls-files", "-z", "--cached", "--full-name", "--", *specs)
+        return Query(pending, _parse_unique_paths_of_index, [])
+
+    def work_tree_changes(self) -> Query[list[Change]]:
+        """Tracked files whose work-tree state differs from HEAD (staged or not)."""
+        pending = self.start(
+            "diff", "HEAD", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-relative",
+            "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
+        )  # fmt: skip
+        return Query(pending, parse_raw_diff, [])
+
+    def first_added(self, revisions: Sequence[str], paths: Iterable[str]) -> Query[dict[str, str]]:
+        """For each path (a file or a directory), the oldest commit of `revisions` that
+        added it (or, for a directory, a file below it). Paths never added are left out."""
+        wanted = list(dict.fromkeys(paths))
+        pending = None
+        if wanted and revisions:
+            pending = self.start(
+                "log", "--reverse", "--topo-order", "--format=%x01%H", "--name-only", "-z",
+                "--no-renames", "--diff-filter=A", "--ignore-missing", *revisions, "--",
+                *(f":(literal,top){p}" for p in wanted),
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_first_added(wanted, out), {})
+
+    def head(self) -> str | None:
+        """The commit HEAD names, or None on an unborn branch."""
+        out = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", ok=(0, 1))
+        return decode(out).strip() or None
+
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
         every loose object and pack in this repository (`count-objects -v`), or
@@ -487,3 +573,85 @@ def parse_raw_diff(out: bytes) -> list[Change]:
             k += 2
         changes.append(Change(letter, old_mode, new_mode, old_oid, new_oid, decode(path)))
     return changes
+
+
+# -- trees (require, frozen) --
+
+
+def parse_commit_changes(out: bytes) -> list[CommitChanges]:
+    """Parse `git log --raw -z -c` with the header `%x01%H %P%x02<trailers>%x02`."""
+    commits: list[CommitChanges] = []
+    for chunk in out.split(b"\x01")[1:]:
+        header, _, rest = chunk.partition(b"\x02")
+        trailers, _, raw = rest.partition(b"\x02")
+        ids = header.decode().split()
+        allow = tuple(v.strip() for v in decode(trailers).split("\x1f") if v.strip())
+        fields = raw.lstrip(b"\0\n").split(b"\0")
+        changes: list[TreeChange] = []
+        k = 0
+        while k < len(fields) - 1:
+            meta = fields[k].decode()
+            if not meta.startswith(":"):
+                k += 1
+                continue
+            n = len(meta) - len(meta.lstrip(":"))
+            parts = meta[n:].split(" ")
+            old_modes, new_mode = parts[:n], parts[n]
+            old_oids, new_oid = parts[n + 1 : 2 * n + 1], parts[2 * n + 1]
+            present = [o for m, o in zip(old_modes, old_oids, strict=True) if m != "000000"]
+            zero = "0" * len(new_oid)
+            changes.append(
+                TreeChange(
+                    decode(fields[k + 1]),
+                    bool(present),
+                    new_mode != "000000",
+                    present[0] if present else zero,
+                    new_oid,
+                )
+            )
+            k += 2
+        commits.append(CommitChanges(ids[0], tuple(ids[1:]), allow, tuple(changes)))
+    return commits
+
+
+_OBJECT_TYPES = (b"blob", b"tree", b"commit", b"tag")
+
+
+def _parse_object_types(names: list[str], out: bytes) -> dict[str, str]:
+    """`cat-file --batch-check=%(objecttype)` answers in order; a name it cannot
+    resolve comes back as "<name> missing", newlines in the name included."""
+    lines = out.split(b"\n")
+    types: dict[str, str] = {}
+    k = 0
+    for name in names:
+        if k >= len(lines):
+            break
+        line = lines[k]
+        if line not in _OBJECT_TYPES:
+            k += name.count("\n") + 1
+            continue
+        types[name] = line.decode()
+        k += 1
+    return types
+
+
+def _parse_unique_paths_of_index(out: bytes) -> list[str]:
+    # A conflicted path is listed once per stage.
+    return list(dict.fromkeys(decode(p) for p in out.split(b"\0") if p))
+
+
+def _parse_first_added(paths: list[str], out: bytes) -> dict[str, str]:
+    first: dict[str, str] = {}
+    for chunk in out.split(b"\x01")[1:]:
+        commit_raw, _, names = chunk.partition(b"\0")
+        commit = commit_raw.decode().strip()
+        if names.startswith(b"\n"):
+            names = names[1:]
+        for raw in names.split(b"\0"):
+            name = decode(raw)
+            if not name:
+                continue
+            for path in paths:
+                if path not in first and (name == path or name.startswith(path + "/")):
+                    first[path] = commit
+    return first

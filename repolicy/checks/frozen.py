@@ -1,6 +1,29 @@
-"""`frozen`: released files that may never change (checks land with dataset support)."""
+"""`frozen`: released files that may never change.
+
+A file is frozen once the base holds it: HEAD for `check`, what the remote
+already has for `check --push` (the commits the pushed ones start from), and
+the parent commit for each commit `audit` walks. Changing, deleting or
+renaming it away is `frozen-modified`; so is adding a file to a directory a
+pattern freezes as a whole (`datasets/x/v1/` under `datasets/*/v*/**`) once
+the base holds that directory. A new directory (`datasets/x/v2/`) is free.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from repolicy.checks import Context
+from repolicy.match import compile_pattern
+from repolicy.policy import Rule
+from repolicy.report import Violation, quote_paths
+
+if TYPE_CHECKING:
+    from repolicy.git import Change, CommitChanges, Git, TreeChange
+    from repolicy.targets import Candidate
+
+ALLOW_ENV = "REPOLICY_ALLOW_FROZEN"
 
 DOCS = {
     "frozen-modified": """\
@@ -16,10 +39,317 @@ Example
   frozen: ["datasets/*/v*/**"]
   editing datasets/printer/v1/labels.json -> frozen-modified
 
+  A file is frozen once the base holds it: HEAD for `check`, what the remote
+  already has for `check --push` (so an unpushed version can still be
+  edited before its first push), and every earlier commit for `audit`,
+  which walks the history of every branch and also judges the index and
+  the work tree against HEAD. Adding a file is frozen-modified too when it
+  lands in a directory the pattern freezes as a whole and the base already
+  holds that directory: under `datasets/*/v*/**`, datasets/printer/v1/ is
+  closed once released, while a new datasets/printer/v2/ is always fine. A
+  pattern that names files (`"*.csv"`) freezes only the files that exist.
+  The violation names the commit that first added the file (or, for an
+  addition, the released directory).
+
 How to fix
   Revert the change and create datasets/printer/v2/ instead.
+
+  To change a frozen file on purpose, name it (a path, a directory or a
+  pattern) in the escape:
+    REPOLICY_ALLOW_FROZEN='datasets/printer/v1/labels.json' git commit ...
+  (for `check` and `check --push`; several entries are separated by ':'),
+  or, for `check --push` and `audit`, a trailer in the message of the
+  commit that makes the change:
+    Repolicy-Allow-Frozen: datasets/printer/v1/labels.json
+  To amend a commit that created a version you have not pushed yet,
+  name it in REPOLICY_ALLOW_FROZEN for that `git commit --amend`.
 
 Policy keys
   frozen
 """,
 }
+
+_DIGITS = re.compile(r"^(.*?)(\d+)$")
+
+
+class Edit(NamedTuple):
+    """A change to a frozen file, against a base that holds it."""
+
+    path: str
+    kind: str  # modified, deleted, renamed or added
+    commit: str | None = None  # the commit making it; None when staged or on disk
+    renamed_to: str | None = None
+    directory: str | None = None  # added: the released directory it lands in
+    allow: tuple[str, ...] = ()  # escapes that apply to it (env, trailers)
+
+
+def allow_list(value: str | None) -> tuple[str, ...]:
+    """REPOLICY_ALLOW_FROZEN's entries (':'-separated)."""
+    return tuple(e.strip() for e in (value or "").split(":") if e.strip())
+
+
+def is_allowed(path: str, escapes: Iterable[str]) -> bool:
+    """Whether an escape names `path`: the path, a directory above it, or a pattern."""
+    for text in escapes:
+        bare = text.rstrip("/")
+        if bare and (path == bare or path.startswith(bare + "/")):
+            return True
+        if compile_pattern(text).selects(path):
+            return True
+    return False
+
+
+def closed_directory(rules: Sequence[Rule], path: str) -> str | None:
+    """The outermost directory above `path` that a rule freezes as a whole, if any.
+
+    A rule freezes a directory as a whole when it selects any name at all
+    inside it: a NUL byte stands for a name no path can have.
+    """
+    end = path.find("/")
+    while end != -1:
+        probe = path[:end] + "/\0"
+        if any(r.pattern.selects(probe) for r in rules):
+            return path[:end]
+        end = path.find("/", end + 1)
+    return None
+
+
+def classify(
+    ctx: Context, changes: Sequence[TreeChange], commit: str | None = None
+) -> tuple[list[Edit], list[Edit]]:
+    """Split one commit's (or the index's) changes to frozen paths into edits of
+    files the parent had, and additions that land in a closed directory (the
+    caller asks whether the base holds that directory)."""
+    zero = "0" * 40
+    added = {
+        ch.new_oid: ch.path
+        for ch in changes
+        if ch.after and not ch.before and ch.new_oid.strip("0") and ch.new_oid != zero
+    }
+    edits: list[Edit] = []
+    targets: set[str] = set()
+    for ch in changes:
+        if not ch.before or not ctx.rules_for("frozen", ch.path):
+            continue
+        if ch.after:
+            edits.append(Edit(ch.path, "modified", commit))
+        elif ch.old_oid in added:
+            targets.add(added[ch.old_oid])
+            edits.append(Edit(ch.path, "renamed", commit, renamed_to=added[ch.old_oid]))
+        else:
+            edits.append(Edit(ch.path, "deleted", commit))
+    additions = []
+    for ch in changes:
+        if ch.before or not ch.after or ch.path in targets:
+            continue
+        rules = ctx.rules_for("frozen", ch.path)
+        directory = closed_directory(rules, ch.path) if rules else None
+        if directory is not None:
+            additions.append(Edit(ch.path, "added", commit, directory=directory))
+    return edits, additions
+
+
+def _next_version(directory: str | None) -> str | None:
+    if directory is None:
+        return None
+    parent, _, name = directory.rpartition("/")
+    m = _DIGITS.match(name)
+    if not m:
+        return None
+    bumped = f"{m.group(1)}{int(m.group(2)) + 1}"
+    return f"{parent}/{bumped}/" if parent else f"{bumped}/"
+
+
+def check_frozen(
+    ctx: Context, edits: Iterable[Edit], first: dict[str, str], stage: str
+) -> Iterator[Violation]:
+    """`frozen-modified` for each edit no escape covers.
+
+    `first` maps a path (or an added file's directory) to the commit that
+    first added it; `stage` is check, push, history or work-tree.
+    """
+    for edit in edits:
+        if is_allowed(edit.path, edit.allow):
+            continue
+        rules = ctx.rules_for("frozen", edit.path)
+        rule = rules[0] if rules else None
+        directory = edit.directory or closed_directory(rules, edit.path)
+        since = first.get(edit.directory or edit.path)
+        when = f"frozen since commit {since[:12]}" if since else "frozen"
+        if edit.kind == "added":
+            message = (
+                f"adds a file to {edit.directory}/, which is {when}: "
+                "a released directory takes no new files"
+            )
+        elif edit.kind == "renamed":
+            message = f"is {when} and must not be renamed (here to {edit.renamed_to})"
+        else:
+            message = f"is {when} and must not be {edit.kind}"
+        if stage == "work-tree":
+            message += " (in the work tree, not committed yet)"
+        yield Violation(
+            check="frozen-modified",
+            severity=ctx.severity("frozen-modified", rule),
+            path=edit.path,
+            rule=str(rule) if rule else None,
+            message=message,
+            fix=_fix(edit, stage, _next_version(directory)),
+            commit=edit.commit,
+            why=rule.why if rule else None,
+        )
+
+
+def _fix(edit: Edit, stage: str, successor: str | None) -> str:
+    quoted = quote_paths([edit.path])
+    instead = f"create {successor} instead" if successor else "publish the change as a new file"
+    short = (edit.commit or "")[:12]
+    if stage == "push":
+        return (
+            f"rewrite the unpushed commit {short} so it leaves {edit.path} alone "
+            f"(git rebase -i {short}^) and {instead}\n"
+            f"or, on purpose: add the trailer '{_trailer(edit.path)}' to that commit's "
+            f"message, or push with {ALLOW_ENV}={quoted}"
+        )
+    if stage == "history":
+        return (
+            f"history holds the change: {instead} from now on; if it was deliberate, "
+            f"commit {short} needs the trailer '{_trailer(edit.path)}' in its message "
+            "(rewording it rewrites history)"
+        )
+    if edit.kind == "added":
+        undo = f"git rm --cached -- {quoted}" if stage == "check" else f"move {quoted} away"
+    else:
+        undo = f"git restore --source=HEAD --staged --worktree -- {quoted}"
+    escape = f"or, on purpose: {ALLOW_ENV}={quoted} git commit" if stage == "check" else ""
+    return f"undo it: {undo}\nand {instead}" + (f"\n{escape}" if escape else "")
+
+
+def _trailer(path: str) -> str:
+    from repolicy.git import ALLOW_FROZEN_TRAILER
+
+    return f"{ALLOW_FROZEN_TRAILER}: {path}"
+
+
+def _tree_change(ch: Change) -> TreeChange:
+    from repolicy.git import TreeChange
+
+    return TreeChange(
+        ch.path, ch.old_mode != "000000", ch.new_mode != "000000", ch.old_oid, ch.new_oid
+    )
+
+
+# -- where each command looks -------------------------------------------
+
+
+def staged(
+    ctx: Context,
+    git: Git,
+    changes: Sequence[Change],
+    candidates: Sequence[Candidate],
+    allow: str | None,
+) -> list[Violation]:
+    """`check`: the staged changes against HEAD.
+
+    Deletions count even when PATHs narrow the check: pre-commit never passes
+    a deleted file, so a narrowed check would never see one.
+    """
+    if not ctx.policy.frozen:
+        return []
+    kept = {c.path for c in candidates}
+    tree = [_tree_change(ch) for ch in changes if ch.status == "D" or ch.path in kept]
+    edits, additions = classify(ctx, tree)
+    if additions:
+        types = git.object_types(f"HEAD:{a.directory}" for a in additions).get()
+        edits += [a for a in additions if types.get(f"HEAD:{a.directory}") == "tree"]
+    escapes = allow_list(allow)
+    edits = [e._replace(allow=escapes) for e in edits if not is_allowed(e.path, escapes)]
+    if not edits:
+        return []
+    first = git.first_added(["HEAD"], [e.directory or e.path for e in edits]).get()
+    return list(check_frozen(ctx, edits, first, "check"))
+
+
+def pushed(
+    ctx: Context, git: Git, commits: Sequence[CommitChanges], allow: str | None
+) -> list[Violation]:
+    """`check --push`: changes the pushed commits make to files the remote has.
+
+    What the remote has is what the pushed commits start from: the parents
+    that are not pushed themselves (the remote's sha, or the remote-tracking
+    commits a new branch grows from). A file added and edited in unpushed
+    commits is not frozen yet.
+    """
+    if not ctx.policy.frozen:
+        return []
+    ids = {c.commit for c in commits}
+    base = sorted({p for c in commits for p in c.parents if p not in ids})
+    if not base:
+        return []
+    env = allow_list(allow)
+    edits: list[Edit] = []
+    additions: list[Edit] = []
+    for commit in commits:
+        changed, added = classify(ctx, commit.changes, commit.commit)
+        escapes = (*commit.allow_frozen, *env)
+        edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
+        additions += [e._replace(allow=escapes) for e in added if not is_allowed(e.path, escapes)]
+    if not edits and not additions:
+        return []
+    types = git.object_types(
+        [f"{b}:{e.path}" for e in edits for b in base]
+        + [f"{b}:{e.directory}" for e in additions for b in base]
+    ).get()
+    published = [e for e in edits if any(f"{b}:{e.path}" in types for b in base)]
+    published += [
+        e for e in additions if any(types.get(f"{b}:{e.directory}") == "tree" for b in base)
+    ]
+    if not published:
+        return []
+    first = git.first_added(base, [e.directory or e.path for e in published]).get()
+    return list(check_frozen(ctx, published, first, "push"))
+
+
+def audited(ctx: Context, git: Git, revisions: Sequence[str], head: str | None) -> list[Violation]:
+    """`audit`: every commit of `revisions` against its parents, then the index
+    and the work tree against HEAD (trailers are the only escape in history)."""
+    if not ctx.policy.frozen:
+        return []
+    log = git.commit_changes(revisions)
+    on_disk = git.work_tree_changes() if head is not None else None
+    untracked = git.untracked(ignored=False) if head is not None else None
+    edits: list[Edit] = []
+    additions: list[tuple[Edit, tuple[str, ...]]] = []
+    for commit in log.get():
+        changed, added = classify(ctx, commit.changes, commit.commit)
+        escapes = commit.allow_frozen
+        edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
+        additions += [(e, commit.parents) for e in added if not is_allowed(e.path, escapes)]
+    disk_edits: list[Edit] = []
+    if on_disk is not None and untracked is not None:
+        from repolicy.git import TreeChange
+
+        zero = "0" * 40
+        tree = [_tree_change(ch) for ch in on_disk.get()]
+        tree += [TreeChange(p, False, True, zero, zero) for p in untracked.get()]
+        disk_edits, added = classify(ctx, tree)
+        additions += [(e, ("HEAD",)) for e in added]
+    types = git.object_types(
+        f"{p}:{e.directory}" for e, parents in additions for p in parents
+    ).get()
+    history = edits + [
+        e
+        for e, parents in additions
+        if e.commit and any(types.get(f"{p}:{e.directory}") == "tree" for p in parents)
+    ]
+    disk_edits += [
+        e for e, _ in additions if not e.commit and types.get(f"HEAD:{e.directory}") == "tree"
+    ]
+    if not history and not disk_edits:
+        return []
+    first = git.first_added(
+        revisions, [e.directory or e.path for e in [*history, *disk_edits]]
+    ).get()
+    return [
+        *check_frozen(ctx, history, first, "history"),
+        *check_frozen(ctx, disk_edits, first, "work-tree"),
+    ]

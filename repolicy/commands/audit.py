@@ -60,6 +60,12 @@ def run(args: Options) -> int:
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     blobs = gather(git, [*history, *staged], cached_attributes=True)
     report.violations.extend(check_blobs(ctx, blobs))
+    if policy.require or policy.frozen:
+        from repolicy.checks import frozen, require
+
+        head = git.head()
+        report.violations.extend(require.audited(ctx, git, head))
+        report.violations.extend(frozen.audited(ctx, git, revs, head))
 
     lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}
     report.budgets = {

@@ -28,7 +28,15 @@ def run(args: Options) -> int:
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     candidates = staged_selection(git, info, staged.get(), args.paths)
     blobs = gather(git, candidates, cached_attributes=True)
-    report = Report("check", policy.name, check_blobs(Context(policy), blobs))
+    ctx = Context(policy)
+    report = Report("check", policy.name, check_blobs(ctx, blobs))
+    if policy.require or policy.frozen:
+        from repolicy.checks import frozen, require
+
+        changes = staged.get()
+        report.violations.extend(require.staged(ctx, git, changes, candidates))
+        allow = os.environ.get(frozen.ALLOW_ENV)
+        report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
     if dvc_files.get() or policy.dvc:
         from repolicy.checks import dvc
 

@@ -127,6 +127,13 @@ def run(args: Options) -> int:
             if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
         }
         report.violations.extend(check_lfs_objects(ctx, blobs, missing))
+        if policy.require or policy.frozen:
+            from repolicy.checks import frozen, require
+
+            pushed = git.commit_changes(revs).get()
+            report.violations.extend(require.pushed(ctx, git, pushed))
+            allow = os.environ.get(frozen.ALLOW_ENV)
+            report.violations.extend(frozen.pushed(ctx, git, pushed, allow))
         from repolicy.checks import dvc
 
         report.violations.extend(dvc.for_push(ctx, git, blobs))
