@@ -43,6 +43,8 @@ class Options:
         self.url: str | None = None
         self.force = False
         self.uninstall = False
+        self.check = False
+        self.diff = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -146,6 +148,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also change hooks tracked in the work tree"
     )
 
+    fix = sub.add_parser(
+        "fix",
+        help="write .gitignore and .gitattributes rules git agrees with",
+        description=(
+            "Rewrite the repolicy block of the root .gitignore and .gitattributes so git "
+            "agrees with the policy; print the commands for what fix must not do itself."
+        ),
+    )
+    _common(fix, suppress=True)
+    mode = fix.add_mutually_exclusive_group()
+    add_mode = mode.add_argument
+    add_mode("--check", action="store_true", help="write nothing; exit 1 if a change is needed")
+    add_mode("--diff", action="store_true", help="print the change as a diff; write nothing")
+
+    explain = sub.add_parser(
+        "explain",
+        help="say which rules decide a path, and why",
+        description=(
+            "For each path: the policy rules that match it, the ignore and attribute lines "
+            "git applies, how the index stores it, and what check and audit would report."
+        ),
+    )
+    _common(explain, suppress=True)
+    explain.add_argument("paths", nargs="+", metavar="PATH", help="paths (need not exist)")
+
     rule = sub.add_parser(
         "rule", help="explain a check", description="Show the documentation of checks."
     )
@@ -248,6 +275,14 @@ def _dispatch(options: Options, extra: list[str]) -> int:
         from repolicy.commands import install
 
         return install.run(options)
+    if options.command == "fix":
+        from repolicy.commands import fix
+
+        return fix.run(options)
+    if options.command == "explain":
+        from repolicy.commands import explain
+
+        return explain.run(options)
     if options.command == "rule":
         from repolicy.commands import rule
 

@@ -137,7 +137,9 @@ class Query(Generic[T]):
         parse: Callable[[bytes], T],
         empty: T,
         on_error: Callable[[GitError], Exception] | None = None,
+        ok: Sequence[int] = (0,),
     ) -> None:
+        self._ok = ok
         self._pending = pending
         self._parse = parse
         self._empty = empty
@@ -147,7 +149,7 @@ class Query(Generic[T]):
         if self._pending is None:
             return self._empty
         try:
-            out = self._pending.result()
+            out = self._pending.result(self._ok)
         except GitError as exc:
             if self._on_error is None:
                 raise
@@ -478,6 +480,78 @@ class Git:
         )  # fmt: skip
         return set(_parse_paths(out))
 
+    # -- ignore rules (fix, explain) ----------------------------------------
+
+    def files(self) -> Query[list[str]]:
+        """Every file in the index or the work tree, ignored ones included."""
+        return Query(self.start("ls-files", "-z", "--cached", "--others"), _parse_unique_paths, [])
+
+    def ignore_sources(self, paths: Iterable[str]) -> Query[dict[str, IgnoreSource]]:
+        """The line that decides each path's ignore state, as `check-ignore -v` reports
+        it, judged by the rules alone (tracked or not); paths no line matches are left out."""
+        wanted = list(dict.fromkeys(paths))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, _parse_check_ignore, {}, ok=(0, 1))
+
+
+class IgnoreSource(NamedTuple):
+    """A line of an ignore file (`file` as git names it: relative to the top level)."""
+
+    file: str
+    line: int
+    pattern: str
+
+    @property
+    def ignores(self) -> bool:
+        return not self.pattern.startswith("!")
+
+
+class Scratch:
+    """An empty repository in a temporary directory, holding only the ignore and
+    attribute files it is given, so git can say what a candidate `.gitignore`
+    would do without the user's repository being touched."""
+
+    def __init__(self, files: dict[str, bytes], ignore_case: bool = False) -> None:
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="repolicy-")
+        root = self._dir.name
+        self.git = Git(root)
+        # Only the repository's own files count: not this machine's global
+        # excludes or attributes, which nobody else has.
+        self.git.env.update(
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_DIR=os.path.join(root, ".git"),
+        )
+        self.git.env.pop("GIT_INDEX_FILE", None)
+        self.git.env.pop("GIT_WORK_TREE", None)
+        self.git.run("init", "-q", root)
+        if ignore_case:
+            self.git.run("config", "core.ignoreCase", "true")
+        for rel, data in files.items():
+            self.put(rel, data)
+
+    def put(self, rel: str, data: bytes) -> None:
+        target = os.path.join(self._dir.name, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.write(data)
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _parse_paths(out: bytes) -> list[str]:
     return [decode(p) for p in out.split(b"\0") if p]
@@ -506,6 +580,20 @@ def parse_history(out: bytes) -> list[HistoryEntry]:
             if status != "D" and new_mode not in ("000000", GITLINK):
                 entries.append(HistoryEntry(commit, decode(path), new_oid, new_mode))
     return entries
+
+
+def _parse_unique_paths(out: bytes) -> list[str]:
+    return list(dict.fromkeys(_parse_paths(out)))
+
+
+def _parse_check_ignore(out: bytes) -> dict[str, IgnoreSource]:
+    fields = out.split(b"\0")
+    result: dict[str, IgnoreSource] = {}
+    for k in range(0, len(fields) - 3, 4):
+        source, line, pattern, path = fields[k : k + 4]
+        if source:
+            result[decode(path)] = IgnoreSource(decode(source), int(line), decode(pattern))
+    return result
 
 
 def _parse_ls_files(out: bytes) -> list[IndexEntry]:

@@ -9,6 +9,7 @@ a run imports only the families it needs.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.match import Matcher
@@ -65,6 +66,10 @@ class Context:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._matchers: dict[str, Matcher] = {}
+        # Several checks ask about the same path, and history holds each path
+        # many times over: each question is answered once per path.
+        self._lfs: dict[str, Rule | None] = {}
+        self._excluding: dict[str, Rule | None] = {}
 
     def matcher(self, key: str) -> Matcher:
         if key not in self._matchers:
@@ -77,16 +82,43 @@ class Context:
         rules: tuple[Rule, ...] = getattr(self.policy, key)
         return [rules[k] for k in self.matcher(key).hits(path)] if rules else []
 
+    def file_rules(self, key: str, path: str) -> list[Rule]:
+        """`include` and `lfs` rules that name the file `path`.
+
+        These keys describe files, as `.gitattributes` does: a pattern matches
+        the file itself, and only a pattern ending in '/' covers a directory's
+        contents. (`exclude` is read as a `.gitignore` line: a matching
+        directory takes everything below it.)
+        """
+        hits = self.rules_for(key, path)
+        if not hits:
+            return hits
+        raw = os.fsencode(path)
+        return [r for r in hits if r.pattern.dir_only or r.pattern.matches(raw, False)]
+
+    def including_rule(self, path: str) -> Rule | None:
+        hits = self.file_rules("include", path)
+        return hits[0] if hits else None
+
     def excluding_rule(self, path: str) -> Rule | None:
         """The first `exclude` rule that selects `path`, unless an `include` rule keeps it."""
+        try:
+            return self._excluding[path]
+        except KeyError:
+            pass
         hits = self.rules_for("exclude", path)
-        if not hits or self.rules_for("include", path):
-            return None
-        return hits[0]
+        rule = None if not hits or self.including_rule(path) else hits[0]
+        self._excluding[path] = rule
+        return rule
 
     def lfs_rule(self, path: str) -> Rule | None:
-        hits = self.rules_for("lfs", path)
-        return hits[0] if hits else None
+        try:
+            return self._lfs[path]
+        except KeyError:
+            pass
+        hits = self.file_rules("lfs", path)
+        rule = self._lfs[path] = hits[0] if hits else None
+        return rule
 
     def severity(self, check: str, rule: Rule | None = None) -> str:
         if rule is not None and rule.severity:

@@ -138,7 +138,7 @@ def check_work_tree(
     says what should be.
     """
     for path in ignored:
-        for rule in ctx.rules_for("include", path)[:1]:
+        for rule in ctx.file_rules("include", path)[:1]:
             yield Violation(
                 check="include-ignored",
                 severity=ctx.severity("include-ignored", rule),
@@ -146,13 +146,13 @@ def check_work_tree(
                 rule=str(rule),
                 message="must be committed, but .gitignore ignores it: `git add -A` skips it",
                 fix=(
-                    f"see which line hides it: git check-ignore -v -- {quote_paths([path])}\n"
-                    "then re-include it and each parent directory (repolicy fix writes this)"
+                    "repolicy fix (writes the lines git needs to keep it); to see the line "
+                    f"that hides it: repolicy explain -- {quote_paths([path])}"
                 ),
                 why=rule.why,
             )
     for path in untracked:
-        include = ctx.rules_for("include", path)
+        include = ctx.file_rules("include", path)
         if include:
             rule = include[0]
             yield Violation(

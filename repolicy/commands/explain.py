@@ -1,0 +1,256 @@
+"""`repolicy explain PATH...`: which rules decide a path, and why.
+
+For each path: the policy rules that match it (and which of include and
+exclude wins), the ignore line git applies (`check-ignore -v`), the
+attributes git gives it and the `.gitattributes` line each comes from, how
+the index stores it, what `check` and `audit` would report, and any `!` line
+that can never apply because a parent directory is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import sys
+from typing import Any
+
+from repolicy.git import Git
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.checks import Context
+    from repolicy.cli import Options
+    from repolicy.git import IgnoreSource
+    from repolicy.policy import Rule
+
+ATTRIBUTES = ("filter", "diff", "merge", "text")
+_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
+
+
+def run(args: Options) -> int:
+    from repolicy.checks import Context, check_blobs
+    from repolicy.checks.exclude import check_work_tree
+    from repolicy.git import GITLINK
+    from repolicy.policy import load_policy
+    from repolicy.report import Report, render_json
+    from repolicy.targets import gather, index_candidates, repository_paths
+
+    here = Git(os.getcwd())
+    info = here.discover().get()
+    git = Git(info.toplevel)
+    paths = [p for p in repository_paths(info, args.paths) if p]
+    index_query = git.index_entries()
+    ignore_query = git.ignore_sources(paths)
+    attr_query = git.attributes(paths, ATTRIBUTES)
+    untracked_query = git.untracked(ignored=False)
+    policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
+    ctx = Context(policy)
+
+    wanted = set(paths)
+    entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
+    blobs = {b.path: b for b in gather(git, index_candidates(entries), cached_attributes=True)}
+    sources = ignore_query.get()
+    attrs = attr_query.get()
+    untracked = set(untracked_query.get()) & wanted
+    git_dir = info.git_dir
+
+    results = []
+    for path in paths:
+        blob = blobs.get(path)
+        source = sources.get(path)
+        ignored = source is not None and source.ignores
+        on_disk = os.path.isfile(os.path.join(info.toplevel, path))
+        violations = check_blobs(ctx, [blob]) if blob is not None else []
+        if on_disk and blob is None:
+            violations += list(
+                check_work_tree(
+                    ctx,
+                    [path] if ignored else [],
+                    [path] if path in untracked else [],
+                )
+            )
+        report = Report("explain", policy.name, violations)
+        report.sort()
+        entry: dict[str, Any] = {
+            "path": path,
+            "ignored": ignored,
+            "ignore_source": _source_json(source),
+            "attributes": {name: attrs.get(path, {}).get(name) for name in ATTRIBUTES},
+            "attribute_sources": _attribute_sources(info.toplevel, git_dir, path),
+            "index": (
+                "absent" if blob is None else "lfs-pointer" if blob.is_lfs_pointer else "blob"
+            ),
+            "tracked": blob is not None,
+            "exists": on_disk,
+            "rules": _rules(ctx, path),
+            "dead_negations": _dead_negations(info.toplevel, git_dir, path, source),
+            "violations": json.loads(render_json(report))["violations"],
+        }
+        entry["verdict"] = _verdict(entry)
+        results.append(entry)
+
+    if args.format == "json":
+        text = json.dumps(
+            {"version": 1, "command": "explain", "paths": results}, indent=2, ensure_ascii=False
+        )
+    else:
+        text = "\n\n".join(_render(r) for r in results)
+    sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+def _source_json(source: IgnoreSource | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"file": source.file, "line": source.line, "pattern": source.pattern}
+
+
+def _rule_json(rule: Rule, key: str, wins: bool | None) -> dict[str, Any]:
+    return {
+        "key": key,
+        "pattern": rule.text,
+        "file": rule.source.file,
+        "line": rule.source.line,
+        "wins": wins,
+    }
+
+
+def _rules(ctx: Context, path: str) -> list[dict[str, Any]]:
+    included = ctx.file_rules("include", path)
+    out = []
+    for key in _KEYS:
+        if key == "include":
+            hits = included
+        elif key == "lfs":
+            hits = ctx.file_rules("lfs", path)
+        else:
+            hits = ctx.rules_for(key, path)
+        for k, rule in enumerate(hits):
+            wins: bool | None = None
+            if key == "include":
+                wins = k == 0
+            elif key == "exclude":
+                wins = k == 0 and not included
+            out.append(_rule_json(rule, key, wins))
+    directory = posixpath.dirname(path)
+    for requirement in ctx.policy.require:
+        if directory and requirement.directory.pattern.matches(
+            directory.encode("utf-8", "surrogateescape"), True
+        ):
+            out.append(_rule_json(requirement.directory, "require", None))
+    return out
+
+
+def _files_along(root: str, path: str, name: str) -> list[tuple[str, bytes]]:
+    """`name` files from the top level down to the path's directory, as git reads them."""
+    parts = path.split("/")[:-1]
+    out = []
+    for depth in range(len(parts) + 1):
+        rel = "/".join([*parts[:depth], name])
+        full = os.path.join(root, rel)
+        if os.path.isfile(full) and not os.path.islink(full):
+            with open(full, "rb") as fh:
+                out.append((rel, fh.read()))
+    return out
+
+
+def _info_file(git_dir: str, name: str) -> list[tuple[str, bytes]]:
+    full = os.path.join(git_dir, "info", name)
+    try:
+        with open(full, "rb") as fh:
+            return [(f".git/info/{name}", fh.read())]
+    except OSError:
+        return []
+
+
+def _attribute_sources(root: str, git_dir: str, path: str) -> dict[str, Any]:
+    from repolicy.ignorefiles import attribute_sources
+
+    files = [*_files_along(root, path, ".gitattributes"), *_info_file(git_dir, "attributes")]
+    found = attribute_sources(files, path, ATTRIBUTES)
+    return {name: {"file": s.file, "line": s.line, "text": s.text} for name, s in found.items()}
+
+
+def _dead_negations(
+    root: str, git_dir: str, path: str, source: IgnoreSource | None
+) -> list[dict[str, Any]]:
+    """`!` lines that match the path but cannot apply: git never looks inside the
+    ignored parent directory that `source` names."""
+    from repolicy.ignorefiles import ignore_lines_matching
+
+    if source is None or not source.ignores:
+        return []
+    files = [*_info_file(git_dir, "exclude"), *_files_along(root, path, ".gitignore")]
+    deciding = [(f, d) for f, d in files if f == source.file]
+    if any(ln.line == source.line for ln in ignore_lines_matching(deciding, path, False)):
+        return []  # the deciding line names the path itself: a later `!` would have won
+    return [
+        {
+            "file": line.file,
+            "line": line.line,
+            "pattern": line.text,
+            "blocked_by": {"file": source.file, "line": source.line, "pattern": source.pattern},
+        }
+        for line in ignore_lines_matching(files, path, True)
+    ]
+
+
+def _verdict(entry: dict[str, Any]) -> str:
+    errors = [v for v in entry["violations"] if v["severity"] == "error"]
+    warnings = [v for v in entry["violations"] if v["severity"] != "error"]
+    if errors:
+        checks = ", ".join(sorted({v["check"] for v in errors}))
+        where = "check" if entry["tracked"] else "audit"
+        return f"would be blocked by {where}: {checks}"
+    if warnings:
+        return "warning: " + ", ".join(sorted({v["check"] for v in warnings}))
+    return "ok: nothing to report"
+
+
+def _render(entry: dict[str, Any]) -> str:
+    from repolicy.report import _display_path
+
+    lines = [_display_path(entry["path"])]
+    if entry["rules"]:
+        for k, rule in enumerate(entry["rules"]):
+            won = {True: "  (wins)", False: "  (overruled)", None: ""}[rule["wins"]]
+            label = "policy:" if k == 0 else ""
+            lines.append(
+                f"  {label:<12}{rule['key']}: {rule['pattern']}  "
+                f"[{rule['file']}:{rule['line']}]{won}"
+            )
+    else:
+        lines.append(f"  {'policy:':<12}no rule matches")
+    src = entry["ignore_source"]
+    if src is None:
+        ignore = "not ignored (no ignore line matches)"
+    else:
+        state = "ignored" if entry["ignored"] else "not ignored"
+        ignore = f"{state} by {src['file']}:{src['line']}: {src['pattern']}"
+    lines.append(f"  {'ignore:':<12}{ignore}")
+    for dead in entry["dead_negations"]:
+        blocked = dead["blocked_by"]
+        lines.append(
+            f"  {'':<12}{dead['file']}:{dead['line']}: `{dead['pattern']}` can never apply: "
+            f"{blocked['file']}:{blocked['line']}: `{blocked['pattern']}` ignores a parent "
+            "directory, and git does not look inside it"
+        )
+    attrs = [f"{k}={v}" for k, v in entry["attributes"].items() if v is not None]
+    lines.append(f"  {'attributes:':<12}{' '.join(attrs) or 'none'}")
+    by_line: dict[tuple[str, int, str], list[str]] = {}
+    for name, s in entry["attribute_sources"].items():
+        by_line.setdefault((s["file"], s["line"], s["text"]), []).append(name)
+    for (file, line, text), names in by_line.items():
+        lines.append(f"  {'':<12}{', '.join(names)} from {file}:{line}: {text}")
+    index = {"absent": "not tracked", "blob": "tracked as an ordinary blob",
+             "lfs-pointer": "tracked as an LFS pointer"}[entry["index"]]  # fmt: skip
+    lines.append(f"  {'index:':<12}{index}")
+    for v in entry["violations"]:
+        lines.append(f"  {v['severity'] + ':':<12}{v['check']}: {v['message']}")
+        if v.get("fix"):
+            fix = str(v["fix"]).replace("\n", "\n" + " " * 19)
+            lines.append(f"  {'':<12}fix: {fix}")
+    lines.append(f"  {'verdict:':<12}{entry['verdict']}")
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""`repolicy fix [--check] [--diff]`: `.gitignore` and `.gitattributes` lines git agrees with.
+
+Only the repolicy block of the root `.gitignore` and `.gitattributes` is
+ever written. What `fix` must not do itself (untrack files, move blobs into
+LFS, edit the user's own lines) it prints, with the paths quoted for a
+POSIX shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from repolicy.git import Git
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.cli import Options
+    from repolicy.fixer import Conflict, Plan
+    from repolicy.git import IndexEntry
+    from repolicy.managed import ManagedFile
+
+
+def run(args: Options) -> int:
+    from repolicy import managed
+    from repolicy.fixer import make_plan
+    from repolicy.policy import load_policy
+
+    here = Git(os.getcwd())
+    info = here.discover().get()
+    git = Git(info.toplevel)
+    files_query = git.files()
+    index_query = git.index_entries()
+    policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
+    files = files_query.get()
+    plan = make_plan(info.toplevel, policy, files, lambda rel: _read_nested(info.toplevel, rel))
+    changes = plan.new_contents()
+    commands = _commands(git, plan, index_query.get())
+    warnings = _warnings(plan)
+
+    diff = ""
+    if args.diff:
+        diff = "".join(_diff(file, data) for file, data in changes)
+    elif not args.check:
+        for file, data in changes:
+            managed.write(file, data)
+
+    remaining = bool(plan.conflicts or commands)
+    # --check and --diff fail on a change still to write; fix itself on what remains.
+    pending = bool(changes) and (args.check or args.diff)
+    code = 1 if pending or remaining else 0
+
+    if args.format == "json":
+        _emit_json(plan, changes, commands, warnings, written=not (args.check or args.diff))
+    else:
+        _emit_text(plan, changes, commands, warnings, diff, args)
+    return code
+
+
+def _read_nested(root: str, rel: str) -> bytes | None:
+    path = os.path.join(root, rel)
+    if os.path.islink(path):
+        return None  # git does not read a symlinked ignore or attribute file
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _commands(git: Git, plan: Plan, index: list[IndexEntry]) -> list[tuple[str, str]]:
+    """(command, why) pairs for the user to run, in the order to run them."""
+    from repolicy.git import GITLINK
+    from repolicy.report import quote_paths
+    from repolicy.targets import gather, index_candidates
+
+    entries = [e for e in index if e.mode != GITLINK]
+    tracked = {e.path for e in entries}
+    needs = plan.needs
+    untrack = sorted(p for p in tracked if p in needs and needs[p].ignore and not needs[p].keep)
+    lfs_wanted = [e for e in index_candidates(entries) if e.path in needs and needs[e.path].lfs]
+    raw = sorted(
+        b.path
+        for b in gather(git, lfs_wanted, cached_attributes=True)
+        if not b.is_lfs_pointer and not b.is_symlink and b.path not in untrack
+    )
+    out = []
+    if untrack:
+        out.append(
+            (
+                f"git rm --cached -- {quote_paths(untrack)}",
+                "tracked, but the policy excludes them: stop tracking them "
+                "(the files stay on disk)",
+            )
+        )
+    if raw:
+        rules = sorted({str(rule.text) for p in raw if (rule := needs[p].lfs) is not None})
+        out.append(
+            (
+                f"git lfs install && git add --renormalize -- {quote_paths(raw)}",
+                "stored in git as ordinary blobs, but the policy keeps them in LFS; commit "
+                "afterwards. Commits that already hold them keep them: to rewrite unpushed "
+                f"history, git lfs migrate import --include={quote_paths([','.join(rules)])} "
+                "--everything",
+            )
+        )
+    return out
+
+
+def _warnings(plan: Plan) -> list[str]:
+    from repolicy.ignorefiles import lint
+
+    out = []
+    for file in (plan.gitignore, plan.gitattributes):
+        if file.exists:
+            out += lint(file.rel, file.original)
+    return out
+
+
+def _diff(file: ManagedFile, data: bytes) -> str:
+    import difflib
+
+    old = file.original.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    new = data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        old,
+        new,
+        fromfile=f"a/{file.rel}" if file.exists else "/dev/null",
+        tofile=f"b/{file.rel}",
+    )
+    no_newline = "\n\\ No newline at end of file\n"
+    return "".join(ln if ln.endswith("\n") else ln + no_newline for ln in lines)
+
+
+def _conflict_json(c: Conflict) -> dict[str, object]:
+    return {
+        "file": c.file,
+        "line": c.line,
+        "pattern": c.pattern,
+        "paths": c.paths,
+        "message": c.message,
+        "edit": c.edit,
+    }
+
+
+def _emit_json(
+    plan: Plan,
+    changes: list[tuple[ManagedFile, bytes]],
+    commands: list[tuple[str, str]],
+    warnings: list[str],
+    written: bool,
+) -> None:
+    changed = [f.rel for f, _ in changes]
+    data = {
+        "version": 1,
+        "command": "fix",
+        "changed": changed,
+        "written": written and bool(changed),
+        "blocks": {".gitignore": plan.ignore_block, ".gitattributes": plan.attribute_block},
+        "conflicts": [_conflict_json(c) for c in plan.conflicts],
+        "commands": [{"command": cmd, "why": why} for cmd, why in commands],
+        "warnings": warnings,
+    }
+    out = json.dumps(data, indent=2, ensure_ascii=False)
+    sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    sys.stdout.write(out + "\n")
+
+
+def _emit_text(
+    plan: Plan,
+    changes: list[tuple[ManagedFile, bytes]],
+    commands: list[tuple[str, str]],
+    warnings: list[str],
+    diff: str,
+    args: Options,
+) -> None:
+    out: list[str] = []
+    if diff:
+        out.append(diff.rstrip("\n"))
+    changed = {f.rel for f, _ in changes}
+    verb = "would change" if args.check or args.diff else "wrote"
+    for file, block in (
+        (plan.gitignore, plan.ignore_block),
+        (plan.gitattributes, plan.attribute_block),
+    ):
+        if file.rel in changed:
+            what = f"repolicy block of {len(block)} lines" if block else "repolicy block removed"
+            out.append(f"{verb} {file.rel} ({what})")
+        elif not args.quiet:
+            out.append(f"{file.rel}: already agrees with the policy")
+    for warning in warnings:
+        out.append(f"warning: {warning}")
+    for c in plan.conflicts:
+        where = f"{c.file}:{c.line}" if c.line else c.file
+        out.append(f"conflict: {where}: {c.message}\n  edit: {c.edit}")
+    if commands:
+        out.append("run these yourself:")
+        for cmd, why in commands:
+            out.append(f"  # {why}\n  {cmd}")
+    if not plan.conflicts and not commands:
+        pending = bool(changed) and verb != "wrote"
+        out.append("git agrees with the policy" + (" once these changes are written" * pending))
+    sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    sys.stdout.write("\n".join(out) + "\n")

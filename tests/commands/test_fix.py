@@ -1,0 +1,234 @@
+"""`repolicy fix`: ignore and attribute rules that git itself agrees with."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import Repo
+
+SEED = """\
+include:
+  - outputs/*/checkpoints/best.pth
+exclude:
+  - outputs/
+  - "*.log"
+lfs:
+  - "*.pth"
+"""
+
+
+def fix(repo: Repo, *args: str) -> tuple[int, dict[str, Any]]:
+    proc = repo.run("fix", "--format", "json", *args)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def ignored(repo: Repo, *paths: str) -> set[str]:
+    out = repo.git("check-ignore", "--no-index", "--", *paths, check=False)
+    return set(out.splitlines())
+
+
+def filter_of(repo: Repo, path: str) -> str:
+    return repo.git("check-attr", "filter", "--", path).rsplit(": ", 1)[1].strip()
+
+
+def seed_tree(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    for path in (
+        "outputs/run1/checkpoints/best.pth",
+        "outputs/run1/checkpoints/epoch_3.pth",
+        "outputs/run1/samples/grid.png",
+        "train.log",
+        "src/model.py",
+    ):
+        repo.write(path, "x")
+
+
+def test_the_parent_directory_trap_is_solved_the_way_git_reads_it(repo: Repo) -> None:
+    seed_tree(repo)
+    code, data = fix(repo)
+    assert (code, data["conflicts"], data["commands"]) == (0, [], [])
+    assert ignored(
+        repo,
+        "outputs/run1/checkpoints/best.pth",
+        "outputs/run1/checkpoints/epoch_3.pth",
+        "outputs/run1/samples/grid.png",
+        "outputs/new/checkpoints/best.pth",
+        "train.log",
+        "src/model.py",
+    ) == {"outputs/run1/checkpoints/epoch_3.pth", "outputs/run1/samples/grid.png", "train.log"}
+    assert filter_of(repo, "outputs/run1/checkpoints/best.pth") == "lfs"
+    # `git add -A` takes exactly what the policy keeps.
+    repo.git("add", "-A")
+    staged = set(repo.git("diff", "--cached", "--name-only").splitlines())
+    assert staged == {
+        ".gitattributes",
+        ".gitignore",
+        ".repolicy.yaml",
+        "outputs/run1/checkpoints/best.pth",
+        "src/model.py",
+    }
+
+
+def test_fix_is_idempotent_and_check_then_passes(repo: Repo) -> None:
+    seed_tree(repo)
+    fix(repo)
+    before = {n: (repo.path / n).read_bytes() for n in (".gitignore", ".gitattributes")}
+    code, data = fix(repo)
+    assert (code, data["changed"]) == (0, [])
+    assert {n: (repo.path / n).read_bytes() for n in before} == before
+    assert repo.run("fix", "--check").returncode == 0
+
+
+def test_check_and_diff_write_nothing_and_fail_when_a_change_is_needed(repo: Repo) -> None:
+    seed_tree(repo)
+    repo.write(".gitignore", "# mine\n")
+    check = repo.run("fix", "--check")
+    diff = repo.run("fix", "--diff")
+    assert (check.returncode, diff.returncode) == (1, 1)
+    assert (repo.path / ".gitignore").read_bytes() == b"# mine\n"
+    assert not (repo.path / ".gitattributes").exists()
+    assert "+++ b/.gitignore" in diff.stdout and "+*.log" in diff.stdout
+    assert "--- /dev/null" in diff.stdout and "+*.pth filter=lfs" in diff.stdout
+
+
+def test_hand_written_rules_that_work_are_left_alone(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log", wandb/]\nlfs: ["*.pth"]\n')
+    repo.write(".gitignore", "*.log\nwandb/\n")
+    repo.write(".gitattributes", "*.pth filter=lfs diff=lfs merge=lfs -text\n")
+    repo.write("wandb/run/x.txt", "x")
+    repo.write("a.log", "x")
+    code, data = fix(repo)
+    assert (code, data["changed"], data["blocks"]) == (
+        0,
+        [],
+        {".gitignore": [], ".gitattributes": []},
+    )
+    assert (repo.path / ".gitignore").read_bytes() == b"*.log\nwandb/\n"
+
+
+def test_attribute_lines_are_what_git_lfs_track_writes(repo: Repo) -> None:
+    if shutil.which("git-lfs") is None:
+        pytest.fail("git-lfs is required (CI installs it)")
+    repo.write(".repolicy.yaml", 'lfs: ["*.safetensors"]\n')
+    fix(repo)
+    ours = (repo.path / ".gitattributes").read_text().splitlines()[1:-1]
+    os.remove(repo.path / ".gitattributes")
+    repo.git("lfs", "track", "*.safetensors")
+    assert ours == (repo.path / ".gitattributes").read_text().splitlines()
+
+
+def test_a_users_line_that_hides_an_include_is_reported_with_the_edit(repo: Repo) -> None:
+    seed_tree(repo)
+    repo.write(".gitignore", "# build output\noutputs/\n!outputs/*/checkpoints/best.pth\n")
+    code, data = fix(repo)
+    assert code == 1
+    (conflict,) = data["conflicts"]
+    where = (conflict["file"], conflict["line"], conflict["pattern"])
+    assert where == (".gitignore", 2, "outputs/")
+    assert "outputs/run1/checkpoints/best.pth" in conflict["paths"]
+    assert "**/outputs/**" in conflict["edit"] and "!**/outputs/**/" in conflict["edit"]
+    # Doing exactly what it says resolves it.
+    text = (repo.path / ".gitignore").read_text()
+    repo.write(".gitignore", text.replace("outputs/\n", "**/outputs/**\n!**/outputs/**/\n", 1))
+    code, data = fix(repo)
+    assert (code, data["conflicts"]) == (0, [])
+    assert ignored(repo, "outputs/run1/checkpoints/best.pth") == set()
+    assert (repo.path / ".gitignore").read_text().startswith("# build output\n**/outputs/**\n")
+
+
+def test_a_nested_gitignore_that_defeats_the_policy_is_named(repo: Repo) -> None:
+    seed_tree(repo)
+    repo.write("outputs/run1/.gitignore", "*\n")
+    code, data = fix(repo)
+    assert code == 1
+    files = {(c["file"], c["line"]) for c in data["conflicts"]}
+    assert files == {("outputs/run1/.gitignore", 1)}
+
+
+def test_tracked_files_to_untrack_and_raw_checkpoints_get_commands(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.write("train.log", "x")
+    repo.write("outputs/run1/checkpoints/best.pth", "raw weights")
+    repo.write("weird name -x.log", "x")
+    repo.add("train.log", "outputs/run1/checkpoints/best.pth", "weird name -x.log")
+    repo.commit("oops")
+    code, data = fix(repo)
+    assert code == 1
+    commands = [c["command"] for c in data["commands"]]
+    assert commands[0] == "git rm --cached -- train.log 'weird name -x.log'"
+    assert commands[1].endswith("git add --renormalize -- outputs/run1/checkpoints/best.pth")
+    assert "git lfs migrate import --include='*.pth' --everything" in data["commands"][1]["why"]
+
+
+def test_crlf_bom_and_comments_survive(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    original = b"\xef\xbb\xbf# keep me\r\n*.tmp\r\n"
+    repo.write(".gitignore", original)
+    repo.write("a.log", "x")
+    fix(repo)
+    data = (repo.path / ".gitignore").read_bytes()
+    assert data.startswith(original)
+    assert data.count(b"\n") == data.count(b"\r\n")
+    assert ignored(repo, "a.log", "b.tmp") == {"a.log", "b.tmp"}
+
+
+def test_a_symlinked_gitignore_is_refused_with_exit_2(repo: Repo, tmp_path: Path) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    outside = tmp_path / "outside"
+    outside.write_text("precious\n")
+    os.symlink(outside, repo.path / ".gitignore")
+    proc = repo.run("fix")
+    assert proc.returncode == 2
+    assert "symbolic link" in proc.stderr and "outside the repository" in proc.stderr
+    assert outside.read_text() == "precious\n"
+
+
+def test_a_read_only_gitignore_is_refused_with_nothing_lost(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    path = repo.write(".gitignore", "mine\n")
+    path.chmod(0o444)
+    repo.write("a.log", "x")
+    proc = repo.run("fix")
+    assert proc.returncode == 2 and "read-only" in proc.stderr
+    assert path.read_bytes() == b"mine\n"
+
+
+def test_lines_git_reads_differently_are_warned_about(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    repo.write(".gitignore", "*.tmp \n")
+    proc = repo.run("fix", "--check")
+    assert ".gitignore:1: trailing space" in proc.stdout
+
+
+def test_dvc_paths_are_ignored_by_the_block(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "dvc: [data/images/]\n")
+    repo.write("data/images/1.jpg", "x")
+    repo.write("data/images.dvc", "outs: []\n")
+    code, _ = fix(repo)
+    assert code == 0
+    assert ignored(repo, "data/images/1.jpg", "data/images.dvc") == {"data/images/1.jpg"}
+
+
+def test_fix_then_audit_reports_nothing_in_the_work_tree(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "extends: [ml-checkpoints]\n")
+    for path in (
+        "outputs/r1/checkpoints/best.pth",
+        "outputs/r1/checkpoints/epoch_1.pth",
+        "wandb/run-1/log.txt",
+        "train.log",
+        "runs/a/events.out.tfevents.1",
+    ):
+        repo.write(path, "x")
+    repo.write(".gitignore", "*.pth\n")
+    code, _ = fix(repo)
+    assert code == 0
+    audit = repo.run("audit", "--format", "json")
+    checks = {(v["check"], v["path"]) for v in json.loads(audit.stdout)["violations"]}
+    assert checks == {("include-untracked", "outputs/r1/checkpoints/best.pth")}
