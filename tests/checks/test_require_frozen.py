@@ -194,3 +194,9 @@ def test_the_escape_names_a_path_a_directory_or_a_pattern() -> None:
 def test_an_escaped_edit_is_not_reported(ctx: Context) -> None:
     edit = Edit("datasets/p/v1/labels.json", "modified", allow=("datasets/p/v1/labels.json",))
     assert list(check_frozen(ctx, [edit], {}, "check")) == []
+
+
+def test_an_entry_with_a_slash_is_a_path_below_the_directory(tmp_path: Path) -> None:
+    ctx = context(tmp_path, 'require: {"datasets/*/v*/": ["docs/index.md"]}\n')
+    assert gaps(ctx, ["datasets/p/v1/index.md"]) == {"datasets/p/v1": ["docs/index.md"]}
+    assert gaps(ctx, ["datasets/p/v1/docs/index.md"]) == {}

@@ -355,3 +355,28 @@ def test_audit_judges_the_work_tree_against_head(released: Repo) -> None:
         for v in data["violations"]
         if v["check"] == "frozen-modified"
     )
+
+
+def test_audit_flags_a_merge_that_rewrites_a_released_file(released: Repo) -> None:
+    released.git("checkout", "-q", "-b", "relabel")
+    released.write("datasets/printer/v1/labels.json", '{"ok": 1}\n')
+    released.add("datasets/printer/v1/labels.json")
+    theirs = released.commit("relabel on a branch")
+    released.git("checkout", "-q", "main")
+    released.write("datasets/printer/v1/labels.json", '{"ok": 2}\n')
+    released.add("datasets/printer/v1/labels.json")
+    ours = released.commit("relabel on main")
+    released.git("merge", "-q", "relabel", check=False)  # conflicts
+    released.write("datasets/printer/v1/labels.json", '{"ok": 3}\n')
+    released.add("datasets/printer/v1/labels.json")
+    merge = released.commit("merge relabel")
+    code, data = audit(released)
+    path = "datasets/printer/v1/labels.json"
+    assert (code, mine(data)) == (
+        1,
+        {
+            ("frozen-modified", path, theirs),
+            ("frozen-modified", path, ours),
+            ("frozen-modified", path, merge),
+        },
+    )
