@@ -21,7 +21,9 @@ presets, and checks `explain`'s attribute sources against `git check-attr`.
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 import random
 import subprocess
 from collections.abc import Iterable
@@ -271,7 +273,11 @@ def corpus_paths(lines: list[str]) -> list[str]:
         if pattern.regex is None:
             continue
         out += rulegen.examples(pattern)[:2]
-    return [p for p in out if "\n" not in p and "\r" not in p and len(p) < 200][:150]
+    return [
+        p
+        for p in out
+        if "\n" not in p and "\r" not in p and len(p) < 200 and posixpath.normpath(p) == p
+    ][:150]
 
 
 @pytest.mark.parametrize("source", CORPUS_FILES, ids=lambda p: p.name)
@@ -323,3 +329,44 @@ def test_attribute_sources_agree_with_check_attr(tmp_path: Path, source: Path) -
             assert (value if value != "unspecified" else None) == expected, (path, attr)
             checked += expected is not None
     assert checked > 0
+
+
+@pytest.mark.parametrize("source", CORPUS_FILES, ids=lambda p: p.name)
+def test_explain_agrees_with_git_on_real_ignore_files(
+    tmp_path: Path,
+    source: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from repolicy.cli import main
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / ".repolicy.yaml").write_text(CORPUS_POLICY)
+    data = source.read_bytes()
+    name = ".gitattributes" if source.name.endswith("gitattributes") else ".gitignore"
+    (root / name).write_bytes(data)
+    paths = [p for p in dict.fromkeys([*ML_TREE, *corpus_paths(lines_of(data))])][:60]
+    write_tree(root, paths)
+    paths = [p for p in paths if (root / p).is_file()]
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    assert main(["explain", "--format", "json", "--", *paths]) == 0
+    entries = json.loads(capsys.readouterr().out)["paths"]
+    assert [e["path"] for e in entries] == paths
+    verdicts = ignore_verdicts(root, paths)
+    names = ("filter", "diff", "merge", "text")
+    raw = b"\0".join(os.fsencode(p) for p in paths) + b"\0"
+    attrs = _parse_check_attr(git(root, "check-attr", "-z", "--stdin", *names, input=raw))
+    for entry in entries:
+        path = entry["path"]
+        source_line = verdicts.get(path)
+        expected = source_line._asdict() if source_line else None
+        assert entry["ignore_source"] == expected, path
+        assert entry["ignored"] == bool(source_line and source_line.ignores), path
+        assert entry["attributes"] == {n: attrs.get(path, {}).get(n) for n in names}, path
+        for attr, where in entry["attribute_sources"].items():
+            # The line named is one that really sets this attribute for the path.
+            text = lines_of(data)[where["line"] - 1] if where["file"] == name else ""
+            assert attr in text or "binary" in text, (path, attr, where)
