@@ -360,12 +360,16 @@ class Git:
     def tree_files(self, rev: str, directories: Iterable[str] = ()) -> Query[list[str]]:
         """Files in the tree of `rev`, below `directories` when given (all when not)."""
         specs = [f":(literal){d}/" for d in dict.fromkeys(directories)]
+        if sum(len(s) for s in specs) > _MAX_ARGS:
+            specs = []  # the caller keeps what it asked for
         pending = self.start("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs)
         return Query(pending, _parse_paths, [])
 
     def index_files(self, directories: Iterable[str] = ()) -> Query[list[str]]:
         """Paths in the index, below `directories` when given (all when not)."""
         specs = [f":(literal,top){d}/" for d in dict.fromkeys(directories)]
+        if sum(len(s) for s in specs) > _MAX_ARGS:
+            specs = []  # the caller keeps what it asked for
         pending = self.start("ls-files", "-z", "--cached", "--full-name", "--", *specs)
         return Query(pending, _parse_unique_paths_of_index, [])
 
@@ -381,12 +385,14 @@ class Git:
         """For each path (a file or a directory), the oldest commit of `revisions` that
         added it (or, for a directory, a file below it). Paths never added are left out."""
         wanted = list(dict.fromkeys(paths))
+        specs = [f":(literal,top){p}" for p in wanted]
+        if sum(len(s) for s in specs) > _MAX_ARGS:
+            specs = []  # walk every added path rather than overflow the command line
         pending = None
         if wanted and revisions:
             pending = self.start(
                 "log", "--reverse", "--topo-order", "--format=%x01%H", "--name-only", "-z",
-                "--no-renames", "--diff-filter=A", "--ignore-missing", *revisions, "--",
-                *(f":(literal,top){p}" for p in wanted),
+                "--no-renames", "--diff-filter=A", "--ignore-missing", *revisions, "--", *specs,
             )  # fmt: skip
         return Query(pending, lambda out: _parse_first_added(wanted, out), {})
 
@@ -665,6 +671,9 @@ def parse_raw_diff(out: bytes) -> list[Change]:
 
 # -- trees (require, frozen) --
 
+# Bytes of pathspecs one command line may carry, well inside every OS's limit.
+_MAX_ARGS = 100_000
+
 
 def parse_commit_changes(out: bytes) -> list[CommitChanges]:
     """Parse `git log --raw -z -c` with the header `%x01%H %P%x02<trailers>%x02`."""
@@ -729,6 +738,7 @@ def _parse_unique_paths_of_index(out: bytes) -> list[str]:
 
 
 def _parse_first_added(paths: list[str], out: bytes) -> dict[str, str]:
+    wanted = set(paths)
     first: dict[str, str] = {}
     for chunk in out.split(b"\x01")[1:]:
         commit_raw, _, names = chunk.partition(b"\0")
@@ -737,9 +747,13 @@ def _parse_first_added(paths: list[str], out: bytes) -> dict[str, str]:
             names = names[1:]
         for raw in names.split(b"\0"):
             name = decode(raw)
-            if not name:
-                continue
-            for path in paths:
-                if path not in first and (name == path or name.startswith(path + "/")):
+            # The file itself, or any directory above it that was asked about.
+            candidates = [name] if name else []
+            end = name.find("/")
+            while end != -1:
+                candidates.append(name[:end])
+                end = name.find("/", end + 1)
+            for path in candidates:
+                if path in wanted and path not in first:
                     first[path] = commit
     return first
