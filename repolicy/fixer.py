@@ -21,7 +21,7 @@ from repolicy.checks import Context
 from repolicy.git import IgnoreSource, Scratch
 from repolicy.ignorefiles import attribute_sources, relative_to
 from repolicy.match import compile_pattern
-from repolicy.policy import Policy, Rule
+from repolicy.policy import Policy, Rule, Source
 
 GITIGNORE = ".gitignore"
 GITATTRIBUTES = ".gitattributes"
@@ -90,16 +90,41 @@ def _nested(files: Sequence[str], name: str) -> list[str]:
     return [f for f in files if f.endswith("/" + name)]
 
 
+def dvc_rules(outs: Iterable[tuple[str, bool, str, int]]) -> list[Rule]:
+    """Rules for the outputs `.dvc` files record, (path, is_dir, source, line): each
+    anchored as `dvc add` writes it (`/name` beside it; here, from the top level)."""
+    rules = []
+    for path, _is_dir, source, line in outs:
+        escaped = "".join("\\" + ch if ch in "*?[\\" else ch for ch in path)
+        if escaped.endswith(" "):
+            escaped = escaped[:-1] + "\\ "
+        rules.append(
+            Rule(
+                key="dvc",
+                pattern=compile_pattern("/" + escaped),
+                source=Source(source, line, 1),
+                why="DVC manages this output; git must ignore it",
+            )
+        )
+    return rules
+
+
 def make_plan(
     root: str,
     policy: Policy,
     files: Sequence[str],
     read_file: Callable[[str], bytes | None],
+    dvc_outs: Sequence[tuple[str, bool, str, int]] = (),
 ) -> Plan:
     """Decide both blocks. `files` are the repository's files (index and work tree);
-    `read_file` returns a nested ignore/attribute file's bytes (None: unreadable)."""
+    `read_file` returns a nested ignore/attribute file's bytes (None: unreadable);
+    `dvc_outs` are the outputs DVC files record, which git must ignore too."""
+    examples = example_paths(policy)
+    if dvc_outs:
+        policy = policy._replace(dvc=(*policy.dvc, *dvc_rules(dvc_outs)))
+        examples += [f"{p}/f.bin" if is_dir else p for p, is_dir, _, _ in dvc_outs]
     ctx = Context(policy)
-    paths = list(dict.fromkeys([*files, *example_paths(policy)]))
+    paths = list(dict.fromkeys([*files, *examples]))
     need = needs(ctx, paths)
     gitignore = managed.read(root, GITIGNORE)
     gitattributes = managed.read(root, GITATTRIBUTES)

@@ -34,7 +34,13 @@ def run(args: Options) -> int:
     index_query = git.index_entries()
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     files = files_query.get()
-    plan = make_plan(info.toplevel, policy, files, lambda rel: _read_nested(info.toplevel, rel))
+    plan = make_plan(
+        info.toplevel,
+        policy,
+        files,
+        lambda rel: _read_nested(info.toplevel, rel),
+        _dvc_outs(info.toplevel, files),
+    )
     changes = plan.new_contents()
     commands = _commands(git, plan, index_query.get())
     warnings = _warnings(plan)
@@ -56,6 +62,22 @@ def run(args: Options) -> int:
     else:
         _emit_text(plan, changes, commands, warnings, diff, args)
     return code
+
+
+def _dvc_outs(root: str, files: list[str]) -> list[tuple[str, bool, str, int]]:
+    """Outputs the DVC files in the work tree record (only those DVC caches: git
+    must ignore them)."""
+    import posixpath
+
+    from repolicy.dvcfiles import PROJECT_FILE, is_dvc_file
+
+    wanted = [f for f in files if is_dvc_file(f) or posixpath.basename(f) == PROJECT_FILE]
+    if not any(is_dvc_file(f) for f in wanted):
+        return []
+    from repolicy.dvcfiles import outs_from, read_work_tree
+
+    outs = outs_from(read_work_tree(root, wanted))
+    return [(o.path, o.is_dir, o.source, o.line) for o in outs if o.cache]
 
 
 def _read_nested(root: str, rel: str) -> bytes | None:

@@ -232,3 +232,38 @@ def test_fix_then_audit_reports_nothing_in_the_work_tree(repo: Repo) -> None:
     audit = repo.run("audit", "--format", "json")
     checks = {(v["check"], v["path"]) for v in json.loads(audit.stdout)["violations"]}
     assert checks == {("include-untracked", "outputs/r1/checkpoints/best.pth")}
+
+
+DVC_FILE = """\
+outs:
+- md5: 0123456789abcdef0123456789abcdef.dir
+  size: 1
+  nfiles: 1
+  hash: md5
+  path: images
+"""
+
+
+def test_outputs_of_dvc_files_get_ignored_and_audit_agrees(repo: Repo) -> None:
+    repo.write("data/images.dvc", DVC_FILE)
+    repo.write("data/images/1.jpg", "x")
+    repo.write("data/notes.md", "x")
+    repo.add("data/images.dvc")
+    repo.commit("dvc add data/images")
+    before = repo.run("audit", "--format", "json")
+    assert "dvc-not-ignored" in {v["check"] for v in json.loads(before.stdout)["violations"]}
+    code, data = fix(repo)
+    assert code == 0
+    assert data["blocks"][".gitignore"] == ["/data/images"]
+    assert ignored(repo, "data/images/1.jpg", "data/notes.md", "data/images.dvc") == {
+        "data/images/1.jpg"
+    }
+    after = repo.run("audit", "--format", "json")
+    assert "dvc-not-ignored" not in {v["check"] for v in json.loads(after.stdout)["violations"]}
+
+
+def test_a_malformed_dvc_file_stops_fix_with_its_line(repo: Repo) -> None:
+    repo.write("data/images.dvc", "outs:\n- path: [unclosed\n")
+    proc = repo.run("fix")
+    assert proc.returncode == 2
+    assert "data/images.dvc:3:1: invalid YAML" in proc.stderr
