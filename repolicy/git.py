@@ -8,12 +8,16 @@ UTF-8 survive the round trip. No other module starts a process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from repolicy.errors import GitError, RepolicyError
+
+if TYPE_CHECKING:
+    import threading
 
 T = TypeVar("T")
 
@@ -167,8 +171,6 @@ class BlobFacts:
     same answer comes from `--batch-check` and `--batch`.
     """
 
-    _CHUNK = 512  # 512 commands of <= 74 bytes stay well inside a 64 KiB pipe
-
     def __init__(
         self,
         git: Git,
@@ -195,10 +197,23 @@ class BlobFacts:
             else None
         )
 
-    def _ask(self, verb: bytes, oids: list[str]) -> None:
+    def _ask(self, verb: bytes, oids: list[str]) -> threading.Thread:
+        """Send the commands from a thread while the caller reads the answers, so
+        neither side waits on a full pipe and no round trip is waited for."""
+        import threading
+
         assert self.proc is not None and self.proc.stdin is not None
-        self.proc.stdin.write(b"".join(b"%s %s\n" % (verb, o.encode()) for o in oids) + b"flush\n")
-        self.proc.stdin.flush()
+        stdin = self.proc.stdin
+        commands = b"".join(b"%s %s\n" % (verb, o.encode()) for o in oids) + b"flush\n"
+
+        def send() -> None:
+            with contextlib.suppress(OSError):  # git died: the reader sees EOF
+                stdin.write(commands)
+                stdin.flush()
+
+        writer = threading.Thread(target=send, daemon=True)
+        writer.start()
+        return writer
 
     def get(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
         if self.proc is None:
@@ -208,26 +223,26 @@ class BlobFacts:
         info: dict[str, ObjectInfo] = {}
         contents: dict[str, bytes] = {}
         try:
-            for k in range(0, len(self.oids), self._CHUNK):
-                chunk = self.oids[k : k + self._CHUNK]
-                self._ask(b"info", chunk)
-                for _ in chunk:
+            if self.oids:
+                writer = self._ask(b"info", self.oids)
+                for _ in self.oids:
                     line = out.readline()
                     if not line:
                         raise EOFError
                     parts = line.decode().split()
                     if len(parts) == 3:  # not "<oid> missing"
                         info[parts[0]] = ObjectInfo(parts[0], parts[1], int(parts[2]))
+                writer.join()
             small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
-            for k in range(0, len(small), self._CHUNK):
-                chunk = small[k : k + self._CHUNK]
-                self._ask(b"contents", chunk)
-                for _ in chunk:
+            if small:
+                writer = self._ask(b"contents", small)
+                for _ in small:
                     oid, _type, size = out.readline().decode().split()
                     data = out.read(int(size))
                     out.read(1)  # the newline after the contents
                     if self.keep is None or self.keep(data):
                         contents[oid] = data
+                writer.join()
         except (EOFError, BrokenPipeError, ValueError):
             self.proc.kill()
             self.proc.wait()
@@ -434,7 +449,10 @@ class Git:
         return Query(pending, _parse_batch_check, {})
 
     def blob_facts(
-        self, oids: Iterable[str], read_below: int, keep: Callable[[bytes], bool] | None = None
+        self,
+        oids: Iterable[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None = None,
     ) -> BlobFacts:
         """Sizes of many objects, and the contents of the blobs under `read_below` bytes
         (only those `keep` accepts, when given)."""

@@ -272,13 +272,19 @@ def check_stale(
 # -- gathering, per command -----------------------------------------------------
 
 
+# A cheap first test: history holds many paths, and few end like a DVC file.
+_DVC_ENDINGS = (".dvc", "dvc.lock", "dvc.yaml")
+
+
 def _dvc_entries(entries: Iterable[IndexEntry]) -> list[IndexEntry]:
     from repolicy.dvcfiles import PROJECT_FILE, is_dvc_file
 
     return [
         e
         for e in entries
-        if e.stage in (0, 2) and (is_dvc_file(e.path) or posixpath.basename(e.path) == PROJECT_FILE)
+        if e.path.endswith(_DVC_ENDINGS)
+        and e.stage in (0, 2)
+        and (is_dvc_file(e.path) or posixpath.basename(e.path) == PROJECT_FILE)
     ]
 
 
@@ -296,7 +302,8 @@ def _historical_outs(git: Git, blobs: Iterable[BlobAtPath]) -> list[DvcOut]:
     wanted = {
         (b.path, b.oid)
         for b in blobs
-        if b.commit is not None
+        if b.path.endswith(_DVC_ENDINGS)
+        and b.commit is not None
         and (is_dvc_file(b.path) or posixpath.basename(b.path) == PROJECT_FILE)
     }
     if not wanted:
