@@ -11,10 +11,28 @@ if TYPE_CHECKING:
     from repolicy.cli import Options
 
 
+def in_dvc_project(top: str, paths: list[str]) -> bool:
+    """Whether DVC could manage anything here: a `.dvc` directory at the top or above
+    a staged path (`dvc init --subdir`), or a staged DVC file. Most repositories
+    are not DVC projects; their hook then never lists the index for DVC files."""
+    if os.path.isdir(os.path.join(top, ".dvc")):
+        return True
+    seen: set[str] = set()
+    for path in paths:
+        if path.endswith((".dvc", "dvc.lock", "dvc.yaml")):
+            return True
+        parent = path.rpartition("/")[0]
+        while parent and parent not in seen:
+            seen.add(parent)
+            if os.path.isdir(os.path.join(top, parent, ".dvc")):
+                return True
+            parent = parent.rpartition("/")[0]
+    return False
+
+
 def run(args: Options) -> int:
     here = Git(os.getcwd())
     staged = here.staged_changes()
-    dvc_files = here.dvc_files()
     discovery = here.discover()
     # The diff reads the whole index; on a large repository it takes about as
     # long as importing the rest of the engine, so do both at once.
@@ -37,10 +55,11 @@ def run(args: Options) -> int:
         report.violations.extend(require.staged(ctx, git, changes, candidates))
         allow = os.environ.get(frozen.ALLOW_ENV)
         report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
-    if dvc_files.get() or policy.dvc:
+    if policy.dvc or in_dvc_project(info.toplevel, [c.path for c in candidates]):
         from repolicy.checks import dvc
 
-        found = dvc.for_check(Context(policy), git, info, blobs, dvc_files.get(), args.paths)
+        dvc_files = git.dvc_files().get()
+        found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, args.paths)
         report.violations.extend(found)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)

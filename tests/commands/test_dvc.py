@@ -194,3 +194,16 @@ def test_check_without_dvc_stays_lean(repo: Repo) -> None:
     assert "yaml" not in modules
     assert "repolicy.dvcfiles" not in modules
     assert "repolicy.checks.dvc" not in modules
+
+
+def test_a_subdirectory_project_is_found_by_check(repo: Repo) -> None:
+    # `dvc init --subdir` keeps .dvc/ inside the project, not at the top.
+    (repo.path / "proj" / ".dvc").mkdir(parents=True)
+    repo.write("proj/data.dvc", "outs:\n- md5: " + "0" * 32 + ".dir\n  hash: md5\n  path: data\n")
+    repo.add("proj/data.dvc")
+    repo.commit("dvc add proj/data")
+    repo.write("proj/data/x.csv", "1,2\n")
+    repo.add("proj/data/x.csv")
+    code, data = run_json(repo, "check")
+    assert code == 1
+    assert ("dvc-in-git", "proj/data/x.csv") in found(data)
