@@ -217,9 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(exc: Exception) -> int:
-    from repolicy.errors import PolicyError, RepolicyError
+    from repolicy.errors import FileError, RepolicyError
 
-    if isinstance(exc, PolicyError):
+    if isinstance(exc, FileError):
         print(str(exc), file=sys.stderr)
     elif isinstance(exc, RepolicyError):
         print(f"repolicy: error: {exc}", file=sys.stderr)

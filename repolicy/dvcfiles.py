@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
-from repolicy.errors import RepolicyError
+from repolicy.errors import FileError
 from repolicy.match import Pattern, compile_pattern
 
 # The names DVC gives its files; `*.dvc` at any depth, `dvc.lock`/`dvc.yaml` in any directory.
@@ -63,15 +63,8 @@ _CACHE_FORMAT = 2
 _RACY_NS = 2_000_000_000
 
 
-class DvcFileError(RepolicyError):
+class DvcFileError(FileError):
     """A DVC file that cannot be read, at its FILE:LINE:COL."""
-
-    def __init__(self, path: str, line: int, col: int, message: str) -> None:
-        super().__init__(f"{path}:{line}:{col}: {message}")
-        self.path = path
-        self.line = line
-        self.col = col
-        self.message = message
 
 
 class DvcOut(NamedTuple):

@@ -9,8 +9,9 @@ class RepolicyError(Exception):
     """A command cannot run; the message is one line for the user."""
 
 
-class PolicyError(RepolicyError):
-    """A policy file is wrong at a known position (1-based line and column)."""
+class FileError(RepolicyError):
+    """A file repolicy reads is wrong at a known position (1-based line and column);
+    the message is `FILE:LINE:COL: message`, as compilers print it."""
 
     def __init__(self, path: str, line: int, col: int, message: str) -> None:
         super().__init__(f"{path}:{line}:{col}: {message}")
@@ -18,6 +19,10 @@ class PolicyError(RepolicyError):
         self.line = line
         self.col = col
         self.message = message
+
+
+class PolicyError(FileError):
+    """A policy file is wrong at a known position."""
 
 
 class GitError(RepolicyError):

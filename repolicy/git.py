@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from repolicy.errors import GitError, RepolicyError
@@ -581,28 +581,45 @@ def _parse_paths(out: bytes) -> list[str]:
     return [decode(p) for p in out.split(b"\0") if p]
 
 
+class RawRecord(NamedTuple):
+    """One `--raw` record; a merge's combined record has one old mode and id per parent."""
+
+    old_modes: list[str]
+    old_oids: list[str]
+    new_mode: str
+    new_oid: str
+    status: str
+    path: bytes
+
+
+def raw_records(raw: bytes) -> Iterator[RawRecord]:
+    """The records of one commit's `--raw -z` output (with `-c`, merges too)."""
+    fields = raw.lstrip(b"\0\n").split(b"\0")
+    k = 0
+    while k < len(fields) - 1:
+        meta = fields[k].decode()
+        if not meta.startswith(":"):
+            k += 1
+            continue
+        n = len(meta) - len(meta.lstrip(":"))
+        parts = meta[n:].split(" ")
+        yield RawRecord(
+            parts[:n], parts[n + 1 : 2 * n + 1], parts[n], parts[2 * n + 1], parts[-1][:1],
+            fields[k + 1],
+        )  # fmt: skip
+        k += 2
+
+
 def parse_history(out: bytes) -> list[HistoryEntry]:
     """Parse `git log --raw -z -c --format=%x01%H` (combined records for merges)."""
     entries: list[HistoryEntry] = []
     for chunk in out.split(b"\x01")[1:]:
         commit_raw, _, raw = chunk.partition(b"\0")
         commit = commit_raw.decode().strip()
-        fields = raw.lstrip(b"\n").split(b"\0")
-        k = 0
-        while k < len(fields) - 1:
-            meta = fields[k].decode()
-            if not meta.startswith(":"):
-                k += 1
-                continue
-            parents = len(meta) - len(meta.lstrip(":"))
-            parts = meta[parents:].split(" ")
-            new_mode = parts[parents]
-            new_oid = parts[2 * parents + 1]
-            status = parts[-1][:1]
-            path = fields[k + 1]
-            k += 2
-            if status != "D" and new_mode not in ("000000", GITLINK):
-                entries.append(HistoryEntry(commit, decode(path), new_oid, new_mode))
+        for record in raw_records(raw):
+            if record.status != "D" and record.new_mode not in ("000000", GITLINK):
+                path = decode(record.path)
+                entries.append(HistoryEntry(commit, path, record.new_oid, record.new_mode))
     return entries
 
 
@@ -701,30 +718,21 @@ def parse_commit_changes(out: bytes) -> list[CommitChanges]:
         trailers, _, raw = rest.partition(b"\x02")
         ids = header.decode().split()
         allow = tuple(v.strip() for v in decode(trailers).split("\x1f") if v.strip())
-        fields = raw.lstrip(b"\0\n").split(b"\0")
         changes: list[TreeChange] = []
-        k = 0
-        while k < len(fields) - 1:
-            meta = fields[k].decode()
-            if not meta.startswith(":"):
-                k += 1
-                continue
-            n = len(meta) - len(meta.lstrip(":"))
-            parts = meta[n:].split(" ")
-            old_modes, new_mode = parts[:n], parts[n]
-            old_oids, new_oid = parts[n + 1 : 2 * n + 1], parts[2 * n + 1]
-            present = [o for m, o in zip(old_modes, old_oids, strict=True) if m != "000000"]
-            zero = "0" * len(new_oid)
+        for record in raw_records(raw):
+            present = [
+                o for m, o in zip(record.old_modes, record.old_oids, strict=True) if m != "000000"
+            ]
+            zero = "0" * len(record.new_oid)
             changes.append(
                 TreeChange(
-                    decode(fields[k + 1]),
+                    decode(record.path),
                     bool(present),
-                    new_mode != "000000",
+                    record.new_mode != "000000",
                     present[0] if present else zero,
-                    new_oid,
+                    record.new_oid,
                 )
             )
-            k += 2
         commits.append(CommitChanges(ids[0], tuple(ids[1:]), allow, tuple(changes)))
     return commits
 

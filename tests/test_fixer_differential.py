@@ -261,6 +261,19 @@ ML_TREE = [
 ]  # fmt: skip
 
 
+def corpus_repo(tmp_path: Path, source: Path) -> tuple[Path, str, bytes]:
+    """A repository under the corpus policy whose root ignore or attribute file is
+    the corpus file, byte for byte: (its root, the file's name, its bytes)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / ".repolicy.yaml").write_text(CORPUS_POLICY)
+    data = source.read_bytes()
+    name = ".gitattributes" if source.name.endswith("gitattributes") else ".gitignore"
+    (root / name).write_bytes(data)
+    return root, name, data
+
+
 def corpus_paths(lines: list[str]) -> list[str]:
     """Paths the corpus file's own patterns are about, so its rules get exercised."""
     out = []
@@ -282,13 +295,7 @@ def corpus_paths(lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("source", CORPUS_FILES, ids=lambda p: p.name)
 def test_fix_makes_git_agree_with_real_ignore_files(tmp_path: Path, source: Path) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / ".repolicy.yaml").write_text(CORPUS_POLICY)
-    data = source.read_bytes()
-    name = ".gitattributes" if source.name.endswith("gitattributes") else ".gitignore"
-    (root / name).write_bytes(data)
+    root, name, data = corpus_repo(tmp_path, source)
     write_tree(root, [*ML_TREE, *corpus_paths(lines_of(data))])
     outcome = Outcome()
     judge(root, None, outcome)
@@ -340,13 +347,7 @@ def test_explain_agrees_with_git_on_real_ignore_files(
 ) -> None:
     from repolicy.cli import main
 
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / ".repolicy.yaml").write_text(CORPUS_POLICY)
-    data = source.read_bytes()
-    name = ".gitattributes" if source.name.endswith("gitattributes") else ".gitignore"
-    (root / name).write_bytes(data)
+    root, name, data = corpus_repo(tmp_path, source)
     paths = [p for p in dict.fromkeys([*ML_TREE, *corpus_paths(lines_of(data))])][:60]
     write_tree(root, paths)
     paths = [p for p in paths if (root / p).is_file()]

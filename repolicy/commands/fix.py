@@ -17,7 +17,7 @@ from repolicy.git import Git
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.cli import Options
-    from repolicy.fixer import Conflict, Plan
+    from repolicy.fixer import Plan
     from repolicy.git import IndexEntry
     from repolicy.managed import ManagedFile
 
@@ -155,17 +155,6 @@ def _diff(file: ManagedFile, data: bytes) -> str:
     return "".join(ln if ln.endswith("\n") else ln + no_newline for ln in lines)
 
 
-def _conflict_json(c: Conflict) -> dict[str, object]:
-    return {
-        "file": c.file,
-        "line": c.line,
-        "pattern": c.pattern,
-        "paths": c.paths,
-        "message": c.message,
-        "edit": c.edit,
-    }
-
-
 def _emit_json(
     plan: Plan,
     changes: list[tuple[ManagedFile, bytes]],
@@ -180,7 +169,7 @@ def _emit_json(
         "changed": changed,
         "written": written and bool(changed),
         "blocks": {".gitignore": plan.ignore_block, ".gitattributes": plan.attribute_block},
-        "conflicts": [_conflict_json(c) for c in plan.conflicts],
+        "conflicts": [c._asdict() for c in plan.conflicts],
         "commands": [{"command": cmd, "why": why} for cmd, why in commands],
         "warnings": warnings,
     }
