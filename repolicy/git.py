@@ -291,6 +291,9 @@ class Git:
 
     def discover(self) -> Query[RepoInfo]:
         """Top level, git directory and current prefix; a clear error outside a work tree."""
+        found = _plain_repository(self.cwd)
+        if found is not None:
+            return Query(None, self._repo_info, found)
         pending = self.start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
         return Query(pending, self._repo_info, RepoInfo("", "", ""), self._not_a_repository)
 
@@ -575,6 +578,39 @@ class Scratch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# Anything that changes how git finds its repository: then git must find it.
+_DISCOVERY_ENV = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)  # fmt: skip
+
+
+def _plain_repository(cwd: str) -> RepoInfo | None:
+    """The common case found without a process: a `.git` directory in `cwd` or above
+    it. A `.git` file (linked worktree, submodule), an environment that steers
+    discovery, or a start inside the git directory: None, and git is asked."""
+    if any(name in os.environ for name in _DISCOVERY_ENV):
+        return None
+    here = os.path.realpath(cwd)
+    top = here
+    while True:
+        dotgit = os.path.join(top, ".git")
+        if os.path.isdir(dotgit) and not os.path.islink(dotgit):
+            if not os.path.isfile(os.path.join(dotgit, "HEAD")):
+                return None
+            rel = os.path.relpath(here, top)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if prefix == ".git/" or prefix.startswith(".git/"):
+                return None
+            return RepoInfo(top, dotgit, prefix)
+        if os.path.lexists(dotgit):
+            return None
+        parent = os.path.dirname(top)
+        if parent == top:
+            return None
+        top = parent
 
 
 def _parse_paths(out: bytes) -> list[str]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from repolicy.git import BlobFacts, Git
 
@@ -63,3 +67,40 @@ def test_attributes_are_asked_of_the_index_when_cached(repo: Repo) -> None:
         "a.pth": {"filter": "lfs"}
     }
     assert git.attributes(["a.pth"], ("filter",), cached=False).get() == {}
+
+
+def rev_parse(cwd: Path) -> tuple[str, str, str]:
+    out = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix"],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    ).stdout.split("\n")  # fmt: skip
+    return out[0], out[1], out[2]
+
+
+def test_finding_the_repository_without_git_agrees_with_rev_parse(
+    repo: Repo, tmp_path: Path
+) -> None:
+    deep = repo.path / "a b" / "ünï"
+    deep.mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(repo.path)
+    for cwd in (repo.path, deep, link / "a b"):
+        info = Git(str(cwd)).discover().get()
+        assert (info.toplevel, info.git_dir, info.prefix) == rev_parse(cwd), cwd
+
+
+def test_a_linked_worktree_and_a_steering_environment_are_left_to_git(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.commit("start")
+    other = tmp_path / "other"
+    repo.git("worktree", "add", "-q", "--detach", str(other))
+    info = Git(str(other)).discover().get()
+    assert (info.toplevel, info.git_dir, info.prefix) == rev_parse(other)
+    # GIT_DIR names another repository: git, not the directory walk, decides.
+    second = tmp_path / "second"
+    subprocess.run(["git", "init", "-q", str(second)], check=True)
+    monkeypatch.setenv("GIT_DIR", str(second / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo.path))
+    info = Git(str(repo.path)).discover().get()
+    assert info.git_dir == str((second / ".git").resolve())
