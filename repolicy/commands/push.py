@@ -18,7 +18,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.checks import Context
     from repolicy.cli import Options
-    from repolicy.report import Violation
+    from repolicy.policy import Policy
+    from repolicy.report import Report, Violation
 
 
 class RefUpdate:
@@ -84,11 +85,8 @@ def read_stdin() -> str:
 
 
 def run(args: Options) -> int:
-    from repolicy.checks import Context, check_blobs
-    from repolicy.checks.lfs import check_lfs_objects
     from repolicy.policy import load_policy
     from repolicy.report import Report, emit
-    from repolicy.targets import gather, history_candidates
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -104,22 +102,55 @@ def run(args: Options) -> int:
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     revs = revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy.name, budgets={})
-    if revs is not None:
-        added = git.disk_usage(revs)
-        limit = policy.limit("repo")
-        after = None
-        if limit is not None:
-            # What the remote will hold afterwards is at most everything stored
-            # here; only when that bound is over the budget is walking the whole
-            # history worth its cost.
+    judge(git, policy, revs, report, lfs_objects=True)
+    report.sort()
+    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    return report.exit_code(args.strict)
+
+
+def judge(
+    git: Git,
+    policy: Policy,
+    revs: list[str] | None,
+    report: Report,
+    *,
+    lfs_objects: bool,
+    bound: int | None = None,
+) -> None:
+    """Every check of a push over the objects `revs` selects, into `report`.
+
+    Shared by the pre-push hook and the server's pre-receive hook. The LFS
+    store is only consulted where it is the pusher's (`lfs_objects`). `bound`
+    is an upper bound of what the remote will hold, when the caller knows one
+    (None: this repository's own objects bound it).
+    """
+    from repolicy.checks import Context, check_blobs
+    from repolicy.checks.lfs import check_lfs_objects
+    from repolicy.targets import gather, history_candidates
+
+    if revs is None:
+        report.budgets = {
+            "repo": {"used": 0, "limit": policy.limit("repo")},
+            "lfs": {"used": 0, "limit": policy.limit("lfs")},
+        }
+        return
+    added = git.disk_usage(revs)
+    limit = policy.limit("repo")
+    after = None
+    if limit is not None:
+        # What the remote will hold afterwards is at most everything stored
+        # here; only when that bound is over the budget is walking the whole
+        # history worth its cost.
+        if bound is None:
             bound = git.stored_bound()
-            if bound is None or bound > limit:
-                cut = revs.index("--not")
-                after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
-        entries = git.history(revs).get()
-        blobs = gather(git, history_candidates(entries), cached_attributes=True)
-        ctx = Context(policy)
-        report.violations.extend(check_blobs(ctx, blobs))
+        if bound is None or bound > limit:
+            cut = revs.index("--not")
+            after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+    entries = git.history(revs).get()
+    blobs = gather(git, history_candidates(entries), cached_attributes=True)
+    ctx = Context(policy)
+    report.violations.extend(check_blobs(ctx, blobs))
+    if lfs_objects:
         store = lfs_store(git)
         missing = {
             oid
@@ -127,33 +158,25 @@ def run(args: Options) -> int:
             if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
         }
         report.violations.extend(check_lfs_objects(ctx, blobs, missing))
-        if policy.require or policy.frozen:
-            from repolicy.checks import frozen, require
+    if policy.require or policy.frozen:
+        from repolicy.checks import frozen, require
 
-            pushed = git.commit_changes(revs).get()
-            report.violations.extend(require.pushed(ctx, git, pushed))
-            allow = os.environ.get(frozen.ALLOW_ENV)
-            report.violations.extend(frozen.pushed(ctx, git, pushed, allow))
-        from repolicy.checks import dvc
+        pushed = git.commit_changes(revs).get()
+        report.violations.extend(require.pushed(ctx, git, pushed))
+        allow = os.environ.get(frozen.ALLOW_ENV)
+        report.violations.extend(frozen.pushed(ctx, git, pushed, allow))
+    from repolicy.checks import dvc
 
-        report.violations.extend(dvc.for_push(ctx, git, blobs))
-        if limit is not None and after is not None and after.get() > limit:
-            report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
-        report.budgets = {
-            "repo": {"used": added.get(), "limit": policy.limit("repo")},
-            "lfs": {
-                "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
-                "limit": policy.limit("lfs"),
-            },
-        }
-    else:
-        report.budgets = {
-            "repo": {"used": 0, "limit": policy.limit("repo")},
-            "lfs": {"used": 0, "limit": policy.limit("lfs")},
-        }
-    report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
-    return report.exit_code(args.strict)
+    report.violations.extend(dvc.for_push(ctx, git, blobs))
+    if limit is not None and after is not None and after.get() > limit:
+        report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
+    report.budgets = {
+        "repo": {"used": added.get(), "limit": policy.limit("repo")},
+        "lfs": {
+            "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
+            "limit": policy.limit("lfs"),
+        },
+    }
 
 
 def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:
