@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github")
+# sarif and github describe violations; only the commands that report them print those.
+REPORT_FORMATS = ("sarif", "github")
+REPORT_COMMANDS = ("check", "audit")
 _FAST_FLAGS = {"--strict": "strict", "--no-color": "no_color", "-q": "quiet", "--quiet": "quiet"}
 
 
@@ -37,6 +40,7 @@ class Options:
         self.paths: list[str] = []
         self.names: list[str] = []
         self.push = False
+        self.pre_receive = False
         self.from_ref: str | None = None
         self.to_ref: str | None = None
         self.remote: str | None = None
@@ -45,6 +49,7 @@ class Options:
         self.uninstall = False
         self.check = False
         self.diff = False
+        self.write_baseline = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -121,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--push", action="store_true", help="check every commit a push sends (pre-push hook)"
     )
+    check.add_argument(
+        "--pre-receive",
+        action="store_true",
+        help="on a server: check every object a push brings (pre-receive hook)",
+    )
     check.add_argument("--from-ref", metavar="REV", help="with --push: what the remote has")
     check.add_argument("--to-ref", metavar="REV", help="with --push: what is pushed")
 
@@ -130,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audit the work tree, the index and the history of every branch and tag.",
     )
     _common(audit, suppress=True)
+    audit.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="record today's violations in the baseline file; later runs report only new ones",
+    )
 
     install = sub.add_parser(
         "install",
@@ -239,6 +254,11 @@ def _fail(exc: Exception) -> int:
 def _dispatch(options: Options, extra: list[str]) -> int:
     from repolicy.errors import RepolicyError
 
+    if options.format in REPORT_FORMATS and options.command not in REPORT_COMMANDS:
+        raise RepolicyError(
+            f"--format {options.format} is for the reports of check and audit; "
+            f"{options.command} prints text or json"
+        )
     if options.chdir is not None:
         try:
             os.chdir(options.chdir)
@@ -255,6 +275,12 @@ def _dispatch(options: Options, extra: list[str]) -> int:
             options.paths = [*options.paths, *extra]
         else:
             raise RepolicyError(f"unrecognized arguments: {' '.join(extra)}")
+    if options.command == "check" and options.pre_receive:
+        from repolicy.commands import prereceive
+
+        if options.paths or options.push or options.from_ref or options.to_ref:
+            raise RepolicyError("check --pre-receive reads its refs from stdin and takes no others")
+        return prereceive.run(options)
     if options.command == "check" and (options.push or options.from_ref or options.to_ref):
         from repolicy.commands import push
 

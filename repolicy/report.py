@@ -60,6 +60,8 @@ class Report:
         # history, no upstream), and text-only sections such as the largest blobs.
         self.notes: list[str] = []
         self.sections: list[tuple[str, list[str]]] = []
+        # Extension objects of the JSON report, by key (e.g. `baseline`).
+        self.extensions: dict[str, Any] = {}
 
     @property
     def errors(self) -> int:
@@ -103,6 +105,7 @@ def render_json(report: Report) -> str:
         data["budgets"] = report.budgets
     if report.notes:
         data["notes"] = report.notes
+    data.update(report.extensions)
     data["summary"] = {"errors": report.errors, "warnings": report.warnings}
     text = json.dumps(data, indent=2, ensure_ascii=False)
     # Undecodable bytes of a path travel as lone surrogates (surrogateescape);
@@ -156,7 +159,7 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
             lines.extend(f"  {line}" for line in body)
         lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
         if report.budgets:
-            lines.extend(_budget_lines(report.budgets, added=report.command == "push"))
+            lines.extend(_budget_lines(report.budgets, added=report.command in ("push", "pre-receive")))
     if report.violations or not quiet:
         lines.append(_summary(report, bold, red, yellow, reset))
     return "\n".join(lines)
@@ -199,6 +202,16 @@ def emit(
     out = stream or sys.stdout
     if fmt == "json":
         text = render_json(report)
+    elif fmt == "sarif":
+        # Imported here, not above: the pre-commit hook prints text and must
+        # not pay for the SARIF or GitHub renderers.
+        from repolicy.sarif import render_sarif
+
+        text = render_sarif(report)
+    elif fmt == "github":
+        from repolicy.github import render_github
+
+        text = render_github(report)
     else:
         text = render_text(report, use_color(out, no_color), quiet)
     if text:
