@@ -135,7 +135,12 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
         else ("",) * 6
     )
     lines: list[str] = []
-    for v in report.violations:
+    shown = ""
+    for v in _grouped(report.violations):
+        if not quiet and v.check != shown:
+            group = [w for w in report.violations if w.check == v.check]
+            lines.append(f"{bold}{v.check}{reset} {dim}({_count(group)}){reset}")
+            shown = v.check
         tone = red if v.severity == ERROR else yellow
         where = _display_path(v.path) if v.path is not None else "(repository)"
         lines.append(
@@ -159,10 +164,38 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
             lines.extend(f"  {line}" for line in body)
         lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
         if report.budgets:
-            lines.extend(_budget_lines(report.budgets, added=report.command in ("push", "pre-receive")))
+            lines.extend(
+                _budget_lines(report.budgets, added=report.command in ("push", "pre-receive"))
+            )
     if report.violations or not quiet:
         lines.append(_summary(report, bold, red, yellow, reset))
     return "\n".join(lines)
+
+
+def _grouped(violations: list[Violation]) -> list[Violation]:
+    """Violations by check, the worst check first: errors before warnings, then the
+    check with the most violations, then the most bytes at stake."""
+    groups: dict[str, list[Violation]] = {}
+    for v in violations:
+        groups.setdefault(v.check, []).append(v)
+    order = sorted(
+        groups.values(),
+        key=lambda g: (
+            all(v.severity != ERROR for v in g),
+            -len(g),
+            -sum(v.size or 0 for v in g),
+            g[0].check,
+        ),
+    )
+    return [v for group in order for v in group]
+
+
+def _count(group: list[Violation]) -> str:
+    errors = sum(1 for v in group if v.severity == ERROR)
+    warnings = len(group) - errors
+    parts = [plural(errors, "error")] if errors else []
+    parts += [plural(warnings, "warning")] if warnings else []
+    return ", ".join(parts)
 
 
 def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> list[str]:

@@ -173,6 +173,6 @@ def check_work_tree(
                 path=path,
                 rule=str(excluding),
                 message="must never be committed, but is not ignored: `git add -A` would take it",
-                fix=f"add this line to .gitignore: {excluding.text}",
+                fix=f"repolicy fix (writes it into .gitignore), or add this line: {excluding.text}",
                 why=excluding.why,
             )
