@@ -46,6 +46,7 @@ class Options:
         self.remote: str | None = None
         self.url: str | None = None
         self.force = False
+        self.preset: str | None = None  # init
         self.uninstall = False
         self.check = False
         self.diff = False
@@ -188,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(explain, suppress=True)
     explain.add_argument("paths", nargs="+", metavar="PATH", help="paths (need not exist)")
 
+    init = sub.add_parser(
+        "init",
+        help="propose a policy for this repository and write .repolicy.yaml",
+        description=(
+            "Look at the repository (checkpoints, datasets, DVC, experiment-tracking output, "
+            ".gitattributes LFS lines, the remote's host) and write a commented .repolicy.yaml; "
+            "print the pre-commit entries and the commands to run next."
+        ),
+    )
+    _common(init, suppress=True)
+    init.add_argument(
+        "--preset", metavar="NAME", help="extend this preset first, whatever is found"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing policy")
+
     rule = sub.add_parser(
         "rule", help="explain a check", description="Show the documentation of checks."
     )
@@ -309,6 +325,10 @@ def _dispatch(options: Options, extra: list[str]) -> int:
         from repolicy.commands import explain
 
         return explain.run(options)
+    if options.command == "init":
+        from repolicy.commands import init
+
+        return init.run(options)
     if options.command == "rule":
         from repolicy.commands import rule
 

@@ -507,6 +507,16 @@ class Git:
         )  # fmt: skip
         return set(_parse_paths(out))
 
+    # -- init --
+
+    def remote_urls(self) -> Query[list[tuple[str, str]]]:
+        """(remote, URL) for every fetch and push URL of every remote, from one
+        `git remote -v`: it prints URLs after `url.<base>.insteadOf` rewriting,
+        so a shorthand such as `gh:org/repo` is seen as the host it stands for.
+        (`remote -v` has no `-z`; a URL holding a tab or newline is not a URL
+        any forge serves.)"""
+        return Query(self.start("remote", "-v"), _parse_remote_urls, [])
+
     # -- ignore rules (fix, explain) ----------------------------------------
 
     def files(self) -> Query[list[str]]:
@@ -819,3 +829,17 @@ def _parse_first_added(paths: list[str], out: bytes) -> dict[str, str]:
                 if path in wanted and path not in first:
                     first[path] = commit
     return first
+
+
+# -- init --
+
+
+def _parse_remote_urls(out: bytes) -> list[tuple[str, str]]:
+    """`git remote -v` lines (`<name>\t<url> (fetch|push)`), each pair once, in order."""
+    pairs: dict[tuple[str, str], None] = {}
+    for line in decode(out).splitlines():
+        name, tab, rest = line.partition("\t")
+        url, space, _kind = rest.rpartition(" ")
+        if tab and space and url:
+            pairs[(name, url)] = None
+    return list(pairs)
