@@ -437,6 +437,42 @@ def test_push_reports_every_pushed_blob_with_its_commit(repo: Repo, tmp_path: Pa
     assert all_formats(repo, "check", "--push", "origin", stdin=stdin)["violations"] == []
 
 
+def test_pre_receive_reports_in_every_format(repo: Repo, tmp_path: Path) -> None:
+    server = tmp_path / "server.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
+    repo.git("remote", "add", "origin", f"file://{server}")
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    repo.git("push", "-q", "origin", "main")
+    # The hook reads git's lines once and reports them in each format, then
+    # rejects the push on the JSON run's verdict.
+    hook = server / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        "lines=$(cat)\n"
+        "for f in sarif github json; do\n"
+        f'  printf "%s\\n" "$lines" | "{sys.executable}" -m repolicy check --pre-receive'
+        f' --format $f > "{tmp_path}/report.$f"\n'
+        "done\n"
+    )
+    hook.chmod(0o755)
+    repo.write("logs/train, run:1.log", "x")
+    add(repo, "logs/train, run:1.log")
+    entered = repo.commit("logs")
+    proc = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=repo.path, check=False)
+    assert proc.returncode != 0
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["command"] == "pre-receive"
+    assert found(data) == {("excluded", "logs/train, run:1.log")}
+    log = json.loads((tmp_path / "report.sarif").read_text())
+    valid(log)
+    assert_sarif_matches(log, data)
+    assert log["runs"][0]["results"][0]["properties"]["commit"] == entered
+    lines = (tmp_path / "report.github").read_text().rstrip("\n").split("\n")
+    assert_github_matches(lines, data)
+
+
 # -- escaping ----------------------------------------------------------------------------------
 
 
