@@ -644,6 +644,7 @@ def render(proposal: Proposal) -> str:
         out.append("")
         out.append("# Also found:")
         for note in proposal.notes:
-            for k, line in enumerate(_comment(note, "  ")):
-                out.append("# -" + line[3:] if k == 0 else "#  " + line[3:])
+            # "# - first line", then "#   more": a list item the eye can follow.
+            for k, row in enumerate(_comment(note, "  ")):
+                out.append(("# -" if k == 0 else "#  ") + row[3:])
     return "\n".join(out).rstrip("\n") + "\n"
