@@ -18,7 +18,7 @@ POLICY_FILE = ".repolicy.yaml"
 DEFAULT_PRESET = "default"
 
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
-TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require")
+TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "baseline")
 BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file")
 ITEM_KEYS = ("pattern", "why", "severity")
 SEVERITIES = ("error", "warning")
@@ -87,6 +87,8 @@ class Policy(NamedTuple):
     frozen: tuple[Rule, ...] = ()
     dvc: tuple[Rule, ...] = ()
     require: tuple[Requirement, ...] = ()
+    # The baseline file, relative to the repository root; None: .repolicy-baseline.
+    baseline: str | None = None
 
     def limit(self, key: str) -> int | None:
         budget = self.budgets.get(key)

@@ -19,7 +19,7 @@ from repolicy.match import compile_pattern
 from repolicy.policy import LIST_KEYS, Budget, Policy, Requirement, Rule, Source
 
 _FILE = "policy.cache"
-_FORMAT = 1
+_FORMAT = 2
 _RACY_SECONDS = 2.0
 
 
@@ -50,6 +50,7 @@ def _dump(policy: Policy) -> dict[str, Any]:
         "budgets": {k: (b.limit, _source(b.source)) for k, b in policy.budgets.items()},
         "lists": {key: [_rule(r) for r in getattr(policy, key)] for key in LIST_KEYS},
         "require": [(_rule(req.directory), [f.text for f in req.files]) for req in policy.require],
+        "baseline": policy.baseline,
     }
 
 
@@ -63,7 +64,9 @@ def _load(data: dict[str, Any]) -> Policy:
         Requirement(_unrule(d), tuple(compile_pattern(f) for f in files))
         for d, files in data["require"]
     )
-    return Policy(name=data["name"], budgets=budgets, require=require, **lists)
+    return Policy(
+        name=data["name"], budgets=budgets, require=require, baseline=data["baseline"], **lists
+    )
 
 
 def read(cache_dir: str, key: tuple[str | None, str | None]) -> Policy | None:

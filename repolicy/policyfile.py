@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,9 +59,12 @@ class _Partial:
         self.budgets: dict[str, Budget] = {}
         self.lists: dict[str, list[Rule]] = {k: [] for k in LIST_KEYS}
         self.require: list[Requirement] = []
+        self.baseline: str | None = None
 
     def absorb(self, other: _Partial) -> None:
         self.budgets.update(other.budgets)
+        if other.baseline is not None:
+            self.baseline = other.baseline  # like a budget: the extending file decides
         for key in LIST_KEYS:
             self.lists[key].extend(other.lists[key])
         self.require.extend(other.require)
@@ -220,6 +224,8 @@ class _FileParser:
                 own.lists[key] = self.rules(key, value)
             elif key == "require":
                 own.require = self.requirements(value)
+            elif key == "baseline":
+                own.baseline = self.baseline_path(value)
             else:
                 raise self.unknown(key_node, key, TOP_KEYS, "the policy")
         for parent in parents:
@@ -341,6 +347,24 @@ class _FileParser:
                 )
         return Rule(key, pattern, self.source(fields["pattern"]), why, severity)
 
+    def baseline_path(self, node: yaml.Node) -> str:
+        """`baseline: PATH`, relative to the repository root and inside it."""
+        text = self.string(node, "'baseline'")
+        if not text.strip():
+            raise self.fail(node, "'baseline' must name a file, e.g. .repolicy-baseline")
+        if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "\\" in text:
+            raise self.fail(
+                node, f"baseline {text!r} must be a path relative to the repository root, with /"
+            )
+        norm = posixpath.normpath(text)
+        if text.endswith("/") or norm == ".":
+            raise self.fail(node, f"baseline {text!r} names a directory, not a file")
+        if norm == ".." or norm.startswith("../"):
+            raise self.fail(node, f"baseline {text!r} is outside the repository")
+        if norm == ".git" or norm.startswith(".git/"):
+            raise self.fail(node, f"baseline {text!r} is inside .git, where it cannot be committed")
+        return norm
+
     def requirements(self, node: yaml.Node) -> list[Requirement]:
         out: list[Requirement] = []
         for _key, key_node, value in self.mapping(node, "'require'"):
@@ -383,5 +407,6 @@ def read_policy(root: str | None, explicit: str | None) -> tuple[Policy, list[st
         frozen=tuple(partial.lists["frozen"]),
         dvc=tuple(partial.lists["dvc"]),
         require=tuple(partial.require),
+        baseline=partial.baseline,
     )
     return policy, loader.files

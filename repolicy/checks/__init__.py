@@ -49,6 +49,7 @@ REGISTRY: dict[str, CheckInfo] = {
         CheckInfo("dvc-stale", "dvc", WARNING, ("audit",)),
         CheckInfo("unpushed", "upstream", WARNING, ("audit",)),
         CheckInfo("lfs-object-missing", "lfs", ERROR, ("push",)),
+        CheckInfo("baseline-unused", "baseline", WARNING, ("audit",)),
     )
 }
 

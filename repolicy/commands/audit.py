@@ -81,7 +81,8 @@ def run(args: Options) -> int:
     untracked = on_disk.untracked.get() if on_disk is not None else None
     report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
     report.violations.extend(unpushed(ctx, git, report))
-    if git.run("rev-parse", "--is-shallow-repository").strip() == b"true":
+    shallow = git.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+    if shallow:
         report.notes.append(
             "this is a shallow clone: only the history it has was audited "
             "(fetch it all with `git fetch --unshallow`)"
@@ -106,6 +107,24 @@ def run(args: Options) -> int:
                 [f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})" for b in largest],
             )
         )
+    # The baseline sees every violation, so it goes last; `check` never reads it.
+    from repolicy import baseline
+
+    in_index = {c.path: c.oid for c in staged}
+    if args.write_baseline:
+        result = baseline.rewrite(info.toplevel, policy, report.violations, log.get(), in_index)
+        if args.format == "json":
+            import json
+
+            print(json.dumps({"version": 1, "command": "audit", "baseline": result}, indent=2))
+        else:
+            print(baseline.describe(result))
+        return 0
+    accepted = baseline.load(info.toplevel, policy, report)
+    if accepted is not None:
+        # A shallow clone lacks the history that old entries match: it cannot
+        # tell an unused entry from one it does not see.
+        baseline.apply(report, accepted, log.get(), staged=in_index, judge_unused=not shallow)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)

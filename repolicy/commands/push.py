@@ -16,6 +16,7 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from repolicy.baseline import Baseline
     from repolicy.checks import Context
     from repolicy.cli import Options
     from repolicy.policy import Policy
@@ -102,7 +103,10 @@ def run(args: Options) -> int:
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     revs = revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy.name, budgets={})
-    judge(git, policy, revs, report, lfs_objects=True)
+    from repolicy.baseline import load
+
+    accepted = load(info.toplevel, policy, report) if revs is not None else None
+    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
@@ -116,13 +120,15 @@ def judge(
     *,
     lfs_objects: bool,
     bound: int | None = None,
+    baseline: Baseline | None = None,
 ) -> None:
     """Every check of a push over the objects `revs` selects, into `report`.
 
     Shared by the pre-push hook and the server's pre-receive hook. The LFS
     store is only consulted where it is the pusher's (`lfs_objects`). `bound`
     is an upper bound of what the remote will hold, when the caller knows one
-    (None: this repository's own objects bound it).
+    (None: this repository's own objects bound it). A `baseline` drops what it
+    accepts in the commits that brought it (see `repolicy.baseline.apply`).
     """
     from repolicy.checks import Context, check_blobs
     from repolicy.checks.lfs import check_lfs_objects
@@ -177,6 +183,11 @@ def judge(
             "limit": policy.limit("lfs"),
         },
     }
+    if baseline is not None:
+        from repolicy.baseline import apply
+
+        # A push sees a part of history: it cannot tell that an entry is unused.
+        apply(report, baseline, entries)
 
 
 def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:
