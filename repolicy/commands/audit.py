@@ -37,6 +37,7 @@ def history_revisions(git: Git) -> list[str]:
 def run(args: Options) -> int:
     from repolicy.checks import Context, check_blobs
     from repolicy.policy import load_policy
+    from repolicy.progress import Progress
     from repolicy.report import Report, emit, human_size
     from repolicy.targets import gather, history_candidates, index_candidates
 
@@ -54,11 +55,16 @@ def run(args: Options) -> int:
     usage = git.disk_usage(revs)
     index = git.index_entries()
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
+    progress = Progress(enabled=None if not args.quiet else False)
+    progress.say("reading the history of every branch and tag")
     history = history_candidates(log.get())
+    progress.say(f"{len(history):,} blobs at their paths in history; reading their sizes")
     seen = {(c.oid, c.path) for c in history}
     index_entries = index_candidates(index.get())
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     blobs = gather(git, [*history, *staged], cached_attributes=True)
+    scanned = {b.oid: b.size for b in blobs}
+    progress.say(f"{len(scanned):,} objects scanned, {human_size(sum(scanned.values()))}; judging")
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require
@@ -107,6 +113,7 @@ def run(args: Options) -> int:
                 [f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})" for b in largest],
             )
         )
+    progress.clear()
     # The baseline sees every violation, so it goes last; `check` never reads it.
     from repolicy import baseline
 

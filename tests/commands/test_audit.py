@@ -188,3 +188,59 @@ def test_a_sha256_repository_is_audited(tmp_path: Path) -> None:
     code, data = audit(repo)
     assert (code, found(data)) == (1, {("excluded", "a.log")})
     assert data["violations"][0]["commit"] == first and len(first) == 64
+
+
+def test_progress_goes_to_a_terminal_and_nowhere_else(repo: Repo) -> None:
+    import os
+    import pty
+    import sys
+
+    repo.write(".repolicy.yaml", SEED)
+    repo.write("a.log", "x")
+    repo.add(".repolicy.yaml", "a.log")
+    repo.commit("log")
+    leader, follower = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "repolicy", "audit", "--format", "json"],
+        cwd=repo.path,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        check=False,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal is gone: all was read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    text = seen.decode()
+    assert "objects scanned" in text and "s)" in text
+    assert text.endswith("\r")  # the line is erased before the report
+    assert json.loads(proc.stdout)["summary"]["errors"] == 1  # stdout untouched
+    # Not a terminal: nothing at all on stderr.
+    assert repo.run("audit").stderr == ""
+
+
+def test_the_text_report_groups_by_check_worst_first(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", SEED)
+    repo.write("a.log", "x")
+    repo.write("b.log", "x")
+    repo.write("outputs/r1/checkpoints/best.pth", "w")
+    repo.add(".repolicy.yaml", "a.log", "b.log")
+    repo.commit("logs")
+    out = repo.run("audit").stdout.splitlines()
+    headers = [line for line in out if line.endswith(("error)", "errors)", "warning)"))]
+    assert headers == [
+        "excluded (2 errors)",
+        "lfs-attr-missing (1 error)",
+        "include-untracked (1 warning)",
+    ]
+    first = out.index("excluded (2 errors)")
+    assert out[first + 1].startswith("a.log: error [excluded]")
+    assert out[-1].startswith("repolicy audit: 3 errors, 1 warning")
+    assert out[-3].startswith("budget repo: [") and out[-2].startswith("budget lfs:")
