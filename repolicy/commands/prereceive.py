@@ -74,7 +74,22 @@ def run(args: Options) -> int:
     policy = server_policy(git, args.policy)
     revs = revisions(updates)
     report = Report("pre-receive", policy.name, budgets={})
-    judge(git, policy, revs, report, lfs_objects=False, bound=stored_bound(git))
+    accepted = None
+    default = default_branch(git)
+    if revs is not None and default:
+        from repolicy.baseline import load_from_revision
+
+        # The baseline, like the policy, is the one the server already has.
+        accepted = load_from_revision(git, default, policy)
+    judge(
+        git,
+        policy,
+        revs,
+        report,
+        lfs_objects=False,
+        bound=stored_bound(git),
+        baseline=accepted,
+    )
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
@@ -88,14 +103,21 @@ def server_policy(git: Git, explicit: str | None) -> Policy:
     configured = git.config("--get", POLICY_CONFIG)
     if configured:
         return load_policy(None, os.path.expanduser(configured))
-    head = git.run("symbolic-ref", "-q", "HEAD", ok=(0, 1)).strip()
-    if head:
-        ref = decode(head)
+    ref = default_branch(git)
+    if ref:
         with tempfile.TemporaryDirectory(prefix="repolicy-policy-") as tmp:
             if _materialize(git, ref, tmp):
                 policy = load_policy(tmp, None)
                 return policy._replace(name=f"{ref}:.repolicy.yaml")
     return load_policy(None, None)
+
+
+def default_branch(git: Git) -> str | None:
+    """The branch HEAD names, if it exists yet (an empty repository has none)."""
+    head = decode(git.run("symbolic-ref", "-q", "HEAD", ok=(0, 1)).strip())
+    if not head or not git.run("rev-parse", "-q", "--verify", head, ok=(0, 1)).strip():
+        return None
+    return head
 
 
 def _materialize(git: Git, ref: str, target: str) -> bool:

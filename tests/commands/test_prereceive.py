@@ -175,3 +175,30 @@ def test_an_empty_server_judges_the_first_push_by_the_default_preset(
     repo.commit("first")
     assert push(repo, "main").returncode == 0
     assert server.last()["policy"] == "preset:default"
+
+
+def test_the_servers_baseline_accepts_old_commits_but_not_new_ones(
+    repo: Repo, server: Server
+) -> None:
+    repo.git("remote", "add", "origin", f"file://{server.path}")
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.git("checkout", "-q", "-b", "legacy")
+    repo.write("old.log", "from last year\n")
+    repo.add("old.log")
+    repo.commit("an old mistake, never pushed")
+    repo.git("checkout", "-q", "main")
+    assert repo.run("audit", "--write-baseline").returncode == 0
+    repo.add(".repolicy-baseline")
+    repo.commit("accept the past")
+    repo.git("push", "-q", "origin", "main")
+    server.install()
+    assert push(repo, "legacy").returncode == 0
+    assert server.last()["baseline"]["accepted"] == 1
+    repo.git("checkout", "-q", "legacy")
+    repo.write("new.log", "today\n")
+    repo.add("new.log")
+    repo.commit("a new mistake")
+    assert push(repo, "legacy").returncode != 0
+    assert found(server.last()) == {("excluded", "new.log")}
