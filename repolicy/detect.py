@@ -351,13 +351,18 @@ class Proposal(NamedTuple):
 GITLAB_BUDGETS: dict[str, tuple[int | None, str]] = {
     "file": (
         100 * 1024**2,
-        "GitLab.com rejects a push of a new file of 100 MiB (Free tier)",
+        "GitLab.com rejects a push of a new file of 100 MiB on the Free tier "
+        '(GitLab docs, "Free push limit")',
     ),
     "file_warn": (
         50 * 1024**2,
         "GitLab does not warn; half the file limit gives notice before a push fails",
     ),
-    "repo": (10 * 1000**3, "GitLab.com's repository size limit is 10 GB, LFS objects included"),
+    "repo": (
+        10 * 1000**3,
+        "GitLab.com's repository size limit is 10 GB, LFS objects included "
+        '(GitLab docs, "Account and limit settings")',
+    ),
     "lfs": (10 * 1000**3, "LFS objects count towards the same 10 GB repository limit"),
     "lfs_file": (10 * 1000**3, "no separate LFS object limit: one object is bounded by the 10 GB"),
 }
