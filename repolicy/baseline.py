@@ -24,12 +24,9 @@ UTF-8); then it is quoted as git quotes paths: `"..."` with `\\t`, `\\n`,
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -306,28 +303,14 @@ def write(root: str, rel: str, data: bytes) -> bool:
         mode = None
     except OSError as exc:
         raise RepolicyError(f"cannot read the baseline {rel}: {exc.strerror}") from None
+    from repolicy.atomic import replace_file
+
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".repolicy-", dir=directory)
     except OSError as exc:
         raise RepolicyError(f"cannot write the baseline {rel}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, stat.S_IMODE(mode))
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise RepolicyError(f"cannot write the baseline {rel}: {exc.strerror}") from None
+    replace_file(path, data, f"the baseline {rel}", mode)
     return True
 
 

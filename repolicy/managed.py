@@ -9,10 +9,8 @@ same directory, then rename) and keep the file's mode.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
@@ -141,25 +139,6 @@ def write(file: ManagedFile, data: bytes) -> None:
             f"{file.rel} is read-only: nothing was changed (make it writable, e.g. "
             f"`chmod u+w {file.rel}`, and run `repolicy fix` again)"
         )
-    directory = os.path.dirname(file.path) or "."
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".repolicy-", dir=directory)
-    except OSError as exc:
-        raise RepolicyError(f"cannot write {file.rel}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(file.mode) if file.mode is not None else _default_mode())
-        os.replace(tmp, file.path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise RepolicyError(f"cannot write {file.rel}: {exc.strerror}") from None
+    from repolicy.atomic import replace_file
 
-
-def _default_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+    replace_file(file.path, data, file.rel, file.mode)

@@ -10,12 +10,10 @@ atomically, and only a policy the loader accepts.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
 import sys
-import tempfile
 
 from repolicy import __version__
 from repolicy.errors import RepolicyError
@@ -129,40 +127,29 @@ def _write(target: str, text: str, toplevel: str, shown: str) -> Policy:
     """Write the policy atomically, after the loader has accepted it under a
     temporary name next to it: a half-written or unloadable policy would stop
     every hook."""
+    from repolicy.atomic import replace_file
     from repolicy.policy import load_policy
 
-    directory = os.path.dirname(target) or "."
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".repolicy-init-", suffix=".yaml", dir=directory)
-    except OSError as exc:
-        raise RepolicyError(f"cannot write {shown}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        policy = load_policy(toplevel, tmp)
-        os.chmod(tmp, _mode(target))
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise RepolicyError(f"cannot write {shown}: {exc.strerror}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    loaded: list[Policy] = []
+    replace_file(
+        target,
+        text.encode("utf-8"),
+        shown,
+        _mode(target),
+        lambda tmp: loaded.append(load_policy(toplevel, tmp)),
+    )
+    policy = loaded[0]
     return policy
 
 
 def _mode(target: str) -> int:
     """The replaced file's permissions (with --force), else what umask allows."""
+    from repolicy.atomic import default_mode
+
     try:
         st = os.stat(target)
     except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
+        return default_mode()
     return stat.S_IMODE(st.st_mode)
 
 
