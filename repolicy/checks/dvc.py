@@ -373,7 +373,8 @@ def for_audit(
     """`audit`: every blob in history or the index under a DVC output; outputs git
     does not ignore; outputs whose work-tree content changed. The current outputs
     are read from the DVC files on disk (as DVC reads them), else from the index."""
-    from repolicy.dvcfiles import Hasher, is_dvc_file, outs_from, read_work_tree
+    from repolicy.dvcfiles import is_dvc_file, outs_from, read_work_tree
+    from repolicy.dvchash import Hasher
 
     entries = _dvc_entries(index)
     on_disk = read_work_tree(git.cwd, (e.path for e in entries))
