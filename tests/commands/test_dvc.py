@@ -6,28 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from ..conftest import Repo
+from ..test_dvcfiles import dvc
 from ..test_startup import imported_modules
 
 PAST = time.time() - 3600
-
-
-def dvc(repo: Repo, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvc", *args],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DVC_NO_ANALYTICS": "1"},
-        check=False,
-    )
-    assert proc.returncode == 0, f"dvc {' '.join(args)} failed: {proc.stdout}{proc.stderr}"
-    return proc.stdout
 
 
 def project(repo: Repo) -> None:
