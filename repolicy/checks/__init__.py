@@ -144,3 +144,22 @@ def check_blobs(ctx: Context, blobs: list[BlobAtPath]) -> list[Violation]:
         *check_lfs_attributes(ctx, kept),
         *check_file_sizes(ctx, kept),
     ]
+
+
+# Advice about how a blob is stored (LFS, size) is moot for a blob that must
+# leave git altogether; showing both would contradict the one fix that matters.
+_LEAVES_GIT = frozenset({"excluded", "dvc-in-git"})
+_STORAGE_ADVICE = frozenset(
+    {"lfs-missing", "lfs-pointer-invalid", "lfs-attr-missing", "file-too-large", "file-large",
+     "lfs-file-too-large", "lfs-object-missing"}
+)  # fmt: skip
+
+
+def supersede(violations: list[Violation]) -> list[Violation]:
+    """Drop storage advice for a blob another violation sends out of git."""
+    leaving = {(v.path, v.commit) for v in violations if v.check in _LEAVES_GIT}
+    if not leaving:
+        return violations
+    return [
+        v for v in violations if v.check not in _STORAGE_ADVICE or (v.path, v.commit) not in leaving
+    ]

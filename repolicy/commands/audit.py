@@ -35,7 +35,7 @@ def history_revisions(git: Git) -> list[str]:
 
 
 def run(args: Options) -> int:
-    from repolicy.checks import Context, check_blobs
+    from repolicy.checks import Context, check_blobs, supersede
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
     from repolicy.report import Report, emit, human_size
@@ -86,6 +86,7 @@ def run(args: Options) -> int:
 
     untracked = on_disk.untracked.get() if on_disk is not None else None
     report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
+    report.violations = supersede(report.violations)
     report.violations.extend(unpushed(ctx, git, report))
     shallow = git.run("rev-parse", "--is-shallow-repository").strip() == b"true"
     if shallow:

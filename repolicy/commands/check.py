@@ -36,7 +36,7 @@ def run(args: Options) -> int:
     discovery = here.discover()
     # The diff reads the whole index; on a large repository it takes about as
     # long as importing the rest of the engine, so do both at once.
-    from repolicy.checks import Context, check_blobs
+    from repolicy.checks import Context, check_blobs, supersede
     from repolicy.policy import load_policy
     from repolicy.report import Report, emit
     from repolicy.targets import gather, staged_selection
@@ -60,7 +60,7 @@ def run(args: Options) -> int:
 
         dvc_files = git.dvc_files().get()
         found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, args.paths)
-        report.violations.extend(found)
+        report.violations = supersede([*report.violations, *found])
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)

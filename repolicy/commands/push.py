@@ -130,7 +130,7 @@ def judge(
     (None: this repository's own objects bound it). A `baseline` drops what it
     accepts in the commits that brought it (see `repolicy.baseline.apply`).
     """
-    from repolicy.checks import Context, check_blobs
+    from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.lfs import check_lfs_objects
     from repolicy.targets import gather, history_candidates
 
@@ -174,6 +174,7 @@ def judge(
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
+    report.violations = supersede(report.violations)
     if limit is not None and after is not None and after.get() > limit:
         report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
     report.budgets = {

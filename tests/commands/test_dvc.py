@@ -193,3 +193,23 @@ def test_a_subdirectory_project_is_found_by_check(repo: Repo) -> None:
     code, data = run_json(repo, "check")
     assert code == 1
     assert ("dvc-in-git", "proj/data/x.csv") in found(data)
+
+
+def test_data_that_must_leave_git_gets_no_storage_advice(repo: Repo) -> None:
+    # LFS and size advice would contradict the fix: the data belongs to DVC.
+    (repo.path / ".dvc").mkdir()
+    repo.write(".repolicy.yaml", 'lfs: ["*.jpg"]\nbudgets: {file_warn: 1 KiB}\n')
+    repo.write(
+        "data/images.dvc", "outs:\n- md5: " + "0" * 32 + ".dir\n  hash: md5\n  path: images\n"
+    )
+    repo.add(".repolicy.yaml", "data/images.dvc")
+    repo.commit("dvc add data/images")
+    repo.write("data/images/big.jpg", b"\xff" * 4096)
+    repo.write("photos/other.jpg", b"\xff" * 4096)
+    repo.add("data/images/big.jpg", "photos/other.jpg")
+    for args in (("check",), ("audit",)):
+        _code, data = run_json(repo, *args)
+        on_dvc_data = {v["check"] for v in data["violations"] if v["path"] == "data/images/big.jpg"}
+        assert on_dvc_data == {"dvc-in-git"}, args
+        elsewhere = {v["check"] for v in data["violations"] if v["path"] == "photos/other.jpg"}
+        assert {"lfs-missing", "file-large"} <= elsewhere, args
