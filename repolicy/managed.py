@@ -38,19 +38,6 @@ class ManagedFile(NamedTuple):
         """The file as git would read it without repolicy's block."""
         return [*self.before, *self.after]
 
-    def block_line_numbers(self) -> range:
-        """1-based line numbers the block's own lines occupy in the file."""
-        if self.block is None:
-            return range(0)
-        first = len(self.before) + 2
-        return range(first, first + len(self.block))
-
-    def user_line_number(self, k: int) -> int:
-        """The 1-based line number, in the file, of the k-th (0-based) user line."""
-        if k < len(self.before) or self.block is None:
-            return k + 1
-        return k + 1 + len(self.block) + 2
-
 
 def read(root: str, rel: str) -> ManagedFile:
     """Read `rel` under `root`, refusing what repolicy must never write through."""

@@ -43,6 +43,16 @@ class Violation(NamedTuple):
             "why": self.why,
         }
 
+    def details(self) -> list[tuple[str, str]]:
+        """What a reader gets after the message, in order: commit, rule, why, fix."""
+        fields = (
+            ("commit", self.commit),
+            ("rule", self.rule),
+            ("why", self.why),
+            ("fix", self.fix),
+        )
+        return [(label, value) for label, value in fields if value]
+
 
 class Report:
     def __init__(
@@ -135,29 +145,22 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
         else ("",) * 6
     )
     lines: list[str] = []
-    shown = ""
-    for v in _grouped(report.violations):
-        if not quiet and v.check != shown:
-            group = [w for w in report.violations if w.check == v.check]
-            lines.append(f"{bold}{v.check}{reset} {dim}({_count(group)}){reset}")
-            shown = v.check
-        tone = red if v.severity == ERROR else yellow
-        where = _display_path(v.path) if v.path is not None else "(repository)"
-        lines.append(
-            f"{bold}{where}{reset}: {tone}{v.severity}{reset} {cyan}[{v.check}]{reset} {v.message}"
-        )
-        if quiet:
-            continue
-        if v.commit:
-            lines.append(f"  {dim}commit:{reset} {v.commit}")
-        if v.rule:
-            lines.append(f"  {dim}rule:{reset}   {v.rule}")
-        if v.why:
-            lines.append(f"  {dim}why:{reset}    {v.why}")
-        if v.fix:
-            fix_lines = v.fix.split("\n")
-            lines.append(f"  {dim}fix:{reset}    {fix_lines[0]}")
-            lines.extend(f"          {extra}" for extra in fix_lines[1:])
+    for group in _grouped(report.violations):
+        if not quiet:
+            lines.append(f"{bold}{group[0].check}{reset} {dim}({_count(group)}){reset}")
+        for v in group:
+            tone = red if v.severity == ERROR else yellow
+            where = _display_path(v.path) if v.path is not None else "(repository)"
+            lines.append(
+                f"{bold}{where}{reset}: {tone}{v.severity}{reset} {cyan}[{v.check}]{reset} "
+                f"{v.message}"
+            )
+            if quiet:
+                continue
+            for label, value in v.details():
+                first, *more = value.split("\n")
+                lines.append(f"  {dim}{label}:{reset}{' ' * (7 - len(label))}{first}")
+                lines.extend(f"          {extra}" for extra in more)
     if not quiet:
         for title, body in report.sections:
             lines.append(f"{bold}{title}{reset}")
@@ -172,7 +175,7 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
     return "\n".join(lines)
 
 
-def _grouped(violations: list[Violation]) -> list[Violation]:
+def _grouped(violations: list[Violation]) -> list[list[Violation]]:
     """Violations by check, the worst check first: errors before warnings, then the
     check with the most violations, then the most bytes at stake."""
     groups: dict[str, list[Violation]] = {}
@@ -187,7 +190,7 @@ def _grouped(violations: list[Violation]) -> list[Violation]:
             g[0].check,
         ),
     )
-    return [v for group in order for v in group]
+    return order
 
 
 def _count(group: list[Violation]) -> str:

@@ -182,16 +182,7 @@ def result(v: Violation, rule_index: int, policy: str) -> dict[str, Any]:
 
 def message_text(v: Violation) -> str:
     """What the text report says about a violation, as one message: what, where from, why, fix."""
-    lines = [v.message]
-    if v.commit:
-        lines.append(f"commit: {v.commit}")
-    if v.rule:
-        lines.append(f"rule: {v.rule}")
-    if v.why:
-        lines.append(f"why: {v.why}")
-    if v.fix:
-        lines.append(f"fix: {v.fix}")
-    return "\n".join(lines)
+    return "\n".join([v.message, *(f"{label}: {value}" for label, value in v.details())])
 
 
 def artifact(path: str) -> dict[str, str]:
