@@ -128,7 +128,7 @@ def _read_dvcignore(root: str, base: str) -> _Ignore | None:
     for line in text.splitlines():
         negated = line.startswith("!")
         pattern = compile_pattern(line[1:] if negated else line)
-        if pattern.regex is not None:
+        if pattern.body is not None:
             lines.append((negated, pattern))
     return _Ignore(base, lines) if lines else None
 

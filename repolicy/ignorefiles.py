@@ -184,7 +184,7 @@ def _raw(path: str) -> bytes:
 
 def _compile_ignore_line(text: str) -> Pattern | None:
     pattern = compile_pattern(text)
-    return pattern if pattern.regex is not None else None
+    return pattern if pattern.body is not None else None
 
 
 def relative_to(file: str, path: str) -> str:

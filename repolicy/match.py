@@ -12,8 +12,8 @@ The differential test (`tests/test_match_differential.py`) holds this module
 to `git check-ignore` on generated trees.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
+# string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -58,26 +58,43 @@ class _Abort(Exception):
         self.offset = offset
 
 
-class Pattern(NamedTuple):
-    """One compiled pattern.
+_COMPILED: dict[bytes, re.Pattern[bytes]] = {}
 
-    `regex` is None when git would never match the pattern (an unclosed `[`,
-    an unknown `[:class:]`, a trailing backslash); `problem` then says why.
+
+def _compiled(body: bytes) -> re.Pattern[bytes]:
+    regex = _COMPILED.get(body)
+    if regex is None:
+        regex = _COMPILED[body] = re.compile(body, re.DOTALL)
+    return regex
+
+
+class Pattern(NamedTuple):
+    """One translated pattern.
+
+    `body` (the regex source) is None when git would never match the pattern
+    (an unclosed `[`, an unknown `[:class:]`, a trailing backslash); `problem`
+    then says why.
     """
 
     text: str
     basename_only: bool
     dir_only: bool
-    regex: re.Pattern[bytes] | None
+    body: bytes | None
     problem: str | None = None
     problem_offset: int = 0
 
+    @property
+    def regex(self) -> re.Pattern[bytes] | None:
+        """Compiled on first use: compiling is most of a policy's load time, and
+        the hook tests only the few patterns a quick screen lets through."""
+        return None if self.body is None else _compiled(self.body)
+
     def matches(self, path: bytes, is_dir: bool) -> bool:
         """Whether this pattern matches `path` itself (not its parents)."""
-        if self.regex is None or (self.dir_only and not is_dir):
+        if self.body is None or (self.dir_only and not is_dir):
             return False
         subject = path.rpartition(b"/")[2] if self.basename_only else path
-        return self.regex.fullmatch(subject) is not None
+        return _compiled(self.body).fullmatch(subject) is not None
 
     def selects(self, path: str | bytes, is_dir: bool = False) -> bool:
         """Whether a `.gitignore` holding only this line ignores `path`."""
@@ -273,7 +290,7 @@ def compile_pattern(text: str) -> Pattern:
         body = _translate(raw, not basename_only, _simple_length(raw))
     except _Abort as exc:
         return Pattern(text, basename_only, dir_only, None, exc.message, exc.offset)
-    return Pattern(text, basename_only, dir_only, re.compile(body, re.DOTALL))
+    return Pattern(text, basename_only, dir_only, body)
 
 
 def validate(text: str) -> Pattern:
@@ -310,7 +327,7 @@ def validate(text: str) -> Pattern:
             "'//' never matches: git paths have no empty components", text.index("//")
         )
     pattern = compile_pattern(text)
-    if pattern.regex is None:
+    if pattern.body is None:
         raise PatternError(pattern.problem or "this pattern never matches", pattern.problem_offset)
     return pattern
 
@@ -323,7 +340,7 @@ class _Screen:
     """
 
     def __init__(self, patterns: Iterable[Pattern]) -> None:
-        live = [p for p in patterns if p.regex is not None]
+        live = [p for p in patterns if p.body is not None]
         self.base = _union(p for p in live if p.basename_only)
         self.path = _union(p for p in live if not p.basename_only)
 
@@ -334,7 +351,7 @@ class _Screen:
 
 
 def _union(patterns: Iterable[Pattern]) -> re.Pattern[bytes] | None:
-    bodies = [p.regex.pattern for p in patterns if p.regex is not None]
+    bodies = [p.body for p in patterns if p.body is not None]
     if not bodies:
         return None
     return re.compile(b"|".join(b"(?:" + body + b")" for body in bodies), re.DOTALL)
@@ -350,11 +367,12 @@ class Matcher:
     def __init__(self, patterns: Sequence[Pattern]) -> None:
         self.patterns = patterns
         self._dir_cache: dict[bytes, frozenset[int]] = {}
-        self._files = _Screen(p for p in patterns if not p.dir_only)
-        self._dirs = _Screen(patterns)
+        # One screen for files and directories: a directory-only pattern lets
+        # a file through, and the exact test below turns it away.
+        self._screen = _Screen(patterns)
 
     def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
-        if not (self._dirs if is_dir else self._files).may_match(path):
+        if not self._screen.may_match(path):
             return ()
         return [k for k, p in enumerate(self.patterns) if p.matches(path, is_dir)]
 

@@ -15,11 +15,11 @@ import time
 from typing import Any
 
 from repolicy import __version__
-from repolicy.match import compile_pattern
+from repolicy.match import Pattern
 from repolicy.policy import LIST_KEYS, Budget, Policy, Requirement, Rule, Source
 
 _FILE = "policy.cache"
-_FORMAT = 2
+_FORMAT = 3
 _RACY_SECONDS = 2.0
 
 
@@ -36,12 +36,13 @@ def _source(source: Source | None) -> tuple[str, int, int] | None:
 
 
 def _rule(rule: Rule) -> tuple[Any, ...]:
-    return (rule.key, rule.pattern.text, _source(rule.source), rule.why, rule.severity)
+    # The translated pattern is stored whole: translating is most of a load.
+    return (rule.key, tuple(rule.pattern), _source(rule.source), rule.why, rule.severity)
 
 
 def _unrule(data: tuple[Any, ...]) -> Rule:
-    key, text, source, why, severity = data
-    return Rule(key, compile_pattern(text), Source(*source), why, severity)
+    key, pattern, source, why, severity = data
+    return Rule(key, Pattern(*pattern), Source(*source), why, severity)
 
 
 def _dump(policy: Policy) -> dict[str, Any]:
@@ -49,7 +50,9 @@ def _dump(policy: Policy) -> dict[str, Any]:
         "name": policy.name,
         "budgets": {k: (b.limit, _source(b.source)) for k, b in policy.budgets.items()},
         "lists": {key: [_rule(r) for r in getattr(policy, key)] for key in LIST_KEYS},
-        "require": [(_rule(req.directory), [f.text for f in req.files]) for req in policy.require],
+        "require": [
+            (_rule(req.directory), [tuple(f) for f in req.files]) for req in policy.require
+        ],
         "baseline": policy.baseline,
     }
 
@@ -61,8 +64,7 @@ def _load(data: dict[str, Any]) -> Policy:
     }
     lists = {key: tuple(_unrule(r) for r in data["lists"][key]) for key in LIST_KEYS}
     require = tuple(
-        Requirement(_unrule(d), tuple(compile_pattern(f) for f in files))
-        for d, files in data["require"]
+        Requirement(_unrule(d), tuple(Pattern(*f) for f in files)) for d, files in data["require"]
     )
     return Policy(
         name=data["name"], budgets=budgets, require=require, baseline=data["baseline"], **lists

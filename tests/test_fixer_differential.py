@@ -283,7 +283,7 @@ def corpus_paths(lines: list[str]) -> list[str]:
             continue
         pattern_text = text.split()[0] if " " in text and "\\ " not in text else text
         pattern = compile_pattern(pattern_text.lstrip("!"))
-        if pattern.regex is None:
+        if pattern.body is None:
             continue
         out += rulegen.examples(pattern)[:2]
     return [

@@ -72,6 +72,12 @@ class Context:
         self._lfs: dict[str, Rule | None] = {}
         self._excluding: dict[str, Rule | None] = {}
 
+    def prepare(self) -> None:
+        """Compile every matcher now: the hook does this while git computes the
+        diff, rather than after it."""
+        for key in ("include", "exclude", "lfs"):
+            self.matcher(key)
+
     def matcher(self, key: str) -> Matcher:
         if key not in self._matchers:
             rules: tuple[Rule, ...] = getattr(self.policy, key)
