@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from repolicy.errors import GitError, RepolicyError
+from repolicy.process import Process
 
 if TYPE_CHECKING:
+    import subprocess
     import threading
 
 T = TypeVar("T")
@@ -113,17 +114,16 @@ class ObjectInfo(NamedTuple):
 class Pending:
     """A started git process; `result()` feeds its stdin and collects stdout."""
 
-    def __init__(
-        self, argv: tuple[str, ...], proc: subprocess.Popen[bytes], input: bytes | None
-    ) -> None:
+    def __init__(self, argv: tuple[str, ...], proc: Process, input: bytes | None) -> None:
         self.argv = argv
         self.proc = proc
         self.input = input
 
     def result(self, ok: Sequence[int] = (0,)) -> bytes:
-        out, err = self.proc.communicate(self.input)
-        if self.proc.returncode not in ok:
-            raise GitError(self.argv, self.proc.returncode, err.decode(errors="replace"))
+        out, err = self.proc.communicate(self.input or b"")
+        returncode = self.proc.wait()
+        if returncode not in ok:
+            raise GitError(self.argv, returncode, err.decode(errors="replace"))
         return out
 
 
@@ -177,15 +177,23 @@ class BlobFacts:
         oids: list[str],
         read_below: int,
         keep: Callable[[bytes], bool] | None = None,
+        objects: str | None = None,
     ) -> None:
         self.git = git
-        self.oids = oids
         self.read_below = read_below
         # Which contents to hold on to: over a whole history, keeping every
         # small blob would make memory grow with the repository.
         self.keep = keep
-        self.proc = (
-            subprocess.Popen(
+        self.loose_info: dict[str, ObjectInfo] = {}
+        self.loose_contents: dict[str, bytes] = {}
+        if objects is not None:
+            oids = read_loose(objects, oids, read_below, keep, self.loose_info, self.loose_contents)
+        self.oids = oids
+        self.proc: subprocess.Popen[bytes] | None = None
+        if oids:
+            import subprocess  # rarely needed by the hook: see `read_loose`
+
+            self.proc = subprocess.Popen(
                 ("git", "cat-file", "--batch-command", "--buffer"),
                 cwd=git.cwd,
                 env=git.env,
@@ -193,9 +201,6 @@ class BlobFacts:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
-            if oids
-            else None
-        )
 
     def _ask(self, verb: bytes, oids: list[str]) -> threading.Thread:
         """Send the commands from a thread while the caller reads the answers, so
@@ -216,12 +221,11 @@ class BlobFacts:
         return writer
 
     def get(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
+        info, contents = self.loose_info, self.loose_contents
         if self.proc is None:
-            return {}, {}
+            return info, contents
         assert self.proc.stdout is not None and self.proc.stdin is not None
         out = self.proc.stdout
-        info: dict[str, ObjectInfo] = {}
-        contents: dict[str, bytes] = {}
         try:
             if self.oids:
                 writer = self._ask(b"info", self.oids)
@@ -257,7 +261,87 @@ class BlobFacts:
         contents = self.git.blob_contents(small).get()
         if self.keep is not None:
             contents = {oid: data for oid, data in contents.items() if self.keep(data)}
-        return info, contents
+        return {**self.loose_info, **info}, {**self.loose_contents, **contents}
+
+
+class AttributeReader:
+    """A started `git check-attr --stdin` waiting for its paths."""
+
+    def __init__(self, pending: Pending) -> None:
+        self._pending = pending
+
+    def ask(self, paths: Iterable[str]) -> Query[dict[str, dict[str, str]]]:
+        """{path: {attr: value}} for `paths`, unspecified attributes left out."""
+        wanted = list(dict.fromkeys(paths))
+        self._pending.input = b"\0".join(map(encode, wanted)) + b"\0" if wanted else b""
+        return Query(self._pending, _parse_check_attr, {})
+
+    def discard(self) -> None:
+        """Never asked: end of input, and git exits without an answer."""
+        self._pending.proc.close()
+
+
+# Enough of a loose object's compressed bytes to hold the header of any object
+# and the whole of one small enough to be an LFS pointer.
+_LOOSE_HEAD = 4096
+
+
+def read_loose(
+    objects: str,
+    oids: list[str],
+    read_below: int,
+    keep: Callable[[bytes], bool] | None,
+    info: dict[str, ObjectInfo],
+    contents: dict[str, bytes],
+) -> list[str]:
+    """Facts about loose objects read straight from `objects/xx/yyyy`; returns the
+    oids still to ask `cat-file` about (packed, in an alternate, or unreadable).
+
+    What `git add` just wrote is loose, so the hook learns everything it needs
+    about the staged blobs without starting a process. Only the header is
+    inflated, and the whole object only when it is under `read_below` bytes.
+    The bytes are the object as stored: what a push sends, not what a
+    `refs/replace/` object would show.
+    """
+    import zlib
+
+    rest = []
+    for oid in oids:
+        try:
+            with open(os.path.join(objects, oid[:2], oid[2:]), "rb") as f:
+                raw = f.read(_LOOSE_HEAD)
+                inflate = zlib.decompressobj()
+                head = inflate.decompress(raw, 64)
+                kind, _, size_text = head.partition(b"\0")[0].partition(b" ")
+                size = int(size_text)
+                data = None
+                if size < read_below:
+                    data = head[head.index(b"\0") + 1 :] + inflate.decompress(
+                        inflate.unconsumed_tail + f.read()
+                    )
+                    if len(data) != size or not inflate.eof:
+                        raise ValueError(oid)
+        except (OSError, ValueError, zlib.error):
+            rest.append(oid)
+            continue
+        info[oid] = ObjectInfo(oid, kind.decode(), size)
+        if data is not None and kind == b"blob" and (keep is None or keep(data)):
+            contents[oid] = data
+    return rest
+
+
+def objects_directory(git_dir: str) -> str:
+    """Where a repository's own objects live: `$GIT_OBJECT_DIRECTORY`, or `objects`
+    in the common directory (a linked worktree's `commondir` names it)."""
+    configured = os.environ.get("GIT_OBJECT_DIRECTORY")
+    if configured:
+        return configured
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
+            common = os.path.normpath(os.path.join(git_dir, f.read().strip()))
+    except OSError:
+        common = git_dir
+    return os.path.join(common, "objects")
 
 
 class Git:
@@ -267,21 +351,15 @@ class Git:
         self.cwd = cwd
         self.env = _env()
 
-    def start(self, *args: str, input: bytes | None = None) -> Pending:
+    def start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
+        """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
         argv = ("git", *args)
+        if not os.path.isdir(self.cwd):
+            raise RepolicyError(f"not a directory: {self.cwd}")
         try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=self.cwd,
-                env=self.env,
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            proc = Process(("git", "-C", self.cwd, *args), self.env, stdin or input is not None)
         except FileNotFoundError:
             raise RepolicyError("git is not installed or not on PATH") from None
-        except NotADirectoryError:
-            raise RepolicyError(f"not a directory: {self.cwd}") from None
         return Pending(argv, proc, input)
 
     def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
@@ -456,10 +534,12 @@ class Git:
         oids: Iterable[str],
         read_below: int,
         keep: Callable[[bytes], bool] | None = None,
+        objects: str | None = None,
     ) -> BlobFacts:
         """Sizes of many objects, and the contents of the blobs under `read_below` bytes
-        (only those `keep` accepts, when given)."""
-        return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep)
+        (only those `keep` accepts, when given). With `objects`, the object
+        directory, loose objects are read there first (see `read_loose`)."""
+        return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep, objects)
 
     def blob_contents(self, oids: Iterable[str]) -> Query[dict[str, bytes]]:
         """Contents of many (small) blobs from one `cat-file --batch`."""
@@ -470,6 +550,14 @@ class Git:
         return Query(pending, _parse_batch, {})
 
     # -- attributes -------------------------------------------------------
+
+    def attribute_reader(self, names: Sequence[str], cached: bool = False) -> AttributeReader:
+        """A `git check-attr` started now and asked later: the hook starts it beside
+        the diff, so git has read the attributes by the time the paths are known."""
+        args = ["check-attr", "-z", "--stdin"]
+        if cached:
+            args.append("--cached")
+        return AttributeReader(self.start(*args, *names, stdin=True))
 
     def attributes(
         self, paths: Iterable[str], names: Sequence[str], cached: bool = False

@@ -5,15 +5,24 @@ for the small blobs that might be LFS pointers, one `check-attr --stdin` for
 the `filter` attribute, side by side) so checks never touch git.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
+# string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import posixpath
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
-from repolicy.git import GITLINK, SYMLINK, Change, Git, HistoryEntry, IndexEntry, RepoInfo
+from repolicy.git import (
+    GITLINK,
+    SYMLINK,
+    AttributeReader,
+    Change,
+    Git,
+    HistoryEntry,
+    IndexEntry,
+    RepoInfo,
+)
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
 
 
@@ -100,20 +109,27 @@ def gather(
     candidates: Sequence[Candidate],
     *,
     cached_attributes: bool,
+    objects: str | None = None,
+    reader: AttributeReader | None = None,
 ) -> list[BlobAtPath]:
     """Attach size, pointer and attribute facts to each candidate.
 
     Sizes and attributes are asked side by side; then the blobs small enough
-    to be LFS pointers are read in one more batch.
+    to be LFS pointers are read in one more batch. With `objects` (freshly
+    staged blobs are loose), loose objects are read there while git answers
+    the attribute question. `reader`, a `check-attr` for `filter` started
+    earlier, is asked instead of starting one.
     """
     if not candidates:
+        if reader is not None:
+            reader.discard()
         return []
-    facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE, might_be_pointer)
-    attributes = git.attributes(
-        (c.path for c in candidates if c.mode != SYMLINK),
-        ("filter",),
-        cached=cached_attributes,
-    )
+    paths = (c.path for c in candidates if c.mode != SYMLINK)
+    if reader is not None:
+        attributes = reader.ask(paths)
+    else:
+        attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
+    facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE, might_be_pointer, objects)
     info, contents = facts.get()
     pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
     attrs = attributes.get()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.git import BlobFacts, Git
+from repolicy.git import BlobFacts, Git, objects_directory
 
 from .conftest import Repo
 
@@ -104,3 +104,76 @@ def test_a_linked_worktree_and_a_steering_environment_are_left_to_git(
     monkeypatch.setenv("GIT_WORK_TREE", str(repo.path))
     info = Git(str(repo.path)).discover().get()
     assert info.git_dir == str((second / ".git").resolve())
+
+
+def facts_from_git(git: Git, oids: list[str]) -> tuple[dict[str, object], dict[str, bytes]]:
+    info, contents = BlobFacts(git, oids, 1024)._fallback()
+    return dict(info), contents
+
+
+def stage_assorted(repo: Repo) -> list[str]:
+    repo.write("small.txt", "tiny\n")
+    repo.write("big.bin", os.urandom(300_000))
+    repo.write("pointer.pth", "version https://git-lfs.github.com/spec/v1\n")
+    repo.write("empty", "")
+    os.symlink("small.txt", repo.path / "link")
+    repo.add("small.txt", "big.bin", "pointer.pth", "empty", "link")
+    return [e.oid for e in Git(str(repo.path)).index_entries().get()]
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_loose_objects_read_in_process_agree_with_cat_file(
+    tmp_path: Path, object_format: str
+) -> None:
+    repo = Repo(tmp_path / "r")
+    repo.path.mkdir()
+    repo.git("init", "-q", f"--object-format={object_format}")
+    oids = stage_assorted(repo)
+    git = Git(str(repo.path))
+    objects = objects_directory(str(repo.path / ".git"))
+    loose = BlobFacts(git, oids, 1024, objects=objects)
+    assert loose.proc is None  # everything just staged is loose: no process at all
+    assert loose.get() == facts_from_git(git, oids)
+
+
+def test_packed_and_unreadable_objects_are_asked_of_git(repo: Repo) -> None:
+    oids = stage_assorted(repo)
+    repo.commit()
+    repo.git("gc", "-q")  # everything moves into a pack
+    repo.write("new.txt", "staged after the gc\n")
+    repo.write("broken.txt", "this loose object gets damaged\n")
+    repo.add("new.txt", "broken.txt")
+    entries = {e.path: e.oid for e in Git(str(repo.path)).index_entries().get()}
+    broken = repo.path / ".git" / "objects" / entries["broken.txt"][:2] / entries["broken.txt"][2:]
+    broken.chmod(0o644)
+    broken.write_bytes(broken.read_bytes()[:8])  # truncated: zlib cannot finish it
+    oids = list(entries.values())
+    git = Git(str(repo.path))
+    facts = BlobFacts(git, oids, 1024, objects=objects_directory(str(repo.path / ".git")))
+    assert facts.oids == sorted(set(oids) - {entries["new.txt"]}, key=oids.index)
+    info, contents = facts.get()
+    assert contents[entries["new.txt"]] == b"staged after the gc\n"
+    assert info[entries["big.bin"]].size == 300_000
+    assert entries["broken.txt"] not in contents  # git itself cannot read it either
+
+
+def test_a_linked_worktree_finds_the_objects_of_its_repository(repo: Repo, tmp_path: Path) -> None:
+    repo.commit("start")
+    other = tmp_path / "other"
+    repo.git("worktree", "add", "-q", "--detach", str(other))
+    info = Git(str(other)).discover().get()
+    assert objects_directory(info.git_dir) == str(repo.path / ".git" / "objects")
+
+
+def test_an_attribute_reader_started_early_answers_like_check_attr(repo: Repo) -> None:
+    repo.write(".gitattributes", "*.pth filter=lfs\n")
+    repo.add(".gitattributes")
+    git = Git(str(repo.path))
+    reader = git.attribute_reader(("filter",), cached=True)
+    paths = ["a.pth", "b.txt", os.fsdecode(b"odd \xff\nname.pth")]
+    expected = git.attributes(paths, ("filter",), cached=True).get()
+    assert reader.ask(paths).get() == expected
+    assert set(expected) == {"a.pth", paths[2]}
+    unasked = git.attribute_reader(("filter",))
+    unasked.discard()  # nothing staged: git gets end of input and exits
+    assert unasked._pending.proc.wait() == 0

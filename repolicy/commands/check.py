@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from repolicy.git import Git
+from repolicy.git import Git, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,20 +33,23 @@ def in_dvc_project(top: str, paths: list[str]) -> bool:
 def run(args: Options) -> int:
     here = Git(os.getcwd())
     staged = here.staged_changes()
-    discovery = here.discover()
+    info = here.discover().get()
+    git = Git(info.toplevel)
     # The diff reads the whole index; on a large repository it takes about as
-    # long as importing the rest of the engine, so do both at once.
+    # long as importing the rest of the engine, so do both at once, and let
+    # git read the attributes meanwhile too.
+    reader = git.attribute_reader(("filter",), cached=True)
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.policy import load_policy
     from repolicy.report import Report, emit
     from repolicy.targets import gather, staged_selection
 
-    info = discovery.get()
-    git = Git(info.toplevel)
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
-    candidates = staged_selection(git, info, staged.get(), args.paths)
-    blobs = gather(git, candidates, cached_attributes=True)
     ctx = Context(policy)
+    ctx.prepare()
+    candidates = staged_selection(git, info, staged.get(), args.paths)
+    objects = objects_directory(info.git_dir)
+    blobs = gather(git, candidates, cached_attributes=True, objects=objects, reader=reader)
     report = Report("check", policy.name, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require

@@ -156,6 +156,25 @@ def test_a_modified_file_that_grew_is_judged_on_its_new_size(seed: Repo) -> None
     assert report(seed, "--strict")[0] == 1
 
 
+def test_a_file_restored_from_a_packed_history_is_judged_like_a_new_one(seed: Repo) -> None:
+    # The staged blobs are already in a pack, not loose: their facts come from git.
+    seed.write("data/raw.bin", size=2 * 1024 * 1024)
+    seed.write("outputs/run1/checkpoints/last.pth", "version https://git-lfs.github.com/spec/v1\n")
+    seed.add("data/raw.bin", "outputs/run1/checkpoints/last.pth")
+    seed.commit("data")
+    seed.git("rm", "-q", "--cached", "data/raw.bin", "outputs/run1/checkpoints/last.pth")
+    seed.commit("drop it")
+    seed.git("gc", "-q")
+    seed.add("data/raw.bin", "outputs/run1/checkpoints/last.pth")
+    code, data = report(seed)
+    assert code == 1
+    assert found(data) == {
+        ("file-too-large", "data/raw.bin"),
+        ("lfs-pointer-invalid", "outputs/run1/checkpoints/last.pth"),  # read from the pack
+        ("lfs-attr-missing", "outputs/run1/checkpoints/last.pth"),
+    }
+
+
 def test_a_real_100_mib_limit_blocks_a_120_mib_file(repo: Repo) -> None:
     repo.write("model.bin", size=120 * 1024 * 1024)
     repo.add("model.bin")

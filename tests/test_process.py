@@ -1,0 +1,88 @@
+"""The process layer: one input in, both outputs out, whatever their sizes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from repolicy.process import Process
+
+
+def open_descriptors() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_input_and_output_larger_than_a_pipe_do_not_deadlock() -> None:
+    # `cat` writes while it still reads: with 1 MiB each way, a layer that wrote
+    # everything before reading anything would hang here.
+    data = os.urandom(1 << 20)
+    proc = Process(["cat"], os.environ, stdin=True)
+    out, err = proc.communicate(data)
+    assert (out, err, proc.wait()) == (data, b"", 0)
+
+
+def test_stderr_and_the_exit_code_come_back_with_stdout() -> None:
+    script = (
+        "import sys; sys.stdout.write('o' * 100000); sys.stderr.write('e' * 100000); sys.exit(3)"
+    )
+    proc = Process([sys.executable, "-c", script], os.environ, stdin=False)
+    out, err = proc.communicate()
+    assert (out, err, proc.wait()) == (b"o" * 100000, b"e" * 100000, 3)
+
+
+def test_a_child_that_stops_reading_early_is_not_an_error_here() -> None:
+    proc = Process(["head", "-c", "10"], os.environ, stdin=True)
+    out, _err = proc.communicate(b"x" * (4 << 20))
+    assert (out, proc.wait()) == (b"x" * 10, 0)
+
+
+def test_children_get_the_default_sigpipe_action() -> None:
+    # The interpreter ignores SIGPIPE and ignored signals are inherited: git
+    # would then report write errors instead of ending quietly.
+    proc = Process(["cat", "/proc/self/status"], os.environ, stdin=False)
+    out, _err = proc.communicate()
+    ignored = int(out.split(b"SigIgn:")[1].split()[0], 16)
+    assert not ignored & (1 << (13 - 1))  # SIGPIPE is signal 13 on Linux
+
+
+def test_a_missing_program_raises_and_leaks_no_descriptor() -> None:
+    before = open_descriptors()
+    with pytest.raises(FileNotFoundError):
+        Process(["no-such-program-here"], os.environ, stdin=True)
+    assert open_descriptors() == before
+
+
+def test_a_finished_exchange_leaks_no_descriptor() -> None:
+    before = open_descriptors()
+    for _ in range(3):
+        proc = Process(["git", "--version"], os.environ, stdin=False)
+        proc.communicate()
+    proc = Process(["cat"], os.environ, stdin=True)
+    proc.close()
+    assert proc.wait() == 0  # end of input: cat exits at once
+    assert open_descriptors() == before
+
+
+def test_only_the_three_pipes_are_inherited() -> None:
+    keep_r, keep_w = os.pipe()
+    os.set_inheritable(keep_w, True)  # as a parent may hand a descriptor down to us
+    try:
+        proc = Process(["ls", "/proc/self/fd"], os.environ, stdin=False)
+        out, _err = proc.communicate()
+    finally:
+        os.close(keep_r)
+        os.close(keep_w)
+    seen = {int(name) for name in out.split()}
+    assert keep_w not in seen
+    # 0, 1, 2 and the descriptor of the directory ls is listing.
+    assert {0, 1, 2} < seen and len(seen) == 4
+
+
+def test_it_agrees_with_subprocess_on_a_git_answer() -> None:
+    argv = ["git", "version"]
+    proc = Process(argv, os.environ, stdin=False)
+    out, _err = proc.communicate()
+    assert out == subprocess.run(argv, capture_output=True, check=True).stdout
