@@ -79,15 +79,17 @@ rcs = [p.wait() for p in procs]
 print(json.dumps({"rcs": rcs, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
 
-# `python -m repolicy`, reporting the interpreter's own peak RSS when it exits.
+# `repolicy`, reporting the interpreter's own peak RSS when the command is done.
+# (The console script leaves with os._exit, so an atexit hook would never run.)
 SELF_RSS = r"""
-import atexit, os, resource, runpy, sys
-def _report():
-    with open(os.environ["BENCH_PY_LOG"], "a") as f:
-        f.write(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
-atexit.register(_report)
-sys.argv = ["repolicy", *sys.argv[1:]]
-runpy.run_module("repolicy", run_name="__main__", alter_sys=True)
+import gc, os, resource, sys
+from repolicy.cli import main
+gc.disable()  # as the console script does
+code = main(sys.argv[1:])
+with open(os.environ["BENCH_PY_LOG"], "a") as f:
+    f.write(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
+sys.stdout.flush()
+os._exit(code)
 """
 
 # Put first on PATH during memory measurements: runs the real git under GNU
@@ -451,7 +453,12 @@ def measure_memory(
             raise BenchmarkError(f"{case.name}: memory wrapper failed: {proc.stderr.decode()}")
         result = json.loads(proc.stdout)
         gits = parse_shim_log(git_log.read_text()) if git_log.exists() else []
-        python_kb = int(py_log.read_text().split()[0]) if py_log.exists() else 0
+        python_kb = 0
+        if case.pipeline is None:
+            # A repolicy run that did not report its own peak would read as 0 MB.
+            if not py_log.exists():
+                raise BenchmarkError(f"{case.name}: the interpreter's peak RSS was not reported")
+            python_kb = int(py_log.read_text().split()[0])
     if max(result["rcs"]) != (case.expect_rc or 0):
         raise BenchmarkError(f"{case.name}: exit {result['rcs']} under the memory wrapper")
     t0 = min((g["start"] for g in gits), default=0.0)

@@ -1,9 +1,11 @@
-"""Every git subprocess repolicy runs, and nothing else.
+"""Every question repolicy asks of git, and nothing else.
 
 Each function is named for the fact it returns. Lists of paths and objects
 travel on stdin (`--stdin`, `--batch-check`), output is read with `-z`, and
 paths are decoded once, here, with surrogateescape so names that are not
-UTF-8 survive the round trip. No other module starts a process.
+UTF-8 survive the round trip. No other module runs git (`repolicy.process`
+starts the processes) or reads the repository's own files: the one thing
+read without git is a loose object the hook was just given (`read_loose`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ _STAGED_DIFF = (
     "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
 )  # fmt: skip
 SYMLINK = "120000"
+# For the history walk: git maps packs in windows of up to 1 GiB, and every
+# page it touches counts in its resident memory, so the walk would grow by
+# the size of the pack beside the cat-file that reads the same pack. Small
+# windows keep it to a few MiB of it, for ~4% more time. (Not for cat-file:
+# it reads objects in no particular order, and small windows thrash.)
+_SMALL_PACK_WINDOWS = ("-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=16m")
 
 
 def _env() -> dict[str, str]:
@@ -112,19 +120,58 @@ class ObjectInfo(NamedTuple):
 
 
 class Pending:
-    """A started git process; `result()` feeds its stdin and collects stdout."""
+    """A started git process; `result()` feeds its stdin and collects stdout.
+
+    A process fed in the background (`begin`) is served by a thread from
+    then on, so a long input or output flows while this process works on
+    something else; otherwise the exchange happens when the answer is asked for.
+    """
 
     def __init__(self, argv: tuple[str, ...], proc: Process, input: bytes | None) -> None:
         self.argv = argv
         self.proc = proc
         self.input = input
+        self._thread: threading.Thread | None = None
+        self._answer: tuple[bytes, bytes] | BaseException = (b"", b"")
+
+    def begin(self) -> Pending:
+        import threading
+
+        def exchange() -> None:
+            try:
+                self._answer = self.proc.communicate(self.input or b"")
+            except BaseException as exc:  # handed to the caller of result()
+                self._answer = exc
+
+        self._thread = threading.Thread(target=exchange, daemon=True)
+        self._thread.start()
+        return self
 
     def result(self, ok: Sequence[int] = (0,)) -> bytes:
-        out, err = self.proc.communicate(self.input or b"")
+        if self._thread is None:
+            out, err = self.proc.communicate(self.input or b"")
+        else:
+            self._thread.join()
+            if isinstance(self._answer, BaseException):
+                raise self._answer
+            out, err = self._answer
+        self._check(ok, err)
+        return out
+
+    def stream(self, ok: Sequence[int] = (0,)) -> Iterator[bytes]:
+        """Stdout as it arrives; the exit status is checked at the end."""
+        yield from self.proc.stream(self.input or b"")
+        self._check(ok, self.proc.error)
+
+    def stream_output(self, ok: Sequence[int] = (0,)) -> Iterator[bytes]:
+        """`stream`, with stdin written by someone else meanwhile (`Process.send`)."""
+        yield from self.proc.stream(None)
+        self._check(ok, self.proc.error)
+
+    def _check(self, ok: Sequence[int], err: bytes) -> None:
         returncode = self.proc.wait()
         if returncode not in ok:
             raise GitError(self.argv, returncode, err.decode(errors="replace"))
-        return out
 
 
 class Query(Generic[T]):
@@ -148,19 +195,64 @@ class Query(Generic[T]):
         self._parse = parse
         self._empty = empty
         self._on_error = on_error
+        self._joined: Callable[[], T] | None = None  # set by background()
+
+    def background(self) -> Query[T]:
+        """Read and parse the answer in a thread from now on: the parse of a long
+        output then fills the time this process would spend waiting on git."""
+        import threading
+
+        pending = self._pending
+        if pending is None:
+            return self
+        box: list[T | BaseException] = []
+
+        def work() -> None:
+            try:
+                box.append(self._answer(pending))
+            except BaseException as exc:  # handed to the caller of get()
+                box.append(exc)
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+
+        def joined() -> T:
+            thread.join()
+            answer = box[0]
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+
+        self._joined = joined
+        return self
 
     def get(self) -> T:
         if self._pending is None:
             return self._empty
         try:
-            out = self._pending.result(self._ok)
+            self._empty = self._joined() if self._joined else self._answer(self._pending)
         except GitError as exc:
             if self._on_error is None:
                 raise
             raise self._on_error(exc) from None
-        self._empty = self._parse(out)
         self._pending = None  # asked again, the answer is the one already read
         return self._empty
+
+    def _answer(self, pending: Pending) -> T:
+        return self._parse(pending.result(self._ok))
+
+
+class StreamQuery(Query[T]):
+    """A query whose answer is parsed while git writes it, never held whole."""
+
+    def __init__(
+        self, pending: Pending | None, parse: Callable[[Iterator[bytes]], T], empty: T
+    ) -> None:
+        super().__init__(pending, lambda out: parse(iter((out,))), empty)
+        self._parse_stream = parse
+
+    def _answer(self, pending: Pending) -> T:
+        return self._parse_stream(pending.stream(self._ok))
 
 
 class BlobFacts:
@@ -351,8 +443,11 @@ class Git:
         self.cwd = cwd
         self.env = _env()
 
-    def start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
-        """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
+    def start(
+        self, *args: str, input: bytes | None = None, stdin: bool = False, background: bool = False
+    ) -> Pending:
+        """Start git; its input is `input`, or (with `stdin`) set on the Pending later.
+        With `background`, a thread feeds and drains it from now on."""
         argv = ("git", *args)
         if not os.path.isdir(self.cwd):
             raise RepolicyError(f"not a directory: {self.cwd}")
@@ -360,7 +455,8 @@ class Git:
             proc = Process(("git", "-C", self.cwd, *args), self.env, stdin or input is not None)
         except FileNotFoundError:
             raise RepolicyError("git is not installed or not on PATH") from None
-        return Pending(argv, proc, input)
+        pending = Pending(argv, proc, input)
+        return pending.begin() if background else pending
 
     def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
         return self.start(*args, input=input).result(ok)
@@ -417,7 +513,51 @@ class Git:
             "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--reverse",
             "--topo-order", "--ignore-missing", "--format=%x01%H", *revisions, "--",
         )  # fmt: skip
-        return Query(pending, parse_history, [])
+        return StreamQuery(pending, lambda chunks: parse_history_walk(chunks).entries, [])
+
+    def history_walk(self, revisions: Sequence[str]) -> Query[HistoryWalk]:
+        """`history`, plus every commit and tree the walk passes: with the blobs,
+        all the objects `rev-list --objects` would list (`-t` names each tree
+        a commit changed; `%T` its root tree), so their disk usage can be summed
+        without walking the history a second time."""
+        pending = self.start(
+            *_SMALL_PACK_WINDOWS,
+            "log", "--raw", "-t", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
+            "--reverse", "--topo-order", "--ignore-missing", "--format=%x01%H %T",
+            *revisions, "--",
+        )  # fmt: skip
+        return StreamQuery(pending, parse_history_walk, HistoryWalk([], set()))
+
+    def history_scan(
+        self,
+        revisions: Sequence[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None,
+        attributes: Sequence[str],
+    ) -> HistoryScan:
+        """`history_walk`, with every blob's facts and every path's attributes
+        asked while the walk goes (see `HistoryScan`)."""
+        return HistoryScan(self, revisions, read_below, keep, attributes)
+
+    def tag_objects(self) -> Query[list[str]]:
+        """The annotated tag objects under refs/tags (what `--tags` adds to a walk)."""
+        pending = self.start("for-each-ref", "--format=%(objecttype) %(objectname)", "refs/tags")
+        return Query(
+            pending,
+            lambda out: [line[4:] for line in out.decode().splitlines() if line[:4] == "tag "],
+            [],
+        )
+
+    def disk_sizes(self, oids: Iterable[bytes]) -> Query[int]:
+        """Bytes on disk of the given objects, summed (missing ones count nothing)."""
+        wanted = b"\n".join(oids)
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objectsize:disk)", input=wanted + b"\n",
+                background=True,
+            )  # fmt: skip
+        return Query(pending, _sum_disk_sizes, 0)
 
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
@@ -569,7 +709,9 @@ class Git:
             args = ["check-attr", "-z", "--stdin"]
             if cached:
                 args.append("--cached")
-            pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
+            pending = self.start(
+                *args, *names, input=b"\0".join(map(encode, wanted)) + b"\0", background=True
+            )
         return Query(pending, _parse_check_attr, {})
 
     # -- dvc --
@@ -744,17 +886,323 @@ def raw_records(raw: bytes) -> Iterator[RawRecord]:
         k += 2
 
 
-def parse_history(out: bytes) -> list[HistoryEntry]:
-    """Parse `git log --raw -z -c --format=%x01%H` (combined records for merges)."""
-    entries: list[HistoryEntry] = []
-    for chunk in out.split(b"\x01")[1:]:
-        commit_raw, _, raw = chunk.partition(b"\0")
-        commit = commit_raw.decode().strip()
-        for record in raw_records(raw):
-            if record.status != "D" and record.new_mode not in ("000000", GITLINK):
-                path = decode(record.path)
-                entries.append(HistoryEntry(commit, path, record.new_oid, record.new_mode))
-    return entries
+class HistoryWalk(NamedTuple):
+    entries: list[HistoryEntry]
+    objects: set[bytes]  # the ids of the commits and trees of the walk
+
+
+_TREE = b"040000"
+_NOTHING = (b"000000", GITLINK.encode())
+_MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
+
+
+class WalkParser:
+    """`git log --raw -z -c --format=%x01%H[ %T]` (with or without `-t`), parsed
+    chunk by chunk as it arrives.
+
+    Read field by field: a path may hold any byte but NUL, so only the order
+    of the fields tells a commit's header from a path. A record is a meta
+    field (`:` once per parent, the parents' modes, the new mode, the
+    parents' ids, the new id, the status letters) and then its path.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[HistoryEntry] = []
+        self.objects: set[bytes] = set()  # commits and trees
+        self._commit = ""
+        self._meta: bytes | None = None
+        self._carry = b""
+
+    def feed(self, data: bytes) -> None:
+        fields = (self._carry + data).split(b"\0")
+        self._carry = fields.pop()  # the field still being written
+        add_entry, add_object = self.entries.append, self.objects.add
+        commit, meta = self._commit, self._meta
+        for field in fields:
+            if meta is not None:
+                parts = meta.split(b" ")
+                if meta[1] == 0x3A:  # a merge's combined record: one ':' per parent
+                    n = len(meta) - len(meta.lstrip(b":"))
+                    mode, oid = parts[n], parts[2 * n + 1]
+                else:
+                    mode, oid = parts[1], parts[3]
+                meta = None
+                if mode == _TREE:
+                    add_object(oid)
+                elif mode not in _NOTHING and parts[-1][:1] != b"D":
+                    mode_text = _MODES.get(mode) or mode.decode()
+                    add_entry(HistoryEntry(commit, decode(field), oid.decode(), mode_text))
+                continue
+            field = field.lstrip(b"\n")
+            if field[:1] == b":":
+                meta = field
+            elif field[:1] == b"\x01":
+                ids = field[1:].split()
+                add_object(ids[0])
+                if len(ids) > 1:
+                    add_object(ids[1])
+                commit = ids[0].decode()
+        self._commit, self._meta = commit, meta
+
+    def result(self) -> HistoryWalk:
+        return HistoryWalk(self.entries, self.objects)
+
+
+def parse_history_walk(chunks: Iterable[bytes]) -> HistoryWalk:
+    parser = WalkParser()
+    for data in chunks:
+        parser.feed(data)
+    return parser.result()
+
+
+class _Lines:
+    """Complete lines out of chunks that split them anywhere."""
+
+    def __init__(self, separator: bytes = b"\n") -> None:
+        self._separator = separator
+        self._carry = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        lines = (self._carry + data).split(self._separator)
+        self._carry = lines.pop()
+        return lines
+
+
+class Feed:
+    """A git process fed while it runs: `send` queues its input, a thread writes
+    it, another hands the output to `parse` as it arrives, and `finish` ends
+    the input and waits for the last answer. The caller never waits on git:
+    a slow reader of its input would otherwise stall whatever produces it."""
+
+    def __init__(self, git: Git, args: Sequence[str], parse: Callable[[bytes], None]) -> None:
+        import queue
+        import threading
+
+        self.pending = git.start(*args, stdin=True)
+        self._parse = parse
+        self._failure: BaseException | None = None
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._reader.start()
+        self._writer.start()
+
+    def _drain(self) -> None:
+        try:
+            for chunk in self.pending.stream_output():
+                self._parse(chunk)
+        except BaseException as exc:  # handed to the caller of finish()
+            self._failure = exc
+
+    def _write(self) -> None:
+        proc = self.pending.proc
+        while (data := self._queue.get()) is not None:
+            proc.send(data)
+        proc.close_stdin()
+
+    def send(self, data: bytes) -> None:
+        if data:
+            self._queue.put(data)
+
+    def alive(self) -> bool:
+        return self._reader.is_alive()
+
+    def finish(self) -> None:
+        self._queue.put(None)
+        self._writer.join()
+        self._reader.join()
+        if self._failure is not None:
+            raise self._failure
+
+
+_OBJECT_TYPE_NAMES = {t: t.decode() for t in (b"blob", b"tree", b"commit", b"tag")}
+
+
+class _BlobQuestions:
+    """One `cat-file --batch-command --buffer` asked, as ids arrive, for sizes and
+    then for the contents of the blobs under `read_below` bytes.
+
+    One process, so the pack is mapped once. Only the caller's thread
+    writes, and it never waits on an answer while writing; the reader thread
+    parses the answers in the order the questions were written (`_asked`)
+    and never writes, so neither side can block the other.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        read_below: int,
+        keep: Callable[[bytes], bool] | None,
+        info: dict[str, ObjectInfo],
+        contents: dict[str, bytes],
+    ) -> None:
+        import collections
+        import threading
+
+        self._read_below = read_below
+        self._keep = keep
+        self._info = info
+        self._contents = contents
+        self._answered = threading.Condition()
+        self._asked: collections.deque[tuple[bool, list[str]]] = collections.deque()
+        self._sizes_unanswered = 0
+        self._small: list[str] = []  # sized, contents not asked for yet
+        self._batch: tuple[bool, list[str]] | None = None
+        self._k = 0
+        self._buffer = bytearray()
+        self.feed = Feed(git, ("cat-file", "--batch-command", "--buffer"), self._parse)
+
+    def ask(self, oids: list[str]) -> None:
+        """Sizes of `oids`, and contents of the small blobs sized since last time."""
+        with self._answered:
+            small, self._small = self._small, []
+            lines = [b"info %s\n" % o.encode() for o in oids]
+            if oids:
+                self._asked.append((False, oids))
+                self._sizes_unanswered += 1
+            if small:
+                self._asked.append((True, small))
+                lines += [b"contents %s\n" % o.encode() for o in small]
+        if lines:
+            self.feed.send(b"".join(lines) + b"flush\n")
+
+    def finish(self) -> None:
+        """Wait for every size, ask for the last contents, and read them."""
+        with self._answered:
+            while self._sizes_unanswered and self.feed.alive():
+                self._answered.wait(0.05)
+        self.ask([])
+        self.feed.finish()
+
+    def _parse(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        pos = 0
+        while True:
+            if self._batch is None:
+                with self._answered:
+                    if not self._asked:
+                        break
+                    self._batch, self._k = self._asked.popleft(), 0
+            is_contents, oids = self._batch
+            end = buffer.find(b"\n", pos)
+            if end < 0:
+                break
+            parts = bytes(buffer[pos:end]).split(b" ")
+            oid = oids[self._k]
+            if len(parts) != 3:  # "<oid> missing"
+                pos = end + 1
+            elif is_contents:
+                size = int(parts[2])
+                if len(buffer) < end + size + 2:
+                    break
+                content = bytes(buffer[end + 1 : end + 1 + size])
+                pos = end + size + 2
+                if self._keep is None or self._keep(content):
+                    self._contents[oid] = content
+            else:
+                kind = _OBJECT_TYPE_NAMES.get(parts[1]) or parts[1].decode()
+                size = int(parts[2])
+                self._info[oid] = ObjectInfo(oid, kind, size)
+                if kind == "blob" and size < self._read_below:
+                    with self._answered:
+                        self._small.append(oid)
+                pos = end + 1
+            self._k += 1
+            if self._k == len(oids):
+                self._batch = None
+                if not is_contents:
+                    with self._answered:
+                        self._sizes_unanswered -= 1
+                        self._answered.notify_all()
+        del buffer[:pos]
+
+
+class HistoryScan:
+    """The history walk, with the facts of each blob gathered while it goes.
+
+    Each new blob id is asked of `cat-file` (its size, then the contents of
+    the small ones, kept where `keep` says) and each new path of `check-attr`
+    as soon as the walk meets them: both run beside `git log` instead of
+    after it. Git without `cat-file --batch-command` (before 2.36) is asked
+    once the walk is over.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        revisions: Sequence[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None,
+        attributes: Sequence[str],
+    ) -> None:
+        self.info: dict[str, ObjectInfo] = {}
+        self.contents: dict[str, bytes] = {}
+        self.attributes: dict[str, dict[str, str]] = {}
+        self._git = git
+        self._read_below = read_below
+        self._keep = keep
+        self._attr_fields = _Lines(b"\0")
+        self._attr_carry: list[bytes] = []
+        self._log = git.history_walk(revisions)
+        self._blobs = _BlobQuestions(git, read_below, keep, self.info, self.contents)
+        self._attrs = Feed(
+            git, ("check-attr", "-z", "--stdin", "--cached", *attributes), self._on_attributes
+        )
+
+    def _on_attributes(self, data: bytes) -> None:
+        fields = self._attr_carry + self._attr_fields.feed(data)
+        whole = len(fields) - len(fields) % 3
+        self._attr_carry = fields[whole:]
+        shared: dict[tuple[str, str], dict[str, str]] = {}
+        for k in range(0, whole, 3):
+            value = fields[k + 2].decode(errors="replace")
+            if value == "unspecified":
+                continue
+            path, name = decode(fields[k]), fields[k + 1].decode()
+            attrs = self.attributes.get(path)
+            if attrs is None:
+                # Most paths share one answer (filter=lfs): one dict serves them all.
+                attrs = shared.setdefault((name, value), {name: value})
+                self.attributes[path] = attrs
+            elif name not in attrs:
+                self.attributes[path] = {**attrs, name: value}
+
+    def get(self) -> HistoryWalk:
+        pending = self._log._pending
+        seen_oids: dict[str, None] = {}
+        walk = HistoryWalk([], set())
+        if pending is not None:
+            parser = WalkParser()
+            seen_paths: set[str] = set()
+            done = 0
+            for data in pending.stream():
+                parser.feed(data)
+                fresh = parser.entries[done:]
+                done = len(parser.entries)
+                oids = [e.oid for e in fresh if e.oid not in seen_oids]
+                paths = [e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths]
+                oids = list(dict.fromkeys(oids))
+                seen_oids.update(dict.fromkeys(oids))
+                seen_paths.update(paths)
+                self._blobs.ask(oids)
+                if paths:
+                    unique = dict.fromkeys(paths)
+                    self._attrs.send(b"\0".join(map(encode, unique)) + b"\0")
+            walk = parser.result()
+        try:
+            self._blobs.finish()
+        except GitError:
+            facts = BlobFacts(self._git, list(seen_oids), self._read_below, self._keep)
+            info, contents = facts.get()
+            self.info.update(info)
+            self.contents.update(contents)
+        self._attrs.finish()
+        return walk
+
+
+def _sum_disk_sizes(out: bytes) -> int:
+    return sum(int(line) for line in out.splitlines() if not line.endswith(b" missing"))
 
 
 def _parse_unique_paths(out: bytes) -> list[str]:

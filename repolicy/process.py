@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import select
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 _CHUNK = 1 << 16  # a pipe's default capacity on Linux
 
@@ -81,15 +81,24 @@ class Process:
         self.stdout = out_read
         self.stderr = err_read
         self.returncode: int | None = None
+        self.error = b""  # stderr, once the exchange is over
 
     def communicate(self, input: bytes = b"") -> tuple[bytes, bytes]:
         """Feed the input, read both outputs to the end, and reap the process."""
-        chunks: dict[int, list[bytes]] = {self.stdout: [], self.stderr: []}
+        out = b"".join(self.stream(input))
+        return out, self.error
+
+    def stream(self, input: bytes | None = b"") -> Iterator[bytes]:
+        """Feed the input and yield stdout as it arrives; at the end the process is
+        reaped and its stderr is in `error`. A long output can so be parsed while
+        it is produced, without ever being held whole. With `input` None, stdin
+        is left to someone else (see `send`), who must close it (`close_stdin`)."""
+        errors: list[bytes] = []
         poller = select.poll()
         poller.register(self.stdout, select.POLLIN)
         poller.register(self.stderr, select.POLLIN)
-        view = memoryview(input)
-        stdin = self.stdin
+        view = memoryview(input or b"")
+        stdin = self.stdin if input is not None else None
         if stdin is not None:
             if view:
                 os.set_blocking(stdin, False)
@@ -97,7 +106,7 @@ class Process:
             else:
                 os.close(stdin)
                 stdin = None
-        open_fds = len(chunks) + (stdin is not None)
+        open_fds = 2 + (stdin is not None)
         try:
             while open_fds:
                 for fd, _event in poller.poll():
@@ -115,17 +124,36 @@ class Process:
                             open_fds -= 1
                         continue
                     data = os.read(fd, _CHUNK)
-                    if data:
-                        chunks[fd].append(data)
-                    else:
+                    if not data:
                         poller.unregister(fd)
                         open_fds -= 1
+                    elif fd == self.stdout:
+                        yield data
+                    else:
+                        errors.append(data)
         finally:
             for end in (stdin, self.stdout, self.stderr):
                 if end is not None:
                     os.close(end)
             self.wait()
-        return b"".join(chunks[self.stdout]), b"".join(chunks[self.stderr])
+            self.error = b"".join(errors)
+
+    def send(self, data: bytes) -> None:
+        """Write to stdin, waiting while the pipe is full (someone must be reading
+        the output meanwhile: see `stream(None)`). A process that stopped
+        reading is not an error here: its exit status and stderr will say why."""
+        assert self.stdin is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.stdin, view) :]
+        except BrokenPipeError:
+            pass
+
+    def close_stdin(self) -> None:
+        if self.stdin is not None:
+            os.close(self.stdin)
+            self.stdin = None
 
     def close(self) -> None:
         """Close every pipe without reading: the process sees end of input and

@@ -9,7 +9,7 @@ the `filter` attribute, side by side) so checks never touch git.
 # string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
@@ -21,6 +21,7 @@ from repolicy.git import (
     Git,
     HistoryEntry,
     IndexEntry,
+    ObjectInfo,
     RepoInfo,
 )
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
@@ -131,8 +132,18 @@ def gather(
         attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
     facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE, might_be_pointer, objects)
     info, contents = facts.get()
+    return attach(candidates, info, contents, attributes.get())
+
+
+def attach(
+    candidates: Sequence[Candidate],
+    info: Mapping[str, ObjectInfo],
+    contents: Mapping[str, bytes],
+    attrs: Mapping[str, Mapping[str, str]],
+) -> list[BlobAtPath]:
+    """Blobs at their paths, from facts already gathered: sizes (`info`), the
+    contents of the small blobs that might be pointers, `filter` attributes."""
     pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
-    attrs = attributes.get()
     return [
         BlobAtPath(
             path=c.path,

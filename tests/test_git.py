@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.git import BlobFacts, Git, objects_directory
+from repolicy.errors import GitError
+from repolicy.git import BlobFacts, Git, Query, objects_directory, parse_history_walk
 
 from .conftest import Repo
 
@@ -177,3 +178,39 @@ def test_an_attribute_reader_started_early_answers_like_check_attr(repo: Repo) -
     unasked = git.attribute_reader(("filter",))
     unasked.discard()  # nothing staged: git gets end of input and exits
     assert unasked._pending.proc.wait() == 0
+
+
+def test_the_history_parser_does_not_care_where_the_output_is_cut(repo: Repo) -> None:
+    # Paths may hold any byte but NUL, including the \x01 that starts a header.
+    names = ["plain.txt", os.fsdecode(b"\x01:odd\nname \xff"), ":colon", "d/e/f.txt"]
+    for k, name in enumerate(names):
+        repo.write(name, f"{k}\n")
+        repo.git("add", "-f", "--", f":(literal){name}")
+        repo.commit(f"add {k}")
+    repo.git("checkout", "-q", "-b", "side", "HEAD~2")
+    repo.write("d/side.txt", "side\n")
+    repo.add("d/side.txt")
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-edit", "side")
+    git = Git(str(repo.path))
+    whole = git.history_walk(["--branches"]).get()
+    assert {e.path for e in whole.entries} == {*names, "d/side.txt"}
+    out = subprocess.run(
+        ["git", "log", "--raw", "-t", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
+         "--reverse", "--topo-order", "--format=%x01%H %T", "--branches", "--"],
+        cwd=repo.path, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    for cut in range(1, len(out)):
+        assert parse_history_walk([out[:cut], out[cut:]]) == whole, cut
+    assert parse_history_walk([out[k : k + 1] for k in range(len(out))]) == whole
+
+
+def test_a_failure_in_the_background_reaches_the_caller(repo: Repo) -> None:
+    git = Git(str(repo.path))
+    query = Query(git.start("rev-parse", "--verify", "no-such-branch"), bytes, b"")
+    with pytest.raises(GitError, match="single revision"):
+        query.background().get()
+    pending = git.start("cat-file", "-s", "0" * 40, background=True)
+    with pytest.raises(GitError):
+        pending.result()

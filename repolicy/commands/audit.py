@@ -36,10 +36,11 @@ def history_revisions(git: Git) -> list[str]:
 
 def run(args: Options) -> int:
     from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
     from repolicy.report import Report, emit, human_size
-    from repolicy.targets import gather, history_candidates, index_candidates
+    from repolicy.targets import attach, gather, history_candidates, index_candidates
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -50,19 +51,29 @@ def run(args: Options) -> int:
 
     revs = history_revisions(git)
     # Every independent question is asked now; git answers them side by side
-    # while the history is parsed and judged.
-    log = git.history(revs)
-    usage = git.disk_usage(revs)
-    index = git.index_entries()
-    on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
+    # while the history is parsed and judged. One walk of the history answers
+    # three: the blobs at their paths (whose sizes, contents and attributes
+    # are asked as the walk meets them) and, with the commits and trees it
+    # passes, what the history takes on disk.
+    scan = git.history_scan(revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",))
+    tags = git.tag_objects()
     progress = Progress(enabled=None if not args.quiet else False)
-    progress.say("reading the history of every branch and tag")
-    history = history_candidates(log.get())
-    progress.say(f"{len(history):,} blobs at their paths in history; reading their sizes")
+    progress.say("reading the history of every branch and tag, and its blobs")
+    walk = scan.get()
+    # Listed after the walk, not beside it: each listing holds the index in
+    # memory, and the walk is when this command's processes hold the most.
+    on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
+    index = git.index_entries().background()
+    usage = git.disk_sizes([*walk.objects, *map(str.encode, [*tags.get(), *scan.info])])
+    walk.objects.clear()  # hundreds of thousands of ids, no longer needed
+    history = history_candidates(walk.entries)
     seen = {(c.oid, c.path) for c in history}
     index_entries = index_candidates(index.get())
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
-    blobs = gather(git, [*history, *staged], cached_attributes=True)
+    blobs = [
+        *attach(history, scan.info, scan.contents, scan.attributes),
+        *gather(git, staged, cached_attributes=True),
+    ]
     scanned = {b.oid: b.size for b in blobs}
     progress.say(f"{len(scanned):,} objects scanned, {human_size(sum(scanned.values()))}; judging")
     report.violations.extend(check_blobs(ctx, blobs))
@@ -120,7 +131,7 @@ def run(args: Options) -> int:
 
     in_index = {c.path: c.oid for c in staged}
     if args.write_baseline:
-        result = baseline.rewrite(info.toplevel, policy, report.violations, log.get(), in_index)
+        result = baseline.rewrite(info.toplevel, policy, report.violations, walk.entries, in_index)
         if args.format == "json":
             import json
 
@@ -132,7 +143,7 @@ def run(args: Options) -> int:
     if accepted is not None:
         # A shallow clone lacks the history that old entries match: it cannot
         # tell an unused entry from one it does not see.
-        baseline.apply(report, accepted, log.get(), staged=in_index, judge_unused=not shallow)
+        baseline.apply(report, accepted, walk.entries, staged=in_index, judge_unused=not shallow)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -244,3 +246,117 @@ def test_the_text_report_groups_by_check_worst_first(repo: Repo) -> None:
     assert out[first + 1].startswith("a.log: error [excluded]")
     assert out[-1].startswith("repolicy audit: 3 errors, 1 warning")
     assert out[-3].startswith("budget repo: [") and out[-2].startswith("budget lfs:")
+
+
+def rev_list_disk_usage(cwd: Path, *refs: str) -> int:
+    out = subprocess.run(
+        ["git", "rev-list", "--objects", "--disk-usage", "--branches", "--tags", *refs, "--"],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return int(out)
+
+
+def tangled_history(repo: Repo, tmp_path: Path) -> None:
+    """Merges, renames, reverts, deletions, tags of both kinds, a symlink, a submodule,
+    and names git quotes: the shapes a walk can miss objects in."""
+    sub = tmp_path / "sub"
+    subprocess.run(["git", "init", "-q", str(sub)], check=True)
+    subprocess.run(["git", "-C", str(sub), "commit", "-q", "--allow-empty", "-m", "s"], check=True)
+    repo.write(".repolicy.yaml", "budgets: {repo: 1 GiB}\n")
+    repo.write("a/b/c.txt", "one\n")
+    repo.write(os.fsdecode(b"odd \x01:\nname\xff.txt"), "odd\n")
+    repo.add(".")
+    repo.commit("start")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "sub")
+    repo.commit("submodule")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("a/b/d.txt", "side\n")
+    repo.write("a/x/deep/e.txt", "deep\n")
+    repo.add("a")
+    repo.commit("side work")
+    repo.git("mv", "a/b/c.txt", "a/c-renamed.txt")
+    os.symlink("c-renamed.txt", repo.path / "a" / "link")
+    repo.add("a")
+    repo.commit("rename and link")
+    repo.git("checkout", "-q", "main")
+    repo.write("a/b/c.txt", "two\n")
+    repo.add("a")
+    repo.commit("main work")
+    repo.git("merge", "-q", "--no-edit", "side")
+    repo.write("a/b/c.txt", "one\n")  # back to a tree seen before
+    repo.add("a")
+    repo.commit("revert")
+    repo.git("rm", "-q", "-r", "a/x")
+    repo.commit("drop a directory")
+    repo.git("tag", "-a", "-m", "annotated", "v1")
+    repo.git("tag", "light", "side")
+    repo.git("checkout", "-q", "-b", "orphaned-side", "side~1")
+    repo.write("only-here.bin", random.Random(3).randbytes(5000))
+    repo.add("only-here.bin")
+    repo.commit("only on a branch")
+    repo.git("checkout", "-q", "main")
+
+
+def test_the_repository_budget_counts_exactly_what_rev_list_counts(
+    repo: Repo, tmp_path: Path
+) -> None:
+    # One walk of the history yields the blobs and every commit and tree, so
+    # the disk usage is summed without rev-list's second walk: it must agree.
+    tangled_history(repo, tmp_path)
+    assert audit(repo)[1]["budgets"]["repo"]["used"] == rev_list_disk_usage(repo.path)
+    repo.git("gc", "-q")  # packed: sizes on disk change, the agreement must not
+    assert audit(repo)[1]["budgets"]["repo"]["used"] == rev_list_disk_usage(repo.path)
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--no-local", "--depth", "2", "--no-single-branch",
+         f"file://{repo.path}", str(shallow)], check=True,
+    )  # fmt: skip
+    # A clone's other branches are remote-tracking ones, and audited as history.
+    used = audit(repo, cwd=shallow)[1]["budgets"]["repo"]["used"]
+    assert used == rev_list_disk_usage(shallow, "--remotes")
+
+
+def test_blobs_read_beside_the_walk_get_the_same_verdicts_as_git_gives(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """Sizes, pointers and attributes gathered while the walk streams, for more
+    names than one pipe holds, match what the plumbing says blob by blob."""
+    repo.write(".repolicy.yaml", "lfs: ['*.pth']\nbudgets: {file: 3 KiB}\n")
+    repo.write(".gitattributes", "*.pth filter=lfs diff=lfs merge=lfs -text\n")
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 12345\n"
+    for k in range(1500):
+        repo.write(f"d{k % 7}/file {k}.txt", f"{k}\n" * (k % 5))
+        repo.write(f"m/{k}.pth", pointer.format(f"{k:064x}"))
+    repo.write("m/raw.pth", b"\x00raw weights" * 400)
+    repo.write("big.bin", random.Random(5).randbytes(4000))
+    repo.add(".")
+    repo.commit("many")
+    code, data = audit(repo)
+    assert (code, found(data)) == (
+        1, {("lfs-missing", "m/raw.pth"), ("file-too-large", "m/raw.pth"),
+            ("file-too-large", "big.bin")},
+    )  # fmt: skip
+    assert data["budgets"]["lfs"]["used"] == 12345 * 1500
+
+
+def test_an_old_git_without_batch_command_still_gets_every_fact(repo: Repo, tmp_path: Path) -> None:
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\nbudgets: {file: 100 B}\n")
+    repo.write("a.log", "x")
+    repo.write("big.txt", "y" * 500)
+    repo.add(".")
+    repo.commit("start")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real = shutil.which("git")
+    assert real is not None
+    (shim / "git").write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do [ "$arg" = --batch-command ] && '
+        "{ echo 'error: unknown option `batch-command'\"'\"'' >&2; exit 129; }; done\n"
+        f'exec {real} "$@"\n'
+    )
+    (shim / "git").chmod(0o755)
+    path = f"{shim}{os.pathsep}{os.environ['PATH']}"
+    proc = repo.run("audit", "--format", "json", env={"PATH": path})
+    assert proc.returncode == 1, proc.stderr
+    assert found(json.loads(proc.stdout)) == {("excluded", "a.log"), ("file-too-large", "big.txt")}
