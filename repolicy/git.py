@@ -10,8 +10,10 @@ read without git is a loose object the hook was just given (`read_loose`).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
@@ -32,12 +34,6 @@ _STAGED_DIFF = (
     "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
 )  # fmt: skip
 SYMLINK = "120000"
-# For the history walk: git maps packs in windows of up to 1 GiB, and every
-# page it touches counts in its resident memory, so the walk would grow by
-# the size of the pack beside the cat-file that reads the same pack. Small
-# windows keep it to a few MiB of it, for ~4% more time. (Not for cat-file:
-# it reads objects in no particular order, and small windows thrash.)
-_SMALL_PACK_WINDOWS = ("-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=16m")
 
 
 def _env() -> dict[str, str]:
@@ -51,12 +47,18 @@ def _env() -> dict[str, str]:
     return env
 
 
+# os.fsdecode and os.fsencode, without their per-call checks: an audit
+# converts every path of the history, hundreds of thousands of them.
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
+
+
 def decode(raw: bytes) -> str:
-    return os.fsdecode(raw)
+    return raw.decode(_FS_ENCODING, _FS_ERRORS)
 
 
 def encode(path: str) -> bytes:
-    return os.fsencode(path)
+    return path.encode(_FS_ENCODING, _FS_ERRORS)
 
 
 class RepoInfo(NamedTuple):
@@ -142,6 +144,7 @@ class Pending:
                 self._answer = self.proc.communicate(self.input or b"")
             except BaseException as exc:  # handed to the caller of result()
                 self._answer = exc
+            self.input = None  # fed: a long input need not outlive the exchange
 
         self._thread = threading.Thread(target=exchange, daemon=True)
         self._thread.start()
@@ -521,7 +524,6 @@ class Git:
         a commit changed; `%T` its root tree), so their disk usage can be summed
         without walking the history a second time."""
         pending = self.start(
-            *_SMALL_PACK_WINDOWS,
             "log", "--raw", "-t", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
             "--reverse", "--topo-order", "--ignore-missing", "--format=%x01%H %T",
             *revisions, "--",
@@ -548,16 +550,10 @@ class Git:
             [],
         )
 
-    def disk_sizes(self, oids: Iterable[bytes]) -> Query[int]:
-        """Bytes on disk of the given objects, summed (missing ones count nothing)."""
-        wanted = b"\n".join(oids)
-        pending = None
-        if wanted:
-            pending = self.start(
-                "cat-file", "--batch-check=%(objectsize:disk)", input=wanted + b"\n",
-                background=True,
-            )  # fmt: skip
-        return Query(pending, _sum_disk_sizes, 0)
+    def disk_sizes(self, oids: Iterable[bytes]) -> DiskSizes:
+        """Bytes on disk of the given objects, summed (missing ones count nothing).
+        `oids` is read by a thread, a batch at a time, while the caller goes on."""
+        return DiskSizes(self, oids)
 
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
@@ -981,7 +977,7 @@ class Feed:
         self.pending = git.start(*args, stdin=True)
         self._parse = parse
         self._failure: BaseException | None = None
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[bytes | Iterable[bytes] | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._writer = threading.Thread(target=self._write, daemon=True)
         self._reader.start()
@@ -997,10 +993,13 @@ class Feed:
     def _write(self) -> None:
         proc = self.pending.proc
         while (data := self._queue.get()) is not None:
-            proc.send(data)
+            for chunk in [data] if isinstance(data, bytes) else data:
+                proc.send(chunk)
         proc.close_stdin()
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | Iterable[bytes]) -> None:
+        """Queue input: bytes, or chunks the writer thread takes one by one (so a
+        long input is never built whole)."""
         if data:
             self._queue.put(data)
 
@@ -1036,7 +1035,6 @@ class _BlobQuestions:
         info: dict[str, ObjectInfo],
         contents: dict[str, bytes],
     ) -> None:
-        import collections
         import threading
 
         self._read_below = read_below
@@ -1078,6 +1076,8 @@ class _BlobQuestions:
         buffer = self._buffer
         buffer += data
         pos = 0
+        small: list[str] = []
+        info, read_below = self._info, self._read_below
         while True:
             if self._batch is None:
                 with self._answered:
@@ -1085,36 +1085,52 @@ class _BlobQuestions:
                         break
                     self._batch, self._k = self._asked.popleft(), 0
             is_contents, oids = self._batch
-            end = buffer.find(b"\n", pos)
-            if end < 0:
-                break
-            parts = bytes(buffer[pos:end]).split(b" ")
-            oid = oids[self._k]
-            if len(parts) != 3:  # "<oid> missing"
-                pos = end + 1
-            elif is_contents:
-                size = int(parts[2])
-                if len(buffer) < end + size + 2:
-                    break
-                content = bytes(buffer[end + 1 : end + 1 + size])
-                pos = end + size + 2
-                if self._keep is None or self._keep(content):
-                    self._contents[oid] = content
+            k = self._k
+            if not is_contents:
+                # Sizes come one line each: take every whole line at once.
+                lines = bytes(buffer[pos:]).split(b"\n", len(oids) - k)
+                for line in lines[:-1]:
+                    pos += len(line) + 1
+                    parts = line.split(b" ")
+                    oid = oids[k]
+                    k += 1
+                    if len(parts) == 3:  # not "<oid> missing"
+                        kind = _OBJECT_TYPE_NAMES.get(parts[1]) or parts[1].decode()
+                        size = int(parts[2])
+                        info[oid] = ObjectInfo(oid, kind, size)
+                        if kind == "blob" and size < read_below:
+                            small.append(oid)
             else:
-                kind = _OBJECT_TYPE_NAMES.get(parts[1]) or parts[1].decode()
-                size = int(parts[2])
-                self._info[oid] = ObjectInfo(oid, kind, size)
-                if kind == "blob" and size < self._read_below:
-                    with self._answered:
-                        self._small.append(oid)
-                pos = end + 1
-            self._k += 1
-            if self._k == len(oids):
-                self._batch = None
-                if not is_contents:
-                    with self._answered:
-                        self._sizes_unanswered -= 1
-                        self._answered.notify_all()
+                end = buffer.find(b"\n", pos)
+                if end < 0:
+                    break
+                parts = bytes(buffer[pos:end]).split(b" ")
+                if len(parts) != 3:  # "<oid> missing"
+                    pos = end + 1
+                else:
+                    size = int(parts[2])
+                    if len(buffer) < end + size + 2:
+                        break
+                    content = bytes(buffer[end + 1 : end + 1 + size])
+                    pos = end + size + 2
+                    if self._keep is None or self._keep(content):
+                        self._contents[oids[k]] = content
+                k += 1
+            self._k = k
+            if k < len(oids):
+                if is_contents:
+                    continue
+                break  # the rest of the sizes are still to come
+            self._batch = None
+            if not is_contents:
+                with self._answered:
+                    self._sizes_unanswered -= 1
+                    self._small += small
+                    small = []
+                    self._answered.notify_all()
+        if small:
+            with self._answered:
+                self._small += small
         del buffer[:pos]
 
 
@@ -1144,6 +1160,10 @@ class HistoryScan:
         self._keep = keep
         self._attr_fields = _Lines(b"\0")
         self._attr_carry: list[bytes] = []
+        self._attr_paths: collections.deque[str] = collections.deque()
+        self._attr_names = len(attributes)
+        self._attr_answers = 0
+        self._attr_path = ""
         self._log = git.history_walk(revisions)
         self._blobs = _BlobQuestions(git, read_below, keep, self.info, self.contents)
         self._attrs = Feed(
@@ -1155,11 +1175,18 @@ class HistoryScan:
         whole = len(fields) - len(fields) % 3
         self._attr_carry = fields[whole:]
         shared: dict[tuple[str, str], dict[str, str]] = {}
+        asked = self._attr_paths
         for k in range(0, whole, 3):
+            # Answers come in the order asked, one per name: the path objects
+            # the walk made are reused rather than decoded again.
+            if self._attr_answers == 0:
+                self._attr_path = asked.popleft()
+                self._attr_answers = self._attr_names
+            self._attr_answers -= 1
             value = fields[k + 2].decode(errors="replace")
             if value == "unspecified":
                 continue
-            path, name = decode(fields[k]), fields[k + 1].decode()
+            path, name = self._attr_path, fields[k + 1].decode()
             attrs = self.attributes.get(path)
             if attrs is None:
                 # Most paths share one answer (filter=lfs): one dict serves them all.
@@ -1167,6 +1194,10 @@ class HistoryScan:
                 self.attributes[path] = attrs
             elif name not in attrs:
                 self.attributes[path] = {**attrs, name: value}
+
+    def release(self) -> None:
+        """Drop the facts once they are attached to the blobs."""
+        self.info, self.contents, self.attributes = {}, {}, {}
 
     def get(self) -> HistoryWalk:
         pending = self._log._pending
@@ -1187,7 +1218,8 @@ class HistoryScan:
                 seen_paths.update(paths)
                 self._blobs.ask(oids)
                 if paths:
-                    unique = dict.fromkeys(paths)
+                    unique = list(dict.fromkeys(paths))
+                    self._attr_paths.extend(unique)
                     self._attrs.send(b"\0".join(map(encode, unique)) + b"\0")
             walk = parser.result()
         try:
@@ -1201,8 +1233,35 @@ class HistoryScan:
         return walk
 
 
-def _sum_disk_sizes(out: bytes) -> int:
-    return sum(int(line) for line in out.splitlines() if not line.endswith(b" missing"))
+class DiskSizes:
+    """`cat-file --batch-check=%(objectsize:disk)` over many ids, summed as the
+    answers arrive."""
+
+    def __init__(self, git: Git, oids: Iterable[bytes]) -> None:
+        self._total = 0
+        self._lines = _Lines()
+        self._feed = Feed(git, ("cat-file", "--batch-check=%(objectsize:disk)"), self._add)
+        self._feed.send(_batches(oids))
+
+    def _add(self, data: bytes) -> None:
+        for line in self._lines.feed(data):
+            if not line.endswith(b" missing"):
+                self._total += int(line)
+
+    def get(self) -> int:
+        self._feed.finish()
+        return self._total
+
+
+def _batches(oids: Iterable[bytes], size: int = 4096) -> Iterator[bytes]:
+    batch: list[bytes] = []
+    for oid in oids:
+        batch.append(oid)
+        if len(batch) == size:
+            yield b"\n".join(batch) + b"\n"
+            batch = []
+    if batch:
+        yield b"\n".join(batch) + b"\n"
 
 
 def _parse_unique_paths(out: bytes) -> list[str]:
@@ -1226,7 +1285,8 @@ def _parse_ls_files(out: bytes) -> list[IndexEntry]:
             continue
         meta, _, path = record.partition(b"\t")
         mode, oid, stage = meta.split(b" ")
-        entries.append(IndexEntry(mode.decode(), oid.decode(), int(stage), decode(path)))
+        mode_text = _MODES.get(mode) or mode.decode()
+        entries.append(IndexEntry(mode_text, oid.decode(), int(stage), decode(path)))
     return entries
 
 
@@ -1257,10 +1317,18 @@ def _parse_batch(out: bytes) -> dict[str, bytes]:
 def _parse_check_attr(out: bytes) -> dict[str, dict[str, str]]:
     fields = out.split(b"\0")
     result: dict[str, dict[str, str]] = {}
+    shared: dict[tuple[str, str], dict[str, str]] = {}
     for k in range(0, len(fields) - 2, 3):
         value = fields[k + 2].decode(errors="replace")
-        if value != "unspecified":
-            result.setdefault(decode(fields[k]), {})[fields[k + 1].decode()] = value
+        if value == "unspecified":
+            continue
+        path, name = decode(fields[k]), fields[k + 1].decode()
+        attrs = result.get(path)
+        if attrs is None:
+            # Most paths share one answer (filter=lfs): one dict serves them all.
+            result[path] = shared.setdefault((name, value), {name: value})
+        elif name not in attrs:
+            result[path] = {**attrs, name: value}
     return result
 
 

@@ -7,15 +7,24 @@ Work tree: what the next `git add -A` would do with the policy's paths.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from repolicy.checks import Context
     from repolicy.cli import Options
     from repolicy.report import Report, Violation
+
+
+def emptied(ids: set[bytes]) -> Iterator[bytes]:
+    """The ids, then none: the set is emptied once read."""
+    yield from ids
+    ids.clear()
 
 
 def history_revisions(git: Git) -> list[str]:
@@ -40,7 +49,7 @@ def run(args: Options) -> int:
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
     from repolicy.report import Report, emit, human_size
-    from repolicy.targets import attach, gather, history_candidates, index_candidates
+    from repolicy.targets import attach, gather, history_candidates, index_candidates, not_in
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -64,18 +73,21 @@ def run(args: Options) -> int:
     # memory, and the walk is when this command's processes hold the most.
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     index = git.index_entries().background()
-    usage = git.disk_sizes([*walk.objects, *map(str.encode, [*tags.get(), *scan.info])])
-    walk.objects.clear()  # hundreds of thousands of ids, no longer needed
+    # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
+    blob_ids = list(scan.info)
+    usage = git.disk_sizes(
+        itertools.chain(emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids]))
+    )
     history = history_candidates(walk.entries)
-    seen = {(c.oid, c.path) for c in history}
+    raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
+    progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
     index_entries = index_candidates(index.get())
-    staged = [c for c in index_entries if (c.oid, c.path) not in seen]
+    staged = not_in(index_entries, history)
     blobs = [
         *attach(history, scan.info, scan.contents, scan.attributes),
         *gather(git, staged, cached_attributes=True),
     ]
-    scanned = {b.oid: b.size for b in blobs}
-    progress.say(f"{len(scanned):,} objects scanned, {human_size(sum(scanned.values()))}; judging")
+    scan.release()
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require
@@ -105,7 +117,6 @@ def run(args: Options) -> int:
             "this is a shallow clone: only the history it has was audited "
             "(fetch it all with `git fetch --unshallow`)"
         )
-    raw = sum({b.oid: b.size for b in blobs if b.commit}.values())
     report.sections.append(
         (
             "repository size",
@@ -200,10 +211,12 @@ class WorkTree:
         if ctx.policy.lfs:
             wanted = [p for p in [*tracked, *untracked] if ctx.lfs_rule(p)]
             attrs = self.git.attributes(wanted, ("filter",)).get()
+            # Only a file git does not give filter=lfs can be lfs-attr-missing.
             files = [
-                BlobAtPath(p, "", "100644", 0, lfs_filter=attrs.get(p, {}).get("filter") == "lfs")
+                BlobAtPath(p, "", "100644", 0)
                 for p in wanted
-                if os.path.isfile(os.path.join(self.git.cwd, p))
+                if attrs.get(p, {}).get("filter") != "lfs"
+                and os.path.isfile(os.path.join(self.git.cwd, p))
             ]
             out.extend(check_lfs_attributes(ctx, files))
         return out
