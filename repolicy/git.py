@@ -864,21 +864,25 @@ class RawRecord(NamedTuple):
     path: bytes
 
 
+def raw_record(meta: bytes, path: bytes) -> RawRecord:
+    """One `--raw` record from its meta field and its path (with `-c`, a merge's)."""
+    text = meta.decode()
+    n = len(text) - len(text.lstrip(":"))
+    parts = text[n:].split(" ")
+    return RawRecord(
+        parts[:n], parts[n + 1 : 2 * n + 1], parts[n], parts[2 * n + 1], parts[-1][:1], path
+    )
+
+
 def raw_records(raw: bytes) -> Iterator[RawRecord]:
     """The records of one commit's `--raw -z` output (with `-c`, merges too)."""
     fields = raw.lstrip(b"\0\n").split(b"\0")
     k = 0
     while k < len(fields) - 1:
-        meta = fields[k].decode()
-        if not meta.startswith(":"):
+        if not fields[k].startswith(b":"):
             k += 1
             continue
-        n = len(meta) - len(meta.lstrip(":"))
-        parts = meta[n:].split(" ")
-        yield RawRecord(
-            parts[:n], parts[n + 1 : 2 * n + 1], parts[n], parts[2 * n + 1], parts[-1][:1],
-            fields[k + 1],
-        )  # fmt: skip
+        yield raw_record(fields[k], fields[k + 1])
         k += 2
 
 
@@ -1361,15 +1365,29 @@ _MAX_ARGS = 100_000
 
 
 def parse_commit_changes(out: bytes) -> list[CommitChanges]:
-    """Parse `git log --raw -z -c` with the header `%x01%H %P%x02<trailers>%x02`."""
+    """Parse `git log --raw -z -c` with the header `%x01%H %P%x02<trailers>%x02`.
+
+    Read field by field, as `WalkParser` does: a path may hold \\x01 or \\x02,
+    so only the order of the fields tells a header from a path.
+    """
     commits: list[CommitChanges] = []
-    for chunk in out.split(b"\x01")[1:]:
-        header, _, rest = chunk.partition(b"\x02")
-        trailers, _, raw = rest.partition(b"\x02")
-        ids = header.decode().split()
+    header: bytes | None = None
+    changes: list[TreeChange] = []
+    meta: bytes | None = None
+
+    def close() -> None:
+        if header is None:
+            return
+        ids_text, _, rest = header.partition(b"\x02")
+        trailers = rest.rpartition(b"\x02")[0]
+        ids = ids_text.decode().split()
         allow = tuple(v.strip() for v in decode(trailers).split("\x1f") if v.strip())
-        changes: list[TreeChange] = []
-        for record in raw_records(raw):
+        commits.append(CommitChanges(ids[0], tuple(ids[1:]), allow, tuple(changes)))
+
+    for field in out.split(b"\0"):
+        if meta is not None:
+            record = raw_record(meta, field)
+            meta = None
             present = [
                 o for m, o in zip(record.old_modes, record.old_oids, strict=True) if m != "000000"
             ]
@@ -1383,7 +1401,14 @@ def parse_commit_changes(out: bytes) -> list[CommitChanges]:
                     record.new_oid,
                 )
             )
-        commits.append(CommitChanges(ids[0], tuple(ids[1:]), allow, tuple(changes)))
+            continue
+        field = field.lstrip(b"\n")
+        if field[:1] == b":":
+            meta = field
+        elif field[:1] == b"\x01":
+            close()
+            header, changes = field[1:], []
+    close()
     return commits
 
 

@@ -380,3 +380,18 @@ def test_audit_flags_a_merge_that_rewrites_a_released_file(released: Repo) -> No
             ("frozen-modified", path, merge),
         },
     )
+
+
+def test_audit_reads_history_whatever_bytes_the_names_hold(repo: Repo) -> None:
+    # \x01 and \x02 mark commit headers in the log repolicy reads: a file name
+    # holding them must still be read as a name.
+    odd = "datasets/odd/v1/ok/\x01weird\x02 name.jpg"
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    version(repo, "datasets/odd/v1", ("ok/\x01weird\x02 name.jpg", "ok/plain.jpg"))
+    repo.commit("release")
+    repo.write(odd, "changed")
+    repo.git("add", "--", odd)
+    edit = repo.commit("touch the odd one")
+    code, data = audit(repo)
+    assert (code, mine(data)) == (1, {("frozen-modified", odd, edit)})
