@@ -996,10 +996,16 @@ class Feed:
 
     def _write(self) -> None:
         proc = self.pending.proc
-        while (data := self._queue.get()) is not None:
-            for chunk in [data] if isinstance(data, bytes) else data:
-                proc.send(chunk)
-        proc.close_stdin()
+        try:
+            while (data := self._queue.get()) is not None:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    proc.send(chunk)
+        except BaseException as exc:  # handed to the caller of finish()
+            self._failure = exc
+        finally:
+            # Whatever happened, git must see the end of its input, or the
+            # reader would wait for an answer forever.
+            proc.close_stdin()
 
     def send(self, data: bytes | Iterable[bytes]) -> None:
         """Queue input: bytes, or chunks the writer thread takes one by one (so a

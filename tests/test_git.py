@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,17 @@ def test_a_failure_in_the_background_reaches_the_caller(repo: Repo) -> None:
     pending = git.start("cat-file", "-s", "0" * 40, background=True)
     with pytest.raises(GitError):
         pending.result()
+
+
+def test_input_that_fails_midway_ends_git_instead_of_hanging(repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.add("a.txt")
+    oid = Git(str(repo.path)).index_entries().get()[0].oid
+
+    def ids() -> Iterator[bytes]:
+        yield oid.encode()
+        raise RuntimeError("the caller's data went wrong")
+
+    sizes = Git(str(repo.path)).disk_sizes(ids())
+    with pytest.raises(RuntimeError, match="went wrong"):
+        sizes.get()
