@@ -11,18 +11,13 @@ read without git is a loose object the hook was just given (`read_loose`).
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from repolicy.errors import GitError, RepolicyError
 from repolicy.process import Process
-
-if TYPE_CHECKING:
-    import subprocess
-    import threading
 
 T = TypeVar("T")
 
@@ -122,53 +117,22 @@ class ObjectInfo(NamedTuple):
 
 
 class Pending:
-    """A started git process; `result()` feeds its stdin and collects stdout.
-
-    A process fed in the background (`begin`) is served by a thread from
-    then on, so a long input or output flows while this process works on
-    something else; otherwise the exchange happens when the answer is asked for.
-    """
+    """A started git process; `result()` feeds its stdin and collects stdout."""
 
     def __init__(self, argv: tuple[str, ...], proc: Process, input: bytes | None) -> None:
         self.argv = argv
         self.proc = proc
         self.input = input
-        self._thread: threading.Thread | None = None
-        self._answer: tuple[bytes, bytes] | BaseException = (b"", b"")
-
-    def begin(self) -> Pending:
-        import threading
-
-        def exchange() -> None:
-            try:
-                self._answer = self.proc.communicate(self.input or b"")
-            except BaseException as exc:  # handed to the caller of result()
-                self._answer = exc
-            self.input = None  # fed: a long input need not outlive the exchange
-
-        self._thread = threading.Thread(target=exchange, daemon=True)
-        self._thread.start()
-        return self
 
     def result(self, ok: Sequence[int] = (0,)) -> bytes:
-        if self._thread is None:
-            out, err = self.proc.communicate(self.input or b"")
-        else:
-            self._thread.join()
-            if isinstance(self._answer, BaseException):
-                raise self._answer
-            out, err = self._answer
+        out, err = self.proc.communicate(self.input or b"")
         self._check(ok, err)
         return out
 
-    def stream(self, ok: Sequence[int] = (0,)) -> Iterator[bytes]:
-        """Stdout as it arrives; the exit status is checked at the end."""
-        yield from self.proc.stream(self.input or b"")
-        self._check(ok, self.proc.error)
-
-    def stream_output(self, ok: Sequence[int] = (0,)) -> Iterator[bytes]:
-        """`stream`, with stdin written by someone else meanwhile (`Process.send`)."""
-        yield from self.proc.stream(None)
+    def stream(self, ok: Sequence[int] = (0,), fed: bool = False) -> Iterator[bytes]:
+        """Stdout as it arrives; the exit status is checked at the end. `fed`:
+        stdin is written meanwhile by someone else (`Process.send`)."""
+        yield from self.proc.stream(None if fed else self.input or b"")
         self._check(ok, self.proc.error)
 
     def _check(self, ok: Sequence[int], err: bytes) -> None:
@@ -259,11 +223,10 @@ class StreamQuery(Query[T]):
 
 
 class BlobFacts:
-    """Sizes, then small blobs' contents, from one `cat-file --batch-command`.
-
-    Commands go in chunks small enough for the pipe, so neither side can
-    block the other. Git older than 2.36 lacks --batch-command: then the
-    same answer comes from `--batch-check` and `--batch`.
+    """Sizes, then small blobs' contents: loose objects read in place (with
+    `objects`; see `read_loose`), the rest asked of one `cat-file
+    --batch-command` (`_BlobQuestions`). Git older than 2.36 lacks
+    --batch-command: then the same answer comes from `--batch-check` and `--batch`.
     """
 
     def __init__(
@@ -279,76 +242,26 @@ class BlobFacts:
         # Which contents to hold on to: over a whole history, keeping every
         # small blob would make memory grow with the repository.
         self.keep = keep
-        self.loose_info: dict[str, ObjectInfo] = {}
-        self.loose_contents: dict[str, bytes] = {}
+        self.info: dict[str, ObjectInfo] = {}
+        self.contents: dict[str, bytes] = {}
         if objects is not None:
-            oids = read_loose(objects, oids, read_below, keep, self.loose_info, self.loose_contents)
-        self.oids = oids
-        self.proc: subprocess.Popen[bytes] | None = None
+            oids = read_loose(objects, oids, read_below, keep, self.info, self.contents)
+        self.oids = oids  # the ones git is asked about
+        self.questions: _BlobQuestions | None = None
         if oids:
-            import subprocess  # rarely needed by the hook: see `read_loose`
-
-            self.proc = subprocess.Popen(
-                ("git", "cat-file", "--batch-command", "--buffer"),
-                cwd=git.cwd,
-                env=git.env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-
-    def _ask(self, verb: bytes, oids: list[str]) -> threading.Thread:
-        """Send the commands from a thread while the caller reads the answers, so
-        neither side waits on a full pipe and no round trip is waited for."""
-        import threading
-
-        assert self.proc is not None and self.proc.stdin is not None
-        stdin = self.proc.stdin
-        commands = b"".join(b"%s %s\n" % (verb, o.encode()) for o in oids) + b"flush\n"
-
-        def send() -> None:
-            with contextlib.suppress(OSError):  # git died: the reader sees EOF
-                stdin.write(commands)
-                stdin.flush()
-
-        writer = threading.Thread(target=send, daemon=True)
-        writer.start()
-        return writer
+            self.questions = _BlobQuestions(git, read_below, keep, self.info, self.contents)
+            self.questions.ask(oids)
 
     def get(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
-        info, contents = self.loose_info, self.loose_contents
-        if self.proc is None:
-            return info, contents
-        assert self.proc.stdout is not None and self.proc.stdin is not None
-        out = self.proc.stdout
-        try:
-            if self.oids:
-                writer = self._ask(b"info", self.oids)
-                for _ in self.oids:
-                    line = out.readline()
-                    if not line:
-                        raise EOFError
-                    parts = line.decode().split()
-                    if len(parts) == 3:  # not "<oid> missing"
-                        info[parts[0]] = ObjectInfo(parts[0], parts[1], int(parts[2]))
-                writer.join()
-            small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
-            if small:
-                writer = self._ask(b"contents", small)
-                for _ in small:
-                    oid, _type, size = out.readline().decode().split()
-                    data = out.read(int(size))
-                    out.read(1)  # the newline after the contents
-                    if self.keep is None or self.keep(data):
-                        contents[oid] = data
-                writer.join()
-        except (EOFError, BrokenPipeError, ValueError):
-            self.proc.kill()
-            self.proc.wait()
-            return self._fallback()
-        self.proc.stdin.close()
-        self.proc.wait()
-        return info, contents
+        if self.questions is not None:
+            try:
+                self.questions.finish()
+            except GitError:
+                info, contents = self._fallback()
+                self.info.update(info)
+                self.contents.update(contents)
+            self.questions = None
+        return self.info, self.contents
 
     def _fallback(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
         info = self.git.object_info(self.oids).get()
@@ -356,7 +269,7 @@ class BlobFacts:
         contents = self.git.blob_contents(small).get()
         if self.keep is not None:
             contents = {oid: data for oid, data in contents.items() if self.keep(data)}
-        return {**self.loose_info, **info}, {**self.loose_contents, **contents}
+        return info, contents
 
 
 class AttributeReader:
@@ -446,11 +359,8 @@ class Git:
         self.cwd = cwd
         self.env = _env()
 
-    def start(
-        self, *args: str, input: bytes | None = None, stdin: bool = False, background: bool = False
-    ) -> Pending:
-        """Start git; its input is `input`, or (with `stdin`) set on the Pending later.
-        With `background`, a thread feeds and drains it from now on."""
+    def start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
+        """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
         argv = ("git", *args)
         if not os.path.isdir(self.cwd):
             raise RepolicyError(f"not a directory: {self.cwd}")
@@ -458,8 +368,7 @@ class Git:
             proc = Process(("git", "-C", self.cwd, *args), self.env, stdin or input is not None)
         except FileNotFoundError:
             raise RepolicyError("git is not installed or not on PATH") from None
-        pending = Pending(argv, proc, input)
-        return pending.begin() if background else pending
+        return Pending(argv, proc, input)
 
     def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
         return self.start(*args, input=input).result(ok)
@@ -512,10 +421,7 @@ class Git:
         merge only for what differs from every parent (what the merge itself
         wrote); blobs it brings from a side branch are that branch's commits'.
         """
-        pending = self.start(
-            "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--reverse",
-            "--topo-order", "--ignore-missing", "--format=%x01%H", *revisions, "--",
-        )  # fmt: skip
+        pending = self._history_log(revisions, trees=False)
         return StreamQuery(pending, lambda chunks: parse_history_walk(chunks).entries, [])
 
     def history_walk(self, revisions: Sequence[str]) -> Query[HistoryWalk]:
@@ -523,12 +429,16 @@ class Git:
         all the objects `rev-list --objects` would list (`-t` names each tree
         a commit changed; `%T` its root tree), so their disk usage can be summed
         without walking the history a second time."""
-        pending = self.start(
-            "log", "--raw", "-t", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
-            "--reverse", "--topo-order", "--ignore-missing", "--format=%x01%H %T",
-            *revisions, "--",
-        )  # fmt: skip
+        pending = self._history_log(revisions, trees=True)
         return StreamQuery(pending, parse_history_walk, HistoryWalk([], set()))
+
+    def _history_log(self, revisions: Sequence[str], trees: bool) -> Pending:
+        """The `git log` that `WalkParser` reads."""
+        return self.start(
+            "log", "--raw", *(["-t"] if trees else []), "-z", "-c", "--no-abbrev",
+            "--no-renames", "--root", "--reverse", "--topo-order", "--ignore-missing",
+            "--format=%x01%H %T" if trees else "--format=%x01%H", *revisions, "--",
+        )  # fmt: skip
 
     def history_scan(
         self,
@@ -705,10 +615,10 @@ class Git:
             args = ["check-attr", "-z", "--stdin"]
             if cached:
                 args.append("--cached")
-            pending = self.start(
-                *args, *names, input=b"\0".join(map(encode, wanted)) + b"\0", background=True
-            )
-        return Query(pending, _parse_check_attr, {})
+            pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
+        query: Query[dict[str, dict[str, str]]] = Query(pending, _parse_check_attr, {})
+        # In the background: the paths may be many, and the caller has other work.
+        return query.background()
 
     # -- dvc --
 
@@ -874,18 +784,6 @@ def raw_record(meta: bytes, path: bytes) -> RawRecord:
     )
 
 
-def raw_records(raw: bytes) -> Iterator[RawRecord]:
-    """The records of one commit's `--raw -z` output (with `-c`, merges too)."""
-    fields = raw.lstrip(b"\0\n").split(b"\0")
-    k = 0
-    while k < len(fields) - 1:
-        if not fields[k].startswith(b":"):
-            k += 1
-            continue
-        yield raw_record(fields[k], fields[k + 1])
-        k += 2
-
-
 class HistoryWalk(NamedTuple):
     entries: list[HistoryEntry]
     objects: set[bytes]  # the ids of the commits and trees of the walk
@@ -911,11 +809,10 @@ class WalkParser:
         self.objects: set[bytes] = set()  # commits and trees
         self._commit = ""
         self._meta: bytes | None = None
-        self._carry = b""
+        self._fields = _Lines(b"\0")
 
     def feed(self, data: bytes) -> None:
-        fields = (self._carry + data).split(b"\0")
-        self._carry = fields.pop()  # the field still being written
+        fields = self._fields.feed(data)
         add_entry, add_object = self.entries.append, self.objects.add
         commit, meta = self._commit, self._meta
         for field in fields:
@@ -989,7 +886,7 @@ class Feed:
 
     def _drain(self) -> None:
         try:
-            for chunk in self.pending.stream_output():
+            for chunk in self.pending.stream(fed=True):
                 self._parse(chunk)
         except BaseException as exc:  # handed to the caller of finish()
             self._failure = exc
@@ -1164,7 +1061,7 @@ class HistoryScan:
     ) -> None:
         self.info: dict[str, ObjectInfo] = {}
         self.contents: dict[str, bytes] = {}
-        self.attributes: dict[str, dict[str, str]] = {}
+        self.attributes = _Attributes()
         self._git = git
         self._read_below = read_below
         self._keep = keep
@@ -1174,7 +1071,7 @@ class HistoryScan:
         self._attr_names = len(attributes)
         self._attr_answers = 0
         self._attr_path = ""
-        self._log = git.history_walk(revisions)
+        self._log = git._history_log(revisions, trees=True)
         self._blobs = _BlobQuestions(git, read_below, keep, self.info, self.contents)
         self._attrs = Feed(
             git, ("check-attr", "-z", "--stdin", "--cached", *attributes), self._on_attributes
@@ -1184,54 +1081,41 @@ class HistoryScan:
         fields = self._attr_carry + self._attr_fields.feed(data)
         whole = len(fields) - len(fields) % 3
         self._attr_carry = fields[whole:]
-        shared: dict[tuple[str, str], dict[str, str]] = {}
-        asked = self._attr_paths
         for k in range(0, whole, 3):
             # Answers come in the order asked, one per name: the path objects
             # the walk made are reused rather than decoded again.
             if self._attr_answers == 0:
-                self._attr_path = asked.popleft()
+                self._attr_path = self._attr_paths.popleft()
                 self._attr_answers = self._attr_names
             self._attr_answers -= 1
-            value = fields[k + 2].decode(errors="replace")
-            if value == "unspecified":
-                continue
-            path, name = self._attr_path, fields[k + 1].decode()
-            attrs = self.attributes.get(path)
-            if attrs is None:
-                # Most paths share one answer (filter=lfs): one dict serves them all.
-                attrs = shared.setdefault((name, value), {name: value})
-                self.attributes[path] = attrs
-            elif name not in attrs:
-                self.attributes[path] = {**attrs, name: value}
+            self.attributes.add(self._attr_path, fields[k + 1], fields[k + 2])
 
     def release(self) -> None:
         """Drop the facts once they are attached to the blobs."""
-        self.info, self.contents, self.attributes = {}, {}, {}
+        self.info, self.contents, self.attributes = {}, {}, _Attributes()
 
     def get(self) -> HistoryWalk:
-        pending = self._log._pending
+        parser = WalkParser()
         seen_oids: dict[str, None] = {}
-        walk = HistoryWalk([], set())
-        if pending is not None:
-            parser = WalkParser()
-            seen_paths: set[str] = set()
-            done = 0
-            for data in pending.stream():
-                parser.feed(data)
-                fresh = parser.entries[done:]
-                done = len(parser.entries)
-                oids = [e.oid for e in fresh if e.oid not in seen_oids]
-                paths = [e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths]
-                oids = list(dict.fromkeys(oids))
-                seen_oids.update(dict.fromkeys(oids))
-                seen_paths.update(paths)
-                self._blobs.ask(oids)
-                if paths:
-                    unique = list(dict.fromkeys(paths))
-                    self._attr_paths.extend(unique)
-                    self._attrs.send(b"\0".join(map(encode, unique)) + b"\0")
-            walk = parser.result()
+        seen_paths: set[str] = set()
+        done = 0
+        for data in self._log.stream():
+            parser.feed(data)
+            fresh = parser.entries[done:]
+            done = len(parser.entries)
+            oids = list(dict.fromkeys(e.oid for e in fresh if e.oid not in seen_oids))
+            paths = list(
+                dict.fromkeys(
+                    e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths
+                )
+            )
+            seen_oids.update(dict.fromkeys(oids))
+            seen_paths.update(paths)
+            self._blobs.ask(oids)
+            if paths:
+                self._attr_paths.extend(paths)
+                self._attrs.send(b"\0".join(map(encode, paths)) + b"\0")
+        walk = parser.result()
         try:
             self._blobs.finish()
         except GitError:
@@ -1324,21 +1208,31 @@ def _parse_batch(out: bytes) -> dict[str, bytes]:
     return contents
 
 
+class _Attributes(dict[str, dict[str, str]]):
+    """{path: {attribute: value}} from `check-attr` answers, unspecified left out.
+    Most paths get the same answer (filter=lfs): one dict serves them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shared: dict[tuple[str, str], dict[str, str]] = {}
+
+    def add(self, path: str, name: bytes, raw_value: bytes) -> None:
+        value = raw_value.decode(errors="replace")
+        if value == "unspecified":
+            return
+        key = name.decode()
+        attrs = self.get(path)
+        if attrs is None:
+            self[path] = self._shared.setdefault((key, value), {key: value})
+        elif key not in attrs:
+            self[path] = {**attrs, key: value}
+
+
 def _parse_check_attr(out: bytes) -> dict[str, dict[str, str]]:
     fields = out.split(b"\0")
-    result: dict[str, dict[str, str]] = {}
-    shared: dict[tuple[str, str], dict[str, str]] = {}
+    result = _Attributes()
     for k in range(0, len(fields) - 2, 3):
-        value = fields[k + 2].decode(errors="replace")
-        if value == "unspecified":
-            continue
-        path, name = decode(fields[k]), fields[k + 1].decode()
-        attrs = result.get(path)
-        if attrs is None:
-            # Most paths share one answer (filter=lfs): one dict serves them all.
-            result[path] = shared.setdefault((name, value), {name: value})
-        elif name not in attrs:
-            result[path] = {**attrs, name: value}
+        result.add(decode(fields[k]), fields[k + 1], fields[k + 2])
     return result
 
 

@@ -87,29 +87,6 @@ def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
     return list(seen.values())
 
 
-def not_in(candidates: Iterable[Candidate], history: Iterable[Candidate]) -> list[Candidate]:
-    """The candidates whose blob no commit of `history` wrote at their path (what the
-    index holds that is staged, not committed)."""
-    # Most paths had one blob: a dict of path -> blob id, a set only where there
-    # were several, holds far less than a set of every (blob, path) pair.
-    written: dict[str, str | set[str]] = {}
-    for c in history:
-        seen = written.get(c.path)
-        if seen is None:
-            written[c.path] = c.oid
-        elif isinstance(seen, str):
-            if seen != c.oid:
-                written[c.path] = {seen, c.oid}
-        else:
-            seen.add(c.oid)
-    out = []
-    for c in candidates:
-        seen = written.get(c.path)
-        if seen is None or (c.oid != seen if isinstance(seen, str) else c.oid not in seen):
-            out.append(c)
-    return out
-
-
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
     """Added, modified, type-changed, copied and renamed entries (deletions never fail)."""
     return [

@@ -49,7 +49,7 @@ def run(args: Options) -> int:
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
     from repolicy.report import Report, emit, human_size
-    from repolicy.targets import attach, gather, history_candidates, index_candidates, not_in
+    from repolicy.targets import attach, gather, history_candidates, index_candidates
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -81,8 +81,10 @@ def run(args: Options) -> int:
     history = history_candidates(walk.entries)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
+    seen = {(c.oid, c.path) for c in history}
     index_entries = index_candidates(index.get())
-    staged = not_in(index_entries, history)
+    staged = [c for c in index_entries if (c.oid, c.path) not in seen]
+    del seen
     blobs = [
         *attach(history, scan.info, scan.contents, scan.attributes),
         *gather(git, staged, cached_attributes=True),
