@@ -17,6 +17,7 @@ from repolicy.policy import Policy, Rule
 from repolicy.report import ERROR, WARNING, Violation
 
 if TYPE_CHECKING:
+    from repolicy.advice import Advisor
     from repolicy.targets import BlobAtPath
 
 
@@ -71,6 +72,9 @@ class Context:
         # many times over: each question is answered once per path.
         self._lfs: dict[str, Rule | None] = {}
         self._excluding: dict[str, Rule | None] = {}
+        # What the repository around the run says about fitting advice (which
+        # commits a remote has, what .gitignore ignores); None: advice for any state.
+        self.advice: Advisor | None = None
 
     def prepare(self) -> None:
         """Compile every matcher now: the hook does this while git computes the

@@ -94,6 +94,20 @@ Policy keys
 }
 
 
+def _history_fix(ctx: Context, blob: BlobAtPath) -> str:
+    """Store it in LFS, or take it out: both rewrite the commits that carry it."""
+    from repolicy.advice import remove_history_fix
+
+    scope = ctx.advice.history if ctx.advice is not None else None
+    assert blob.commit is not None
+    removal = remove_history_fix(scope, blob.path, blob.oid, blob.path, blob.commit)
+    return (
+        history_lfs_fix(ctx, track_pattern(None, blob.path), blob)
+        + "\nor, to drop it instead, "
+        + removal
+    )
+
+
 def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """file-too-large and file-large on blobs stored in git (LFS pointers are exempt)."""
     limit = ctx.policy.limit("file")
@@ -121,8 +135,7 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
                 f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
             ),
             fix=(
-                history_lfs_fix(track_pattern(None, blob.path))
-                + f"\nor drop it from history: git filter-repo --invert-paths --path {quoted}"
+                _history_fix(ctx, blob)
                 if blob.commit is not None
                 else f"store it in Git LFS: git lfs install && git lfs track {track} "
                 f"&& git add .gitattributes && git rm --cached -- {quoted} && git add -- {quoted}\n"

@@ -41,8 +41,10 @@ Example
 How to fix
   git rm -r --cached -- data/images      (the files stay on disk)
   dvc add data/images                    (only if the data changed)
-  Committed already: the blobs stay in history until it is rewritten
-  (git filter-repo --invert-paths --path data/images).
+  For a pipeline output (dvc.lock), record a change with
+  `dvc commit -f data/prepared` instead: `dvc add` refuses a stage's output.
+  Committed already: the blobs stay in history until it is rewritten; the
+  printed advice rewrites only the commits no remote has when it can.
 
 Policy keys
   dvc
@@ -85,8 +87,9 @@ Example
 
 How to fix
   dvc add data/sample.txt && git add data/sample.txt.dvc   (keep the edit)
-  dvc checkout data/sample.txt                             (restore the data)
-  For a pipeline output (dvc.lock): dvc commit, or dvc repro.
+  dvc checkout --force data/sample.txt                     (restore the data)
+  For a pipeline output (dvc.lock): dvc commit -f OUTPUT (not the lock
+  file: DVC takes an output or a stage), or dvc repro.
 
 Policy keys
   dvc
@@ -143,6 +146,28 @@ def _is_dvc_own(path: str) -> bool:
     return name.endswith(".dvc") or name in (".gitignore", ".dvcignore", LOCK_FILE, "dvc.yaml")
 
 
+def _is_stage_output(out: DvcOut | None) -> bool:
+    """An output a pipeline stage writes (recorded in dvc.lock): `dvc add` refuses
+    it (it overlaps the stage's output); `dvc commit` records it."""
+    return out is not None and posixpath.basename(out.source) == LOCK_FILE
+
+
+def _in_git_fix(ctx: Context, owner: Owner, blob: BlobAtPath) -> str:
+    quoted = quote_paths([owner.root])
+    if blob.commit is not None:
+        from repolicy.advice import remove_history_fix
+
+        scope = ctx.advice.history if ctx.advice is not None else None
+        return remove_history_fix(scope, owner.root, blob.oid, blob.path, blob.commit)
+    if owner.out is None:
+        return f"git rm -r -q --cached -- {quoted}\ndvc add -- {quoted}"
+    record = "dvc commit -f" if _is_stage_output(owner.out) else "dvc add"
+    return (
+        f"git rm -r -q --cached -- {quoted}\n"
+        f"the files stay on disk; if they changed, record them in DVC:\n{record} -- {quoted}"
+    )
+
+
 def check_in_git(
     ctx: Context, managed: Managed, blobs: Iterable[BlobAtPath]
 ) -> Iterator[Violation]:
@@ -155,19 +180,7 @@ def check_in_git(
         owner = managed.owner(blob.path)
         if owner is None:
             continue
-        quoted = quote_paths([owner.root])
-        if blob.commit is not None:
-            fix = (
-                "drop it from history (rewrites it; then force-push): "
-                f"git filter-repo --invert-paths --path {quoted}"
-            )
-        elif owner.out is None:
-            fix = f"git rm -r --cached -- {quoted} && dvc add {quoted}"
-        else:
-            fix = (
-                f"git rm -r --cached -- {quoted}\n"
-                f"the files stay on disk; if they changed: dvc add {quoted}"
-            )
+        fix = _in_git_fix(ctx, owner, blob)
         where = owner.out.source if owner.out is not None else "the policy"
         yield Violation(
             check="dvc-in-git",
@@ -233,7 +246,7 @@ def check_not_ignored(
             rule=str(rule),
             message="must be managed by DVC, but git does not ignore it: "
             "`git add -A` would take it",
-            fix=(f"hand it to DVC, which also ignores it in git: dvc add {quote_paths([path])}"),
+            fix=f"hand it to DVC, which also ignores it in git: dvc add -- {quote_paths([path])}",
             why=rule.why,
         )
 
@@ -247,12 +260,19 @@ def check_stale(
         if now is None or out.md5 is None or now == out.md5:
             continue
         quoted = quote_paths([out.path])
-        if posixpath.basename(out.source) == LOCK_FILE:
-            fix = f"record it: dvc commit {quote_paths([out.source])}, or rebuild it: dvc repro"
+        source = quote_paths([out.source])
+        if _is_stage_output(out):
+            # `dvc commit` takes an output or a stage, not the lock file itself.
+            fix = (
+                f"keep the change: dvc commit -f -- {quoted} && git add -- {source}\n"
+                "or rebuild it from the pipeline: dvc repro"
+            )
         else:
             fix = (
-                f"keep the change: dvc add {quoted} && git add {quote_paths([out.source])}\n"
-                f"or restore the recorded data: dvc checkout {quoted}"
+                f"keep the change: dvc add -- {quoted} && git add -- {source}\n"
+                # Without --force, DVC refuses to overwrite the changed files.
+                f"or restore the recorded data, discarding the change: "
+                f"dvc checkout --force -- {quoted}"
             )
         kind = "directory" if out.is_dir else "file"
         yield Violation(

@@ -97,31 +97,40 @@ Policy keys
 }
 
 
-def _fix(blob: BlobAtPath, pattern: str) -> str:
+def _fix(ctx: Context, blob: BlobAtPath, pattern: str, ignored: bool) -> str:
+    """Take it out of git; ask for the .gitignore line only when git lacks one
+    (a path .gitignore already ignores was force-added: `git add -f`)."""
     quoted = quote_paths([blob.path])
+    if ignored:
+        after = "(.gitignore already ignores it: it was added with `git add -f`)"
+    else:
+        after = f"and add this line to .gitignore (or run `repolicy fix`): {pattern}"
     if blob.commit is not None:
-        return (
-            f"drop it from history (rewrites it; then force-push): "
-            f"git filter-repo --invert-paths --path {quoted}\n"
-            f"and add this line to .gitignore: {pattern}"
+        from repolicy.advice import remove_history_fix
+
+        scope = ctx.advice.history if ctx.advice is not None else None
+        return remove_history_fix(scope, blob.path, blob.oid, blob.path, blob.commit) + (
+            f"\n{after}"
         )
-    return f"git rm --cached -- {quoted}\nand add this line to .gitignore: {pattern}"
+    if ignored:
+        return f"{after[1:-1]}; unstage it, keeping the file:\ngit rm --cached -- {quoted}"
+    return f"git rm --cached -- {quoted}\n{after}"
 
 
 def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     if not ctx.policy.exclude:
         return
-    for blob in blobs:
-        rule = ctx.excluding_rule(blob.path)
-        if rule is None:
-            continue
+    hits = [(blob, rule) for blob in blobs if (rule := ctx.excluding_rule(blob.path)) is not None]
+    # One question to git for every path at once, and only when something matched.
+    ignored = ctx.advice.ignored(b.path for b, _ in hits) if ctx.advice and hits else set()
+    for blob, rule in hits:
         yield Violation(
             check="excluded",
             severity=ctx.severity("excluded", rule),
             path=blob.path,
             rule=str(rule),
             message=f"matches exclude pattern '{rule.text}' and must not be committed",
-            fix=_fix(blob, rule.text),
+            fix=_fix(ctx, blob, rule.text, blob.path in ignored),
             commit=blob.commit,
             size=blob.size,
             why=rule.why,

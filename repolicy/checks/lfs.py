@@ -140,13 +140,14 @@ def track_pattern(rule: Rule | None, path: str) -> str:
     return f"*{ext}" if ext else "/" + path
 
 
-def history_lfs_fix(pattern: str) -> str:
-    """Moving committed blobs into LFS rewrites history: print the command, never run it."""
-    include = pattern.lstrip("/") if pattern.startswith("/") else pattern
-    return (
-        f"rewrite history to store it in LFS (then force-push): "
-        f"git lfs migrate import --include={quote_paths([include])} --everything"
-    )
+def history_lfs_fix(ctx: Context, pattern: str, blob: BlobAtPath) -> str:
+    """Moving committed blobs into LFS rewrites history: print the command, never
+    run it, and rewrite no more than the commits that carry the blob."""
+    from repolicy.advice import lfs_history_fix
+
+    assert blob.commit is not None
+    scope = ctx.advice.history if ctx.advice is not None else None
+    return lfs_history_fix(scope, pattern, blob.oid, blob.path, blob.commit)
 
 
 def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
@@ -195,7 +196,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
         rule_text, rule = decided
         quoted = quote_paths([blob.path])
         if blob.commit is not None:
-            fix = history_lfs_fix(track_pattern(rule, blob.path))
+            fix = history_lfs_fix(ctx, track_pattern(rule, blob.path), blob)
         elif blob.lfs_filter:
             fix = (
                 "git-lfs did not clean this file (is it installed?):\n"

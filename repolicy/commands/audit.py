@@ -90,6 +90,9 @@ def run(args: Options) -> int:
         *gather(git, staged, cached_attributes=True),
     ]
     scan.release()
+    from repolicy.advice import Advisor, HistoryScope
+
+    ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries))
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require

@@ -47,6 +47,9 @@ def run(args: Options) -> int:
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
     ctx.prepare()
+    from repolicy.advice import Advisor
+
+    ctx.advice = Advisor(git)
     candidates = staged_selection(git, info, staged.get(), args.paths)
     objects = objects_directory(info.git_dir)
     blobs = gather(git, candidates, cached_attributes=True, objects=objects, reader=reader)

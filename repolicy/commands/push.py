@@ -16,6 +16,7 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from repolicy.advice import Advisor
     from repolicy.baseline import Baseline
     from repolicy.checks import Context
     from repolicy.cli import Options
@@ -106,7 +107,8 @@ def run(args: Options) -> int:
     from repolicy.baseline import load
 
     accepted = load(info.toplevel, policy, report) if revs is not None else None
-    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted)
+    advisor = push_advisor(git, updates, remote, to_ref)
+    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, advisor=advisor)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
@@ -121,6 +123,7 @@ def judge(
     lfs_objects: bool,
     bound: int | None = None,
     baseline: Baseline | None = None,
+    advisor: Advisor | None = None,
 ) -> None:
     """Every check of a push over the objects `revs` selects, into `report`.
 
@@ -155,6 +158,10 @@ def judge(
     entries = git.history(revs).get()
     blobs = gather(git, history_candidates(entries), cached_attributes=True)
     ctx = Context(policy)
+    if advisor is not None:
+        ctx.advice = advisor
+        if advisor.history is not None:
+            advisor.history.entries = entries
     report.violations.extend(check_blobs(ctx, blobs))
     if lfs_objects:
         store = lfs_store(git)
@@ -189,6 +196,37 @@ def judge(
 
         # A push sees a part of history: it cannot tell that an entry is unused.
         apply(report, baseline, entries)
+
+
+def push_advisor(
+    git: Git, updates: list[RefUpdate], remote: str | None, to_ref: str | None
+) -> Advisor:
+    """History advice limited to what this push sends: the pushed branches, bounded
+    by the remote's copy of each pushed ref when that suffices."""
+    from repolicy.advice import HEADS, REMOTES, Advisor, HistoryScope
+
+    sent = [u for u in updates if not is_zero(u.local_sha)]
+    if sent:
+        preferred = [
+            f"{REMOTES}{remote}/{u.remote_ref[len(HEADS) :]}"
+            for u in sent
+            if remote and u.remote_ref.startswith(HEADS)
+        ]
+        scope = HistoryScope(
+            git,
+            tips=[u.local_sha for u in sent],
+            branches=[u.local_ref for u in sent if u.local_ref.startswith(HEADS)],
+            preferred=preferred,
+        )
+    else:
+        branch = os.environ.get("PRE_COMMIT_REMOTE_BRANCH") or ""
+        preferred = (
+            [f"{REMOTES}{remote}/{branch[len(HEADS) :]}"]
+            if remote and branch.startswith(HEADS)
+            else []
+        )
+        scope = HistoryScope(git, tips=[to_ref or "HEAD"], preferred=preferred)
+    return Advisor(git, scope)
 
 
 def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:

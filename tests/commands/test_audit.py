@@ -50,7 +50,8 @@ def test_history_of_every_branch_and_tag_is_audited(repo: Repo) -> None:
     code, data = audit(repo)
     assert (code, found(data)) == (1, {("excluded", "train.log")})
     assert data["violations"][0]["commit"] == logged
-    assert "git filter-repo --invert-paths --path train.log" in data["violations"][0]["fix"]
+    # Only a tag keeps the commit: the rewrite must reach tags too.
+    assert "--tag-name-filter cat -- --branches --tags" in data["violations"][0]["fix"]
 
 
 def test_stashes_are_not_history(repo: Repo) -> None:

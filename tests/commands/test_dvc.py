@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..conftest import Repo
+from ..test_advice import alternatives, copy, run_commands
 from ..test_dvcfiles import dvc
 from ..test_startup import imported_modules
 
@@ -74,8 +75,12 @@ def test_stale_exactly_when_dvc_status_reports_a_change(repo: Repo) -> None:
     assert code == 0  # a warning
     (violation,) = [v for v in data["violations"] if v["check"] == "dvc-stale"]
     assert violation["severity"] == "warning"
-    assert "dvc add data/images" in violation["fix"]
-    assert "dvc checkout data/images" in violation["fix"]
+    # Each alternative DVC accepts, and each clears the warning.
+    keep, restore = alternatives(violation["fix"])
+    for name, commands in (("keep", keep), ("restore", restore)):
+        clone = copy(repo, name)
+        run_commands(clone, commands)
+        assert found(run_json(clone, "audit")[1]) == set(), name
 
 
 def test_force_added_data_is_dvc_in_git_for_check_push_and_audit(repo: Repo) -> None:
@@ -91,7 +96,7 @@ def test_force_added_data_is_dvc_in_git_for_check_push_and_audit(repo: Repo) -> 
     assert found(data) == {("dvc-in-git", "data/images/img0.jpg")}
     (violation,) = data["violations"]
     assert violation["rule"] == "outs of data/images.dvc"
-    assert violation["fix"].startswith("git rm -r --cached -- data/images")
+    assert violation["fix"].startswith("git rm -r -q --cached -- data/images")
     # as pre-commit runs it, with the staged file names
     assert repo.run("check", "data/images/img0.jpg").returncode == 1
 
@@ -100,7 +105,8 @@ def test_force_added_data_is_dvc_in_git_for_check_push_and_audit(repo: Repo) -> 
     assert code == 1
     assert found(data) == {("dvc-in-git", "data/images/img0.jpg")}
     assert data["violations"][0]["commit"] == head
-    assert "filter-repo --invert-paths --path data/images" in data["violations"][0]["fix"]
+    # Only the commit no remote has is rewritten.
+    assert "-- refs/heads/main '^refs/remotes/origin/main'" in data["violations"][0]["fix"]
 
     line = (
         f"refs/heads/main {head} refs/heads/main {repo.git('rev-parse', 'origin/main').strip()}\n"
@@ -213,3 +219,72 @@ def test_data_that_must_leave_git_gets_no_storage_advice(repo: Repo) -> None:
         assert on_dvc_data == {"dvc-in-git"}, args
         elsewhere = {v["check"] for v in data["violations"] if v["path"] == "photos/other.jpg"}
         assert {"lfs-missing", "file-large"} <= elsewhere, args
+
+
+def pipeline(repo: Repo) -> None:
+    """A DVC pipeline whose stage writes `data/prepared/`, run and committed, and
+    pushed to a bare `origin`."""
+    dvc(repo, "init", "-q")
+    (repo.path / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
+    dvc(
+        repo, "stage", "add", "-q", "-n", "prepare", "-o", "data/prepared",
+        "mkdir -p data/prepared && echo rows > data/prepared/rows.csv",
+    )  # fmt: skip
+    dvc(repo, "repro", "-q")
+    repo.git("add", "-A")
+    repo.commit("pipeline")
+    remote = repo.path.parent / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "-u", "--no-verify", "origin", "main")
+
+
+def test_a_stale_pipeline_output_gets_commands_dvc_accepts(repo: Repo) -> None:
+    pipeline(repo)
+    (repo.path / "data/prepared/rows.csv").write_text("edited\n")
+    _code, data = run_json(repo, "audit")
+    (violation,) = [v for v in data["violations"] if v["check"] == "dvc-stale"]
+    assert "dvc commit dvc.lock" not in violation["fix"]
+    commit, repro = alternatives(violation["fix"])
+    for name, commands in (("commit", commit), ("repro", repro)):
+        clone = copy(repo, name)
+        run_commands(clone, commands)
+        assert found(run_json(clone, "audit")[1]) == set(), name
+        assert stale_by_dvc(clone) == set(), name
+
+
+def test_a_force_added_pipeline_output_is_recorded_with_dvc_commit(repo: Repo) -> None:
+    pipeline(repo)
+    (repo.path / "data/prepared/rows.csv").write_text("changed\n")
+    repo.git("add", "-f", "data/prepared/rows.csv")
+    code, data = run_json(repo, "check")
+    assert (code, found(data)) == (1, {("dvc-in-git", "data/prepared/rows.csv")})
+    fix = data["violations"][0]["fix"]
+    assert "dvc add" not in fix  # DVC refuses it: the path is a stage's output
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    assert found(run_json(repo, "check")[1]) == set()
+    assert stale_by_dvc(repo) == set()
+
+
+def test_committed_pipeline_output_leaves_only_unpushed_history(repo: Repo) -> None:
+    pipeline(repo)
+    repo.git("add", "-f", "data/prepared/rows.csv")
+    repo.write("notes.md", "why\n")
+    repo.git("add", "notes.md")
+    repo.commit("oops: the output went to git")
+    repo.write("notes.md", "why not\n")
+    repo.git("add", "notes.md")
+    before = repo.commit("more notes")
+    blob = repo.git("rev-parse", "HEAD:data/prepared/rows.csv").strip()
+    _code, data = run_json(repo, "audit")
+    (violation,) = [v for v in data["violations"] if v["check"] == "dvc-in-git"]
+    [commands] = alternatives(violation["fix"])
+    run_commands(repo, commands)
+    repo.git("merge-base", "--is-ancestor", "origin/main", "main")
+    assert repo.git("rev-parse", "main").strip() != before
+    assert blob not in repo.git("rev-list", "--objects", "origin/main..main").split()
+    assert "dvc-in-git" not in {check for check, _ in found(run_json(repo, "audit")[1])}
+    # The data stayed on disk, where DVC expects it.
+    assert (repo.path / "data/prepared/rows.csv").read_text() == "rows\n"
+    assert stale_by_dvc(repo) == set()

@@ -70,7 +70,11 @@ def test_a_big_blob_added_then_deleted_is_still_caught(pushing: Repo) -> None:
     assert (code, found(data)) == (1, {("file-too-large", "data/big.bin")})
     (v,) = data["violations"]
     assert v["commit"] == entered
-    assert "git lfs migrate import --include='*.bin' --everything" in v["fix"]
+    # Only the unpushed commits are rewritten (tests/test_advice.py runs the advice).
+    assert (
+        "git lfs migrate import --include='*.bin' --include-ref=refs/heads/main "
+        "--exclude-ref=refs/remotes/origin/main"
+    ) in v["fix"]
     assert data["command"] == "push"
     assert data["budgets"]["repo"]["used"] > 0
 

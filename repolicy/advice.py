@@ -1,0 +1,333 @@
+"""History advice that fits where the offending commits lie.
+
+A blob staged today is fixed with `git rm --cached`. A blob already
+committed is fixed by rewriting commits, and which commits may be rewritten
+depends on what the remotes have: commits that no remote-tracking ref
+reaches are this clone's alone, so rewriting them costs nobody anything;
+commits a remote already holds are published, and rewriting them means a
+force-push after which everyone else must re-clone.
+
+`HistoryScope` answers where a commit lies, and the functions below turn the
+answer into commands each tool accepts: `git lfs migrate import` limited
+with `--include-ref`/`--exclude-ref` to the unpushed range, `git commit
+--amend` when the tip commit alone touched the path, `git filter-branch
+--index-filter` over the range otherwise (git's own tool, so the advice
+never depends on something that may not be installed). Every path is quoted
+for a POSIX shell and follows `--` where the tool takes one.
+
+The scope asks git only when a violation needs it, and caches each answer:
+a run without history violations starts no process here.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from repolicy.git import Git, HistoryEntry
+
+HEADS = "refs/heads/"
+REMOTES = "refs/remotes/"
+
+
+class Unpushed(NamedTuple):
+    """The blob's commits are on these local branches and on no remote."""
+
+    branches: tuple[str, ...]  # full ref names under refs/heads/
+    excludes: tuple[str, ...]  # refs bounding the range: everything any remote has
+
+
+class Published(NamedTuple):
+    """A remote already has the commit: on these refs (remote-tracking first)."""
+
+    refs: tuple[str, ...]
+    branches: tuple[str, ...]  # local branches that carry it too
+
+
+class HistoryScope:
+    """Which commits no remote has, asked of git lazily.
+
+    `tips`: what the run examines (a push: the pushed shas; None: every
+    local branch). `branches`: the local branches a push sends (None: every
+    local branch that contains the commit). `preferred`: remote-tracking refs
+    the advice names as the boundary when they exclude as much as every
+    remote does (the push line's remote ref; else each branch's upstream).
+    `entries`: the history the run walked; a blob that a published commit
+    wrote at the same path too stays published whatever the unpushed range
+    becomes.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        *,
+        tips: Sequence[str] | None = None,
+        branches: Sequence[str] | None = None,
+        preferred: Sequence[str] = (),
+        entries: Sequence[HistoryEntry] = (),
+    ) -> None:
+        self.git = git
+        self.tips = tuple(tips) if tips is not None else ("--branches",)
+        self.branches = tuple(branches) if branches is not None else None
+        self.preferred = tuple(preferred)
+        self.entries = entries
+        self._published_writes: set[tuple[str, str]] | None = None
+        self._remote_refs: list[str] | None = None
+        self._unpushed: set[str] | None = None
+        self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._excludes: dict[str, tuple[str, ...]] = {}
+        self._head: str | bool | None = False
+
+    def _lines(self, *args: str, ok: Sequence[int] = (0,)) -> list[str]:
+        return [os.fsdecode(line) for line in self.git.run(*args, ok=ok).splitlines() if line]
+
+    def remote_refs(self) -> list[str]:
+        """Remote-tracking branches, without the symbolic `<remote>/HEAD`."""
+        if self._remote_refs is None:
+            rows = self._lines("for-each-ref", "--format=%(refname) %(symref)", REMOTES)
+            self._remote_refs = [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
+        return self._remote_refs
+
+    def unpushed(self) -> set[str]:
+        if self._unpushed is None:
+            self._unpushed = set(
+                self._lines("rev-list", *self.tips, "--not", *self.remote_refs(), "--")
+            )
+        return self._unpushed
+
+    def published_writes(self) -> set[tuple[str, str]]:
+        if self._published_writes is None:
+            unpushed = self.unpushed()
+            self._published_writes = {
+                (e.oid, e.path) for e in self.entries if e.commit not in unpushed
+            }
+        return self._published_writes
+
+    def checked_out(self) -> str | None:
+        """The branch HEAD names (None when detached or unborn)."""
+        if self._head is False:
+            out = self._lines("symbolic-ref", "-q", "HEAD", ok=(0, 1))
+            self._head = out[0] if out else None
+        return self._head if isinstance(self._head, str) else None
+
+    def containing(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The remote-tracking refs and the local branches that contain `commit`
+        (one `for-each-ref` per commit, asked once)."""
+        if commit not in self._containing:
+            refs = self._lines(
+                "for-each-ref", "--format=%(refname)", "--contains", commit, REMOTES, HEADS
+            )
+            self._containing[commit] = (
+                tuple(r for r in refs if r.startswith(REMOTES)),
+                tuple(r for r in refs if r.startswith(HEADS)),
+            )
+        return self._containing[commit]
+
+    def upstream(self, branch: str) -> list[str]:
+        out = self._lines(
+            "rev-parse", "-q", "--symbolic-full-name", f"{branch}@{{upstream}}", ok=(0, 1, 128)
+        )
+        return [r for r in out if r.startswith(REMOTES)]
+
+    def excludes(self, branch: str) -> tuple[str, ...]:
+        """The fewest remote-tracking refs that bound `branch`'s unpushed commits: the
+        preferred ones when they exclude as much as every remote does, else them all."""
+        if branch not in self._excludes:
+            everything = self.remote_refs()
+            chosen: list[str] = []
+            preferred = [r for r in self.preferred or self.upstream(branch) if r in everything]
+            if preferred and everything:
+                wanted = self._count(branch, everything)
+                if self._count(branch, preferred) == wanted:
+                    chosen = preferred
+            self._excludes[branch] = tuple(chosen or everything)
+        return self._excludes[branch]
+
+    def _count(self, branch: str, bounds: Sequence[str]) -> int:
+        out = self._lines("rev-list", "--count", branch, "--not", *bounds, "--")
+        return int(out[0]) if out else 0
+
+    def where(self, commit: str, oid: str, path: str) -> Unpushed | Published | None:
+        """Where the blob `oid` that `commit` wrote at `path` lies (None: on no ref
+        this clone has, so none can be named)."""
+        remote, local = self.containing(commit)
+        if commit not in self.unpushed() or (oid, path) in self.published_writes():
+            return Published(remote, local) if remote or local else None
+        branches = self.branches if self.branches is not None else local
+        branches = tuple(b for b in branches if b.startswith(HEADS))
+        if not branches:
+            return None
+        excludes: list[str] = []
+        for branch in branches:
+            excludes.extend(r for r in self.excludes(branch) if r not in excludes)
+        return Unpushed(branches, tuple(excludes))
+
+    def touching(self, place: Unpushed, path: str) -> list[str]:
+        """The unpushed commits that change `path` (a file, or a directory's contents)."""
+        return self._lines(
+            "log", "--format=%H", *place.branches, "--not", *place.excludes,
+            "--", f":(literal,top){path}",
+        )  # fmt: skip
+
+    def changed_paths(self, commit: str) -> list[str]:
+        out = self.git.run(
+            "diff-tree", "-r", "-z", "--name-only", "--no-commit-id", "--root", commit
+        )
+        return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+    def tracks(self, rev: str, path: str) -> bool:
+        types = self.git.object_types([f"{rev}:{path}"]).get()
+        return bool(types)
+
+
+# -- text ---------------------------------------------------------------------
+
+
+def q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def _short(ref: str) -> str:
+    for prefix in (HEADS, REMOTES, "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def _names(refs: Iterable[str]) -> str:
+    return ", ".join(_short(r) for r in refs)
+
+
+def _range_words(place: Unpushed) -> str:
+    where = _names(place.branches)
+    if place.excludes:
+        return f"the commits of {where} that no remote has (not on {_names(place.excludes)})"
+    return f"the commits of {where} (no remote has any of them)"
+
+
+def _ref_args(place: Unpushed) -> str:
+    return " ".join(
+        [*(f"--include-ref={q(b)}" for b in place.branches),
+         *(f"--exclude-ref={q(r)}" for r in place.excludes)]
+    )  # fmt: skip
+
+
+def _push_words(place: Published) -> str:
+    remote = [r for r in place.refs if r.startswith(REMOTES)]
+    where = f"already on {_names(remote)}" if remote else "already published"
+    return (
+        f"this commit is {where}: the rewrite changes published history, so it needs "
+        "a force-push, and everyone else must re-clone (or rebase onto the new history)"
+    )
+
+
+def _force_push(place: Published) -> str:
+    pushes = []
+    for ref in place.refs:
+        if not ref.startswith(REMOTES):
+            continue
+        remote, _, branch = _short(ref).partition("/")
+        pushes.append(f"git push --force-with-lease {q(remote)} {q(HEADS + branch)}")
+    return "\n".join(dict.fromkeys(pushes))
+
+
+def lfs_history_fix(
+    scope: HistoryScope | None, pattern: str, oid: str, path: str, commit: str
+) -> str:
+    """Commands that move a committed blob into LFS, rewriting no more than needed."""
+    include = f"--include={q(pattern.lstrip('/'))}"
+    place = scope.where(commit, oid, path) if scope is not None else None
+    if isinstance(place, Unpushed):
+        return (
+            f"rewrite {_range_words(place)}, storing {q(pattern)} in LFS:\n"
+            f"git lfs migrate import {include} {_ref_args(place)}"
+        )
+    if isinstance(place, Published):
+        branches = " ".join(f"--include-ref={q(b)}" for b in place.branches)
+        command = f"git lfs migrate import {include} {branches or '--everything'}"
+        return "\n".join(filter(None, [f"{_push_words(place)}:", command, _force_push(place)]))
+    return (
+        "rewrite history to store it in LFS (every branch: then force-push, and everyone "
+        f"else re-clones):\ngit lfs migrate import {include} --everything"
+    )
+
+
+def _index_filter(path: str) -> str:
+    return q(f"git rm -r -q --cached --ignore-unmatch -- {q(path)}")
+
+
+def remove_history_fix(
+    scope: HistoryScope | None, path: str, oid: str, blob_path: str, commit: str
+) -> str:
+    """Commands that take a committed `path` (a file, or the directory holding the
+    blob `oid` that `commit` wrote at `blob_path`) out of history, keeping it on
+    disk, rewriting no more than needed."""
+    place = scope.where(commit, oid, blob_path) if scope is not None else None
+    if isinstance(place, Unpushed) and scope is not None:
+        return _remove_unpushed(scope, place, path)
+    if isinstance(place, Published) and place.branches:
+        refs = " ".join(q(b) for b in place.branches)
+        return "\n".join(
+            filter(
+                None,
+                [
+                    f"{_push_words(place)}:",
+                    f"git filter-branch --prune-empty --index-filter {_index_filter(path)} "
+                    f"-- {refs}",
+                    _force_push(place),
+                ],
+            )
+        )
+    return (
+        "drop it from history (rewrites every branch and tag: then force-push, and everyone "
+        f"else re-clones):\ngit filter-branch --prune-empty --index-filter {_index_filter(path)} "
+        "--tag-name-filter cat -- --branches --tags"
+    )
+
+
+def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
+    quoted = q(path)
+    head = scope.checked_out()
+    touching = scope.touching(place, path)
+    if place.branches == (head,) and len(touching) == 1:
+        tip = scope._lines("rev-parse", "--verify", "-q", f"{head}^{{commit}}")
+        if tip and touching[0] == tip[0]:
+            others = [
+                p for p in scope.changed_paths(tip[0])
+                if p != path and not p.startswith(path.rstrip("/") + "/")
+            ]  # fmt: skip
+            if others:
+                return (
+                    "only the last commit, which no remote has, holds it: amend it "
+                    "(the file stays on disk):\n"
+                    f"git rm -r -q --cached -- {quoted}\n"
+                    "git commit -q --amend --no-edit"
+                )
+    lines = [f"rewrite {_range_words(place)} without it (the file stays on disk):"]
+    if head in place.branches and scope.tracks(head or "HEAD", path):
+        # The rewrite checks out the new tip: a path the old tip tracked would be
+        # deleted from disk. Untracking it first leaves it where it is.
+        lines += [
+            f"git rm -r -q --cached -- {quoted}",
+            f"git commit -q -m {q('Stop tracking ' + path)}",
+        ]
+    refs = " ".join([*(q(b) for b in place.branches), *(q("^" + r) for r in place.excludes)])
+    lines.append(f"git filter-branch --prune-empty --index-filter {_index_filter(path)} -- {refs}")
+    return "\n".join(lines)
+
+
+class Advisor:
+    """The facts a command hands its checks so their advice fits the repository:
+    where committed blobs lie (`history`), and what git's ignore rules already
+    ignore (asked only for paths a check names, in one `check-ignore`)."""
+
+    def __init__(self, git: Git, history: HistoryScope | None = None) -> None:
+        self.git = git
+        self.history = history
+
+    def ignored(self, paths: Iterable[str]) -> set[str]:
+        return self.git.ignored_by_rules(paths)

@@ -1,0 +1,263 @@
+"""The advice repolicy prints is safe to follow: each printed command runs as
+printed (real git, git-lfs and DVC), clears the violation it was printed for,
+and rewrites no commit a remote already has unless it says so.
+
+File names hold a space and a leading dash, so a command that forgets to quote
+a path or to put `--` before it fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Repo
+
+ODD_CKPT = "-odd last.ckpt"
+ODD_LOG = "-odd train.log"
+
+
+def alternatives(fix: str) -> list[list[str]]:
+    """The commands a fix prints, grouped by alternative (a line starting "or"
+    opens the next one). A command is a line, or the part after ": ", that
+    starts with `git ` or `dvc `."""
+    groups: list[list[str]] = [[]]
+    for line in fix.splitlines():
+        if line.startswith("or") and groups[-1]:
+            groups.append([])
+        for tool in ("git ", "dvc "):
+            k = line.find(tool)
+            if k == 0 or (k > 1 and line[k - 2 : k] == ": "):
+                groups[-1].append(line[k:])
+                break
+    return [g for g in groups if g]
+
+
+def run_commands(repo: Repo, commands: list[str]) -> None:
+    """Run each printed command in a POSIX shell, as a user pasting it would."""
+    bin_dir = repo.path.parent / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    dvc = bin_dir / "dvc"
+    dvc.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m dvc "$@"\n')
+    dvc.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        # git filter-branch otherwise pauses 10 s after its general warning.
+        "FILTER_BRANCH_SQUELCH_WARNING": "1",
+    }
+    for command in commands:
+        proc = subprocess.run(
+            ["sh", "-c", command], cwd=repo.path, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, f"{command!r} failed: {proc.stdout}{proc.stderr}"
+
+
+def copy(repo: Repo, name: str) -> Repo:
+    target = repo.path.parent / name
+    shutil.copytree(repo.path, target, symlinks=True)
+    return Repo(target)
+
+
+def as_json(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert proc.returncode in (0, 1), proc.stderr
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+def only(data: dict[str, Any], check: str, path: str | None = None) -> dict[str, Any]:
+    hits = [v for v in data["violations"] if v["check"] == check and path in (None, v["path"])]
+    assert len(hits) == 1, data["violations"]
+    return hits[0]
+
+
+def checks(data: dict[str, Any]) -> set[tuple[str, str | None]]:
+    """What was found, less `unpushed` (these repositories have unpushed commits
+    on purpose)."""
+    return {(v["check"], v["path"]) for v in data["violations"] if v["check"] != "unpushed"}
+
+
+@pytest.fixture
+def pushed(repo: Repo, tmp_path: Path) -> Repo:
+    """A repository whose `main` is pushed to a bare `origin` and tracks it."""
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "remote.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\nlfs: ["*.ckpt"]\nbudgets: {file: 4 KiB}\n')
+    repo.write("train.py", "print(1)\n")
+    repo.add(".repolicy.yaml", "train.py")
+    repo.commit("start")
+    for k in range(3):
+        repo.write("notes.md", f"note {k}\n")
+        repo.add("notes.md")
+        repo.commit(f"note {k}")
+    repo.git("push", "-q", "-u", "origin", "main")
+    return repo
+
+
+def push_line(repo: Repo) -> bytes:
+    head = repo.git("rev-parse", "main").strip()
+    theirs = repo.git("rev-parse", "origin/main").strip()
+    return f"refs/heads/main {head} refs/heads/main {theirs}\n".encode()
+
+
+def push_check(repo: Repo) -> dict[str, Any]:
+    url = str(repo.path.parent / "remote.git")
+    return as_json(
+        repo.run("check", "--push", "origin", url, "--format", "json", input=push_line(repo))
+    )
+
+
+def blob_id(repo: Repo, data: bytes) -> str:
+    return repo.git("hash-object", "--stdin", input=data).strip()
+
+
+def assert_unpushed_rewrite(repo: Repo, before: str, blob: str) -> None:
+    """The remote's commits are untouched and the blob left the rewritten range."""
+    remote = repo.git("rev-parse", "origin/main").strip()
+    repo.git("merge-base", "--is-ancestor", remote, "main")
+    assert repo.git("rev-parse", "main").strip() != before
+    objects = repo.git("rev-list", "--objects", "main", "--not", "origin/main")
+    assert blob not in objects.split()
+
+
+def add_then_delete(repo: Repo, name: str, data: bytes) -> str:
+    """Two unpushed commits: one adds `name` raw, the next deletes it."""
+    repo.write(name, data)
+    repo.write("train.py", "print(2)\n")
+    repo.add(name, "train.py")
+    repo.commit("add")
+    repo.git("rm", "-q", "--", name)
+    repo.commit("delete")
+    return repo.git("rev-parse", "main").strip()
+
+
+def test_lfs_advice_for_unpushed_commits_rewrites_only_them(pushed: Repo) -> None:
+    data = os.urandom(2000)
+    before = add_then_delete(pushed, ODD_CKPT, data)
+    fix = only(push_check(pushed), "lfs-missing", ODD_CKPT)["fix"]
+    assert "--everything" not in fix and "--exclude-ref=refs/remotes/origin/main" in fix
+    [commands] = alternatives(fix)
+    run_commands(pushed, commands)
+    assert_unpushed_rewrite(pushed, before, blob_id(pushed, data))
+    assert checks(push_check(pushed)) == set()
+
+
+def test_removal_advice_survives_add_modify_delete(pushed: Repo) -> None:
+    repo = pushed
+    repo.write(ODD_LOG, "epoch 1\n")
+    repo.add(ODD_LOG)
+    repo.commit("log")
+    repo.write(ODD_LOG, "epoch 1\nepoch 2\n")
+    repo.write("train.py", "print(3)\n")
+    repo.add(ODD_LOG, "train.py")
+    repo.commit("more log")
+    repo.git("rm", "-q", "--", ODD_LOG)
+    repo.commit("drop log")
+    before = repo.git("rev-parse", "main").strip()
+    violations = [v for v in push_check(repo)["violations"] if v["check"] == "excluded"]
+    assert {v["path"] for v in violations} == {ODD_LOG}
+    fix = violations[0]["fix"]
+    assert "filter-repo" not in fix and "^refs/remotes/origin/main" in fix
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    for data in (b"epoch 1\n", b"epoch 1\nepoch 2\n"):
+        assert_unpushed_rewrite(repo, before, blob_id(repo, data))
+    assert checks(push_check(repo)) == set()
+    assert checks(as_json(repo.run("audit", "--format", "json"))) == set()
+
+
+def test_one_unpushed_commit_is_amended_and_the_file_stays(pushed: Repo) -> None:
+    repo = pushed
+    repo.write(ODD_LOG, "epoch 1\n")
+    repo.write("train.py", "print(4)\n")
+    repo.add(ODD_LOG, "train.py")
+    before = repo.commit("train and log")
+    fix = only(as_json(repo.run("audit", "--format", "json")), "excluded", ODD_LOG)["fix"]
+    [commands] = alternatives(fix)
+    assert commands[-1] == "git commit -q --amend --no-edit"
+    run_commands(repo, commands)
+    assert_unpushed_rewrite(repo, before, blob_id(repo, b"epoch 1\n"))
+    assert (repo.path / ODD_LOG).read_text() == "epoch 1\n"
+    assert repo.git("show", "main:train.py") == "print(4)\n"
+    found = checks(as_json(repo.run("audit", "--format", "json")))
+    # Still on disk and not yet ignored: the advice's other half (.gitignore).
+    assert found == {("not-ignored", ODD_LOG)}
+
+
+def test_a_tracked_file_leaves_history_but_not_the_disk(pushed: Repo) -> None:
+    repo = pushed
+    repo.write(ODD_LOG, "epoch 1\n")
+    repo.add(ODD_LOG)
+    repo.commit("log only")
+    repo.write("train.py", "print(5)\n")
+    repo.add("train.py")
+    before = repo.commit("train")
+    fix = only(push_check(repo), "excluded", ODD_LOG)["fix"]
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    assert_unpushed_rewrite(repo, before, blob_id(repo, b"epoch 1\n"))
+    assert (repo.path / ODD_LOG).read_text() == "epoch 1\n"
+    # The commit that only added the log is gone; the other keeps its change.
+    assert repo.git("log", "--format=%s", "origin/main..main").split("\n")[0] == "train"
+    assert checks(push_check(repo)) == set()
+
+
+def test_file_too_large_both_alternatives_work(pushed: Repo) -> None:
+    data = os.urandom(8000)
+    before = add_then_delete(pushed, "-big model.bin", data)
+    fix = only(push_check(pushed), "file-too-large", "-big model.bin")["fix"]
+    store, drop = alternatives(fix)
+    for name, commands in (("lfs", store), ("drop", drop)):
+        clone = copy(pushed, name)
+        run_commands(clone, commands)
+        assert_unpushed_rewrite(clone, before, blob_id(clone, data))
+        assert checks(push_check(clone)) == set()
+
+
+def test_pushed_history_is_named_and_force_push_said(pushed: Repo) -> None:
+    repo = pushed
+    data = os.urandom(2000)
+    repo.write(ODD_CKPT, data)
+    repo.add(ODD_CKPT)
+    repo.commit("raw checkpoint")
+    repo.git("push", "-q", "origin", "main")
+    fix = only(as_json(repo.run("audit", "--format", "json")), "lfs-missing", ODD_CKPT)["fix"]
+    assert "already on origin/main" in fix and "force-push" in fix and "re-clone" in fix
+    [commands] = alternatives(fix)
+    assert commands[-1] == "git push --force-with-lease origin refs/heads/main"
+    run_commands(repo, commands[:-1])
+    assert blob_id(repo, data) not in repo.git("rev-list", "--objects", "main").split()
+    assert ("lfs-missing", ODD_CKPT) not in checks(as_json(repo.run("audit", "--format", "json")))
+
+
+def test_a_force_added_file_gets_only_git_rm_cached(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    repo.write(".gitignore", "*.log\n")
+    repo.add(".repolicy.yaml", ".gitignore")
+    repo.commit("start")
+    repo.write(ODD_LOG, "x\n")
+    repo.add(ODD_LOG)  # git add -f
+    fix = only(as_json(repo.run("check", "--format", "json")), "excluded", ODD_LOG)["fix"]
+    assert "already ignores it" in fix and "add this line" not in fix
+    assert alternatives(fix) == [["git rm --cached -- '-odd train.log'"]]
+    run_commands(repo, alternatives(fix)[0])
+    assert checks(as_json(repo.run("check", "--format", "json"))) == set()
+
+
+def test_a_file_not_yet_ignored_gets_the_line_too(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    repo.write(ODD_LOG, "x\n")
+    repo.add(ODD_LOG)
+    fix = only(as_json(repo.run("check", "--format", "json")), "excluded", ODD_LOG)["fix"]
+    assert fix.endswith("add this line to .gitignore (or run `repolicy fix`): *.log")
+
