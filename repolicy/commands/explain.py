@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from repolicy.cli import Options
     from repolicy.git import IgnoreSource
     from repolicy.policy import Rule
+    from repolicy.targets import BlobAtPath
 
 ATTRIBUTES = ("filter", "diff", "merge", "text")
 _KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
@@ -46,6 +47,9 @@ def run(args: Options) -> int:
     untracked_query = git.untracked(ignored=False)
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
+    from repolicy.advice import Advisor
+
+    ctx.advice = Advisor(git)
 
     wanted = set(paths)
     entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
@@ -78,9 +82,7 @@ def run(args: Options) -> int:
             "ignore_source": _source_json(source),
             "attributes": {name: attrs.get(path, {}).get(name) for name in ATTRIBUTES},
             "attribute_sources": _attribute_sources(info.toplevel, git_dir, path),
-            "index": (
-                "absent" if blob is None else "lfs-pointer" if blob.is_lfs_pointer else "blob"
-            ),
+            "index": _index_kind(blob),
             "tracked": blob is not None,
             "exists": on_disk,
             "rules": _rules(ctx, path),
@@ -99,6 +101,17 @@ def run(args: Options) -> int:
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     sys.stdout.write(text + "\n")
     return 0
+
+
+def _index_kind(blob: BlobAtPath | None) -> str:
+    """How the index stores the path. The empty blob is the pointer to an empty
+    file only where git-lfs would have written it (`filter=lfs`); anywhere else
+    it is an empty file such as `logs/.gitkeep`."""
+    if blob is None:
+        return "absent"
+    if blob.is_lfs_pointer and (blob.size > 0 or blob.lfs_filter):
+        return "lfs-pointer"
+    return "blob"
 
 
 def _source_json(source: IgnoreSource | None) -> dict[str, Any] | None:

@@ -110,3 +110,15 @@ def test_paths_are_relative_to_where_it_runs(repo: Repo) -> None:
     assert {r["key"] for r in entry["rules"]} == {"exclude"}
     assert entry["ignored"] is False
     assert [v["check"] for v in entry["violations"]] == ["not-ignored"]
+
+
+def test_an_empty_file_is_a_pointer_only_under_filter_lfs(repo: Repo) -> None:
+    # No LFS anywhere: `logs/.gitkeep` is an empty file, not an LFS pointer.
+    repo.write("logs/.gitkeep", b"")
+    repo.write("weights/empty.pth", b"")
+    repo.write(".gitattributes", "*.pth filter=lfs diff=lfs merge=lfs -text\n")
+    repo.add("logs/.gitkeep", "weights/empty.pth", ".gitattributes")
+    keep, empty = explain(repo, "logs/.gitkeep", "weights/empty.pth")
+    assert (keep["index"], empty["index"]) == ("blob", "lfs-pointer")
+    text = repo.run("explain", "logs/.gitkeep").stdout
+    assert "tracked as an ordinary blob" in text
