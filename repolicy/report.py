@@ -207,7 +207,18 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
         used, limit = budget.get("used") or 0, budget.get("limit")
         if added:
             cap = f"limit {human_size(limit)}" if limit is not None else "no limit"
-            lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
+            if "added" not in budget:
+                lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
+                continue
+            # What the remote holds afterwards is what the limit bounds; the
+            # push's own share comes second, so it never reads as the verdict.
+            over = limit is not None and used > limit
+            hold = "at most " if budget.get("at_most") else ""
+            lines.append(
+                f"budget {name}: after this push the remote would hold {hold}"
+                f"{human_size(used)} ({cap}{', over it' if over else ''}); "
+                f"this push adds {human_size(budget.get('added') or 0)}"
+            )
             continue
         if limit is None:
             lines.append(f"budget {name}: {human_size(used)} (no limit)")

@@ -261,3 +261,39 @@ def test_a_file_not_yet_ignored_gets_the_line_too(repo: Repo) -> None:
     fix = only(as_json(repo.run("check", "--format", "json")), "excluded", ODD_LOG)["fix"]
     assert fix.endswith("add this line to .gitignore (or run `repolicy fix`): *.log")
 
+
+def budget_push(repo: Repo, limit: str) -> dict[str, Any]:
+    repo.write(".repolicy.yaml", f"budgets: {{repo: {limit}}}\n")
+    repo.write("weights.bin", os.urandom(600 * 1024))
+    repo.add(".repolicy.yaml", "weights.bin")
+    repo.commit("weights")
+    return push_check(repo)
+
+
+def test_a_failing_push_budget_reads_as_what_the_remote_would_hold(pushed: Repo) -> None:
+    data = budget_push(pushed, "500 KiB")
+    error = only(data, "repo-budget")
+    repo_budget = data["budgets"]["repo"]
+    # `used` is what the remote would hold afterwards (the figure the error
+    # judges), `added` the push's share of it.
+    held = pushed.git("rev-list", "--objects", "--disk-usage", "main", "origin/main")
+    assert repo_budget["used"] == int(held) > 500 * 1024
+    assert 600 * 1024 <= repo_budget["added"] < repo_budget["used"]
+    assert "at_most" not in repo_budget
+    url = str(pushed.path.parent / "remote.git")
+    text = pushed.run("check", "--push", "origin", url, input=push_line(pushed)).stdout
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("budget repo:")]
+    assert line.startswith("budget repo: after this push the remote would hold ")
+    assert "(limit 500.0 KiB, over it); this push adds " in line
+    figure = " ".join(line.split()[9:11])  # e.g. "601.7 KiB"
+    assert error["message"].startswith(f"after this push the remote would hold {figure},")
+
+
+def test_a_passing_push_budget_gives_an_upper_bound_and_the_share(pushed: Repo) -> None:
+    data = budget_push(pushed, "1 GiB")
+    repo_budget = data["budgets"]["repo"]
+    assert data["violations"] == []
+    assert repo_budget["at_most"] is True
+    assert repo_budget["used"] >= repo_budget["added"] >= 600 * 1024
+    text = pushed.run("check", "--push", "origin", "x", input=push_line(pushed)).stdout
+    assert "the remote would hold at most" in text and "over it" not in text

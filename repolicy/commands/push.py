@@ -139,7 +139,7 @@ def judge(
 
     if revs is None:
         report.budgets = {
-            "repo": {"used": 0, "limit": policy.limit("repo")},
+            "repo": {"used": 0, "added": 0, "limit": policy.limit("repo")},
             "lfs": {"used": 0, "limit": policy.limit("lfs")},
         }
         return
@@ -184,8 +184,21 @@ def judge(
     report.violations = supersede(report.violations)
     if limit is not None and after is not None and after.get() > limit:
         report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
+    # `used` is what the remote would hold afterwards, `added` the push's share.
+    # Without the walk (the bound is under the limit) only an upper bound is
+    # known: it is given as such, never as the exact figure.
+    if after is None and bound is None:
+        bound = git.stored_bound()
+    if after is None and bound is None:
+        cut = revs.index("--not")
+        after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+    repo: dict[str, int | None] = {"used": None, "added": added.get(), "limit": limit}
+    if after is not None:
+        repo["used"] = after.get()
+    elif bound is not None:
+        repo["used"], repo["at_most"] = max(bound, added.get()), True
     report.budgets = {
-        "repo": {"used": added.get(), "limit": policy.limit("repo")},
+        "repo": repo,
         "lfs": {
             "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
             "limit": policy.limit("lfs"),

@@ -110,7 +110,7 @@ def test_a_new_branch_already_on_the_remote_scans_nothing(pushing: Repo) -> None
         pushing, [f"refs/heads/copy {sha(pushing, 'copy')} refs/heads/copy {ZERO}"], "origin"
     )
     assert (code, found(data)) == (0, set())
-    assert data["budgets"]["repo"]["used"] == 0
+    assert data["budgets"]["repo"]["added"] == 0
 
 
 def test_a_renamed_file_is_judged_at_its_new_path(pushing: Repo) -> None:
