@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
+_ONE_BY_ONE = 8  # commits asked about one at a time before naming them all at once
 
 
 class Unpushed(NamedTuple):
@@ -116,7 +117,12 @@ class HistoryScope:
 
     def containing(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The remote-tracking refs and the local branches that contain `commit`
-        (one `for-each-ref` per commit, asked once)."""
+        (one `for-each-ref` per commit, asked once). Past a few commits, one
+        `name-rev` names a ref of each kind for every commit the run walked:
+        an audit of a history with hundreds of offending commits would
+        otherwise start hundreds of processes."""
+        if commit not in self._containing and len(self._containing) >= _ONE_BY_ONE:
+            self._name_all()
         if commit not in self._containing:
             refs = self._lines(
                 "for-each-ref", "--format=%(refname)", "--contains", commit, REMOTES, HEADS
@@ -126,6 +132,32 @@ class HistoryScope:
                 tuple(r for r in refs if r.startswith(HEADS)),
             )
         return self._containing[commit]
+
+    def _name_all(self) -> None:
+        commits = [c for c in dict.fromkeys(e.commit for e in self.entries)]
+        commits = [c for c in commits if c not in self._containing]
+        if not commits:
+            return
+        feed = "".join(f"{c}\n" for c in commits).encode()
+        names: dict[str, list[str]] = {c: [] for c in commits}
+        for pattern, prefix in (("refs/remotes/*", "refs/"), ("refs/heads/*", HEADS)):
+            out = self.git.run(
+                "name-rev", "--annotate-stdin", f"--refs={pattern}",
+                "--exclude=refs/remotes/*/HEAD", input=feed,
+            )  # fmt: skip
+            for line in os.fsdecode(out).splitlines():
+                sha, _, name = line.partition(" (")
+                if not name.endswith(")"):
+                    continue  # on no such ref
+                name = name[:-1].split("~", 1)[0].split("^", 1)[0]
+                if prefix == HEADS and name.startswith("heads/"):
+                    name = name[len("heads/") :]
+                names.setdefault(sha, []).append(prefix + name)
+        for sha, refs in names.items():
+            self._containing[sha] = (
+                tuple(r for r in refs if r.startswith(REMOTES)),
+                tuple(r for r in refs if r.startswith(HEADS)),
+            )
 
     def upstream(self, branch: str) -> list[str]:
         out = self._lines(
@@ -225,13 +257,17 @@ def _push_words(place: Published) -> str:
     )
 
 
-def _force_push(place: Published) -> str:
+def _force_push(scope: HistoryScope, place: Published) -> str:
+    """The force-pushes that publish the rewritten branches: each to its upstream,
+    else to the branch of the same name on a remote that has the commit."""
     pushes = []
-    for ref in place.refs:
-        if not ref.startswith(REMOTES):
-            continue
-        remote, _, branch = _short(ref).partition("/")
-        pushes.append(f"git push --force-with-lease {q(remote)} {q(HEADS + branch)}")
+    for branch in place.branches:
+        targets = scope.upstream(branch) or [
+            r for r in place.refs if r.endswith("/" + _short(branch))
+        ]
+        for ref in targets:
+            remote, _, name = _short(ref).partition("/")
+            pushes.append(f"git push --force-with-lease {q(remote)} {q(f'{branch}:{HEADS}{name}')}")
     return "\n".join(dict.fromkeys(pushes))
 
 
@@ -246,10 +282,12 @@ def lfs_history_fix(
             f"rewrite {_range_words(place)}, storing {q(pattern)} in LFS:\n"
             f"git lfs migrate import {include} {_ref_args(place)}"
         )
-    if isinstance(place, Published):
+    if isinstance(place, Published) and scope is not None:
         branches = " ".join(f"--include-ref={q(b)}" for b in place.branches)
         command = f"git lfs migrate import {include} {branches or '--everything'}"
-        return "\n".join(filter(None, [f"{_push_words(place)}:", command, _force_push(place)]))
+        return "\n".join(
+            filter(None, [f"{_push_words(place)}:", command, _force_push(scope, place)])
+        )
     return (
         "rewrite history to store it in LFS (every branch: then force-push, and everyone "
         f"else re-clones):\ngit lfs migrate import {include} --everything"
@@ -269,7 +307,7 @@ def remove_history_fix(
     place = scope.where(commit, oid, blob_path) if scope is not None else None
     if isinstance(place, Unpushed) and scope is not None:
         return _remove_unpushed(scope, place, path)
-    if isinstance(place, Published) and place.branches:
+    if isinstance(place, Published) and place.branches and scope is not None:
         refs = " ".join(q(b) for b in place.branches)
         return "\n".join(
             filter(
@@ -278,7 +316,7 @@ def remove_history_fix(
                     f"{_push_words(place)}:",
                     f"git filter-branch --prune-empty --index-filter {_index_filter(path)} "
                     f"-- {refs}",
-                    _force_push(place),
+                    _force_push(scope, place),
                 ],
             )
         )

@@ -136,7 +136,7 @@ def add_then_delete(repo: Repo, name: str, data: bytes) -> str:
     repo.commit("add")
     repo.git("rm", "-q", "--", name)
     repo.commit("delete")
-    return repo.git("rev-parse", "main").strip()
+    return repo.git("rev-parse", "HEAD").strip()
 
 
 def test_lfs_advice_for_unpushed_commits_rewrites_only_them(pushed: Repo) -> None:
@@ -232,10 +232,48 @@ def test_pushed_history_is_named_and_force_push_said(pushed: Repo) -> None:
     fix = only(as_json(repo.run("audit", "--format", "json")), "lfs-missing", ODD_CKPT)["fix"]
     assert "already on origin/main" in fix and "force-push" in fix and "re-clone" in fix
     [commands] = alternatives(fix)
-    assert commands[-1] == "git push --force-with-lease origin refs/heads/main"
-    run_commands(repo, commands[:-1])
-    assert blob_id(repo, data) not in repo.git("rev-list", "--objects", "main").split()
+    assert commands[-1] == "git push --force-with-lease origin refs/heads/main:refs/heads/main"
+    run_commands(repo, commands)
+    blob = blob_id(repo, data)
+    assert blob not in repo.git("rev-list", "--objects", "main").split()
+    remote = Repo(repo.path.parent / "remote.git")
+    assert blob not in remote.git("rev-list", "--objects", "main").split()
     assert ("lfs-missing", ODD_CKPT) not in checks(as_json(repo.run("audit", "--format", "json")))
+
+
+def test_a_pushed_file_is_removed_with_the_refs_named(pushed: Repo) -> None:
+    repo = pushed
+    repo.write(ODD_LOG, "epoch 1\n")
+    repo.add(ODD_LOG)
+    repo.commit("log")
+    repo.git("push", "-q", "origin", "main")
+    repo.git("rm", "-q", "--cached", "--", ODD_LOG)
+    repo.commit("untrack the log")
+    fix = only(as_json(repo.run("audit", "--format", "json")), "excluded", ODD_LOG)["fix"]
+    assert "already on origin/main" in fix and "force-push" in fix
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    remote = Repo(repo.path.parent / "remote.git")
+    blob = blob_id(repo, b"epoch 1\n")
+    assert blob not in remote.git("rev-list", "--objects", "main").split()
+    assert (repo.path / ODD_LOG).read_text() == "epoch 1\n"
+
+
+def test_a_new_branch_is_bounded_by_what_the_remote_has(pushed: Repo) -> None:
+    repo = pushed
+    repo.git("checkout", "-q", "-b", "exp")
+    data = os.urandom(2000)
+    before = add_then_delete(repo, ODD_CKPT, data)
+    line = f"refs/heads/exp {before} refs/heads/exp {'0' * 40}\n".encode()
+    url = str(repo.path.parent / "remote.git")
+    proc = repo.run("check", "--push", "origin", url, "--format", "json", input=line)
+    fix = only(as_json(proc), "lfs-missing", ODD_CKPT)["fix"]
+    assert "--include-ref=refs/heads/exp --exclude-ref=refs/remotes/origin/main" in fix
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    repo.git("merge-base", "--is-ancestor", "origin/main", "exp")
+    assert blob_id(repo, data) not in repo.git("rev-list", "--objects", "exp", "^origin/main")
+    assert repo.git("rev-parse", "main").strip() == repo.git("rev-parse", "origin/main").strip()
 
 
 def test_a_force_added_file_gets_only_git_rm_cached(repo: Repo) -> None:

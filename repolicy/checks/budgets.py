@@ -29,7 +29,10 @@ How to fix
   Store it in Git LFS, or keep it out of git:
     git lfs install && git lfs track '*.pth' && git add .gitattributes
     git rm --cached -- PATH && git add -- PATH
-  If it is already committed: git lfs migrate import --include='*.pth'
+  If it is already committed, rewrite the commits no remote has (the
+  printed fix names the branch and the remote ref that bound them):
+    git lfs migrate import --include='*.pth' \\
+      --include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main
 
 Policy keys
   budgets.file

@@ -36,7 +36,11 @@ How to fix
   git lfs track '*.pth' && git add .gitattributes
   git rm --cached -- 'outputs/run1/checkpoints/best.pth'
   git add -- 'outputs/run1/checkpoints/best.pth'
-  For commits already made: git lfs migrate import --include='*.pth'
+  For commits no remote has yet, rewrite only those (the printed fix names
+  your branch and its remote):
+    git lfs migrate import --include='*.pth' \\
+      --include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main
+  Commits a remote already has need a force-push, and everyone re-clones.
 
 Policy keys
   lfs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 from pathlib import Path
 
@@ -153,3 +154,23 @@ def test_file_sizes_are_strictly_over_the_budget_and_pointers_are_exempt(ctx: Co
 def test_no_budgets_means_no_size_findings(tmp_path: Path) -> None:
     ctx = Context(policy(tmp_path, "exclude: [x]\n"))
     assert list(check_file_sizes(ctx, [blob("huge.bin", size=10**10)])) == []
+
+
+def test_advice_without_repository_facts_never_hides_a_rewrite(ctx: Context) -> None:
+    # With no remote facts (a server, a hand-made record), history advice covers
+    # every branch and says what a rewrite costs; staged advice quotes odd names.
+    committed = blob("-odd train.log")._replace(commit="c" * 40)
+    (history,) = check_excluded(ctx, [committed])
+    assert history.fix is not None
+    assert "force-push" in history.fix and "re-clones" in history.fix
+    inner = "git rm -r -q --cached --ignore-unmatch -- " + shlex.quote("-odd train.log")
+    assert f"--index-filter {shlex.quote(inner)}" in history.fix
+    assert "filter-repo" not in history.fix
+    (staged,) = check_excluded(ctx, [blob("-odd train.log")])
+    assert staged.fix == (
+        "git rm --cached -- '-odd train.log'\n"
+        "and add this line to .gitignore (or run `repolicy fix`): *.log"
+    )
+    raw = blob("w/-big model.pth", size=2 * MiB)._replace(commit="c" * 40)
+    (lfs,) = check_lfs(ctx, [raw])
+    assert lfs.fix is not None and "--everything" in lfs.fix and "force-push" in lfs.fix
