@@ -108,6 +108,13 @@ class HistoryScope:
             }
         return self._published_writes
 
+    def branch_named(self, name: str) -> str:
+        """The full name of the local branch `name` stands for (`HEAD`, `main`), or ""."""
+        if name.startswith(HEADS):
+            return name
+        out = self._lines("rev-parse", "-q", "--symbolic-full-name", name, "--", ok=(0, 1, 128))
+        return next((r for r in out if r.startswith(HEADS)), "")
+
     def checked_out(self) -> str | None:
         """The branch HEAD names (None when detached or unborn)."""
         if self._head is False:

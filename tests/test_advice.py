@@ -335,3 +335,13 @@ def test_a_passing_push_budget_gives_an_upper_bound_and_the_share(pushed: Repo) 
     assert repo_budget["used"] >= repo_budget["added"] >= 600 * 1024
     text = pushed.run("check", "--push", "origin", "x", input=push_line(pushed)).stdout
     assert "the remote would hold at most" in text and "over it" not in text
+
+
+def test_a_push_of_head_is_scoped_to_the_branch_it_is_on(pushed: Repo) -> None:
+    # `git push origin HEAD:main` gives the hook `HEAD` as the local ref.
+    head = add_then_delete(pushed, ODD_CKPT, os.urandom(2000))
+    theirs = pushed.git("rev-parse", "origin/main").strip()
+    line = f"HEAD {head} refs/heads/main {theirs}\n".encode()
+    proc = pushed.run("check", "--push", "origin", "x", "--format", "json", input=line)
+    fix = only(as_json(proc), "lfs-missing", ODD_CKPT)["fix"]
+    assert "--include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main" in fix

@@ -225,12 +225,10 @@ def push_advisor(
             for u in sent
             if remote and u.remote_ref.startswith(HEADS)
         ]
-        scope = HistoryScope(
-            git,
-            tips=[u.local_sha for u in sent],
-            branches=[u.local_ref for u in sent if u.local_ref.startswith(HEADS)],
-            preferred=preferred,
-        )
+        scope = HistoryScope(git, tips=[u.local_sha for u in sent], preferred=preferred)
+        # A refspec's source comes as typed (`git push origin HEAD:main`): the branch it names.
+        local = [scope.branch_named(u.local_ref) for u in sent]
+        scope.branches = tuple(ref for ref in local if ref.startswith(HEADS))
     else:
         branch = os.environ.get("PRE_COMMIT_REMOTE_BRANCH") or ""
         preferred = (
