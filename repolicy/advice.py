@@ -52,8 +52,8 @@ class Published(NamedTuple):
 class HistoryScope:
     """Which commits no remote has, asked of git lazily.
 
-    `tips`: what the run examines (a push: the pushed shas; None: every
-    local branch). `branches`: the local branches a push sends (None: every
+    A commit is unpushed when no remote-tracking ref contains it.
+    `branches`: the local branches a push sends (None: every
     local branch that contains the commit). `preferred`: remote-tracking refs
     the advice names as the boundary when they exclude as much as every
     remote does (the push line's remote ref; else each branch's upstream).
@@ -66,21 +66,19 @@ class HistoryScope:
         self,
         git: Git,
         *,
-        tips: Sequence[str] | None = None,
         branches: Sequence[str] | None = None,
         preferred: Sequence[str] = (),
         entries: Sequence[HistoryEntry] = (),
     ) -> None:
         self.git = git
-        self.tips = tuple(tips) if tips is not None else ("--branches",)
         self.branches = tuple(branches) if branches is not None else None
         self.preferred = tuple(preferred)
         self.entries = entries
-        self._published_writes: set[tuple[str, str]] | None = None
+        self._also: dict[tuple[str, str], bool] = {}
         self._remote_refs: list[str] | None = None
-        self._unpushed: set[str] | None = None
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._excludes: dict[str, tuple[str, ...]] = {}
+        self._upstream: dict[str, list[str]] = {}
         self._head: str | bool | None = False
 
     def _lines(self, *args: str, ok: Sequence[int] = (0,)) -> list[str]:
@@ -93,20 +91,15 @@ class HistoryScope:
             self._remote_refs = [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
         return self._remote_refs
 
-    def unpushed(self) -> set[str]:
-        if self._unpushed is None:
-            self._unpushed = set(
-                self._lines("rev-list", *self.tips, "--not", *self.remote_refs(), "--")
-            )
-        return self._unpushed
-
-    def published_writes(self) -> set[tuple[str, str]]:
-        if self._published_writes is None:
-            unpushed = self.unpushed()
-            self._published_writes = {
-                (e.oid, e.path) for e in self.entries if e.commit not in unpushed
-            }
-        return self._published_writes
+    def also_published(self, oid: str, path: str, commit: str) -> bool:
+        """Whether a published commit wrote the same blob at the same path too (the
+        same content committed twice): no rewrite of the unpushed range removes it."""
+        key = (oid, path)
+        if key not in self._also:
+            others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
+            others.discard(commit)
+            self._also[key] = any(self.containing(c)[0] for c in others)
+        return self._also[key]
 
     def branch_named(self, name: str) -> str:
         """The full name of the local branch `name` stands for (`HEAD`, `main`), or ""."""
@@ -167,10 +160,13 @@ class HistoryScope:
             )
 
     def upstream(self, branch: str) -> list[str]:
-        out = self._lines(
-            "rev-parse", "-q", "--symbolic-full-name", f"{branch}@{{upstream}}", ok=(0, 1, 128)
-        )
-        return [r for r in out if r.startswith(REMOTES)]
+        if branch not in self._upstream:
+            out = self._lines(
+                "rev-parse", "-q", "--symbolic-full-name", f"{branch}@{{upstream}}",
+                ok=(0, 1, 128),
+            )  # fmt: skip
+            self._upstream[branch] = [r for r in out if r.startswith(REMOTES)]
+        return self._upstream[branch]
 
     def excludes(self, branch: str) -> tuple[str, ...]:
         """The fewest remote-tracking refs that bound `branch`'s unpushed commits: the
@@ -194,7 +190,7 @@ class HistoryScope:
         """Where the blob `oid` that `commit` wrote at `path` lies (None: on no ref
         this clone has, so none can be named)."""
         remote, local = self.containing(commit)
-        if commit not in self.unpushed() or (oid, path) in self.published_writes():
+        if remote or self.also_published(oid, path, commit):
             return Published(remote, local) if remote or local else None
         branches = self.branches if self.branches is not None else local
         branches = tuple(b for b in branches if b.startswith(HEADS))

@@ -107,7 +107,7 @@ def run(args: Options) -> int:
     from repolicy.baseline import load
 
     accepted = load(info.toplevel, policy, report) if revs is not None else None
-    advisor = push_advisor(git, updates, remote, to_ref)
+    advisor = push_advisor(git, updates, remote)
     judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, advisor=advisor)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
@@ -211,9 +211,7 @@ def judge(
         apply(report, baseline, entries)
 
 
-def push_advisor(
-    git: Git, updates: list[RefUpdate], remote: str | None, to_ref: str | None
-) -> Advisor:
+def push_advisor(git: Git, updates: list[RefUpdate], remote: str | None) -> Advisor:
     """History advice limited to what this push sends: the pushed branches, bounded
     by the remote's copy of each pushed ref when that suffices."""
     from repolicy.advice import HEADS, REMOTES, Advisor, HistoryScope
@@ -225,7 +223,7 @@ def push_advisor(
             for u in sent
             if remote and u.remote_ref.startswith(HEADS)
         ]
-        scope = HistoryScope(git, tips=[u.local_sha for u in sent], preferred=preferred)
+        scope = HistoryScope(git, preferred=preferred)
         # A refspec's source comes as typed (`git push origin HEAD:main`): the branch it names.
         local = [scope.branch_named(u.local_ref) for u in sent]
         scope.branches = tuple(ref for ref in local if ref.startswith(HEADS))
@@ -236,7 +234,7 @@ def push_advisor(
             if remote and branch.startswith(HEADS)
             else []
         )
-        scope = HistoryScope(git, tips=[to_ref or "HEAD"], preferred=preferred)
+        scope = HistoryScope(git, preferred=preferred)
     return Advisor(git, scope)
 
 
