@@ -345,3 +345,55 @@ def test_a_push_of_head_is_scoped_to_the_branch_it_is_on(pushed: Repo) -> None:
     proc = pushed.run("check", "--push", "origin", "x", "--format", "json", input=line)
     fix = only(as_json(proc), "lfs-missing", ODD_CKPT)["fix"]
     assert "--include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main" in fix
+
+
+STAGED = {
+    # name: (policy, path, attributes, check)
+    "lfs-missing": ('lfs: ["*.ckpt"]\n', ODD_CKPT, None, "lfs-missing"),
+    "lfs-missing-filtered": (
+        'lfs: ["*.ckpt"]\n',
+        ODD_CKPT,
+        "*.ckpt filter=lfs diff=lfs merge=lfs -text\n",
+        "lfs-missing",
+    ),
+    "lfs-attr-missing": ('lfs: ["*.ckpt"]\n', ODD_CKPT, None, "lfs-attr-missing"),
+    "file-too-large": ("budgets: {file: 1 KiB}\n", "-big model.bin", None, "file-too-large"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STAGED))
+def test_staged_advice_runs_and_clears_the_check(repo: Repo, name: str) -> None:
+    policy, path, attributes, check = STAGED[name]
+    repo.write(".repolicy.yaml", policy)
+    if attributes:
+        repo.write(".gitattributes", attributes)
+        repo.add(".gitattributes")
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    repo.write(path, os.urandom(3000))
+    # Staged the way a machine without `git lfs install` stages it: raw.
+    repo.add(path)
+    fix = only(as_json(repo.run("check", "--format", "json")), check, path)["fix"]
+    for k, commands in enumerate(alternatives(fix)):
+        clone = copy(repo, f"{name}-{k}")
+        run_commands(clone, commands)
+        after = as_json(clone.run("check", "--format", "json"))
+        assert (check, path) not in checks(after), (commands, after["violations"])
+        assert clone.git("ls-files", "--", path).strip() in ("", path)
+
+
+def test_a_broken_pointer_is_replaced_once_the_real_file_is_back(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'lfs: ["*.ckpt"]\n')
+    repo.write(".gitattributes", "*.ckpt filter=lfs diff=lfs merge=lfs -text\n")
+    repo.add(".repolicy.yaml", ".gitattributes")
+    repo.commit("start")
+    # A pointer an editor saved with CRLF endings, staged without git-lfs.
+    pointer = "version https://git-lfs.github.com/spec/v1\r\noid sha256:" + "a" * 64
+    repo.write(ODD_CKPT, pointer + "\r\nsize 12\r\n")
+    repo.add(ODD_CKPT)
+    fix = only(as_json(repo.run("check", "--format", "json")), "lfs-pointer-invalid")["fix"]
+    assert fix.startswith("restore the real file")
+    repo.write(ODD_CKPT, os.urandom(3000))  # the restore the advice asks for
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    assert checks(as_json(repo.run("check", "--format", "json"))) == set()

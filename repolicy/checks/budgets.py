@@ -28,7 +28,7 @@ Example
 How to fix
   Store it in Git LFS, or keep it out of git:
     git lfs install && git lfs track '*.pth' && git add .gitattributes
-    git rm --cached -- PATH && git add -- PATH
+    git add --renormalize -- PATH
   If it is already committed, rewrite the commits no remote has (the
   printed fix names the branch and the remote ref that bound them):
     git lfs migrate import --include='*.pth' \\
@@ -141,7 +141,7 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
                 _history_fix(ctx, blob)
                 if blob.commit is not None
                 else f"store it in Git LFS: git lfs install && git lfs track {track} "
-                f"&& git add .gitattributes && git rm --cached -- {quoted} && git add -- {quoted}\n"
+                f"&& git add .gitattributes && git add --renormalize -- {quoted}\n"
                 f"or keep it out of git: git rm --cached -- {quoted}"
             ),
             commit=blob.commit,

@@ -34,8 +34,7 @@ Example
 How to fix
   git lfs install
   git lfs track '*.pth' && git add .gitattributes
-  git rm --cached -- 'outputs/run1/checkpoints/best.pth'
-  git add -- 'outputs/run1/checkpoints/best.pth'
+  git add --renormalize -- 'outputs/run1/checkpoints/best.pth'
   For commits no remote has yet, rewrite only those (the printed fix names
   your branch and its remote):
     git lfs migrate import --include='*.pth' \\
@@ -61,7 +60,7 @@ Example
 
 How to fix
   Restore the real file and re-add it with git-lfs installed:
-    git lfs install && git rm --cached -- PATH && git add -- PATH
+    git lfs install && git add --renormalize -- PATH
 
 Policy keys
   lfs
@@ -168,8 +167,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                 message=f"looks like a Git LFS pointer, but {blob.pointer.reason}",
                 fix=(
                     "restore the real file and re-add it with git-lfs installed:\n"
-                    f"git lfs install && git rm --cached -- {quote_paths([blob.path])} "
-                    f"&& git add -- {quote_paths([blob.path])}"
+                    f"git lfs install && git add --renormalize -- {quote_paths([blob.path])}"
                 ),
                 commit=blob.commit,
                 size=blob.size,
@@ -210,7 +208,9 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
             fix = (
                 f"git lfs install && git lfs track {quote_paths([track_pattern(rule, blob.path)])} "
                 f"&& git add .gitattributes\n"
-                f"git rm --cached -- {quoted} && git add -- {quoted}"
+                # A plain `git add` trusts the unchanged file's stat data and
+                # keeps the raw blob; --renormalize runs it through git-lfs.
+                f"git add --renormalize -- {quoted}"
             )
         yield Violation(
             check="lfs-missing",
