@@ -397,3 +397,28 @@ def test_a_broken_pointer_is_replaced_once_the_real_file_is_back(repo: Repo) -> 
     [commands] = alternatives(fix)
     run_commands(repo, commands)
     assert checks(as_json(repo.run("check", "--format", "json"))) == set()
+
+
+def test_repo_budget_advice_brings_the_push_under_the_budget(pushed: Repo) -> None:
+    data = budget_push(pushed, "500 KiB")
+    fix = only(data, "repo-budget")["fix"]
+    assert "filter-repo" not in fix and "largest file this push sends is weights.bin" in fix
+    [commands] = alternatives(fix)
+    assert commands == [
+        "git lfs migrate import --include='*.bin' --include-ref=refs/heads/main "
+        "--exclude-ref=refs/remotes/origin/main"
+    ]
+    run_commands(pushed, commands)
+    pushed.git("merge-base", "--is-ancestor", "origin/main", "main")
+    assert checks(push_check(pushed)) == set()
+
+
+def test_repo_budget_advice_of_audit_rewrites_everything_and_says_so(pushed: Repo) -> None:
+    budget_push(pushed, "500 KiB")
+    pushed.git("push", "-q", "origin", "main")
+    fix = only(as_json(pushed.run("audit", "--format", "json")), "repo-budget")["fix"]
+    assert "force-push" in fix and "filter-repo" not in fix
+    [commands] = alternatives(fix)
+    assert commands == ["git lfs migrate import --include='*.bin' --everything"]
+    run_commands(pushed, commands)
+    assert ("repo-budget", None) not in checks(as_json(pushed.run("audit", "--format", "json")))

@@ -111,6 +111,33 @@ def _history_fix(ctx: Context, blob: BlobAtPath) -> str:
     )
 
 
+def repo_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath], everything: bool) -> str:
+    """Move the largest files of history to LFS: for a push, in the commits it
+    sends (`everything` False); for the whole repository, every branch and tag."""
+    raw = sorted(
+        (b for b in blobs if b.commit and not b.is_lfs_pointer and not b.is_symlink),
+        key=lambda b: -b.size,
+    )[:5]
+    if not raw:
+        return "drop what history does not need, or raise the budget on purpose"
+    # The files that weigh: a source file next to a checkpoint is not worth a pattern.
+    raw = [b for b in raw if b.size * 10 >= raw[0].size]
+    patterns = ",".join(dict.fromkeys(track_pattern(None, b.path).lstrip("/") for b in raw))
+    largest = raw[0]
+    if everything:
+        from repolicy.advice import lfs_history_fix
+
+        assert largest.commit is not None
+        move = lfs_history_fix(None, patterns, largest.oid, largest.path, largest.commit)
+    else:
+        move = history_lfs_fix(ctx, patterns, largest)
+    where = "in history" if everything else "this push sends"
+    return (
+        f"the largest file {where} is {quote_paths([largest.path])} "
+        f"({human_size(largest.size)}); {move}\nor raise the budget on purpose"
+    )
+
+
 def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """file-too-large and file-large on blobs stored in git (LFS pointers are exempt)."""
     limit = ctx.policy.limit("file")

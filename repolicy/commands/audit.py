@@ -14,11 +14,12 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from repolicy.checks import Context
     from repolicy.cli import Options
     from repolicy.report import Report, Violation
+    from repolicy.targets import BlobAtPath
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -106,7 +107,7 @@ def run(args: Options) -> int:
         "repo": {"used": usage.get(), "limit": policy.limit("repo")},
         "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
     }
-    report.violations.extend(budget_violations(ctx, report))
+    report.violations.extend(budget_violations(ctx, report, blobs))
     if on_disk is not None:
         tracked = [c.path for c in index_entries]
         report.violations.extend(on_disk.violations(ctx, tracked))
@@ -165,7 +166,10 @@ def run(args: Options) -> int:
     return report.exit_code(args.strict)
 
 
-def budget_violations(ctx: Context, report: Report) -> list[Violation]:
+def budget_violations(
+    ctx: Context, report: Report, blobs: Sequence[BlobAtPath] = ()
+) -> list[Violation]:
+    from repolicy.checks.budgets import repo_budget_fix
     from repolicy.report import Violation, human_size
 
     out = []
@@ -185,9 +189,7 @@ def budget_violations(ctx: Context, report: Report) -> list[Violation]:
                 rule=f"budgets.{key}: {human_size(limit)}",
                 message=f"{what} {human_size(used)}, over the {human_size(limit)} budget",
                 fix=(
-                    "move large files to LFS: git lfs migrate import --everything "
-                    "--include='*.pth,*.ckpt'; drop what history does not need: "
-                    "git filter-repo --strip-blobs-bigger-than 50M (rewrites history)"
+                    repo_budget_fix(ctx, blobs, everything=True)
                     if key == "repo"
                     else "keep only released versions in LFS and prune the rest: "
                     "git lfs migrate export, or raise the budget on purpose"

@@ -16,12 +16,15 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from repolicy.advice import Advisor
     from repolicy.baseline import Baseline
     from repolicy.checks import Context
     from repolicy.cli import Options
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
+    from repolicy.targets import BlobAtPath
 
 
 class RefUpdate:
@@ -183,7 +186,7 @@ def judge(
     report.violations.extend(dvc.for_push(ctx, git, blobs))
     report.violations = supersede(report.violations)
     if limit is not None and after is not None and after.get() > limit:
-        report.violations.append(repo_budget(ctx, after.get(), added.get(), limit))
+        report.violations.append(repo_budget(ctx, after.get(), added.get(), limit, blobs))
     # `used` is what the remote would hold afterwards, `added` the push's share.
     # Without the walk (the bound is under the limit) only an upper bound is
     # known: it is given as such, never as the exact figure.
@@ -238,7 +241,10 @@ def push_advisor(git: Git, updates: list[RefUpdate], remote: str | None) -> Advi
     return Advisor(git, scope)
 
 
-def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:
+def repo_budget(
+    ctx: Context, total: int, added: int, limit: int, blobs: Sequence[BlobAtPath] = ()
+) -> Violation:
+    from repolicy.checks.budgets import repo_budget_fix
     from repolicy.report import Violation, human_size
 
     return Violation(
@@ -250,8 +256,7 @@ def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:
             f"after this push the remote would hold {human_size(total)}, over the "
             f"{human_size(limit)} budget; the push adds {human_size(added)}"
         ),
-        fix="move large files to LFS before pushing: git lfs migrate import "
-        "--include='*.pth' (for unpushed commits), or raise the budget on purpose",
+        fix=repo_budget_fix(ctx, blobs, everything=False),
         size=added,
     )
 
