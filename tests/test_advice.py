@@ -422,3 +422,39 @@ def test_repo_budget_advice_of_audit_rewrites_everything_and_says_so(pushed: Rep
     assert commands == ["git lfs migrate import --include='*.bin' --everything"]
     run_commands(pushed, commands)
     assert ("repo-budget", None) not in checks(as_json(pushed.run("audit", "--format", "json")))
+
+
+def test_a_missing_lfs_object_is_fetched_as_advised(tmp_path: Path) -> None:
+    # One machine pushes a checkpoint through git-lfs; a clone that skipped the
+    # LFS download pushes the same commit to a second remote.
+    env = {**os.environ, "GIT_LFS_SKIP_SMUDGE": "1"}
+    subprocess.run(["git", "lfs", "install"], check=True, capture_output=True)
+    for name in ("first.git", "second.git"):
+        subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / name)], check=True)
+    author = Repo(tmp_path / "author")
+    author.path.mkdir()
+    author.git("init", "-q")
+    author.git("remote", "add", "origin", str(tmp_path / "first.git"))
+    author.git("lfs", "track", "*.ckpt")
+    author.write(ODD_CKPT, os.urandom(3000))
+    author.add(".gitattributes", ODD_CKPT)
+    author.commit("checkpoint")
+    author.git("push", "-q", "origin", "main")
+    subprocess.run(
+        ["git", "clone", "-q", str(tmp_path / "first.git"), str(tmp_path / "clone")],
+        check=True,
+        env=env,
+    )
+    clone = Repo(tmp_path / "clone")
+    clone.git("remote", "add", "mirror", str(tmp_path / "second.git"))
+    line = f"refs/heads/main {clone.git('rev-parse', 'main').strip()} refs/heads/main {'0' * 40}\n"
+    url = str(tmp_path / "second.git")
+
+    def push_check_mirror() -> dict[str, Any]:
+        proc = clone.run("check", "--push", "mirror", url, "--format", "json", input=line.encode())
+        return as_json(proc)
+
+    fix = only(push_check_mirror(), "lfs-object-missing", ODD_CKPT)["fix"]
+    fetch, _restore = alternatives(fix)
+    run_commands(clone, fetch)
+    assert checks(push_check_mirror()) == set()

@@ -117,8 +117,8 @@ Example
   fetched the object.
 
 How to fix
-  git lfs fetch --all (from a remote that has the object), or restore the
-  real file and re-add it.
+  git lfs fetch --all (from the default remote; name another after --all
+  if it has the object), or restore the real file and re-add it.
 
 Policy keys
   lfs
@@ -269,8 +269,9 @@ def check_lfs_objects(
                 "which is not in the local LFS store: the push would be refused"
             ),
             fix=(
-                "fetch it from where it exists: git lfs fetch --all <remote-that-has-it>\n"
-                f"or restore the real file and re-add it: git add -- {quoted}"
+                "fetch it from the remote that has it (the default remote here; name "
+                "another after --all):\ngit lfs fetch --all\n"
+                f"or restore the real file and re-add it: git add --renormalize -- {quoted}"
             ),
             commit=blob.commit,
             size=blob.lfs_size,
