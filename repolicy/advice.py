@@ -95,6 +95,8 @@ class HistoryScope:
         """Whether a published commit wrote the same blob at the same path too (the
         same content committed twice): no rewrite of the unpushed range removes it."""
         key = (oid, path)
+        if not self.remote_refs():
+            return False  # nothing is published: no need to read the history
         if key not in self._also:
             others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
             others.discard(commit)
