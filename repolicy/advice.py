@@ -79,6 +79,10 @@ class HistoryScope:
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._excludes: dict[str, tuple[str, ...]] = {}
         self._upstream: dict[str, list[str]] = {}
+        self._ranges: dict[
+            tuple[tuple[str, ...], tuple[str, ...]], tuple[list[str], dict[str, list[str]]]
+        ] = {}
+        self._trees: dict[str, set[str]] = {}
         self._head: str | bool | None = False
 
     def _lines(self, *args: str, ok: Sequence[int] = (0,)) -> list[str]:
@@ -203,22 +207,54 @@ class HistoryScope:
             excludes.extend(r for r in self.excludes(branch) if r not in excludes)
         return Unpushed(branches, tuple(excludes))
 
-    def touching(self, place: Unpushed, path: str) -> list[str]:
-        """The unpushed commits that change `path` (a file, or a directory's contents)."""
-        return self._lines(
-            "log", "--format=%H", *place.branches, "--not", *place.excludes,
-            "--", f":(literal,top){path}",
-        )  # fmt: skip
+    def _range(self, place: Unpushed) -> tuple[list[str], dict[str, list[str]]]:
+        """The unpushed commits of `place`, children first, and for each path they
+        change, the commits that change it: one `git log` per range, however many
+        violations ask."""
+        key = (place.branches, place.excludes)
+        if key not in self._ranges:
+            out = self.git.run(
+                "log", "--topo-order", "--format=%x01%H", "--name-only", "-z", "--no-renames",
+                *place.branches, "--not", *place.excludes, "--",
+            )  # fmt: skip
+            commits: list[str] = []
+            by_path: dict[str, list[str]] = {}
+            # Each commit is "\x01<sha>\0", then "\n" and its paths, each ending in NUL.
+            for record in out.split(b"\x01")[1:]:
+                head, *names = record.split(b"\0")
+                commit = head.decode()
+                commits.append(commit)
+                if names:
+                    names[0] = names[0].removeprefix(b"\n")  # only the first: names may hold one
+                for name in names:
+                    if name:
+                        by_path.setdefault(os.fsdecode(name), []).append(commit)
+            self._ranges[key] = (commits, by_path)
+        return self._ranges[key]
 
-    def changed_paths(self, commit: str) -> list[str]:
-        out = self.git.run(
-            "diff-tree", "-r", "-z", "--name-only", "--no-commit-id", "--root", commit
-        )
-        return [os.fsdecode(p) for p in out.split(b"\0") if p]
+    def touching(self, place: Unpushed, path: str) -> list[str]:
+        """The unpushed commits that change `path` (a file, or a directory's contents),
+        children first."""
+        commits, by_path = self._range(place)
+        below = path.rstrip("/") + "/"
+        hits = {c for p, cs in by_path.items() if p == path or p.startswith(below) for c in cs}
+        return [c for c in commits if c in hits]
+
+    def tip_changes(self, place: Unpushed) -> tuple[str | None, list[str]]:
+        """The newest unpushed commit of a one-branch range, and the paths it changes."""
+        commits, by_path = self._range(place)
+        if not commits:
+            return None, []
+        tip = commits[0]
+        return tip, [p for p, cs in by_path.items() if tip in cs]
 
     def tracks(self, rev: str, path: str) -> bool:
-        types = self.git.object_types([f"{rev}:{path}"]).get()
-        return bool(types)
+        """Whether the tree of `rev` holds `path` (a file, or files below it)."""
+        if rev not in self._trees:
+            self._trees[rev] = set(self.git.tree_files(rev).get())
+        files = self._trees[rev]
+        below = path.rstrip("/") + "/"
+        return path in files or any(f.startswith(below) for f in files)
 
 
 # -- text ---------------------------------------------------------------------
@@ -337,19 +373,15 @@ def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
     head = scope.checked_out()
     touching = scope.touching(place, path)
     if place.branches == (head,) and len(touching) == 1:
-        tip = scope._lines("rev-parse", "--verify", "-q", f"{head}^{{commit}}")
-        if tip and touching[0] == tip[0]:
-            others = [
-                p for p in scope.changed_paths(tip[0])
-                if p != path and not p.startswith(path.rstrip("/") + "/")
-            ]  # fmt: skip
-            if others:
-                return (
-                    "only the last commit, which no remote has, holds it: amend it "
-                    "(the file stays on disk):\n"
-                    f"git rm -r -q --cached -- {quoted}\n"
-                    "git commit -q --amend --no-edit"
-                )
+        tip, changed = scope.tip_changes(place)
+        others = [p for p in changed if p != path and not p.startswith(path.rstrip("/") + "/")]
+        if touching[0] == tip and others:
+            return (
+                "only the last commit, which no remote has, holds it: amend it "
+                "(the file stays on disk):\n"
+                f"git rm -r -q --cached -- {quoted}\n"
+                "git commit -q --amend --no-edit"
+            )
     lines = [f"rewrite {_range_words(place)} without it (the file stays on disk):"]
     if head in place.branches and scope.tracks(head or "HEAD", path):
         # The rewrite checks out the new tip: a path the old tip tracked would be
