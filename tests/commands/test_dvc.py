@@ -288,3 +288,24 @@ def test_committed_pipeline_output_leaves_only_unpushed_history(repo: Repo) -> N
     # The data stayed on disk, where DVC expects it.
     assert (repo.path / "data/prepared/rows.csv").read_text() == "rows\n"
     assert stale_by_dvc(repo) == set()
+
+
+def test_policy_data_staged_in_git_is_handed_to_dvc_as_advised(repo: Repo) -> None:
+    dvc(repo, "init", "-q")
+    (repo.path / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
+    repo.write(".repolicy.yaml", "dvc: [raw/]\n")
+    repo.git("add", "-A")
+    repo.commit("dvc init")
+    repo.write("raw/-odd a.bin", b"\0" * 10)
+    repo.add("raw/-odd a.bin")
+    code, data = run_json(repo, "check")
+    assert (code, found(data)) == (1, {("dvc-in-git", "raw/-odd a.bin")})
+    [commands] = alternatives(data["violations"][0]["fix"])
+    run_commands(repo, commands)
+    repo.git("add", "-A")  # what the user commits next: the .dvc file and .gitignore
+    assert found(run_json(repo, "check")[1]) == set()
+    assert repo.git("ls-files", "--", "raw").split("\n") == [
+        "raw/-odd a.bin.dvc",
+        "raw/.gitignore",
+        "",
+    ]
