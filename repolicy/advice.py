@@ -377,8 +377,8 @@ def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
         others = [p for p in changed if p != path and not p.startswith(path.rstrip("/") + "/")]
         if touching[0] == tip and others:
             return (
-                "only the last commit, which no remote has, holds it: amend it "
-                "(the file stays on disk):\n"
+                "only the last commit, which no remote has, holds it: amend it (the "
+                "file stays on disk; what else is staged joins the commit):\n"
                 f"git rm -r -q --cached -- {quoted}\n"
                 "git commit -q --amend --no-edit"
             )
