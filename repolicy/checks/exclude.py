@@ -28,6 +28,9 @@ How to fix
   Unstage it and ignore it:
     git rm --cached -- 'outputs/run1/checkpoints/epoch_3.pth'
     echo 'outputs/*/checkpoints/epoch_*.pth' >> .gitignore
+  If .gitignore already ignores it, it was added with `git add -f`: the
+  first line is all it takes. Committed already: the printed fix rewrites
+  only the commits no remote has when it can (and says so when it cannot).
   If it belongs in git after all, add a matching `include` pattern
   (include beats exclude).
 
