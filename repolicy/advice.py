@@ -85,6 +85,8 @@ class HistoryScope:
         self._trees: dict[str, set[str]] = {}
         self._head: str | bool | None = False
 
+    sees_work_tree = True  # the work tree the advice is followed in is this one
+
     def _lines(self, *args: str, ok: Sequence[int] = (0,)) -> list[str]:
         return [os.fsdecode(line) for line in self.git.run(*args, ok=ok).splitlines() if line]
 
@@ -371,8 +373,8 @@ def remove_history_fix(
 def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
     quoted = q(path)
     head = scope.checked_out()
-    touching = scope.touching(place, path)
-    if place.branches == (head,) and len(touching) == 1:
+    touching = scope.touching(place, path) if place.branches == (head,) else []
+    if len(touching) == 1:
         tip, changed = scope.tip_changes(place)
         others = [p for p in changed if p != path and not p.startswith(path.rstrip("/") + "/")]
         if touching[0] == tip and others:
@@ -382,7 +384,13 @@ def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
                 f"git rm -r -q --cached -- {quoted}\n"
                 "git commit -q --amend --no-edit"
             )
-    lines = [f"rewrite {_range_words(place)} without it (the file stays on disk):"]
+    keeps = (
+        "the file stays on disk"
+        if scope.sees_work_tree
+        else "if the branch is checked out and its last commit has it, the rewrite "
+        "deletes it from the work tree: copy it aside first"
+    )
+    lines = [f"rewrite {_range_words(place)} without it ({keeps}):"]
     if head in place.branches and scope.tracks(head or "HEAD", path):
         # The rewrite checks out the new tip: a path the old tip tracked would be
         # deleted from disk. Untracking it first leaves it where it is.
@@ -395,14 +403,57 @@ def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
     return "\n".join(lines)
 
 
+class ServerScope(HistoryScope):
+    """Where a pushed commit lies, seen from the server a pre-receive hook runs on.
+
+    The commits a push brings are on no remote yet: the server is the remote,
+    and it rejects them. The pusher rewrites the pushed branch, bounded by the
+    commits the server already has next to the range (`rev-list --boundary`),
+    named by id, which `git lfs migrate --exclude-ref` and `^` both take.
+    """
+
+    def __init__(self, git: Git, updates: Sequence[tuple[str, str]]) -> None:
+        super().__init__(git)
+        self.updates = [(ref, new) for ref, new in updates if ref.startswith(HEADS)]
+        self._brought: dict[str, tuple[set[str], tuple[str, ...]]] = {}
+
+    sees_work_tree = False  # the server's repository is bare; the pusher's is elsewhere
+
+    def checked_out(self) -> str | None:
+        return None
+
+    def _update(self, new: str) -> tuple[set[str], tuple[str, ...]]:
+        if new not in self._brought:
+            commits: set[str] = set()
+            bounds: list[str] = []
+            for line in self._lines("rev-list", "--boundary", new, "--not", "--all", "--"):
+                if line.startswith("-"):
+                    bounds.append(line[1:])
+                else:
+                    commits.add(line)
+            self._brought[new] = (commits, tuple(bounds))
+        return self._brought[new]
+
+    def where(self, commit: str, oid: str, path: str) -> Unpushed | Published | None:
+        for ref, new in self.updates:
+            commits, bounds = self._update(new)
+            if commit in commits:
+                return Unpushed((ref,), bounds)
+        return None
+
+
 class Advisor:
     """The facts a command hands its checks so their advice fits the repository:
     where committed blobs lie (`history`), and what git's ignore rules already
     ignore (asked only for paths a check names, in one `check-ignore`)."""
 
-    def __init__(self, git: Git, history: HistoryScope | None = None) -> None:
+    def __init__(
+        self, git: Git, history: HistoryScope | None = None, *, work_tree: bool = True
+    ) -> None:
         self.git = git
         self.history = history
+        self.work_tree = work_tree
 
     def ignored(self, paths: Iterable[str]) -> set[str]:
-        return self.git.ignored_by_rules(paths)
+        # A bare repository has no .gitignore to consult: ask for every line.
+        return self.git.ignored_by_rules(paths) if self.work_tree else set()

@@ -458,3 +458,41 @@ def test_a_missing_lfs_object_is_fetched_as_advised(tmp_path: Path) -> None:
     fetch, _restore = alternatives(fix)
     run_commands(clone, fetch)
     assert checks(push_check_mirror()) == set()
+
+
+def test_a_rejected_push_is_fixed_by_the_servers_advice(pushed: Repo) -> None:
+    # The server's hook rejects the push; its advice rewrites only what the
+    # server lacks, and the push that follows is accepted.
+    server = pushed.path.parent / "remote.git"
+    hook = server / "hooks" / "pre-receive"
+    report = server / "report.json"
+    policy = server / "policy.yaml"
+    policy.write_text('exclude: ["*.log"]\nbudgets: {file: 4 KiB}\n')
+    hook.write_text(
+        f"#!/bin/sh\n{sys.executable} -m repolicy check --pre-receive --policy {policy} "
+        f"--format json > {report}\n"
+    )
+    hook.chmod(0o755)
+    data = os.urandom(8000)
+    add_then_delete(pushed, "-big model.bin", data)
+    pushed.write(ODD_LOG, "epoch 1\n")
+    pushed.add(ODD_LOG)
+    pushed.commit("log")
+    pushed.write("train.py", "print(9)\n")
+    pushed.add("train.py")
+    pushed.commit("train")
+    assert pushed.git("push", "-q", "origin", "main", check=False) == ""
+    assert pushed.git("rev-parse", "origin/main") != pushed.git("rev-parse", "main")
+    found = json.loads(report.read_text())
+    fixes = {v["check"]: v["fix"] for v in found["violations"]}
+    assert set(fixes) == {"file-too-large", "excluded"}
+    for fix in fixes.values():
+        assert "force-push" not in fix and "--everything" not in fix
+        assert "--exclude-ref=refs/remotes" not in fix  # the server names what it has by id
+    store, _drop = alternatives(fixes["file-too-large"])
+    [remove] = alternatives(fixes["excluded"])
+    # The server cannot see the pusher's work tree: it says what the rewrite may delete.
+    assert "copy it aside first" in fixes["excluded"]
+    run_commands(pushed, [*store, *remove])
+    pushed.git("push", "-q", "origin", "main")
+    assert json.loads(report.read_text())["violations"] == []

@@ -24,6 +24,7 @@ from repolicy.git import Git, decode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from repolicy.advice import Advisor
     from repolicy.cli import Options
     from repolicy.policy import Policy
 
@@ -89,10 +90,19 @@ def run(args: Options) -> int:
         lfs_objects=False,
         bound=stored_bound(git),
         baseline=accepted,
+        advisor=server_advisor(git, updates),
     )
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
+
+
+def server_advisor(git: Git, updates: list[RefUpdate]) -> Advisor:
+    """Advice for the pusher: rewrite the pushed branch down to what the server has."""
+    from repolicy.advice import Advisor, ServerScope
+
+    pushed = [(u.ref, u.new) for u in updates if not is_zero(u.new)]
+    return Advisor(git, ServerScope(git, pushed), work_tree=False)
 
 
 def server_policy(git: Git, explicit: str | None) -> Policy:
