@@ -141,8 +141,14 @@ def judge(
     from repolicy.targets import gather, history_candidates
 
     if revs is None:
+        # Nothing is sent: the remote keeps what it has, of which all that is
+        # stored here is an upper bound.
+        held = bound if bound is not None else git.stored_bound()
+        nothing: dict[str, int | None] = {"used": held or 0, "added": 0}
+        if held is not None:
+            nothing["at_most"] = True
         report.budgets = {
-            "repo": {"used": 0, "added": 0, "limit": policy.limit("repo")},
+            "repo": {**nothing, "limit": policy.limit("repo")},
             "lfs": {"used": 0, "limit": policy.limit("lfs")},
         }
         return
