@@ -51,6 +51,7 @@ class Options:
         self.check = False
         self.diff = False
         self.write_baseline = False
+        self.include_allowed = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -95,6 +96,14 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     add("-q", "--quiet", action="store_true", default=d(False), help="one line per violation")
 
 
+def _include_allowed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-allowed",
+        action="store_true",
+        help="also list what the policy's allow entries exempt (json; sarif: as suppressed)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -134,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--from-ref", metavar="REV", help="with --push: what the remote has")
     check.add_argument("--to-ref", metavar="REV", help="with --push: what is pushed")
+    _include_allowed(check)
 
     audit = sub.add_parser(
         "audit",
@@ -146,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="record today's violations in the baseline file; later runs report only new ones",
     )
+    _include_allowed(audit)
 
     install = sub.add_parser(
         "install",

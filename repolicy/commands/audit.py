@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from repolicy.checks import Context
     from repolicy.cli import Options
+    from repolicy.policy import Policy
     from repolicy.report import Report, Violation
+    from repolicy.targets import BlobAtPath
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -56,7 +58,7 @@ def run(args: Options) -> int:
     git = Git(info.toplevel)
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
-    report = Report("audit", policy.name)
+    report = Report("audit", policy)
 
     revs = history_revisions(git)
     # Every independent question is asked now; git answers them side by side
@@ -113,6 +115,8 @@ def run(args: Options) -> int:
     report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
     report.violations = supersede(report.violations)
     report.violations.extend(unpushed(ctx, git, report))
+    if policy.allow:
+        report.violations.extend(allow_unused(git, policy, blobs, on_disk))
     shallow = git.run("rev-parse", "--is-shallow-repository").strip() == b"true"
     if shallow:
         report.notes.append(
@@ -158,8 +162,28 @@ def run(args: Options) -> int:
         # tell an unused entry from one it does not see.
         baseline.apply(report, accepted, walk.entries, staged=in_index, judge_unused=not shallow)
     report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    emit(
+        report,
+        args.format,
+        no_color=args.no_color,
+        quiet=args.quiet,
+        include_allowed=args.include_allowed,
+    )
     return report.exit_code(args.strict)
+
+
+def allow_unused(
+    git: Git, policy: Policy, blobs: list[BlobAtPath], on_disk: WorkTree | None
+) -> list[Violation]:
+    """`allow` entries that select no path of history, the index or the work tree."""
+    from repolicy.checks.allow import unused
+
+    examined = {b.path for b in blobs}
+    ignored = on_disk.ignored if on_disk is not None else git.untracked(ignored=True)
+    untracked = on_disk.untracked if on_disk is not None else git.untracked(ignored=False)
+    examined.update(ignored.get())
+    examined.update(untracked.get())
+    return unused(policy, examined)
 
 
 def budget_violations(ctx: Context, report: Report) -> list[Violation]:

@@ -73,7 +73,7 @@ def run(args: Options) -> int:
     updates = parse_updates(read_stdin())
     policy = server_policy(git, args.policy)
     revs = revisions(updates)
-    report = Report("pre-receive", policy.name, budgets={})
+    report = Report("pre-receive", policy, budgets={})
     accepted = None
     default = default_branch(git)
     if revs is not None and default:
@@ -91,7 +91,13 @@ def run(args: Options) -> int:
         baseline=accepted,
     )
     report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    emit(
+        report,
+        args.format,
+        no_color=args.no_color,
+        quiet=args.quiet,
+        include_allowed=args.include_allowed,
+    )
     return report.exit_code(args.strict)
 
 
