@@ -22,7 +22,7 @@ TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
 BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file")
 ITEM_KEYS = ("pattern", "why", "severity")
 SEVERITIES = ("error", "warning")
-ALLOW_KEYS = ("path", "checks", "reason")
+ALLOW_KEYS = ("path", "checks", "reason", "empty")
 
 _UNITS = {
     "": 1,
@@ -76,6 +76,8 @@ class Allow(NamedTuple):
     checks: tuple[str, ...] | None
     reason: str
     source: Source
+    # Only while the file is empty (a placeholder such as an empty .gitignore).
+    empty: bool = False
 
     def covers(self, check: str) -> bool:
         return self.checks is None or check in self.checks

@@ -82,8 +82,8 @@ def _load(data: dict[str, Any]) -> Policy:
         Requirement(_unrule(d), tuple(Pattern(*f) for f in files)) for d, files in data["require"]
     )
     allow = tuple(
-        Allow(Pattern(*pattern), checks, reason, Source(*source))
-        for pattern, checks, reason, source in data["allow"]
+        Allow(Pattern(*pattern), checks, reason, Source(*source), empty)
+        for pattern, checks, reason, source, empty in data["allow"]
     )
     return Policy(
         name=data["name"],

@@ -418,7 +418,13 @@ class _FileParser:
                         fields["checks"], "'checks' is empty: leave it out to allow every check"
                     )
                 checks = tuple(names)
-            out.append(Allow(pattern, checks, reason, self.source(fields["path"])))
+            empty = False
+            if "empty" in fields:
+                node_empty = fields["empty"]
+                if node_empty.tag != "tag:yaml.org,2002:bool":
+                    raise self.fail(node_empty, "'empty' must be true or false")
+                empty = str(node_empty.value).lower() in ("true", "yes", "on", "y")
+            out.append(Allow(pattern, checks, reason, self.source(fields["path"]), empty))
         return out
 
     def baseline_path(self, node: yaml.Node) -> str:

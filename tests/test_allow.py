@@ -209,3 +209,21 @@ def test_a_broken_entry_is_a_policy_error(
     assert proc.returncode == 2
     assert proc.stderr.startswith(f".repolicy.yaml:{line}:{col}: "), proc.stderr
     assert fragment in proc.stderr
+
+
+def test_the_presets_let_placeholders_keep_an_excluded_directory(repo: Repo) -> None:
+    """lightning-hydra-template: `logs/.gitkeep` (and an old `project/logs/.gitkeep`)."""
+    repo.write(".repolicy.yaml", "extends: [ml-checkpoints]\n")
+    for path in ("logs/.gitkeep", "project/logs/.gitkeep", "runs/.keep", "wandb/.gitignore"):
+        repo.write(path)
+    repo.write("lightning_logs/.gitignore", "*\n")  # not empty: not a mere placeholder
+    repo.add(".repolicy.yaml", "logs", "project", "runs", "wandb", "lightning_logs")
+    code, data = report(repo, "check")
+    assert (code, found(data)) == (1, {("excluded", "lightning_logs/.gitignore")})
+    repo.git("rm", "-q", "--cached", "lightning_logs/.gitignore")
+    repo.commit("start")
+    code, data = report(repo, "audit")
+    assert code == 0, data
+    assert not [v for v in data["violations"] if v["check"] == "allow-unused"]
+    doc = repo.run("rule", "excluded").stdout
+    assert "`.gitkeep`" in doc and "`.keep`" in doc and "`.gitignore`" in doc

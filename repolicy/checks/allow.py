@@ -48,13 +48,16 @@ Policy keys
 }
 
 
-def allowing(allow: Iterable[Allow], check: str, path: str | None) -> Allow | None:
-    """The first entry that exempts `path` from `check`, if any."""
+def allowing(
+    allow: Iterable[Allow], check: str, path: str | None, size: int | None = None
+) -> Allow | None:
+    """The first entry that exempts `path` (of `size` bytes, None: unknown) from
+    `check`, if any. An `empty` entry needs a size known to be 0."""
     if path is None:
         return None  # a repository-wide violation has no path to name
     raw: bytes | None = None
     for entry in allow:
-        if not entry.covers(check):
+        if not entry.covers(check) or (entry.empty and size != 0):
             continue
         raw = os.fsencode(path) if raw is None else raw
         if _selects(entry, raw, path.endswith("/")):
@@ -81,7 +84,7 @@ def split(
     kept: list[Violation] = []
     allowed: list[tuple[Violation, Allow]] = []
     for v in violations:
-        entry = allowing(entries, v.check, v.path)
+        entry = allowing(entries, v.check, v.path, v.size)
         if entry is None:
             kept.append(v)
         else:
@@ -118,7 +121,7 @@ def unused(policy: Policy, paths: Iterable[str]) -> list[Violation]:
     ]
 
 
-def keep_visible(policy: Policy, files: Iterable[str], tracked: set[str]) -> Policy:
+def keep_visible(policy: Policy, root: str, files: Iterable[str], tracked: set[str]) -> Policy:
     """The policy for `fix`, with an `include` rule for each untracked file an `allow`
     entry exempts from `excluded`: `fix` must not hide it from `git add`. (A tracked
     one needs nothing: git does not ignore what it tracks.)"""
@@ -131,7 +134,7 @@ def keep_visible(policy: Policy, files: Iterable[str], tracked: set[str]) -> Pol
     for path in files:
         if path in tracked:
             continue
-        entry = allowing(policy.allow, "excluded", path)
+        entry = allowing(policy.allow, "excluded", path, file_size(root, path))
         if entry is None:
             continue
         literal = "".join("\\" + ch if ch in "*?[\\!#" else ch for ch in path)
@@ -143,3 +146,10 @@ def keep_visible(policy: Policy, files: Iterable[str], tracked: set[str]) -> Pol
             )
         )
     return policy._replace(include=(*policy.include, *keep)) if keep else policy
+
+
+def file_size(root: str, path: str) -> int | None:
+    try:
+        return os.lstat(os.path.join(root, path)).st_size
+    except OSError:
+        return None

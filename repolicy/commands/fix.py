@@ -38,7 +38,7 @@ def run(args: Options) -> int:
     from repolicy.checks.allow import keep_visible
 
     allow = policy.allow
-    policy = keep_visible(policy, files, {e.path for e in index_query.get()})
+    policy = keep_visible(policy, info.toplevel, files, {e.path for e in index_query.get()})
     plan = make_plan(
         info.toplevel,
         policy,
@@ -107,7 +107,7 @@ def _commands(
     entries = [e for e in index if e.mode != GITLINK]
     tracked = {e.path for e in entries}
     needs = plan.needs
-    from repolicy.checks.allow import allowing
+    from repolicy.checks.allow import allowing, file_size
 
     untrack = sorted(
         p
@@ -115,7 +115,7 @@ def _commands(
         if p in needs
         and needs[p].ignore
         and not needs[p].keep
-        and not allowing(allow, "excluded", p)
+        and not allowing(allow, "excluded", p, file_size(git.cwd, p))
     )
     lfs_wanted = [e for e in index_candidates(entries) if e.path in needs and needs[e.path].lfs]
     raw = sorted(
