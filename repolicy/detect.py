@@ -72,7 +72,7 @@ class Found(NamedTuple):
         """'found 12 *.pth files: 2 tracked, 10 ignored, largest 95.4 MiB'."""
         n = len(self.paths)
         if self.label.endswith("files"):
-            what = f"{n} {self.label}"
+            what = f"{n} {self.label if n != 1 else self.label[:-1]}"
         else:
             what = f"{self.label} with {n} file{'s' * (n != 1)}"
         parts = []

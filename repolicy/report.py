@@ -242,11 +242,14 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
     for name, budget in budgets.items():
         used, limit = budget.get("used") or 0, budget.get("limit")
         if added:
+            if not used and limit is None:
+                continue
             cap = f"limit {human_size(limit)}" if limit is not None else "no limit"
             lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
             continue
         if limit is None:
-            lines.append(f"budget {name}: {human_size(used)} (no limit)")
+            if used:  # nothing used and nothing set: nothing to say
+                lines.append(f"budget {name}: {human_size(used)} (no limit)")
             continue
         width = 20
         filled = min(width, round(width * used / limit)) if limit else width

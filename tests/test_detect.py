@@ -397,3 +397,12 @@ def test_every_comment_is_a_comment_whatever_the_file_names(
 )
 def test_format_size_is_exact_and_short(size: int, text: str) -> None:
     assert format_size(size) == text
+
+
+def test_one_file_is_one_file() -> None:
+    from repolicy.detect import Found
+
+    assert (
+        Found("*.pt files", ("out/ckpt.pt",), 0, 0).describe() == "found 1 *.pt file: 1 untracked"
+    )
+    assert Found("*.pt files", ("a.pt", "b.pt"), 2, 0).describe() == "found 2 *.pt files: 2 tracked"

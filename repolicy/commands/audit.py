@@ -132,14 +132,25 @@ def run(args: Options) -> int:
             ],
         )
     )
-    largest = sorted(
-        (b for b in blobs if b.commit and not b.is_lfs_pointer), key=lambda b: -b.size
-    )[:10]
+    # One line per path (its largest version, and how many it had): a file
+    # rewritten at every commit would otherwise fill the list alone.
+    versions: dict[str, int] = {}
+    biggest: dict[str, BlobAtPath] = {}
+    for b in blobs:
+        if b.commit and not b.is_lfs_pointer:
+            versions[b.path] = versions.get(b.path, 0) + 1
+            if b.path not in biggest or b.size > biggest[b.path].size:
+                biggest[b.path] = b
+    largest = sorted(biggest.values(), key=lambda b: -b.size)[:10]
     if largest:
         report.sections.append(
             (
                 "largest blobs in history",
-                [f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})" for b in largest],
+                [
+                    f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})"
+                    + (f", {versions[b.path]} versions" if versions[b.path] > 1 else "")
+                    for b in largest
+                ],
             )
         )
     progress.clear()
