@@ -122,3 +122,31 @@ def test_every_published_hook_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for hook in hooks:
         assert f"id: {hook['id']}" in readme, hook["id"]
+
+
+COMMANDS = ("check", "audit", "fix", "explain", "init", "install", "rule")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_has_two_examples_and_its_exit_codes(
+    repo: Repo, tmp_path: Path, command: str
+) -> None:
+    proc = repo.run(command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    examples = proc.stdout.split("\nexamples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(examples) == 2 and all(e.startswith("  repolicy ") for e in examples), examples
+    codes = proc.stdout.split("\nexit codes:\n", 1)[1].splitlines()
+    assert next(c.split()[0] for c in codes if c.strip()) == "0"
+    assert any(c.split()[0] == "2" for c in codes if c.strip())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_lists_only_the_formats_a_command_accepts(
+    repo: Repo, tmp_path: Path, command: str
+) -> None:
+    helped = repo.run(command, "--help", cwd=tmp_path).stdout
+    listed = set(re.search(r"--format \{([a-z,]+)\}", helped).group(1).split(","))  # type: ignore[union-attr]
+    for fmt in ("text", "json", "sarif", "github"):
+        proc = repo.run(command, "--format", fmt, "--definitely-not-an-option", cwd=tmp_path)
+        # An accepted format gets as far as the unknown option; a refused one stops at --format.
+        assert ("--format" in proc.stderr) == (fmt not in listed), (fmt, proc.stderr)
