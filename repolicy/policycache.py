@@ -67,7 +67,9 @@ def _dump(policy: Policy) -> dict[str, Any]:
         "require": [
             (_rule(req.directory), [tuple(f) for f in req.files]) for req in policy.require
         ],
-        "allow": [(tuple(a.pattern), a.checks, a.reason, _source(a.source)) for a in policy.allow],
+        "allow": [
+            (tuple(a.pattern), a.checks, a.reason, _source(a.source), a.empty) for a in policy.allow
+        ],
         "baseline": policy.baseline,
     }
 

@@ -345,3 +345,31 @@ def test_explain_names_the_file_whose_item_won(repo: Repo) -> None:
     assert rule["replaces"]["file"] == "preset:ml-checkpoints"
     text = repo.run("explain", "logs/a.txt").stdout
     assert f"[.repolicy.yaml:3, replacing preset:ml-checkpoints:{rule['replaces']['line']}]" in text
+
+
+def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path) -> None:
+    """The hook reads the policy from its cache: what `allow` and an override mean
+    must survive it."""
+    import os
+
+    from repolicy import policycache
+
+    path = write_policy(
+        tmp_path,
+        """\
+        extends: [ml-checkpoints]
+        exclude:
+          - {pattern: logs/, severity: warning}
+        allow:
+          - {path: .gitignore, empty: true, checks: [excluded], reason: placeholder}
+        """,
+    )
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))  # older than the cache's racy window
+    fresh = load_policy(tmp_path)
+    cache = str(tmp_path / "cache")
+    policycache.write(cache, (str(tmp_path), None), fresh, [str(path)])
+    cached = policycache.read(cache, (str(tmp_path), None))
+    assert cached == fresh
+    assert cached is not None and cached.allow[-1].empty
+    assert [r.replaces for r in cached.exclude if r.text == "logs/"][0] is not None
