@@ -227,3 +227,13 @@ def test_the_presets_let_placeholders_keep_an_excluded_directory(repo: Repo) -> 
     assert not [v for v in data["violations"] if v["check"] == "allow-unused"]
     doc = repo.run("rule", "excluded").stdout
     assert "`.gitkeep`" in doc and "`.keep`" in doc and "`.gitignore`" in doc
+
+
+def test_the_baseline_never_records_what_allow_exempts(kept: Repo) -> None:
+    kept.write("old.tmp", "x")
+    kept.add("old.tmp")
+    kept.commit("start")
+    assert kept.run("audit", "--write-baseline").returncode == 0
+    recorded = (kept.path / ".repolicy-baseline").read_text()
+    assert "old.tmp" in recorded
+    assert "logs/.gitkeep" not in recorded

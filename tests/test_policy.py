@@ -372,4 +372,4 @@ def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path)
     cached = policycache.read(cache, (str(tmp_path), None))
     assert cached == fresh
     assert cached is not None and cached.allow[-1].empty
-    assert [r.replaces for r in cached.exclude if r.text == "logs/"][0] is not None
+    assert next(r.replaces for r in cached.exclude if r.text == "logs/") is not None

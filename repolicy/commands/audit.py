@@ -158,6 +158,7 @@ def run(args: Options) -> int:
     from repolicy import baseline
 
     in_index = {c.path: c.oid for c in staged}
+    report.sort()  # settles `allow` first: the baseline never records what it exempts
     if args.write_baseline:
         result = baseline.rewrite(info.toplevel, policy, report.violations, walk.entries, in_index)
         if args.format == "json":
