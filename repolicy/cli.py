@@ -148,7 +148,15 @@ def _common(
     add = parser.add_argument
     add("-C", dest="chdir", metavar="DIR", default=d(None), help="run as if started in DIR")
     add("--policy", metavar="PATH", default=d(None), help="policy file (default: .repolicy.yaml)")
-    add("--format", choices=formats, default=d("text"), help="output format")
+    # The help names only the formats this command prints; `_dispatch` refuses a
+    # report format a command does not print, saying which it does.
+    add(
+        "--format",
+        choices=FORMATS,
+        metavar="{" + ",".join(formats) + "}",
+        default=d("text"),
+        help="output format",
+    )
     add("--strict", action="store_true", default=d(False), help="warnings fail too")
     add("--no-color", action="store_true", default=d(False), help="no colour (also NO_COLOR)")
     add("-q", "--quiet", action="store_true", default=d(False), help="one line per violation")
