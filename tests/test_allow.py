@@ -225,6 +225,12 @@ def test_the_presets_let_placeholders_keep_an_excluded_directory(repo: Repo) -> 
     code, data = report(repo, "audit")
     assert code == 0, data
     assert not [v for v in data["violations"] if v["check"] == "allow-unused"]
+    fixed = repo.run("fix")
+    assert fixed.returncode == 0, fixed.stdout
+    assert "git rm --cached" not in fixed.stdout
+    assert repo.run("fix", "--check").returncode == 0
+    every = repo.git("ls-files").split()
+    assert repo.run("check", "--", *every).returncode == 0  # pre-commit run --all-files
     doc = repo.run("rule", "excluded").stdout
     assert "`.gitkeep`" in doc and "`.keep`" in doc and "`.gitignore`" in doc
 
