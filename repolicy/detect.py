@@ -353,7 +353,7 @@ class Proposal(NamedTuple):
 _KEPT = re.compile(r"(?:^|[^a-z])(best|last|final)(?:[^a-z]|$)", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 # A checkpoint named for its epoch or step: one of many a run writes.
-_INTERMEDIATE = re.compile(r"(epoch|step|iter|it|ckpt|checkpoint)[=_-]?\*", re.IGNORECASE)
+_INTERMEDIATE = re.compile(r"(epoch|step|iter|ckpt|checkpoint)[=_-]?\*", re.IGNORECASE)
 _ONLY_STARS = re.compile(r"[*_.:=+-]*\*[*_.:=+-]*")
 
 

@@ -35,8 +35,8 @@ Example
       reason: keeps the empty logs/ directory
   $ git rm -q logs/.gitkeep && git commit -qm "logs/ is made at run time"
   $ repolicy audit
-  .repolicy.yaml: warning [allow-unused] allow entry 'logs/.gitkeep' (line 2)
-  matches no path in history, the index or the work tree
+  (repository): warning [allow-unused] allow entry 'logs/.gitkeep'
+  (.repolicy.yaml:2) matches no path in history, the index or the work tree
 
 How to fix
   Delete the entry, or correct its `path` (`repolicy explain PATH` shows
