@@ -396,7 +396,12 @@ def _templates(paths: Iterable[str]) -> dict[str, list[str]]:
                 continue
             value = next(iter(values)) if len(values) == 1 else _common_start(values) + "*"
             groups[tuple(value if c == "\0" else c for c in rest)] = members
-    return {"/".join(key): sorted(members) for key, members in groups.items()}
+    # A pattern with no '/' but a trailing one matches at any depth; what was found
+    # at the top level is anchored there.
+    return {
+        ("/" if "/" not in "/".join(key).rstrip("/") else "") + "/".join(key): sorted(members)
+        for key, members in groups.items()
+    }
 
 
 def _common_start(names: Iterable[str]) -> str:
@@ -456,6 +461,12 @@ def layout_rules(
         return False
 
     out: list[RuleEntry] = []
+    # Where a Hugging Face Trainer wrote checkpoint-N/: its final model sits there too.
+    trainer_outputs = {
+        posixpath.dirname(d.rstrip("/"))
+        for d in run_dirs
+        if re.fullmatch(r"checkpoint-[0-9]+", posixpath.basename(d.rstrip("/")))
+    }
     for pattern, members in _templates(sorted(run_dirs)).items():
         files = [f for d in members for f in run_dirs[d]]
         what = (
@@ -482,6 +493,9 @@ def layout_rules(
         tracked = any(states.get(p) == "tracked" for p in members)
         if _KEPT.search(pattern):
             key, why = "include", "the model this run keeps (best/last/final): commit it, in LFS"
+        elif all(posixpath.dirname(p) in trainer_outputs for p in members):
+            key = "include"
+            why = "the final model the Trainer saved beside its checkpoint-N/ directories"
         elif _INTERMEDIATE.search(name):
             key = "exclude"
             why = "intermediate checkpoints, one per epoch or step: keep the best and last"

@@ -446,8 +446,12 @@ LAYOUTS: dict[str, tuple[list[str], set[tuple[str, str]]]] = {
             "results/checkpoint-500/optimizer.pt",
             "results/checkpoint-1000/model.safetensors",
             "results/final/model.safetensors",
+            "results/model.safetensors",
         ],
-        {("include", "results/final/model.safetensors")},
+        {
+            ("include", "results/final/model.safetensors"),
+            ("include", "results/model.safetensors"),
+        },
     ),
     "nanogpt": (
         ["out/ckpt.pt", "out-shakespeare-char/ckpt.pt"],
@@ -456,7 +460,7 @@ LAYOUTS: dict[str, tuple[list[str], set[tuple[str, str]]]] = {
     "trackers": (
         ["runs/May01/events.out.tfevents.1.host", "wandb/run-1/files/output.log",
          "mlruns/0/meta.yaml", "mlruns/0/abc/artifacts/model.pkl"],
-        {("exclude", "mlruns/")},
+        {("exclude", "/mlruns/")},
     ),
 }  # fmt: skip
 
