@@ -403,7 +403,8 @@ def apply(
     if unused:
         entries_word = "entry no longer matches" if len(unused) == 1 else "entries no longer match"
         note += f", {len(unused)} {entries_word} anything"
-    report.notes.append(note)
+    if accepted or unused:  # "0 accepted" on every push says nothing
+        report.notes.append(note)
 
 
 def unused_violation(file: str, entry: Entry) -> Violation:

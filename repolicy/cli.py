@@ -51,6 +51,7 @@ class Options:
         self.check = False
         self.diff = False
         self.write_baseline = False
+        self.include_allowed = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -78,7 +79,65 @@ def _fast_options(argv: list[str]) -> Options | None:
     return options
 
 
-def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+_EXIT_REPORT = """exit codes:
+  0  nothing at error severity (warnings allowed unless --strict)
+  1  at least one error-severity violation
+  2  could not run: bad policy, bad arguments, not a git repository, git missing"""
+
+# Two examples and the exit codes of each command, shown by `repolicy COMMAND --help`.
+EPILOGS = {
+    "check": f"""examples:
+  repolicy check                      # the staged changes, as the pre-commit hook does
+  repolicy check --push origin URL    # in a pre-push hook: every commit the push sends
+
+{_EXIT_REPORT}""",
+    "audit": f"""examples:
+  repolicy audit --format sarif > repolicy.sarif   # for code scanning in CI
+  repolicy audit --write-baseline                  # accept what history already holds
+
+{_EXIT_REPORT}""",
+    "fix": """examples:
+  repolicy fix --diff     # show the change to .gitignore and .gitattributes, write nothing
+  repolicy fix --check    # in CI: exit 1 if a change or a command is still needed
+
+exit codes:
+  0  git's ignore and attribute rules agree with the policy, nothing left to run
+  1  --check/--diff: a change to write; or commands printed that remain to be run
+  2  could not run: bad policy, bad arguments, not a git repository""",
+    "explain": """examples:
+  repolicy explain outputs/run1/checkpoints/best.pth
+  repolicy explain --format json -- logs/.gitkeep
+
+exit codes:
+  0  explained (whatever the verdict)
+  2  could not run: bad policy, bad arguments, not a git repository""",
+    "init": """examples:
+  repolicy init                  # propose and write .repolicy.yaml
+  repolicy init --preset github --force
+
+exit codes:
+  0  the policy was written
+  2  a policy exists (without --force), an unknown preset, or could not run""",
+    "install": """examples:
+  repolicy install               # the pre-push hook, chained with git-lfs's and pre-commit's
+  repolicy install --uninstall
+
+exit codes:
+  0  installed (or removed)
+  2  could not run: a hook it must not change, bad arguments, not a git repository""",
+    "rule": """examples:
+  repolicy rule                  # every check, one line each
+  repolicy rule excluded lfs-missing
+
+exit codes:
+  0  shown
+  2  an unknown check name""",
+}
+
+
+def _common(
+    parser: argparse.ArgumentParser, *, suppress: bool, formats: tuple[str, ...] = FORMATS
+) -> None:
     import argparse
 
     # On subcommands the defaults are suppressed, so an option given before
@@ -89,10 +148,26 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     add = parser.add_argument
     add("-C", dest="chdir", metavar="DIR", default=d(None), help="run as if started in DIR")
     add("--policy", metavar="PATH", default=d(None), help="policy file (default: .repolicy.yaml)")
-    add("--format", choices=FORMATS, default=d("text"), help="report format")
+    # The help names only the formats this command prints; `_dispatch` refuses a
+    # report format a command does not print, saying which it does.
+    add(
+        "--format",
+        choices=FORMATS,
+        metavar="{" + ",".join(formats) + "}",
+        default=d("text"),
+        help="output format",
+    )
     add("--strict", action="store_true", default=d(False), help="warnings fail too")
     add("--no-color", action="store_true", default=d(False), help="no colour (also NO_COLOR)")
     add("-q", "--quiet", action="store_true", default=d(False), help="one line per violation")
+
+
+def _include_allowed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-allowed",
+        action="store_true",
+        help="also list what the policy's allow entries exempt (json; sarif: as suppressed)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,16 +178,40 @@ def build_parser() -> argparse.ArgumentParser:
             # One line, like every other failure; `--help` has the usage.
             self.exit(2, f"repolicy: error: {message} (see `{self.prog} --help`)\n")
 
+    class Formatter(argparse.HelpFormatter):
+        """Descriptions wrapped to the terminal; epilogs (examples, exit-code tables)
+        printed as written."""
+
+        def _fill_text(self, text: str, width: int, indent: str) -> str:
+            if "\n" in text:
+                return "".join(indent + line for line in text.splitlines(keepends=True))
+            return super()._fill_text(text, width, indent)
+
     parser = Parser(
         prog="repolicy",
         description="Git hooks and repository policy for machine-learning repositories.",
+        epilog=(
+            "examples:\n  repolicy init && repolicy fix\n  repolicy audit\n\n"
+            "`repolicy COMMAND --help` has each command's options, examples and exit codes.\n\n"
+            + _EXIT_REPORT
+        ),
+        formatter_class=Formatter,
     )
     parser.add_argument("--version", action="version", version=f"repolicy {__version__}")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
+    add_parser = sub.add_parser
 
-    check = sub.add_parser(
+    def command(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return add_parser(
+            name,
+            epilog=EPILOGS[name],
+            formatter_class=Formatter,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    check = command(
         "check",
         help="check the staged changes (the pre-commit hook)",
         description="Check the staged changes (index against HEAD) against the policy.",
@@ -134,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--from-ref", metavar="REV", help="with --push: what the remote has")
     check.add_argument("--to-ref", metavar="REV", help="with --push: what is pushed")
+    _include_allowed(check)
 
-    audit = sub.add_parser(
+    audit = command(
         "audit",
         help="audit the work tree, the index and all history (before a push, in CI)",
         description="Audit the work tree, the index and the history of every branch and tag.",
@@ -146,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="record today's violations in the baseline file; later runs report only new ones",
     )
+    _include_allowed(audit)
 
-    install = sub.add_parser(
+    install = command(
         "install",
         help="install the pre-push hook that checks every pushed ref",
         description=(
@@ -156,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
             "becomes pre-commit's pre-push.legacy."
         ),
     )
-    _common(install, suppress=True)
+    _common(install, suppress=True, formats=("text", "json"))
     install.add_argument(
         "--uninstall", action="store_true", help="remove it and put back the hook it chained"
     )
@@ -164,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also change hooks tracked in the work tree"
     )
 
-    fix = sub.add_parser(
+    fix = command(
         "fix",
         help="write .gitignore and .gitattributes rules git agrees with",
         description=(
@@ -172,13 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
             "agrees with the policy; print the commands for what fix must not do itself."
         ),
     )
-    _common(fix, suppress=True)
+    _common(fix, suppress=True, formats=("text", "json"))
     mode = fix.add_mutually_exclusive_group()
     add_mode = mode.add_argument
     add_mode("--check", action="store_true", help="write nothing; exit 1 if a change is needed")
     add_mode("--diff", action="store_true", help="print the change as a diff; write nothing")
 
-    explain = sub.add_parser(
+    explain = command(
         "explain",
         help="say which rules decide a path, and why",
         description=(
@@ -186,10 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
             "git applies, how the index stores it, and what check and audit would report."
         ),
     )
-    _common(explain, suppress=True)
+    _common(explain, suppress=True, formats=("text", "json"))
     explain.add_argument("paths", nargs="+", metavar="PATH", help="paths (need not exist)")
 
-    init = sub.add_parser(
+    init = command(
         "init",
         help="propose a policy for this repository and write .repolicy.yaml",
         description=(
@@ -198,16 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
             "print the pre-commit entries and the commands to run next."
         ),
     )
-    _common(init, suppress=True)
+    _common(init, suppress=True, formats=("text", "json"))
     init.add_argument(
         "--preset", metavar="NAME", help="extend this preset first, whatever is found"
     )
     init.add_argument("--force", action="store_true", help="replace an existing policy")
 
-    rule = sub.add_parser(
-        "rule", help="explain a check", description="Show the documentation of checks."
-    )
-    _common(rule, suppress=True)
+    rule = command("rule", help="explain a check", description="Show the documentation of checks.")
+    _common(rule, suppress=True, formats=("text", "json"))
     rule.add_argument("names", nargs="*", metavar="NAME", help="check names (none: list all)")
     return parser
 

@@ -26,7 +26,7 @@ from repolicy.policy import BUDGET_KEYS, Policy
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 # Directories experiment trackers write by default, and the file TensorBoard writes.
-TRACKER_DIRS = ("wandb", "runs", "lightning_logs")
+TRACKER_DIRS = ("wandb", "runs", "lightning_logs", "mlruns")
 TFEVENTS_PREFIX = "events.out.tfevents."
 # Installed or generated trees: a `.pt` inside a virtual environment is a
 # library's test fixture, not this project's checkpoint.
@@ -72,7 +72,7 @@ class Found(NamedTuple):
         """'found 12 *.pth files: 2 tracked, 10 ignored, largest 95.4 MiB'."""
         n = len(self.paths)
         if self.label.endswith("files"):
-            what = f"{n} {self.label}"
+            what = f"{n} {self.label if n != 1 else self.label[:-1]}"
         else:
             what = f"{self.label} with {n} file{'s' * (n != 1)}"
         parts = []
@@ -329,12 +329,199 @@ class LfsEntry(NamedTuple):
     source: str  # the .gitattributes line it comes from
 
 
+class RuleEntry(NamedTuple):
+    """An `include` or `exclude` rule init writes for a layout it found."""
+
+    key: str
+    pattern: str
+    why: str
+    paths: tuple[str, ...]  # the files that made it (every one matches the pattern)
+
+
 class Proposal(NamedTuple):
     extends: tuple[Choice, ...]
     budgets: tuple[BudgetLine, ...]
     budgets_note: str  # why these budgets (or why none are written)
     lfs: tuple[LfsEntry, ...]
     notes: tuple[str, ...]  # facts that did not become rules
+    rules: tuple[RuleEntry, ...] = ()  # include/exclude for the layout found
+
+
+# -- the layout of training output --
+
+# A checkpoint whose name says it is the model a run keeps.
+_KEPT = re.compile(r"(?:^|[^a-z])(best|last|final)(?:[^a-z]|$)", re.IGNORECASE)
+_DIGITS = re.compile(r"[0-9]+")
+# A checkpoint named for its epoch or step: one of many a run writes.
+_INTERMEDIATE = re.compile(r"(epoch|step|iter|ckpt|checkpoint)[=_-]?\*", re.IGNORECASE)
+_ONLY_STARS = re.compile(r"[*_.:=+-]*\*[*_.:=+-]*")
+
+
+def _general(component: str) -> str:
+    """A path component with its numbers made globs: `version_3` -> `version_*`,
+    `2024-05-01` -> `*` (a date or time of day is one star), `epoch=3-step=9.ckpt`
+    -> `epoch=*-step=*.ckpt`."""
+    out = _DIGITS.sub("*", component)
+    return "*" if _ONLY_STARS.fullmatch(out) else out
+
+
+def _escape(component: str) -> str:
+    return "".join("\\" + ch if ch in "[]\\!#" else ch for ch in component)
+
+
+def _templates(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Paths grouped by the pattern that names their kind: numbers generalised, and a
+    component that differs between otherwise equal patterns made a glob of its
+    common prefix (`out/ckpt.pt`, `out-shakespeare/ckpt.pt` -> `out*/ckpt.pt`)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in paths:
+        parts = path.split("/")
+        key = tuple(_general(_escape(p)) for p in parts)
+        groups.setdefault(key, []).append(path)
+    for position in range(max((len(k) for k in groups), default=0) - 1):
+        merged: dict[tuple[str, ...], list[str]] = {}
+        names: dict[tuple[str, ...], set[str]] = {}
+        for key, members in groups.items():
+            if position >= len(key) - 1:
+                merged.setdefault(key, []).extend(members)
+                continue
+            rest = (*key[:position], "\0", *key[position + 1 :])
+            merged.setdefault(rest, []).extend(members)
+            names.setdefault(rest, set()).add(key[position])
+        groups = {}
+        for rest, members in merged.items():
+            values = names.get(rest)
+            if values is None:
+                groups[rest] = members
+                continue
+            value = next(iter(values)) if len(values) == 1 else _common_start(values) + "*"
+            groups[tuple(value if c == "\0" else c for c in rest)] = members
+    # A pattern with no '/' but a trailing one matches at any depth; what was found
+    # at the top level is anchored there.
+    return {
+        ("/" if "/" not in "/".join(key).rstrip("/") else "") + "/".join(key): sorted(members)
+        for key, members in groups.items()
+    }
+
+
+def _common_start(names: Iterable[str]) -> str:
+    """The characters every name starts with, cut before a glob or a lone escape."""
+    first, *rest = sorted(names)
+    n = 0
+    while n < len(first) and all(n < len(r) and r[n] == first[n] for r in rest):
+        n += 1
+    start = first[:n].rstrip("*")
+    if (len(start) - len(start.rstrip("\\"))) % 2:
+        start = start[:-1]
+    return start
+
+
+def _dir_pattern(path: str, upto: int) -> str:
+    return "/".join(path.split("/")[: upto + 1]) + "/"
+
+
+def layout_rules(
+    states: Mapping[str, str], presets: Sequence[Context], checkpoints_too: bool = True
+) -> list[RuleEntry]:
+    """`include`/`exclude` rules for the training output this repository has, in
+    its own locations and names; only rules the chosen presets do not already
+    make (a file they already decide the same way is left to them)."""
+    checkpoints = []
+    run_dirs: dict[str, list[str]] = {}  # Hydra run and Trainer checkpoint directories
+    trackers: dict[str, list[str]] = {}
+    for path in sorted(states):
+        parts = path.split("/")
+        if _foreign(parts) or ".dvc" in parts[:-1]:
+            continue
+        home = None  # the excluded directory the file lies in, if any
+        whole = False  # that directory goes out of git with everything in it
+        for k, part in enumerate(parts[:-1]):
+            if part == ".hydra" and k > 0:
+                home = run_dirs.setdefault(_dir_pattern(path, k - 1), [])
+            elif re.fullmatch(r"checkpoint-[0-9]+", part):
+                home = run_dirs.setdefault(_dir_pattern(path, k), [])
+                whole = True  # checkpoints and all
+            elif part == "mlruns":
+                home = trackers.setdefault(_dir_pattern(path, k), [])
+            if home is not None:
+                home.append(path)
+                break
+        if (
+            checkpoints_too
+            and not whole
+            and posixpath.splitext(parts[-1])[1] in CHECKPOINT_SUFFIXES
+        ):
+            checkpoints.append(path)
+
+    def decided(key: str, paths: Sequence[str]) -> bool:
+        for ctx in presets:
+            verdict = ctx.excluding_rule if key == "exclude" else ctx.including_rule
+            if all(verdict(p) is not None for p in paths):
+                return True
+        return False
+
+    out: list[RuleEntry] = []
+    # Where a Hugging Face Trainer wrote checkpoint-N/: its final model sits there too.
+    trainer_outputs = {
+        posixpath.dirname(d.rstrip("/"))
+        for d in run_dirs
+        if re.fullmatch(r"checkpoint-[0-9]+", posixpath.basename(d.rstrip("/")))
+    }
+    for pattern, members in _templates(sorted(run_dirs)).items():
+        files = [f for d in members for f in run_dirs[d]]
+        what = (
+            "Hugging Face Trainer intermediate checkpoints (weights and optimizer state); "
+            "keep the final save_pretrained() output instead"
+            if "checkpoint-" in pattern.rstrip("/").rpartition("/")[2]
+            else "Hydra run directories (outputs/<date>/<time>/: config, logs, outputs of one run)"
+        )
+        if not decided("exclude", files):
+            out.append(RuleEntry("exclude", pattern, what, tuple(members)))
+    for pattern, members in _templates(sorted(trackers)).items():
+        files = [f for d in members for f in trackers[d]]
+        if not decided("exclude", files):
+            out.append(
+                RuleEntry(
+                    "exclude",
+                    pattern,
+                    "MLflow's local tracking store; log to a tracking server instead",
+                    tuple(members),
+                )
+            )
+    for pattern, members in _templates(checkpoints).items():
+        name = pattern.rpartition("/")[2]
+        tracked = any(states.get(p) == "tracked" for p in members)
+        if _KEPT.search(pattern):
+            key, why = "include", "the model this run keeps (best/last/final): commit it, in LFS"
+        elif all(posixpath.dirname(p) in trainer_outputs for p in members):
+            key = "include"
+            why = "the final model the Trainer saved beside its checkpoint-N/ directories"
+        elif _INTERMEDIATE.search(name):
+            key = "exclude"
+            why = "intermediate checkpoints, one per epoch or step: keep the best and last"
+        elif tracked:
+            key, why = "include", "committed here already: the checkpoint this project keeps"
+        else:
+            key = "exclude"
+            why = "training output, written over as training goes; to keep it, make this an include"
+        inside = [p for p in members if any(p.startswith(d) for d in [*run_dirs, *trackers])]
+        if key == "exclude" and len(inside) == len(members):
+            continue  # its directory is excluded whole above
+        if not decided(key, members):
+            out.append(RuleEntry(key, pattern, why, tuple(members)))
+    # Every rule must select the files that made it, as git would.
+    return [r for r in out if all(_selects(r, p) for p in r.paths)]
+
+
+def _selects(rule: RuleEntry, path: str) -> bool:
+    from repolicy.match import compile_pattern
+
+    pattern = compile_pattern(rule.pattern)
+    raw = path.encode("utf-8", "surrogateescape")
+    parts = raw.rstrip(b"/").split(b"/")
+    if pattern.matches(raw.rstrip(b"/"), path.endswith("/")):
+        return True
+    return any(pattern.matches(b"/".join(parts[:k]), True) for k in range(1, len(parts)))
 
 
 # GitLab.com's limits, from GitLab's documentation (nothing to read from a preset):
@@ -554,7 +741,13 @@ def propose(facts: Facts, presets: Mapping[str, Policy], forced: str | None = No
         lfs.append(
             LfsEntry(line.pattern, f"already stored in Git LFS by {where}", f"{where}: {line.text}")
         )
-    return Proposal(tuple(extends), tuple(budgets), budgets_note, tuple(lfs), tuple(notes))
+    chosen = [c.name for c in extends]
+    rules = layout_rules(
+        facts.states, [Context(presets[n]) for n in chosen], "ml-checkpoints" in chosen
+    )
+    return Proposal(
+        tuple(extends), tuple(budgets), budgets_note, tuple(lfs), tuple(notes), tuple(rules)
+    )
 
 
 def _first_per_forge(remotes: Iterable[Remote]) -> list[Remote]:
@@ -616,6 +809,11 @@ def _comment(text: str, indent: str = "") -> list[str]:
     return [f"{indent}# {line}" for line in lines or [""]]
 
 
+def _some(paths: Sequence[str]) -> str:
+    shown = ", ".join(paths[:3])
+    return shown + (f", ... ({len(paths)} in all)" if len(paths) > 3 else "")
+
+
 def _scalar(text: str) -> str:
     # A JSON string is a YAML double-quoted scalar; every pattern is quoted so a
     # leading '*' or ':' is never read as YAML syntax.
@@ -638,6 +836,16 @@ def render(proposal: Proposal) -> str:
             out.extend(_comment(line.why, "  "))
             value = "null" if line.limit is None else format_size(line.limit)
             out.append(f"  {line.key}: {value}")
+    for key in ("include", "exclude"):
+        entries = [r for r in proposal.rules if r.key == key]
+        if not entries:
+            continue
+        out.append("")
+        out.append(f"{key}:")
+        for rule in entries:
+            out.extend(_comment(f"found: {_some(rule.paths)}", "  "))
+            out.append(f"  - pattern: {_scalar(rule.pattern)}")
+            out.append(f"    why: {_scalar(rule.why)}")
     if proposal.lfs:
         out.append("")
         out.append("lfs:")

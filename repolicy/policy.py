@@ -18,10 +18,11 @@ POLICY_FILE = ".repolicy.yaml"
 DEFAULT_PRESET = "default"
 
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
-TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "baseline")
+TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
 BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file")
 ITEM_KEYS = ("pattern", "why", "severity")
 SEVERITIES = ("error", "warning")
+ALLOW_KEYS = ("path", "checks", "reason", "empty")
 
 _UNITS = {
     "": 1,
@@ -57,6 +58,8 @@ class Rule(NamedTuple):
     source: Source
     why: str | None = None
     severity: str | None = None
+    # The item of an extended policy this one replaced (same key and pattern).
+    replaces: Source | None = None
 
     @property
     def text(self) -> str:
@@ -64,6 +67,20 @@ class Rule(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.pattern.text}"
+
+
+class Allow(NamedTuple):
+    """`allow`: violations of `checks` (None: every check) at paths `pattern` selects."""
+
+    pattern: Pattern
+    checks: tuple[str, ...] | None
+    reason: str
+    source: Source
+    # Only while the file is empty (a placeholder such as an empty .gitignore).
+    empty: bool = False
+
+    def covers(self, check: str) -> bool:
+        return self.checks is None or check in self.checks
 
 
 class Requirement(NamedTuple):
@@ -87,6 +104,7 @@ class Policy(NamedTuple):
     frozen: tuple[Rule, ...] = ()
     dvc: tuple[Rule, ...] = ()
     require: tuple[Requirement, ...] = ()
+    allow: tuple[Allow, ...] = ()
     # The baseline file, relative to the repository root; None: .repolicy-baseline.
     baseline: str | None = None
 

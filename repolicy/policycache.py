@@ -16,10 +16,10 @@ from typing import Any
 
 from repolicy import __version__
 from repolicy.match import Pattern
-from repolicy.policy import LIST_KEYS, Budget, Policy, Requirement, Rule, Source
+from repolicy.policy import LIST_KEYS, Allow, Budget, Policy, Requirement, Rule, Source
 
 _FILE = "policy.cache"
-_FORMAT = 3
+_FORMAT = 4
 _RACY_SECONDS = 2.0
 
 
@@ -37,12 +37,26 @@ def _source(source: Source | None) -> tuple[str, int, int] | None:
 
 def _rule(rule: Rule) -> tuple[Any, ...]:
     # The translated pattern is stored whole: translating is most of a load.
-    return (rule.key, tuple(rule.pattern), _source(rule.source), rule.why, rule.severity)
+    return (
+        rule.key,
+        tuple(rule.pattern),
+        _source(rule.source),
+        rule.why,
+        rule.severity,
+        _source(rule.replaces),
+    )
 
 
 def _unrule(data: tuple[Any, ...]) -> Rule:
-    key, pattern, source, why, severity = data
-    return Rule(key, Pattern(*pattern), Source(*source), why, severity)
+    key, pattern, source, why, severity, replaces = data
+    return Rule(
+        key,
+        Pattern(*pattern),
+        Source(*source),
+        why,
+        severity,
+        Source(*replaces) if replaces else None,
+    )
 
 
 def _dump(policy: Policy) -> dict[str, Any]:
@@ -52,6 +66,9 @@ def _dump(policy: Policy) -> dict[str, Any]:
         "lists": {key: [_rule(r) for r in getattr(policy, key)] for key in LIST_KEYS},
         "require": [
             (_rule(req.directory), [tuple(f) for f in req.files]) for req in policy.require
+        ],
+        "allow": [
+            (tuple(a.pattern), a.checks, a.reason, _source(a.source), a.empty) for a in policy.allow
         ],
         "baseline": policy.baseline,
     }
@@ -66,8 +83,17 @@ def _load(data: dict[str, Any]) -> Policy:
     require = tuple(
         Requirement(_unrule(d), tuple(Pattern(*f) for f in files)) for d, files in data["require"]
     )
+    allow = tuple(
+        Allow(Pattern(*pattern), checks, reason, Source(*source), empty)
+        for pattern, checks, reason, source, empty in data["allow"]
+    )
     return Policy(
-        name=data["name"], budgets=budgets, require=require, baseline=data["baseline"], **lists
+        name=data["name"],
+        budgets=budgets,
+        require=require,
+        allow=allow,
+        baseline=data["baseline"],
+        **lists,
     )
 
 

@@ -18,6 +18,7 @@ import yaml
 from repolicy.errors import PolicyError
 from repolicy.match import Pattern, PatternError, validate
 from repolicy.policy import (
+    ALLOW_KEYS,
     BUDGET_KEYS,
     DEFAULT_PRESET,
     ITEM_KEYS,
@@ -25,6 +26,7 @@ from repolicy.policy import (
     POLICY_FILE,
     SEVERITIES,
     TOP_KEYS,
+    Allow,
     Budget,
     Policy,
     Requirement,
@@ -35,6 +37,7 @@ from repolicy.policy import (
     presets_dir,
 )
 
+SEVERITY_OFF = "off"  # in a policy file only: the item is removed while merging
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _NULL = "tag:yaml.org,2002:null"
@@ -59,6 +62,7 @@ class _Partial:
         self.budgets: dict[str, Budget] = {}
         self.lists: dict[str, list[Rule]] = {k: [] for k in LIST_KEYS}
         self.require: list[Requirement] = []
+        self.allow: list[Allow] = []
         self.baseline: str | None = None
 
     def absorb(self, other: _Partial) -> None:
@@ -66,8 +70,31 @@ class _Partial:
         if other.baseline is not None:
             self.baseline = other.baseline  # like a budget: the extending file decides
         for key in LIST_KEYS:
-            self.lists[key].extend(other.lists[key])
+            self.lists[key] = _overlay(self.lists[key], other.lists[key])
         self.require.extend(other.require)
+        self.allow.extend(other.allow)
+
+
+def _overlay(base: list[Rule], extending: list[Rule]) -> list[Rule]:
+    """`extending`'s items after `base`'s, except that an item with the same pattern
+    replaces the one before it in place: the fields it sets win, the ones it leaves
+    out are kept, and `severity: off` removes the item."""
+    out = list(base)
+    where = {rule.text: k for k, rule in enumerate(out)}
+    for rule in extending:
+        k = where.get(rule.text)
+        if k is None:
+            if rule.severity != SEVERITY_OFF:
+                where[rule.text] = len(out)
+                out.append(rule)
+            continue
+        old = out[k]
+        out[k] = rule._replace(
+            why=rule.why if rule.why is not None else old.why,
+            severity=rule.severity if rule.severity is not None else old.severity,
+            replaces=old.source,
+        )
+    return [rule for rule in out if rule.severity != SEVERITY_OFF]
 
 
 class _Loader:
@@ -224,6 +251,8 @@ class _FileParser:
                 own.lists[key] = self.rules(key, value)
             elif key == "require":
                 own.require = self.requirements(value)
+            elif key == "allow":
+                own.allow = self.allow_entries(value)
             elif key == "baseline":
                 own.baseline = self.baseline_path(value)
             else:
@@ -341,11 +370,62 @@ class _FileParser:
         severity = None
         if "severity" in fields:
             severity = self.string(fields["severity"], "'severity'")
-            if severity not in SEVERITIES:
+            if severity not in (*SEVERITIES, SEVERITY_OFF):
                 raise self.fail(
-                    fields["severity"], f"severity must be 'error' or 'warning', not {severity!r}"
+                    fields["severity"],
+                    f"severity must be 'error', 'warning' or 'off', not {severity!r}",
                 )
         return Rule(key, pattern, self.source(fields["pattern"]), why, severity)
+
+    def allow_entries(self, node: yaml.Node) -> list[Allow]:
+        """`allow: [{path, checks, reason}]`; `reason` is required, as a review needs it."""
+        from repolicy.checks import REGISTRY
+
+        out: list[Allow] = []
+        for item in self.sequence(node, "'allow'"):
+            if not isinstance(item, yaml.MappingNode):
+                raise self.fail(
+                    item, "an entry of 'allow' must be a mapping with 'path' and 'reason'"
+                )
+            fields: dict[str, yaml.Node] = {}
+            for name, name_node, value in self.mapping(item, "an entry of 'allow'"):
+                if name not in ALLOW_KEYS:
+                    raise self.unknown(name_node, name, ALLOW_KEYS, "an entry of 'allow'")
+                fields[name] = value
+            for required in ("path", "reason"):
+                if required not in fields:
+                    raise self.fail(item, f"an entry of 'allow' needs a '{required}'")
+            pattern = self.pattern(fields["path"], "'path'")
+            reason = self.string(fields["reason"], "'reason'")
+            if not reason.strip():
+                raise self.fail(fields["reason"], "'reason' must say why the path is allowed")
+            checks: tuple[str, ...] | None = None
+            if "checks" in fields:
+                names = []
+                for check_node in self.sequence(fields["checks"], "'checks'"):
+                    name = self.string(check_node, "a check name")
+                    if name not in REGISTRY:
+                        hint = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.6)
+                        more = (
+                            f"; did you mean {hint[0]!r}?"
+                            if hint
+                            else " (`repolicy rule` lists them)"
+                        )
+                        raise self.fail(check_node, f"unknown check {name!r}{more}")
+                    names.append(name)
+                if not names:
+                    raise self.fail(
+                        fields["checks"], "'checks' is empty: leave it out to allow every check"
+                    )
+                checks = tuple(names)
+            empty = False
+            if "empty" in fields:
+                node_empty = fields["empty"]
+                if node_empty.tag != "tag:yaml.org,2002:bool":
+                    raise self.fail(node_empty, "'empty' must be true or false")
+                empty = str(node_empty.value).lower() in ("true", "yes", "on", "y")
+            out.append(Allow(pattern, checks, reason, self.source(fields["path"]), empty))
+        return out
 
     def baseline_path(self, node: yaml.Node) -> str:
         """`baseline: PATH`, relative to the repository root and inside it."""
@@ -407,6 +487,7 @@ def read_policy(root: str | None, explicit: str | None) -> tuple[Policy, list[st
         frozen=tuple(partial.lists["frozen"]),
         dvc=tuple(partial.lists["dvc"]),
         require=tuple(partial.require),
+        allow=tuple(partial.allow),
         baseline=partial.baseline,
     )
     return policy, loader.files

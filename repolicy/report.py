@@ -7,7 +7,10 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+
+if TYPE_CHECKING:
+    from repolicy.policy import Allow, Policy
 
 _SURROGATE = "[\udc80-\udcff]"
 
@@ -54,12 +57,19 @@ class Report:
     def __init__(
         self,
         command: str,
-        policy: str,
+        policy: "str | Policy",
         violations: list[Violation] | None = None,
         budgets: dict[str, dict[str, int | None]] | None = None,
     ) -> None:
         self.command = command
-        self.policy = policy
+        # Given the policy itself (not only its name), the report honours its
+        # `allow` list when it is settled (`sort`), whatever the command.
+        self.policy: str = policy if isinstance(policy, str) else policy.name
+        self.allow: tuple[Allow, ...] = () if isinstance(policy, str) else policy.allow
+        # Violations an `allow` entry exempts, with the entry: not counted, shown
+        # by explain, and in SARIF as suppressed results when asked for.
+        self.allowed: list[tuple[Violation, Allow]] = []
+        self.include_allowed = False
         self.violations: list[Violation] = violations if violations is not None else []
         self.budgets = budgets
         # Things the user should know that are not violations (a shallow
@@ -81,6 +91,12 @@ class Report:
         return 1 if self.errors or (strict and self.warnings) else 0
 
     def sort(self) -> None:
+        """Settle the report: drop what `allow` exempts, then order what is left."""
+        if self.allow:
+            from repolicy.checks.allow import split
+
+            self.violations, allowed = split(self.allow, self.violations)
+            self.allowed.extend(allowed)
         self.violations.sort(
             key=lambda v: (v.severity != ERROR, v.path or "", v.check, v.commit or "")
         )
@@ -115,12 +131,26 @@ def render_json(report: Report) -> str:
         data["budgets"] = report.budgets
     if report.notes:
         data["notes"] = report.notes
+    if report.allowed and report.include_allowed:
+        data["allowed"] = [
+            {**v.as_json(), "allow": allow_json(entry)} for v, entry in report.allowed
+        ]
     data.update(report.extensions)
     data["summary"] = {"errors": report.errors, "warnings": report.warnings}
     text = json.dumps(data, indent=2, ensure_ascii=False)
     # Undecodable bytes of a path travel as lone surrogates (surrogateescape);
     # JSON carries them as \udcXX escapes so the document stays valid UTF-8.
     return re.sub(_SURROGATE, lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def allow_json(entry: "Allow") -> dict[str, Any]:
+    return {
+        "path": entry.pattern.text,
+        "checks": list(entry.checks) if entry.checks is not None else None,
+        "reason": entry.reason,
+        "file": entry.source.file,
+        "line": entry.source.line,
+    }
 
 
 def _display_path(path: str) -> str:
@@ -166,6 +196,12 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
             lines.append(f"{bold}{title}{reset}")
             lines.extend(f"  {line}" for line in body)
         lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
+        if report.allowed:
+            n = len(report.allowed)
+            lines.append(
+                f"{dim}note:{reset} {plural(n, 'violation')} exempted by the policy's allow "
+                "list (`repolicy explain PATH` shows the entry and its reason)"
+            )
         if report.budgets:
             lines.extend(
                 _budget_lines(report.budgets, added=report.command in ("push", "pre-receive"))
@@ -206,6 +242,8 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
     for name, budget in budgets.items():
         used, limit = budget.get("used") or 0, budget.get("limit")
         if added:
+            if not used and limit is None:
+                continue
             cap = f"limit {human_size(limit)}" if limit is not None else "no limit"
             if "added" not in budget:
                 lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
@@ -221,7 +259,8 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
             )
             continue
         if limit is None:
-            lines.append(f"budget {name}: {human_size(used)} (no limit)")
+            if used:  # nothing used and nothing set: nothing to say
+                lines.append(f"budget {name}: {human_size(used)} (no limit)")
             continue
         width = 20
         filled = min(width, round(width * used / limit)) if limit else width
@@ -244,9 +283,16 @@ def _summary(report: Report, bold: str, red: str, yellow: str, reset: str) -> st
 
 
 def emit(
-    report: Report, fmt: str, *, no_color: bool, quiet: bool, stream: TextIO | None = None
+    report: Report,
+    fmt: str,
+    *,
+    no_color: bool,
+    quiet: bool,
+    stream: TextIO | None = None,
+    include_allowed: bool = False,
 ) -> None:
     out = stream or sys.stdout
+    report.include_allowed = include_allowed
     if fmt == "json":
         text = render_json(report)
     elif fmt == "sarif":

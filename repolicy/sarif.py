@@ -27,12 +27,15 @@ import hashlib
 import json
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from repolicy import __version__
 from repolicy.checks import REGISTRY, doc
 from repolicy.report import ERROR, WARNING, Report, Violation
+
+if TYPE_CHECKING:
+    from repolicy.policy import Allow
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -61,6 +64,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
     names = list(REGISTRY)
     # A check a newer report carries that the registry lacks still gets a rule.
     names.extend(dict.fromkeys(v.check for v in report.violations if v.check not in REGISTRY))
+    names.extend(dict.fromkeys(v.check for v, _ in report.allowed if v.check not in names))
     index = {name: k for k, name in enumerate(names)}
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if report.notes:
@@ -85,10 +89,35 @@ def sarif_log(report: Report) -> dict[str, Any]:
             SRCROOT: {"description": {"text": "The root of the git repository's work tree."}}
         },
         "invocations": [invocation],
-        "results": [result(v, index[v.check], report.policy) for v in report.violations],
+        "results": [
+            *(result(v, index[v.check], report.policy) for v in report.violations),
+            *(
+                suppressed(result(v, index[v.check], report.policy), entry)
+                for v, entry in (report.allowed if report.include_allowed else [])
+            ),
+        ],
         "properties": properties,
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def suppressed(item: dict[str, Any], entry: Allow) -> dict[str, Any]:
+    """An allowed finding as code scanning expects one: suppressed outside the source
+    (the policy's `allow` list), with its reason as the justification."""
+    suppression: dict[str, Any] = {
+        "kind": "external",
+        "status": "accepted",
+        "justification": entry.reason,
+    }
+    if not entry.source.file.startswith("preset:"):
+        suppression["location"] = {
+            "physicalLocation": {
+                "artifactLocation": artifact(entry.source.file),
+                "region": {"startLine": entry.source.line},
+            }
+        }
+    item["suppressions"] = [suppression]
+    return item
 
 
 def rule_descriptor(name: str) -> dict[str, Any]:

@@ -11,7 +11,37 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "ignore-files"
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "ignore-files"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "shared: needs ../shared beside the checkout (the real-world corpus, the contract)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ../shared (a fresh clone), the tests that read it are collected as one
+    skip that says so, rather than as failures or a scatter of empty parameter sets.
+    CI runs where ../shared exists, and `.ci/run` fails when it does not."""
+    if (SHARED / "CONTRACT.md").is_file() and CORPUS.is_dir():
+        return
+    needing = [item for item in items if item.get_closest_marker("shared") is not None]
+    if not needing:
+        return
+    names = sorted({item.originalname for item in needing if isinstance(item, pytest.Function)})
+    first = needing[0]
+    first.add_marker(
+        pytest.mark.skip(
+            reason=f"../shared is not beside this checkout: {len(names)} tests of the "
+            f"real-world corpus and the contract not run ({', '.join(names)})"
+        ),
+        append=False,  # before an "empty parameter set" skip of its own
+    )
+    dropped = {id(item) for item in needing[1:]}
+    items[:] = [item for item in items if id(item) not in dropped]
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -397,3 +398,38 @@ def test_every_comment_is_a_comment_whatever_the_file_names(
 )
 def test_format_size_is_exact_and_short(size: int, text: str) -> None:
     assert format_size(size) == text
+
+
+def test_one_file_is_one_file() -> None:
+    from repolicy.detect import Found
+
+    assert (
+        Found("*.pt files", ("out/ckpt.pt",), 0, 0).describe() == "found 1 *.pt file: 1 untracked"
+    )
+    assert Found("*.pt files", ("a.pt", "b.pt"), 2, 0).describe() == "found 2 *.pt files: 2 tracked"
+
+
+def test_a_top_level_layout_is_anchored_at_the_top() -> None:
+    """A Trainer writing to the repository root: its final model is kept, and the
+    proposed include must not reach into checkpoint-N/ (include beats exclude)."""
+    from repolicy.checks import Context
+    from repolicy.detect import layout_rules
+    from repolicy.policy import load_policy, presets_dir
+
+    preset = load_policy(None, os.path.join(presets_dir(), "ml-checkpoints.yaml"))
+    states = {
+        p: "untracked"
+        for p in ("checkpoint-500/model.safetensors", "model.safetensors", "config.json")
+    }
+    rules = layout_rules(states, [Context(preset)])
+    assert [(r.key, r.pattern) for r in rules] == [("include", "/model.safetensors")]
+    ctx = Context(preset._replace(include=(*preset.include, *_as_rules(rules))))
+    assert ctx.excluding_rule("checkpoint-500/model.safetensors") is not None
+    assert ctx.including_rule("model.safetensors") is not None
+
+
+def _as_rules(entries: list[Any]) -> list[Any]:
+    from repolicy.match import compile_pattern
+    from repolicy.policy import Rule, Source
+
+    return [Rule(e.key, compile_pattern(e.pattern), Source("t", 1, 1)) for e in entries]

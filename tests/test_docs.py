@@ -14,16 +14,32 @@ from repolicy.checks import REGISTRY, doc
 from .conftest import ROOT, Repo
 
 CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
+# The project's own copy of the contract's check table (CONTRACT.md section 4):
+# a fresh clone has no ../shared, and its tests must still know every name.
+CHECKS_TABLE = ROOT / "docs" / "checks.md"
 HEADINGS = ("What it does", "Why it matters", "Example", "How to fix", "Policy keys")
 
 
+_ROW = re.compile(r"^\| `([a-z-]+)` \|[^|]*\| (\w+)[^|]* \| ([^|]+) \|$", re.MULTILINE)
+
+
+def table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if _ROW.match(line)]
+
+
 def contract_checks() -> dict[str, tuple[str, str]]:
-    """{check: (default severity, reported by)} from CONTRACT.md §4."""
-    assert CONTRACT.is_file(), f"the contract is expected at {CONTRACT}"
-    section = CONTRACT.read_text().split("## 4. Check names", 1)[1].split("## 5.", 1)[0]
-    rows = re.findall(r"^\| `([a-z-]+)` \|[^|]*\| (\w+) \| ([^|]+) \|$", section, re.MULTILINE)
+    """{check: (default severity, reported by)} from docs/checks.md, the contract's table."""
+    rows = _ROW.findall(CHECKS_TABLE.read_text())
     assert len(rows) >= 19
     return {name: (severity, by.strip()) for name, severity, by in rows}
+
+
+@pytest.mark.shared
+def test_the_check_table_is_the_contracts() -> None:
+    section = CONTRACT.read_text().split("## 4. Check names", 1)[1].split("## 5.", 1)[0]
+    assert table_rows(CHECKS_TABLE.read_text()) == table_rows(section), (
+        f"{CHECKS_TABLE.relative_to(ROOT)} differs from CONTRACT.md section 4; copy its rows"
+    )
 
 
 def readme_table() -> str:
@@ -106,3 +122,32 @@ def test_every_published_hook_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for hook in hooks:
         assert f"id: {hook['id']}" in readme, hook["id"]
+
+
+COMMANDS = ("check", "audit", "fix", "explain", "init", "install", "rule")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_has_two_examples_and_its_exit_codes(
+    repo: Repo, tmp_path: Path, command: str
+) -> None:
+    proc = repo.run(command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    examples = proc.stdout.split("\nexamples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(examples) == 2 and all(e.startswith("  repolicy ") for e in examples), examples
+    codes = proc.stdout.split("\nexit codes:\n", 1)[1].splitlines()
+    assert next(c.split()[0] for c in codes if c.strip()) == "0"
+    assert any(c.split()[0] == "2" for c in codes if c.strip())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_lists_only_the_formats_a_command_accepts(
+    repo: Repo, tmp_path: Path, command: str
+) -> None:
+    helped = repo.run(command, "--help", cwd=tmp_path).stdout
+    listed = set(re.search(r"--format \{([a-z,]+)\}", helped).group(1).split(","))  # type: ignore[union-attr]
+    for fmt in ("text", "json", "sarif", "github"):
+        path = ["a.pth"] if command == "explain" else []
+        proc = repo.run(command, *path, "--format", fmt, "--not-an-option", cwd=tmp_path)
+        # An accepted format gets as far as the unknown option; a refused one stops at --format.
+        assert ("--format" in proc.stderr) == (fmt not in listed), (fmt, proc.stderr)

@@ -293,6 +293,7 @@ def corpus_paths(lines: list[str]) -> list[str]:
     ][:150]
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("source", CORPUS_FILES, ids=lambda p: p.name)
 def test_fix_makes_git_agree_with_real_ignore_files(tmp_path: Path, source: Path) -> None:
     root, name, data = corpus_repo(tmp_path, source)
@@ -306,6 +307,7 @@ def test_fix_makes_git_agree_with_real_ignore_files(tmp_path: Path, source: Path
     assert after.startswith(data.rstrip(b"\n")) or after == data
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(
     "source", [p for p in CORPUS_FILES if p.name.endswith("gitattributes")], ids=lambda p: p.name
 )
@@ -338,6 +340,7 @@ def test_attribute_sources_agree_with_check_attr(tmp_path: Path, source: Path) -
     assert checked > 0
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("source", CORPUS_FILES, ids=lambda p: p.name)
 def test_explain_agrees_with_git_on_real_ignore_files(
     tmp_path: Path,

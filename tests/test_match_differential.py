@@ -653,6 +653,7 @@ def test_generated_patterns_agree_with_git(repo: Repo, tree: int) -> None:
         assert matcher.hits(entry.path, is_dir=entry.is_dir) == expected, entry
 
 
+@pytest.mark.shared
 def test_corpus_patterns_agree_with_git(repo: Repo) -> None:
     patterns = corpus_patterns()
     assert len(patterns) >= 500, f"only {len(patterns)} corpus patterns in {CORPUS}"

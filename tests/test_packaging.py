@@ -1,8 +1,9 @@
 """The wheel users install: it carries the presets and works away from the source tree.
 
 A snapshot of this checkout is built into an sdist and a wheel; the wheel is
-installed with `--no-deps` into a fresh virtual environment that sees the
-system's site-packages (for pathspec, humanize and PyYAML). Every command then
+installed with `--no-deps --no-index` into a fresh virtual environment that
+sees the site-packages of the interpreter running the tests (for pathspec,
+humanize and PyYAML). Every command then
 runs from that environment with its current directory outside the checkout, so
 nothing can be found in the source tree by accident.
 """
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -73,16 +75,34 @@ def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment holding the wheel, with the dependencies of the
+    environment running the tests and no index reached.
+
+    `--system-site-packages` would show the base interpreter's packages, which
+    is not where the dependencies are when the tests run inside a virtual
+    environment themselves (`python -m venv` from a venv builds on the base).
+    A `.pth` file names this interpreter's own site directories instead; its
+    plain lines add those directories and run none of their `.pth` files, so
+    the checkout's editable install stays out of sight.
+    """
     path = tmp_path_factory.mktemp("venv")
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(path)],
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, capture_output=True)
+    purelib = subprocess.run(
+        [
+            str(path / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ],
         check=True,
         capture_output=True,
-    )
-    # --ignore-installed: the checkout's own editable install is visible
-    # through the system site-packages and must not satisfy the wheel.
-    pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        text=True,
+    ).stdout.strip()
+    here = [p for p in (*site.getsitepackages(), site.getusersitepackages()) if os.path.isdir(p)]
+    Path(purelib, "zz_tested_interpreter.pth").write_text("".join(f"{p}\n" for p in here))
+    pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index"]
     installed = subprocess.run(
+        # --ignore-installed: an install of the checkout seen through the .pth
+        # file must not satisfy the wheel.
         [*pip, "--no-deps", "--ignore-installed", str(wheel)],
         capture_output=True,
         text=True,
@@ -90,6 +110,8 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=_venv_env(path),
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    deps = in_venv(path, "python", "-c", "import humanize, pathspec, yaml", cwd=path)
+    assert deps.returncode == 0, f"the dependencies are not importable: {deps.stderr}"
     return path
 
 

@@ -184,7 +184,7 @@ def test_presets_hold_the_documented_limits(tmp_path: Path) -> None:
             "exclude:\n  - {pattern: a, severity: fatal}\n",
             2,
             28,
-            "severity must be 'error' or 'warning'",
+            "severity must be 'error', 'warning' or 'off'",
         ),
         ("budgets:\n  file: 100 MiBs\n", 2, 9, "bad size"),
         ("budgets:\n  file: lots\n", 2, 9, "bad size"),
@@ -268,3 +268,108 @@ def test_policy_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="not valid UTF-8") as info:
         load_policy(tmp_path)
     assert info.value.line == 2
+
+
+# -- same key, same pattern: the extending file's item replaces the parent's ----------------
+
+
+def _stage_logs(repo: Repo, policy: str) -> dict[str, object]:
+    import json
+
+    repo.write(".repolicy.yaml", textwrap.dedent(policy))
+    repo.write("logs/train.txt", "epoch 1\n")
+    repo.add(".repolicy.yaml", "logs/train.txt")
+    proc = repo.run("check", "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
+    data["exit"] = proc.returncode
+    return data
+
+
+def test_a_child_item_with_the_parents_pattern_replaces_it(repo: Repo) -> None:
+    data = _stage_logs(
+        repo,
+        """\
+        extends: [ml-checkpoints]
+        exclude:
+          - pattern: logs/
+            severity: warning
+        """,
+    )
+    # One rule, softened: not the preset's error beside a second, softer one.
+    assert data["exit"] == 0
+    violations = data["violations"]
+    assert isinstance(violations, list)
+    assert [(v["check"], v["severity"]) for v in violations] == [("excluded", "warning")]
+    # The preset's `why` is kept where the child gives none.
+    assert "training logs" in violations[0]["why"]
+
+    policy = load_policy(repo.path)
+    logs = [r for r in policy.exclude if r.text == "logs/"]
+    assert [(r.source.file, r.severity) for r in logs] == [(".repolicy.yaml", "warning")]
+    # In place: the preset's order of rules is kept.
+    preset = load_policy(None, str(Path(__file__).parent.parent / "policies/ml-checkpoints.yaml"))
+    assert [r.text for r in policy.exclude] == [r.text for r in preset.exclude]
+
+
+def test_severity_off_removes_the_parents_item(repo: Repo) -> None:
+    data = _stage_logs(
+        repo,
+        """\
+        extends: [ml-checkpoints]
+        exclude:
+          - {pattern: logs/, severity: "off"}
+          - pattern: "*.tmp"
+            severity: "off"
+        """,
+    )
+    assert (data["exit"], data["violations"]) == (0, [])
+    policy = load_policy(repo.path)
+    assert "logs/" not in [r.text for r in policy.exclude]
+    assert "*.tmp" not in [r.text for r in policy.exclude]  # off with no parent: nothing
+    assert "wandb/" in [r.text for r in policy.exclude]
+
+
+def test_explain_names_the_file_whose_item_won(repo: Repo) -> None:
+    import json
+
+    repo.write(
+        ".repolicy.yaml",
+        "extends: [ml-checkpoints]\nexclude:\n  - {pattern: logs/, severity: warning}\n",
+    )
+    proc = repo.run("explain", "logs/a.txt", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads(proc.stdout)["paths"]
+    (rule,) = [r for r in entry["rules"] if r["key"] == "exclude"]
+    assert (rule["file"], rule["line"]) == (".repolicy.yaml", 3)
+    assert rule["replaces"]["file"] == "preset:ml-checkpoints"
+    text = repo.run("explain", "logs/a.txt").stdout
+    assert f"[.repolicy.yaml:3, replacing preset:ml-checkpoints:{rule['replaces']['line']}]" in text
+
+
+def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path) -> None:
+    """The hook reads the policy from its cache: what `allow` and an override mean
+    must survive it."""
+    import os
+
+    from repolicy import policycache
+
+    path = write_policy(
+        tmp_path,
+        """\
+        extends: [ml-checkpoints]
+        exclude:
+          - {pattern: logs/, severity: warning}
+        allow:
+          - {path: .gitignore, empty: true, checks: [excluded], reason: placeholder}
+        """,
+    )
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))  # older than the cache's racy window
+    fresh = load_policy(tmp_path)
+    cache = str(tmp_path / "cache")
+    policycache.write(cache, (str(tmp_path), None), fresh, [str(path)])
+    cached = policycache.read(cache, (str(tmp_path), None))
+    assert cached == fresh
+    assert cached is not None and cached.allow[-1].empty
+    assert next(r.replaces for r in cached.exclude if r.text == "logs/") is not None

@@ -51,6 +51,7 @@ REGISTRY: dict[str, CheckInfo] = {
         CheckInfo("unpushed", "upstream", WARNING, ("audit",)),
         CheckInfo("lfs-object-missing", "lfs", ERROR, ("push",)),
         CheckInfo("baseline-unused", "baseline", WARNING, ("audit",)),
+        CheckInfo("allow-unused", "allow", WARNING, ("audit",)),
     )
 }
 

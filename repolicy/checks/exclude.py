@@ -14,6 +14,11 @@ What it does
   Flags a file that matches an `exclude` pattern (and no `include` pattern)
   when it is staged, committed or pushed.
 
+  Placeholders are not data: the shipped presets `allow` a `.gitkeep`, a
+  `.keep` and a `.gitignore` file inside an excluded directory (the empty
+  `logs/.gitkeep` that keeps `logs/` in a fresh clone), for this check and
+  for `not-ignored`.
+
 Why it matters
   Intermediate checkpoints, TensorBoard logs, `wandb/` runs and `*.log` files
   are large, change on every run and are worthless tomorrow. One `git add -A`
@@ -32,7 +37,9 @@ How to fix
   first line is all it takes. Committed already: the printed fix rewrites
   only the commits no remote has when it can (and says so when it cannot).
   If it belongs in git after all, add a matching `include` pattern
-  (include beats exclude).
+  (include beats exclude), or exempt that one path, with its reason:
+    allow:
+      - {path: logs/README.md, checks: [excluded], reason: explains the layout}
 
 Policy keys
   exclude, include

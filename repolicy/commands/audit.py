@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from repolicy.checks import Context
     from repolicy.cli import Options
+    from repolicy.policy import Policy
     from repolicy.report import Report, Violation
     from repolicy.targets import BlobAtPath
 
@@ -57,7 +58,7 @@ def run(args: Options) -> int:
     git = Git(info.toplevel)
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
-    report = Report("audit", policy.name)
+    report = Report("audit", policy)
 
     revs = history_revisions(git)
     # Every independent question is asked now; git answers them side by side
@@ -117,6 +118,8 @@ def run(args: Options) -> int:
     report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
     report.violations = supersede(report.violations)
     report.violations.extend(unpushed(ctx, git, report))
+    if policy.allow:
+        report.violations.extend(allow_unused(git, policy, blobs, on_disk))
     shallow = git.run("rev-parse", "--is-shallow-repository").strip() == b"true"
     if shallow:
         report.notes.append(
@@ -132,14 +135,25 @@ def run(args: Options) -> int:
             ],
         )
     )
-    largest = sorted(
-        (b for b in blobs if b.commit and not b.is_lfs_pointer), key=lambda b: -b.size
-    )[:10]
+    # One line per path (its largest version, and how many it had): a file
+    # rewritten at every commit would otherwise fill the list alone.
+    versions: dict[str, int] = {}
+    biggest: dict[str, BlobAtPath] = {}
+    for b in blobs:
+        if b.commit and not b.is_lfs_pointer:
+            versions[b.path] = versions.get(b.path, 0) + 1
+            if b.path not in biggest or b.size > biggest[b.path].size:
+                biggest[b.path] = b
+    largest = sorted(biggest.values(), key=lambda b: -b.size)[:10]
     if largest:
         report.sections.append(
             (
                 "largest blobs in history",
-                [f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})" for b in largest],
+                [
+                    f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})"
+                    + (f", {versions[b.path]} versions" if versions[b.path] > 1 else "")
+                    for b in largest
+                ],
             )
         )
     progress.clear()
@@ -147,6 +161,7 @@ def run(args: Options) -> int:
     from repolicy import baseline
 
     in_index = {c.path: c.oid for c in staged}
+    report.sort()  # settles `allow` first: the baseline never records what it exempts
     if args.write_baseline:
         result = baseline.rewrite(info.toplevel, policy, report.violations, walk.entries, in_index)
         if args.format == "json":
@@ -162,8 +177,28 @@ def run(args: Options) -> int:
         # tell an unused entry from one it does not see.
         baseline.apply(report, accepted, walk.entries, staged=in_index, judge_unused=not shallow)
     report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    emit(
+        report,
+        args.format,
+        no_color=args.no_color,
+        quiet=args.quiet,
+        include_allowed=args.include_allowed,
+    )
     return report.exit_code(args.strict)
+
+
+def allow_unused(
+    git: Git, policy: Policy, blobs: list[BlobAtPath], on_disk: WorkTree | None
+) -> list[Violation]:
+    """`allow` entries that select no path of history, the index or the work tree."""
+    from repolicy.checks.allow import unused
+
+    examined = {b.path for b in blobs}
+    ignored = on_disk.ignored if on_disk is not None else git.untracked(ignored=True)
+    untracked = on_disk.untracked if on_disk is not None else git.untracked(ignored=False)
+    examined.update(ignored.get())
+    examined.update(untracked.get())
+    return unused(policy, examined)
 
 
 def budget_violations(

@@ -53,7 +53,7 @@ def run(args: Options) -> int:
     candidates = staged_selection(git, info, staged.get(), args.paths)
     objects = objects_directory(info.git_dir)
     blobs = gather(git, candidates, cached_attributes=True, objects=objects, reader=reader)
-    report = Report("check", policy.name, check_blobs(ctx, blobs))
+    report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require
 
@@ -68,5 +68,11 @@ def run(args: Options) -> int:
         found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, args.paths)
         report.violations = supersede([*report.violations, *found])
     report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    emit(
+        report,
+        args.format,
+        no_color=args.no_color,
+        quiet=args.quiet,
+        include_allowed=args.include_allowed,
+    )
     return report.exit_code(args.strict)

@@ -34,7 +34,7 @@ def run(args: Options) -> int:
     from repolicy.checks.exclude import check_work_tree
     from repolicy.git import GITLINK
     from repolicy.policy import load_policy
-    from repolicy.report import Report, render_json
+    from repolicy.report import Report, allow_json, render_json
     from repolicy.targets import gather, index_candidates, repository_paths
 
     here = Git(os.getcwd())
@@ -74,7 +74,7 @@ def run(args: Options) -> int:
                     [path] if path in untracked else [],
                 )
             )
-        report = Report("explain", policy.name, violations)
+        report = Report("explain", policy, violations)
         report.sort()
         entry: dict[str, Any] = {
             "path": path,
@@ -88,6 +88,10 @@ def run(args: Options) -> int:
             "rules": _rules(ctx, path),
             "dead_negations": _dead_negations(info.toplevel, git_dir, path, source),
             "violations": json.loads(render_json(report))["violations"],
+            "allowed": [
+                {"check": v.check, "message": v.message, "allow": allow_json(entry)}
+                for v, entry in report.allowed
+            ],
         }
         entry["verdict"] = _verdict(entry)
         results.append(entry)
@@ -121,12 +125,15 @@ def _source_json(source: IgnoreSource | None) -> dict[str, Any] | None:
 
 
 def _rule_json(rule: Rule, key: str, wins: bool | None) -> dict[str, Any]:
+    replaced = rule.replaces
     return {
         "key": key,
         "pattern": rule.text,
         "file": rule.source.file,
         "line": rule.source.line,
         "wins": wins,
+        # The extended policy's item with the same pattern that this one replaced.
+        "replaces": {"file": replaced.file, "line": replaced.line} if replaced else None,
     }
 
 
@@ -230,9 +237,11 @@ def _render(entry: dict[str, Any]) -> str:
         for k, rule in enumerate(entry["rules"]):
             won = {True: "  (wins)", False: "  (overruled)", None: ""}[rule["wins"]]
             label = "policy:" if k == 0 else ""
+            replaced = rule.get("replaces")
+            over = f", replacing {replaced['file']}:{replaced['line']}" if replaced else ""
             lines.append(
                 f"  {label:<12}{rule['key']}: {rule['pattern']}  "
-                f"[{rule['file']}:{rule['line']}]{won}"
+                f"[{rule['file']}:{rule['line']}{over}]{won}"
             )
     else:
         lines.append(f"  {'policy:':<12}no rule matches")
@@ -265,5 +274,11 @@ def _render(entry: dict[str, Any]) -> str:
         if v.get("fix"):
             fix = str(v["fix"]).replace("\n", "\n" + " " * 19)
             lines.append(f"  {'':<12}fix: {fix}")
+    for item in entry["allowed"]:
+        allow = item["allow"]
+        lines.append(
+            f"  {'allowed:':<12}{item['check']}, by allow: {allow['path']}  "
+            f"[{allow['file']}:{allow['line']}]: {allow['reason']}"
+        )
     lines.append(f"  {'verdict:':<12}{entry['verdict']}")
     return "\n".join(lines)

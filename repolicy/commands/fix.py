@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from repolicy.fixer import Plan
     from repolicy.git import IndexEntry
     from repolicy.managed import ManagedFile
+    from repolicy.policy import Allow
 
 
 def run(args: Options) -> int:
@@ -34,6 +35,10 @@ def run(args: Options) -> int:
     index_query = git.index_entries()
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     files = files_query.get()
+    from repolicy.checks.allow import keep_visible
+
+    allow = policy.allow
+    policy = keep_visible(policy, info.toplevel, files, {e.path for e in index_query.get()})
     plan = make_plan(
         info.toplevel,
         policy,
@@ -42,7 +47,7 @@ def run(args: Options) -> int:
         _dvc_outs(info.toplevel, files),
     )
     changes = plan.new_contents()
-    commands = _commands(git, plan, index_query.get())
+    commands = _commands(git, plan, index_query.get(), allow)
     warnings = _warnings(plan)
 
     diff = ""
@@ -91,7 +96,9 @@ def _read_nested(root: str, rel: str) -> bytes | None:
         return None
 
 
-def _commands(git: Git, plan: Plan, index: list[IndexEntry]) -> list[tuple[str, str]]:
+def _commands(
+    git: Git, plan: Plan, index: list[IndexEntry], allow: tuple[Allow, ...] = ()
+) -> list[tuple[str, str]]:
     """(command, why) pairs for the user to run, in the order to run them."""
     from repolicy.git import GITLINK
     from repolicy.report import quote_paths
@@ -100,7 +107,16 @@ def _commands(git: Git, plan: Plan, index: list[IndexEntry]) -> list[tuple[str, 
     entries = [e for e in index if e.mode != GITLINK]
     tracked = {e.path for e in entries}
     needs = plan.needs
-    untrack = sorted(p for p in tracked if p in needs and needs[p].ignore and not needs[p].keep)
+    from repolicy.checks.allow import allowing, file_size
+
+    untrack = sorted(
+        p
+        for p in tracked
+        if p in needs
+        and needs[p].ignore
+        and not needs[p].keep
+        and not allowing(allow, "excluded", p, file_size(git.cwd, p))
+    )
     lfs_wanted = [e for e in index_candidates(entries) if e.path in needs and needs[e.path].lfs]
     raw = sorted(
         b.path

@@ -74,7 +74,7 @@ def run(args: Options) -> int:
     updates = parse_updates(read_stdin())
     policy = server_policy(git, args.policy)
     revs = revisions(updates)
-    report = Report("pre-receive", policy.name, budgets={})
+    report = Report("pre-receive", policy, budgets={})
     accepted = None
     default = default_branch(git)
     if revs is not None and default:
@@ -93,7 +93,13 @@ def run(args: Options) -> int:
         advisor=server_advisor(git, updates),
     )
     report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    emit(
+        report,
+        args.format,
+        no_color=args.no_color,
+        quiet=args.quiet,
+        include_allowed=args.include_allowed,
+    )
     return report.exit_code(args.strict)
 
 

@@ -106,14 +106,20 @@ def run(args: Options) -> int:
         to_ref = os.environ.get("PRE_COMMIT_TO_REF") or None
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     revs = revisions(git, updates, remote, from_ref, to_ref)
-    report = Report("push", policy.name, budgets={})
+    report = Report("push", policy, budgets={})
     from repolicy.baseline import load
 
     accepted = load(info.toplevel, policy, report) if revs is not None else None
     advisor = push_advisor(git, updates, remote)
     judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, advisor=advisor)
     report.sort()
-    emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
+    emit(
+        report,
+        args.format,
+        no_color=args.no_color,
+        quiet=args.quiet,
+        include_allowed=args.include_allowed,
+    )
     return report.exit_code(args.strict)
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from repolicy import __version__
-from repolicy.commands.init import HOOKS, PRE_COMMIT_REPO
+from repolicy.commands.init import HOOKS, LOCAL_HOOKS
 from repolicy.policy import load_policy
 
 from ..conftest import ROOT, Repo
@@ -345,27 +346,208 @@ def test_tracked_files_the_policy_excludes_are_named(repo: Repo) -> None:
 
 def test_the_pre_commit_entries_match_the_readme_and_the_published_hooks(repo: Repo) -> None:
     proc = repo.run("init")
-    block = proc.stdout.split("Add to .pre-commit-config.yaml:", 1)[1].split("Then run:", 1)[0]
-    config = yaml.safe_load(block.replace("\n  ", "\n"))
-    assert config == {
-        "repos": [
-            {
-                "repo": PRE_COMMIT_REPO,
-                "rev": f"v{__version__}",
-                "hooks": [{"id": "repolicy"}, {"id": "repolicy-push"}],
-            }
-        ]
-    }
+    block = proc.stdout.split("Add to .pre-commit-config.yaml", 1)[1].split("Then run:", 1)[0]
+    config = yaml.safe_load(block.split(":\n", 1)[1].replace("\n  ", "\n"))
+    assert config == {"repos": [{"repo": "local", "hooks": list(LOCAL_HOOKS)}]}
     readme = (ROOT / "README.md").read_text()
     snippet = re.search(r"```yaml\n# \.pre-commit-config\.yaml\n(.*?)```", readme, re.DOTALL)
     assert snippet is not None
-    assert f"- repo: {PRE_COMMIT_REPO}\n" in snippet.group(1)
-    published = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert set(HOOKS) <= {hook["id"] for hook in published}
+    assert yaml.safe_load(snippet.group(1)) == config, "README and init print the same entries"
+    published = {hook["id"]: hook for hook in yaml.safe_load(
+        (ROOT / ".pre-commit-hooks.yaml").read_text()
+    )}  # fmt: skip
+    for hook in LOCAL_HOOKS:
+        assert hook["id"] in HOOKS
+        assert hook["stages"] == published[hook["id"]]["stages"]
     _, data = init(repo, "--force")
-    assert data["pre_commit"]["rev"] == f"v{__version__}"
+    assert data["pre_commit"] == config
     assert [n["command"] for n in data["next"]] == [
         "repolicy fix",
         "pre-commit install --hook-type pre-commit --hook-type pre-push",
         "repolicy audit",
     ]
+
+
+def test_the_printed_pre_commit_entries_work_as_pasted(repo: Repo, tmp_path: Path) -> None:
+    """Pasted into a fresh repository and run by the real pre-commit, with the
+    `repolicy` on PATH (here: this checkout)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "repolicy"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m repolicy "$@"\n')
+    shim.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+    }
+    printed = repo.run("init").stdout
+    block = printed.split("Add to .pre-commit-config.yaml", 1)[1].split("Then run:", 1)[0]
+    repo.write(".pre-commit-config.yaml", block.split(":\n", 1)[1].replace("\n  ", "\n"))
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, cwd=repo.path, env=env, text=True, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
+
+    installed = run(sys.executable, "-m", "pre_commit", "install", "--hook-type", "pre-commit")
+    assert installed.returncode == 0, installed.stdout
+    repo.write("-notes.txt", "a file name that looks like an option\n")
+    repo.write("train.py", "print(1)\n")
+    repo.add(".repolicy.yaml", ".pre-commit-config.yaml", "-notes.txt", "train.py")
+    clean = run("git", "commit", "-q", "-m", "start")
+    assert clean.returncode == 0, clean.stdout
+    assert "repolicy (repository policy)" in clean.stdout
+    repo.write("wandb/debug.log", "step 1\n")
+    repo.add("wandb/debug.log")
+    blocked = run("git", "commit", "-q", "-m", "logs")
+    assert blocked.returncode != 0
+    assert "wandb/debug.log: error [excluded]" in blocked.stdout
+    all_files = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
+    assert all_files.returncode == 1, all_files.stdout
+
+
+# -- the layout init finds, not the seed's ----------------------------------------
+
+
+LAYOUTS: dict[str, tuple[list[str], set[tuple[str, str]]]] = {
+    "lightning": (
+        [
+            "lightning_logs/version_0/checkpoints/epoch=3-step=100.ckpt",
+            "lightning_logs/version_1/checkpoints/epoch=9-step=400.ckpt",
+            "lightning_logs/version_1/checkpoints/last.ckpt",
+            "lightning_logs/version_1/hparams.yaml",
+        ],
+        {("include", "lightning_logs/version_*/checkpoints/last.ckpt")},
+    ),
+    "lightning-hydra-template": (
+        [
+            "logs/train/runs/2024-05-01_12-00-00/checkpoints/epoch_003.ckpt",
+            "logs/train/runs/2024-05-01_12-00-00/checkpoints/last.ckpt",
+            "logs/train/runs/2024-05-02_08-30-00/checkpoints/epoch_001.ckpt",
+            "logs/train/runs/2024-05-02_08-30-00/checkpoints/last.ckpt",
+        ],
+        {("include", "logs/train/runs/*/checkpoints/last.ckpt")},
+    ),
+    "hydra": (
+        [
+            "outputs/2024-05-01/12-00-00/.hydra/config.yaml",
+            "outputs/2024-05-01/12-00-00/train.log",
+            "outputs/2024-05-01/12-00-00/model_best.pt",
+            "outputs/2024-05-02/09-10-11/.hydra/config.yaml",
+        ],
+        {("exclude", "outputs/*/*/"), ("include", "outputs/*/*/model_best.pt")},
+    ),
+    "huggingface-trainer": (
+        [
+            "results/checkpoint-500/model.safetensors",
+            "results/checkpoint-500/optimizer.pt",
+            "results/checkpoint-1000/model.safetensors",
+            "results/final/model.safetensors",
+            "results/model.safetensors",
+        ],
+        {
+            ("include", "results/final/model.safetensors"),
+            ("include", "results/model.safetensors"),
+        },
+    ),
+    "nanogpt": (
+        ["out/ckpt.pt", "out-shakespeare-char/ckpt.pt"],
+        {("exclude", "out*/ckpt.pt")},
+    ),
+    "trackers": (
+        ["runs/May01/events.out.tfevents.1.host", "wandb/run-1/files/output.log",
+         "mlruns/0/meta.yaml", "mlruns/0/abc/artifacts/model.pkl"],
+        {("exclude", "/mlruns/")},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_init_proposes_rules_for_the_layout_it_finds(repo: Repo, layout: str) -> None:
+    paths, expected = LAYOUTS[layout]
+    repo.write("train.py", "print(1)\n")
+    repo.add("train.py")
+    repo.commit("start")
+    for path in paths:
+        repo.write(path, os.urandom(64))
+    _, data = init(repo)
+    assert {(r["key"], r["pattern"]) for r in data["rules"]} == expected
+    text = (repo.path / ".repolicy.yaml").read_text()
+    policy = load_policy(repo.path)
+    from repolicy.checks import Context
+
+    ctx = Context(policy)
+    for rule in data["rules"]:
+        # Each rule is commented with the paths that made it, and selects them.
+        assert f"# found: {rule['paths'][0]}" in text
+        for path in rule["paths"]:
+            if rule["key"] == "include":
+                assert ctx.including_rule(path) is not None, path
+            else:
+                assert ctx.excluding_rule(path) is not None, path
+    # The seed's locations are not proposed where nothing is there.
+    assert "outputs/*/checkpoints/best.pth" not in text
+    # After `fix`, every kept model is visible to git and every dropped one ignored.
+    assert repo.run("fix").returncode in (0, 1)
+    untracked = set(repo.git("ls-files", "--others", "--exclude-standard", "-z").split("\0"))
+    for rule in data["rules"]:
+        for path in rule["paths"]:
+            if rule["key"] == "include":
+                assert path in untracked, path
+            else:
+                visible = [u for u in untracked if u.startswith(path)]
+                assert all(ctx.including_rule(u) for u in visible), (path, visible)
+
+
+# -- history: budgets that hold today, and a baseline for what it already has --------
+
+
+def test_init_fits_budgets_to_history_and_offers_the_old_violations_as_a_baseline(
+    repo: Repo,
+) -> None:
+    repo.git("remote", "add", "origin", "git@github.com:onnx/models.git")
+    repo.git("lfs", "install", "--local")
+    repo.write(".gitattributes", f"*.onnx {LFS}\n")
+    big = 3 * 1024**3  # over the 2 GiB of GitHub Free and Pro: allowed on Team
+    for name in ("a", "b"):
+        oid = f"{name * 64}"
+        repo.write(
+            f"vision/{name}.onnx",
+            f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {big}\n",
+        )
+    repo.write("logs/train.log", "old log\n")
+    repo.add(".gitattributes", "vision", "logs/train.log")
+    repo.write("lightning_logs/version_0/checkpoints/epoch=0-step=1.ckpt", os.urandom(64))
+    repo.add("lightning_logs")
+    repo.commit("old history")
+
+    proc = repo.run("init")
+    assert proc.returncode == 0, proc.stderr
+    policy = load_policy(repo.path)
+    assert policy.limit("lfs_file") == 4 * 1000**3  # GitHub Team's, which holds today
+    lines = (repo.path / ".repolicy.yaml").read_text().splitlines()
+    comments = " ".join(line.strip().lstrip("# ") for line in lines)
+    assert "2 GB per LFS file on Free and Pro, 4 GB on Team, 5 GB on Enterprise Cloud" in comments
+    announced = re.search(r"already holds (\d+) violations of this policy", proc.stdout)
+    assert announced is not None, proc.stdout
+    steps = proc.stdout.split("Then run:", 1)[1].split()
+    assert "--write-baseline" in steps
+
+    code, errors = audit(repo)
+    assert code == 1 and errors  # the old violations, until the baseline accepts them
+    # The printed steps, in order: fix first (what is wrong on disk), then the baseline.
+    repo.run("fix")
+    written = repo.run("audit", "--write-baseline")
+    assert written.returncode == 0, written.stderr
+    assert f"{announced.group(1)} violations)" in written.stdout
+    repo.add(".repolicy.yaml", ".repolicy-baseline", ".gitignore", ".gitattributes")
+    repo.commit("adopt repolicy")
+    assert audit(repo) == (0, set())
+
+    repo.write("logs/new.log", "a new log\n")
+    repo.add("logs/new.log")
+    repo.commit("a new violation")
+    assert audit(repo) == (1, {("excluded", "logs/new.log")})
