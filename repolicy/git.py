@@ -507,6 +507,17 @@ class Git:
         pending = self.start("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs)
         return Query(pending, _parse_paths, [])
 
+    def tree_entry(self, rev: str, path: str) -> tuple[str, str] | None:
+        """(mode, object id) of the entry at `path` in the tree of `rev`; None when
+        there is none (a directory is an entry too, of mode 040000)."""
+        out = self.run("ls-tree", "-z", "--full-tree", rev, "--", f":(literal){path}")
+        for record in out.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if decode(name) == path:
+                mode, _type, oid = meta.decode().split(" ")
+                return mode, oid
+        return None
+
     def index_files(self, directories: Iterable[str] = ()) -> Query[list[str]]:
         """Paths in the index, below `directories` when given (all when not)."""
         specs = [f":(literal,top){d}/" for d in dict.fromkeys(directories)]
@@ -537,6 +548,11 @@ class Git:
                 "--no-renames", "--diff-filter=A", "--ignore-missing", *revisions, "--", *specs,
             )  # fmt: skip
         return Query(pending, lambda out: _parse_first_added(wanted, out), {})
+
+    def hash_length(self) -> int:
+        """Hex digits of an object id here: 40 (SHA-1) or 64 (SHA-256)."""
+        out = self.run("rev-parse", "--show-object-format")
+        return 64 if out.strip() == b"sha256" else 40
 
     def head(self) -> str | None:
         """The commit HEAD names, or None on an unborn branch."""

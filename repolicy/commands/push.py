@@ -10,8 +10,10 @@ added in one commit and deleted in the next is still seen.
 from __future__ import annotations
 
 import os
+import string
 import sys
 
+from repolicy.errors import RepolicyError
 from repolicy.git import Git
 
 TYPE_CHECKING = False
@@ -40,16 +42,62 @@ def is_zero(sha: str) -> bool:
     return len(sha) in (40, 64) and not sha.strip("0")
 
 
-def parse_updates(text: str) -> list[RefUpdate]:
-    """Git's pre-push lines; a ref name may hold spaces, so split from the right."""
+def parse_updates(text: str, length: int = 40) -> list[RefUpdate]:
+    """Git's pre-push lines, each checked: they become git arguments, so a line
+    that is not exactly what git writes stops the hook (exit 2)."""
     updates = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        head, remote_ref, remote_sha = line.rsplit(" ", 2)
-        local_ref, local_sha = head.rsplit(" ", 1)
+        fields = line.rsplit(" ", 3)
+        if len(fields) != 4:
+            raise bad_line("pre-push", number, "expected <local ref> <sha> <remote ref> <sha>")
+        local_ref, local_sha, remote_ref, remote_sha = fields
+        for sha in (local_sha, remote_sha):
+            if not is_object_id(sha, length):
+                raise bad_line("pre-push", number, f"not an object id of {length} hex digits")
+        if not local_ref or local_ref.startswith("-") or not printable(local_ref):
+            raise bad_line("pre-push", number, "the local ref is not a name git gives")
+        if not sane_ref(remote_ref):
+            raise bad_line("pre-push", number, "the remote ref is not a valid ref name")
         updates.append(RefUpdate(local_ref, local_sha, remote_ref, remote_sha))
     return updates
+
+
+def is_object_id(text: str, length: int) -> bool:
+    return len(text) == length and all(c in string.hexdigits for c in text) and text == text.lower()
+
+
+def printable(text: str) -> bool:
+    return all(" " <= c != "\x7f" for c in text)
+
+
+def sane_ref(name: str) -> bool:
+    """A full ref name as `git check-ref-format` accepts it, below refs/."""
+    parts = name.split("/")
+    return (
+        name.startswith("refs/")
+        and printable(name)
+        and not any(c in name for c in " ~^:?*[\\")
+        and ".." not in name
+        and "@{" not in name
+        and not name.endswith((".", ".lock"))
+        and all(p and not p.startswith(".") and not p.endswith(".lock") for p in parts)
+    )
+
+
+def bad_line(hook: str, number: int, why: str) -> RepolicyError:
+    return RepolicyError(f"{hook} input line {number}: {why}; refusing to judge it")
+
+
+def require_objects(git: Git, oids: list[str], what: str) -> None:
+    """Stop (exit 2) when an object the hook was told about does not exist: an
+    unknown id is never judged as an empty push."""
+    wanted = [o for o in dict.fromkeys(oids) if not is_zero(o)]
+    known = git.object_types(wanted).get()
+    missing = [o for o in wanted if o not in known]
+    if missing:
+        raise RepolicyError(f"{what} names object {missing[0]}, which this repository lacks")
 
 
 def revisions(
@@ -96,20 +144,41 @@ def run(args: Options) -> int:
     # pre-commit framework exports (it keeps stdin for itself).
     remote = args.remote or os.environ.get("PRE_COMMIT_REMOTE_NAME") or None
     from_ref, to_ref = args.from_ref, args.to_ref
-    updates = parse_updates(read_stdin()) if not to_ref else []
+    updates = parse_updates(read_stdin(), git.hash_length()) if not to_ref else []
+    require_objects(git, [u.local_sha for u in updates], "the pre-push input")
     if not updates and not to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
         to_ref = os.environ.get("PRE_COMMIT_TO_REF") or None
+    for ref in (from_ref, to_ref):
+        if ref is not None and (ref.startswith("-") or not printable(ref)):
+            raise RepolicyError(f"not a revision: {ref!r}")
+    if to_ref is not None and not git.object_types([f"{to_ref}^{{commit}}"]).get():
+        raise RepolicyError(f"the revision to push, {to_ref!r}, is not a commit here")
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     revs = revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy.name, budgets={})
     from repolicy.baseline import load
 
     accepted = load(info.toplevel, policy, report) if revs is not None else None
-    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted)
+    from repolicy.checks.frozen import ALLOW_ENV
+
+    # The pusher's own escapes: the environment and commit trailers.
+    escapes = Escapes(os.environ.get(ALLOW_ENV), trailers=True)
+    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, escapes=escapes)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
+
+
+class Escapes:
+    """Which escapes from `frozen` a run honours: the REPOLICY_ALLOW_FROZEN value
+    (the pusher's environment; never on a server) and commit trailers."""
+
+    __slots__ = ("env", "trailers")
+
+    def __init__(self, env: str | None, trailers: bool) -> None:
+        self.env = env
+        self.trailers = trailers
 
 
 def judge(
@@ -119,6 +188,7 @@ def judge(
     report: Report,
     *,
     lfs_objects: bool,
+    escapes: Escapes,
     bound: int | None = None,
     baseline: Baseline | None = None,
 ) -> None:
@@ -169,8 +239,9 @@ def judge(
 
         pushed = git.commit_changes(revs).get()
         report.violations.extend(require.pushed(ctx, git, pushed))
-        allow = os.environ.get(frozen.ALLOW_ENV)
-        report.violations.extend(frozen.pushed(ctx, git, pushed, allow))
+        if not escapes.trailers:
+            pushed = [c._replace(allow_frozen=()) for c in pushed]
+        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env))
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
