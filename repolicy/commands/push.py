@@ -238,10 +238,12 @@ def judge(
         from repolicy.checks import frozen, require
 
         pushed = git.commit_changes(revs).get()
-        report.violations.extend(require.pushed(ctx, git, pushed))
+        # Merges against each parent: `-c` hides what a merge keeps from one side.
+        diffs = git.parent_diffs(frozen.merge_pairs(pushed)).get()
+        report.violations.extend(require.pushed(ctx, git, pushed, diffs))
         if not escapes.trailers:
             pushed = [c._replace(allow_frozen=()) for c in pushed]
-        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env))
+        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env, diffs))
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))

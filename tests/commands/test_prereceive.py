@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -400,3 +401,78 @@ def test_an_extends_cycle_on_the_branch_is_reported_at_its_line(work: Repo, serv
     proc = push(work, "main")
     assert proc.returncode != 0
     assert "b.yaml:2:11: extends cycle: a.yaml -> b.yaml -> a.yaml" in proc.stderr
+
+
+# -- merges are judged against each parent ----------------------------------------
+
+
+def merge_with_new_root(work: Repo) -> str:
+    """main merged with a new root commit whose tree lacks datasets/; the merge
+    keeps the root's tree, so `git log -c` shows nothing for it."""
+    work.git("checkout", "-q", "--orphan", "fresh")
+    work.git("rm", "-rq", "--cached", "datasets")
+    shutil.rmtree(work.path / "datasets")
+    root = work.commit("start afresh")
+    merge = work.git(
+        "commit-tree", f"{root}^{{tree}}", "-p", "main", "-p", root, "-m", "merge a fresh start"
+    ).strip()
+    work.git("checkout", "-q", "-B", "main", merge)
+    return merge
+
+
+def test_a_merge_with_a_new_root_cannot_delete_a_frozen_dataset(
+    released: Repo, server: Server
+) -> None:
+    merge = merge_with_new_root(released)
+    assert push(released, "main").returncode != 0
+    (violation,) = server.last()["violations"]
+    assert (violation["check"], violation["path"], violation["commit"]) == (
+        "frozen-modified",
+        "datasets/a/v1/labels.json",
+        merge,
+    )
+
+
+def test_a_merge_that_drops_a_required_file_is_judged(work: Repo, server: Server) -> None:
+    work.write(".repolicy.yaml", POLICY + 'require: {"datasets/*/v*/": [README.md]}\n')
+    work.add(".repolicy.yaml")
+    work.commit("every version has a README")
+    work.git("branch", "side")  # from before the dataset
+    work.write("datasets/a/v1/README.md", "about v1\n")
+    work.write("datasets/a/v1/labels.json", "[1]\n")
+    work.add("datasets")
+    work.commit("release v1")
+    assert push(work, "main").returncode == 0
+    work.git("checkout", "-q", "side")
+    work.write("other.txt", "side work\n")
+    work.add("other.txt")
+    work.commit("side work")
+    work.git("checkout", "-q", "main")
+    # The merge keeps the side's missing README: it differs from one parent only.
+    work.git("merge", "-q", "--no-commit", "-s", "ours", "side")
+    work.git("rm", "-q", "datasets/a/v1/README.md")
+    merge = work.commit("merge side")
+    assert push(work, "main").returncode != 0
+    (violation,) = server.last()["violations"]
+    assert (violation["check"], violation["path"], violation["commit"]) == (
+        "missing-required",
+        "datasets/a/v1/",
+        merge,
+    )
+
+
+def test_merging_a_side_whose_frozen_change_was_allowed_is_not_blamed(
+    released: Repo, server: Server
+) -> None:
+    server.git("config", "repolicy.allowEscapes", "true")
+    work = released
+    work.git("checkout", "-q", "-b", "fix")
+    work.write("datasets/a/v1/labels.json", "[2]\n")
+    work.add("datasets/a/v1/labels.json")
+    work.git("commit", "-q", "-m", "relabel\n\nRepolicy-Allow-Frozen: datasets/a/v1/")
+    work.git("checkout", "-q", "main")
+    work.write("notes.md", "main moves on\n")
+    work.add("notes.md")
+    work.commit("notes")
+    work.git("merge", "-q", "--no-edit", "fix")
+    assert push(work, "main").returncode == 0, server.last()
