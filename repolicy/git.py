@@ -499,6 +499,38 @@ class Git:
             )  # fmt: skip
         return Query(pending, lambda out: _parse_object_types(wanted, out), {})
 
+    def content_tips(self, tips: Sequence[str]) -> list[str]:
+        """The tips that name a tree or a blob (directly or through tags): `git log`
+        passes over them silently, though a push stores what they hold."""
+        types = self.object_types([f"{t}^{{}}" for t in tips]).get()
+        return [t for t in tips if types.get(f"{t}^{{}}") in ("tree", "blob")]
+
+    def tip_contents(
+        self, tip: str, bounds: Sequence[str]
+    ) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """For a tip naming a tree or a blob: (mode, blob id, path in the tree) of
+        each blob below it that `bounds` do not reach (a bare blob has path ""),
+        and every object id it brings (tags and trees included)."""
+        out = self.run(
+            "rev-list", "--objects", "--no-object-names", "--ignore-missing", tip, *bounds, "--"
+        )
+        new = out.decode().split()
+        fresh = set(new)
+        peeled = self.run("rev-parse", "--verify", "--end-of-options", f"{tip}^{{}}")
+        peeled_id = peeled.decode().strip()
+        if self.object_types([peeled_id]).get().get(peeled_id) == "blob":
+            return ([("100644", peeled_id, "")] if peeled_id in fresh else []), new
+        blobs = []
+        listing = self.run("ls-tree", "-r", "-z", "--full-tree", peeled_id)
+        for record in listing.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if not meta:
+                continue
+            mode, kind, oid = meta.decode().split(" ")
+            if kind == "blob" and oid in fresh:
+                blobs.append((mode, oid, decode(name)))
+        return blobs, new
+
     def object_ids(self, names: Iterable[str]) -> Query[dict[str, str]]:
         """The object id of each name (`<rev>:<path>`), from one `cat-file
         --batch-check -z`; names git cannot resolve are left out."""

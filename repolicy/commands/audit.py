@@ -14,11 +14,12 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from repolicy.checks import Context
     from repolicy.cli import Options
     from repolicy.report import Report, Violation
+    from repolicy.targets import Candidate
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -41,6 +42,30 @@ def history_revisions(git: Git) -> list[str]:
         if short and short != "HEAD" and short not in local:
             revs.append(name)
     return revs
+
+
+def tag_contents(
+    git: Git, walked: set[bytes], blobs: Mapping[str, object], tags: list[str], report: Report
+) -> tuple[list[Candidate], list[str]]:
+    """Tags that name a tree or a blob, which the history walk never meets: their
+    blobs to judge, and the objects they add to what the repository holds."""
+    from repolicy.commands.push import content_candidates
+
+    refs = [
+        os.fsdecode(r) for r in git.run("for-each-ref", "--format=%(refname)", "refs/tags").split()
+    ]
+    tips = git.content_tips(refs)
+    if not tips:
+        return [], []
+    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes)
+    known = set(tags)
+    extra = {
+        o
+        for tip in tips
+        for o in git.tip_contents(tip, [])[1]
+        if o.encode() not in walked and o not in blobs and o not in known
+    }
+    return found, sorted(extra)
 
 
 def run(args: Options) -> int:
@@ -75,8 +100,11 @@ def run(args: Options) -> int:
     index = git.index_entries().background()
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
+    contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report)
     usage = git.disk_sizes(
-        itertools.chain(emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids]))
+        itertools.chain(
+            emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids, *content_ids])
+        )
     )
     history = history_candidates(walk.entries)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
@@ -87,7 +115,7 @@ def run(args: Options) -> int:
     del seen
     blobs = [
         *attach(history, scan.info, scan.contents, scan.attributes),
-        *gather(git, staged, cached_attributes=True),
+        *gather(git, [*staged, *contents], cached_attributes=True),
     ]
     scan.release()
     report.violations.extend(check_blobs(ctx, blobs))

@@ -129,6 +129,7 @@ def run(args: Options) -> int:
         escapes=Escapes(None, trailers=escapes_enabled(git)),
         bound=stored_bound(git),
         baseline=accepted,
+        names={u.new: u.ref for u in updates},
     )
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)

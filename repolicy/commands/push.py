@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from repolicy.cli import Options
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
+    from repolicy.targets import Candidate
 
 
 class RefUpdate:
@@ -164,7 +165,17 @@ def run(args: Options) -> int:
 
     # The pusher's own escapes: the environment and commit trailers.
     escapes = Escapes(os.environ.get(ALLOW_ENV), trailers=True)
-    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, escapes=escapes)
+    names = {u.local_sha: u.remote_ref for u in updates}
+    judge(
+        git,
+        policy,
+        revs,
+        report,
+        lfs_objects=True,
+        baseline=accepted,
+        escapes=escapes,
+        names=names,
+    )
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
@@ -191,6 +202,7 @@ def judge(
     escapes: Escapes,
     bound: int | None = None,
     baseline: Baseline | None = None,
+    names: dict[str, str] | None = None,
 ) -> None:
     """Every check of a push over the objects `revs` selects, into `report`.
 
@@ -199,6 +211,7 @@ def judge(
     is an upper bound of what the remote will hold, when the caller knows one
     (None: this repository's own objects bound it). A `baseline` drops what it
     accepts in the commits that brought it (see `repolicy.baseline.apply`).
+    `names` maps a pushed tip to the ref it goes to, which names a bare blob.
     """
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.lfs import check_lfs_objects
@@ -223,7 +236,9 @@ def judge(
             cut = revs.index("--not")
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     entries = git.history(revs).get()
-    blobs = gather(git, history_candidates(entries), cached_attributes=True)
+    cut = revs.index("--not")
+    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes)
+    blobs = gather(git, [*history_candidates(entries), *contents], cached_attributes=True)
     ctx = Context(policy)
     report.violations.extend(check_blobs(ctx, blobs))
     if lfs_objects:
@@ -262,6 +277,29 @@ def judge(
 
         # A push sees a part of history: it cannot tell that an entry is unused.
         apply(report, baseline, entries)
+
+
+def content_candidates(
+    git: Git, tips: list[str], bounds: list[str], names: dict[str, str], notes: list[str]
+) -> list[Candidate]:
+    """The blobs of tips that name a tree or a blob rather than a commit (a tag
+    may point at either), which the history walk never meets: a tree's files
+    at their paths in it, a bare blob under the name of its ref."""
+    from repolicy.targets import Candidate
+
+    out = []
+    for tip in git.content_tips(tips):
+        found, _objects = git.tip_contents(tip, bounds)
+        name = names.get(tip, tip)
+        out += [Candidate(path or name, oid, mode) for mode, oid, path in found]
+        if found:
+            what = "a blob" if found[0][2] == "" else "a tree"
+            notes.append(
+                f"{name} names {what}, not a commit: "
+                + ("it was judged under that name" if what == "a blob" else "its files were judged")
+            )
+    # Two tags may name one tree: each blob is judged once at each path.
+    return list({(c.oid, c.path): c for c in out}.values())
 
 
 def repo_budget(ctx: Context, total: int, added: int, limit: int) -> Violation:

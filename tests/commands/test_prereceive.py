@@ -476,3 +476,52 @@ def test_merging_a_side_whose_frozen_change_was_allowed_is_not_blamed(
     work.commit("notes")
     work.git("merge", "-q", "--no-edit", "fix")
     assert push(work, "main").returncode == 0, server.last()
+
+
+# -- tags that name a tree or a blob ---------------------------------------------
+
+
+def loose_content(work: Repo) -> tuple[str, str]:
+    """A tree holding an excluded file and a 300 kB blob, and the id of a 2 MiB
+    blob (over the 1 MiB budget); none of it in any commit."""
+    work.write("sub/a.log", "loss 0.1\n")
+    work.write("sub/big.bin", os.urandom(300 * 1000))
+    big = work.write("huge.bin", os.urandom(2 * 1024 * 1024))
+    work.git("add", "-f", "sub")
+    tree = work.git("write-tree").strip()
+    work.git("reset", "-q")
+    blob = work.git("hash-object", "-w", "--", str(big)).strip()
+    shutil.rmtree(work.path / "sub")
+    big.unlink()
+    return tree, blob
+
+
+@pytest.mark.parametrize("shape", ["tree", "annotated", "tag of a tag"])
+def test_a_tag_naming_a_tree_has_its_files_judged(work: Repo, server: Server, shape: str) -> None:
+    tree, _blob = loose_content(work)
+    if shape == "tree":
+        ref = f"{tree}:refs/tags/t"
+    else:
+        work.git("tag", "-a", "inner", "-m", "a tree", tree)
+        ref = "refs/tags/inner"
+        if shape == "tag of a tag":
+            work.git("-c", "advice.nestedTag=false", "tag", "-a", "outer", "-m", "again", "inner")
+            ref = "refs/tags/outer"
+    proc = push(work, ref)
+    assert proc.returncode != 0
+    data = server.last()
+    assert found(data) == {("excluded", "sub/a.log")}
+    assert data["budgets"]["repo"]["used"] >= 300 * 1000
+    assert server.git("tag", "--list").strip() == ""
+
+
+def test_a_tag_naming_a_blob_is_judged_under_the_refs_name(work: Repo, server: Server) -> None:
+    _tree, blob = loose_content(work)
+    assert push(work, f"{blob}:refs/tags/b").returncode != 0
+    (violation,) = server.last()["violations"]
+    assert (violation["check"], violation["path"], violation["size"]) == (
+        "file-too-large",
+        "refs/tags/b",
+        2 * 1024 * 1024,
+    )
+    assert "refs/tags/b names a blob" in server.last()["notes"][0]

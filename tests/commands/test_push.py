@@ -328,3 +328,33 @@ def test_a_merge_with_a_new_root_cannot_delete_a_frozen_dataset(pushing: Repo) -
     assert [(v["check"], v["path"], v["commit"]) for v in data["violations"]] == [
         ("frozen-modified", "datasets/a/v1/labels.json", merge)
     ]
+
+
+def test_tags_naming_a_tree_or_a_blob_are_judged_by_push_and_audit(pushing: Repo) -> None:
+    pushing.write("sub/a.log", os.urandom(300 * 1000))
+    pushing.git("add", "-f", "sub")
+    tree = pushing.git("write-tree").strip()
+    pushing.git("reset", "-q")
+    shutil.rmtree(pushing.path / "sub")
+    big = pushing.write("huge.bin", os.urandom(2 * 1024 * 1024))
+    blob = pushing.git("hash-object", "-w", "--", str(big)).strip()
+    big.unlink()
+    install_hook(pushing)
+    for ref, shown in (
+        (f"{tree}:refs/tags/t", "sub/a.log"),
+        (f"{blob}:refs/tags/b", "refs/tags/b"),
+    ):
+        proc = subprocess.run(
+            ["git", "push", "origin", ref], cwd=pushing.path, capture_output=True, text=True
+        )
+        assert proc.returncode != 0
+        assert shown in proc.stdout + proc.stderr
+    assert pushing.git("ls-remote", "--tags", "origin").strip() == ""
+    # The same tags, made here: audit judges them and counts what they hold.
+    pushing.git("tag", "-a", "t", "-m", "a tree", tree)
+    pushing.git("tag", "b", blob)
+    proc = pushing.run("audit", "--format", "json")
+    data = json.loads(proc.stdout)
+    assert found(data) >= {("excluded", "sub/a.log"), ("file-too-large", "refs/tags/b")}
+    usage = int(pushing.git("rev-list", "--disk-usage", "--objects", "--branches", "--tags"))
+    assert data["budgets"]["repo"]["used"] == usage > 2 * 1024 * 1024
