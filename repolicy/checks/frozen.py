@@ -64,6 +64,10 @@ How to fix
   To amend a commit that created a version you have not pushed yet,
   name it in REPOLICY_ALLOW_FROZEN for that `git commit --amend`.
 
+  On a server (`check --pre-receive`) the pusher's environment never
+  counts, and trailers count only where the server's repository enables
+  them: git config repolicy.allowEscapes true.
+
 Policy keys
   frozen
 """,

@@ -51,9 +51,8 @@ def tag_contents(
     blobs to judge, and the objects they add to what the repository holds."""
     from repolicy.commands.push import content_candidates
 
-    refs = [
-        os.fsdecode(r) for r in git.run("for-each-ref", "--format=%(refname)", "refs/tags").split()
-    ]
+    listing = git.run("for-each-ref", "--format=%(refname)", "refs/tags")
+    refs = [os.fsdecode(r) for r in listing.splitlines()]
     tips = git.content_tips(refs)
     if not tips:
         return [], []
@@ -115,8 +114,10 @@ def run(args: Options) -> int:
     del seen
     blobs = [
         *attach(history, scan.info, scan.contents, scan.attributes),
-        *gather(git, [*staged, *contents], cached_attributes=True),
+        *gather(git, staged, cached_attributes=True),
     ]
+    if contents:
+        blobs += gather(git, contents, cached_attributes=True)
     scan.release()
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:

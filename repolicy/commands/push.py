@@ -138,6 +138,8 @@ def run(args: Options) -> int:
     from repolicy.policy import load_policy
     from repolicy.report import Report, emit
 
+    # What is pushed is judged as it is, whatever refs/replace/ says here.
+    os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
     here = Git(os.getcwd())
     info = here.discover().get()
     git = Git(info.toplevel)
@@ -237,10 +239,22 @@ def judge(
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     entries = git.history(revs).get()
     cut = revs.index("--not")
-    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes)
+    origin: dict[str, str] = {}
+    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
     blobs = gather(git, [*history_candidates(entries), *contents], cached_attributes=True)
     ctx = Context(policy)
     report.violations.extend(check_blobs(ctx, blobs))
+    if contents:
+        # A tag's tree or blob is in no commit: the usual advice would not apply.
+        report.violations = [
+            v._replace(
+                fix=f"delete or move {origin[v.path]}, which names it outside any commit, "
+                "before pushing"
+            )
+            if v.commit is None and v.path in origin
+            else v
+            for v in report.violations
+        ]
     if lfs_objects:
         store = lfs_store(git)
         missing = {
@@ -280,11 +294,17 @@ def judge(
 
 
 def content_candidates(
-    git: Git, tips: list[str], bounds: list[str], names: dict[str, str], notes: list[str]
+    git: Git,
+    tips: list[str],
+    bounds: list[str],
+    names: dict[str, str],
+    notes: list[str],
+    origin: dict[str, str] | None = None,
 ) -> list[Candidate]:
     """The blobs of tips that name a tree or a blob rather than a commit (a tag
     may point at either), which the history walk never meets: a tree's files
-    at their paths in it, a bare blob under the name of its ref."""
+    at their paths in it, a bare blob under the name of its ref. `origin`
+    receives, for each path, the ref that brings it."""
     from repolicy.targets import Candidate
 
     out = []
@@ -292,6 +312,8 @@ def content_candidates(
         found, _objects = git.tip_contents(tip, bounds)
         name = names.get(tip, tip)
         out += [Candidate(path or name, oid, mode) for mode, oid, path in found]
+        if origin is not None:
+            origin.update((path or name, name) for _mode, _oid, path in found)
         if found:
             what = "a blob" if found[0][2] == "" else "a tree"
             notes.append(

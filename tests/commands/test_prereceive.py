@@ -525,3 +525,4 @@ def test_a_tag_naming_a_blob_is_judged_under_the_refs_name(work: Repo, server: S
         2 * 1024 * 1024,
     )
     assert "refs/tags/b names a blob" in server.last()["notes"][0]
+    assert violation["fix"].startswith("delete or move refs/tags/b")
