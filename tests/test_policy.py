@@ -377,3 +377,14 @@ def test_extends_is_bounded_in_files_and_reports_where_it_overflows(tmp_path: Pa
         load_policy(tmp_path)
     assert "more than 64 policy files" in info.value.message
     assert (info.value.line, info.value.col) == (1, 11 + names.index("many/f64.yaml"))
+
+
+def test_a_broken_link_replacing_an_absent_policy_is_not_served_from_the_cache(
+    repo: Repo,
+) -> None:
+    assert repo.run("check").returncode == 0  # no policy: the default preset, cached
+    assert (repo.path / ".git" / "repolicy" / "policy.cache").exists()
+    (repo.path / ".repolicy.yaml").symlink_to("gone.yaml")
+    proc = repo.run("check")
+    assert proc.returncode == 2
+    assert "symbolic link to a file that does not exist" in proc.stderr
