@@ -88,6 +88,7 @@ def _unseen(seen: set[tuple[str, Source]], key: str, rules: list[Rule]) -> Itera
 # Bounds on what one policy may pull in through `extends`: a policy is read by
 # every hook run, and a server reads one it did not write.
 MAX_POLICY_FILES = 64
+MAX_POLICY_BYTES = 1024 * 1024
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -112,7 +113,10 @@ def read_regular(path: Path) -> bytes:
         if not stat.S_ISREG(mode):
             kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
             raise OSError(0, f"{kind} (a policy is a YAML file)")
-        return fh.read()
+        data = fh.read(MAX_POLICY_BYTES + 1)
+        if len(data) > MAX_POLICY_BYTES:
+            raise OSError(0, "larger than any policy file (over 1 MiB)")
+        return data
 
 
 def _not_a_file(path: Path) -> str | None:

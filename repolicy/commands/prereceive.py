@@ -32,6 +32,7 @@ from repolicy.commands.push import (
 )
 from repolicy.errors import RepolicyError
 from repolicy.git import SYMLINK, Git, decode
+from repolicy.policyfile import MAX_POLICY_BYTES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 POLICY_CONFIG = "repolicy.policy"
 ESCAPES_CONFIG = "repolicy.allowEscapes"
-_MAX_POLICY_BYTES = 1024 * 1024  # larger than any policy; a blob beyond it is not read
 _QUARANTINE_ENV = (
     "GIT_QUARANTINE_PATH",
     "GIT_OBJECT_DIRECTORY",
@@ -197,7 +197,7 @@ class BranchFiles:
         if mode not in ("100644", "100755"):
             return "it is not a file"
         info = self.git.object_info([oid]).get().get(oid)
-        if info is None or info.size > _MAX_POLICY_BYTES:
+        if info is None or info.size > MAX_POLICY_BYTES:
             return "it is larger than any policy file (over 1 MiB)"
         return self.git.blob_contents([oid]).get().get(oid, b"")
 

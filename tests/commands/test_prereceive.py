@@ -182,6 +182,7 @@ def test_an_empty_server_judges_the_first_push_by_the_default_preset(
     repo.commit("first")
     assert push(repo, "main").returncode == 0
     assert server.last()["policy"] == "preset:default"
+    assert "the repository is empty" in server.last()["notes"][0]
 
 
 def test_the_servers_baseline_accepts_old_commits_but_not_new_ones(
