@@ -109,6 +109,8 @@ def run(args: Options) -> int:
     require_objects(git, [u.old for u in updates], "the pre-receive input")
     require_objects(git, [u.new for u in updates], "the pre-receive input")
     policy, note = server_policy(git, args.policy)
+    if not args.policy and not git.config("--get", POLICY_CONFIG):
+        refuse_losing_the_policy(git, updates)
     revs = revisions(updates)
     report = Report("pre-receive", policy.name, budgets={})
     if note:
@@ -134,6 +136,18 @@ def run(args: Options) -> int:
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
+
+
+def refuse_losing_the_policy(git: Git, updates: list[RefUpdate]) -> None:
+    """The branch HEAD names holds this server's policy: deleting it would leave
+    the next push to be judged by a policy it brings itself."""
+    head = default_branch(git)
+    for update in updates:
+        if update.ref == head and is_zero(update.new):
+            raise RepolicyError(
+                f"refusing to delete {head}: this server reads its policy from that branch "
+                f"(name one first: git config {POLICY_CONFIG} PATH)"
+            )
 
 
 def escapes_enabled(git: Git) -> bool:

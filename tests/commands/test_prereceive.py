@@ -291,6 +291,22 @@ def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
     assert found(server.last()) == {("excluded", "debug.log")}
 
 
+def test_the_branch_holding_the_servers_policy_cannot_be_deleted(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    server.git("config", "receive.denyDeleteCurrent", "false")  # git's own guard, off
+    work.git("push", "-q", "origin", "main:other")
+    proc = push(work, ":main")
+    assert proc.returncode != 0
+    assert "refusing to delete refs/heads/main" in proc.stderr
+    assert server.git("rev-parse", "--verify", "-q", "main", check=False).strip()
+    assert push(work, ":other").returncode == 0
+    policy = tmp_path / "server-policy.yaml"
+    policy.write_text(POLICY)
+    server.git("config", "repolicy.policy", str(policy))
+    assert push(work, ":main").returncode == 0
+
+
 def run_hook(server: Server, lines: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "repolicy", "check", "--pre-receive"],
