@@ -152,8 +152,9 @@ def refuse_losing_the_policy(git: Git, updates: list[RefUpdate]) -> None:
 
 def escapes_enabled(git: Git) -> bool:
     """Whether the server honours `Repolicy-Allow-Frozen:` trailers in pushed
-    commits (off unless its own config says so; the environment never counts)."""
-    return (git.config("--bool", "--get", ESCAPES_CONFIG) or "") == "true"
+    commits: only the repository's own config file decides (not a global or
+    system file, which a local pusher's environment could name)."""
+    return (git.config("--local", "--bool", "--get", ESCAPES_CONFIG) or "") == "true"
 
 
 def server_policy(git: Git, explicit: str | None) -> tuple[Policy, str | None]:

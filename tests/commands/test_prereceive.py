@@ -264,6 +264,10 @@ def test_escapes_on_the_server_are_the_servers_to_grant(released: Repo, server: 
     proc = push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"})
     assert proc.returncode != 0
     assert found(server.last()) == {("frozen-modified", "datasets/a/v1/labels.json")}
+    # Nor a config file the pusher's environment names.
+    mine = work.path.parent / "mine.gitconfig"
+    mine.write_text("[repolicy]\n\tallowEscapes = true\n")
+    assert push(work, "main", env={"GIT_CONFIG_GLOBAL": str(mine)}).returncode != 0
     server.git("config", "repolicy.allowEscapes", "true")
     assert push(work, "main").returncode == 0
     # Enabled escapes are the trailers of the commits; the environment never.
