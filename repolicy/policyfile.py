@@ -596,7 +596,10 @@ def read_policy(
             raise PolicyError(POLICY_FILE, 1, 1, f"cannot read the policy: {problem}")
         name = POLICY_FILE
         loader.top = path
-        partial = loader.load_file(path, name, loader.error_path(path))
+        # A link to a file outside the repository (a pull request can add
+        # one) is read, but an error never shows what that file holds.
+        quote = loader.inside(path, None)
+        partial = loader.load_file(path, name, loader.error_path(path), quote)
     else:
         name = f"preset:{DEFAULT_PRESET}"
         partial = loader.load_preset(DEFAULT_PRESET)

@@ -339,6 +339,13 @@ def test_an_error_in_a_file_outside_the_repository_never_shows_its_content(
     assert (info.value.line, info.value.col) == (2, 10)
     assert "x9Kq2" not in str(info.value) and "19000" not in str(info.value)
     assert "outside the repository" in info.value.message
+    # Nor when the repository's policy is a link to that file.
+    (root / ".repolicy.yaml").unlink()
+    (root / ".repolicy.yaml").symlink_to(secret)
+    with pytest.raises(PolicyError) as info:
+        load_policy(root)
+    assert "x9Kq2" not in str(info.value) and "outside the repository" in info.value.message
+    (root / ".repolicy.yaml").unlink()
     # Inside the repository the key is named, so the user can fix it.
     write_policy(root, "exclud: [a]\n", "team/base.yaml")
     write_policy(root, "extends: team/base.yaml\n")
