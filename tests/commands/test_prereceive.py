@@ -547,3 +547,26 @@ def test_a_tag_naming_a_blob_is_judged_under_the_refs_name(work: Repo, server: S
     )
     assert "refs/tags/b names a blob" in server.last()["notes"][0]
     assert violation["fix"].startswith("delete or move refs/tags/b")
+
+
+def test_merging_a_side_that_adds_a_new_version_is_accepted(
+    released: Repo, server: Server
+) -> None:
+    work = released
+    work.git("checkout", "-q", "-b", "v2")
+    work.write("datasets/a/v2/labels.json", "[2]\n")
+    work.add("datasets")
+    work.commit("release v2")
+    work.git("checkout", "-q", "main")
+    work.write("notes.md", "main moves on\n")
+    work.add("notes.md")
+    work.commit("notes")
+    work.git("merge", "-q", "--no-edit", "v2")
+    assert push(work, "main").returncode == 0, server.last()
+    # The other way round: main merged into the side, then the side pushed.
+    work.git("checkout", "-q", "-b", "v3", "main~1")
+    work.write("datasets/a/v3/labels.json", "[3]\n")
+    work.add("datasets")
+    work.commit("release v3")
+    work.git("merge", "-q", "--no-edit", "main")
+    assert push(work, "v3").returncode == 0, server.last()
