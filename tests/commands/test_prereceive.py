@@ -549,9 +549,7 @@ def test_a_tag_naming_a_blob_is_judged_under_the_refs_name(work: Repo, server: S
     assert violation["fix"].startswith("delete or move refs/tags/b")
 
 
-def test_merging_a_side_that_adds_a_new_version_is_accepted(
-    released: Repo, server: Server
-) -> None:
+def test_merging_a_side_that_adds_a_new_version_is_accepted(released: Repo, server: Server) -> None:
     work = released
     work.git("checkout", "-q", "-b", "v2")
     work.write("datasets/a/v2/labels.json", "[2]\n")
