@@ -376,6 +376,30 @@ def test_extends_on_the_server_never_reads_the_servers_files(
         work.git("reset", "-q", "--hard", "HEAD~1")
 
 
+def test_a_branch_policy_that_is_a_link_is_refused_unfollowed(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    secret = tmp_path / "server-secret.yaml"
+    secret.write_text("x9Kq2: 19000\n")
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("exclude: []\n")
+    server.install("--policy", str(lenient))
+    (work.path / ".repolicy.yaml").unlink()
+    (work.path / ".repolicy.yaml").symlink_to(secret)
+    work.write("base.yaml", "exclude: []\n")
+    work.add(".repolicy.yaml", "base.yaml")
+    work.commit("the policy is a link")
+    assert push(work, "main").returncode == 0
+    server.install()
+    commit_log(work, "x.txt")
+    proc = push(work, "main")
+    assert proc.returncode != 0
+    assert "x9Kq2" not in proc.stderr
+    assert ".repolicy.yaml:1:1: cannot read policy '.repolicy.yaml': it is a symbolic link" in (
+        proc.stderr
+    )
+
+
 def test_a_policy_extending_a_yml_file_of_its_branch(work: Repo, server: Server) -> None:
     work.write("base.yml", 'exclude: ["*.tmp"]\n')
     work.write(".repolicy.yaml", "extends: [base.yml]\n" + POLICY)
