@@ -56,14 +56,10 @@ def tag_contents(
     tips = git.content_tips(refs)
     if not tips:
         return [], []
-    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes)
+    brought: list[str] = []
+    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes, None, brought)
     known = set(tags)
-    extra = {
-        o
-        for tip in tips
-        for o in git.tip_contents(tip, [])[1]
-        if o.encode() not in walked and o not in blobs and o not in known
-    }
+    extra = {o for o in brought if o.encode() not in walked and o not in blobs and o not in known}
     return found, sorted(extra)
 
 

@@ -300,16 +300,20 @@ def content_candidates(
     names: dict[str, str],
     notes: list[str],
     origin: dict[str, str] | None = None,
+    objects: list[str] | None = None,
 ) -> list[Candidate]:
     """The blobs of tips that name a tree or a blob rather than a commit (a tag
     may point at either), which the history walk never meets: a tree's files
     at their paths in it, a bare blob under the name of its ref. `origin`
-    receives, for each path, the ref that brings it."""
+    receives, for each path, the ref that brings it; `objects`, every object
+    id the tips bring (tags and trees too)."""
     from repolicy.targets import Candidate
 
     out = []
     for tip in git.content_tips(tips):
-        found, _objects = git.tip_contents(tip, bounds)
+        found, brought = git.tip_contents(tip, bounds)
+        if objects is not None:
+            objects.extend(brought)
         name = names.get(tip, tip)
         out += [Candidate(path or name, oid, mode) for mode, oid, path in found]
         if origin is not None:
