@@ -499,6 +499,69 @@ class Git:
             )  # fmt: skip
         return Query(pending, lambda out: _parse_object_types(wanted, out), {})
 
+    def content_tips(self, tips: Sequence[str]) -> list[str]:
+        """The tips that name a tree or a blob (directly or through tags): `git log`
+        passes over them silently, though a push stores what they hold."""
+        types = self.object_types([f"{t}^{{}}" for t in tips]).get()
+        return [t for t in tips if types.get(f"{t}^{{}}") in ("tree", "blob")]
+
+    def tip_contents(
+        self, tip: str, bounds: Sequence[str]
+    ) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """For a tip naming a tree or a blob: (mode, blob id, path in the tree) of
+        each blob below it that `bounds` do not reach (a bare blob has path ""),
+        and every object id it brings (tags and trees included)."""
+        out = self.run(
+            "rev-list", "--objects", "--no-object-names", "--ignore-missing", tip, *bounds, "--"
+        )
+        new = out.decode().split()
+        fresh = set(new)
+        peeled = self.run("rev-parse", "--verify", "--end-of-options", f"{tip}^{{}}")
+        peeled_id = peeled.decode().strip()
+        if self.object_types([peeled_id]).get().get(peeled_id) == "blob":
+            return ([("100644", peeled_id, "")] if peeled_id in fresh else []), new
+        blobs = []
+        listing = self.run("ls-tree", "-r", "-z", "--full-tree", peeled_id)
+        for record in listing.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if not meta:
+                continue
+            mode, kind, oid = meta.decode().split(" ")
+            if kind == "blob" and oid in fresh:
+                blobs.append((mode, oid, decode(name)))
+        return blobs, new
+
+    def object_ids(self, names: Iterable[str]) -> Query[dict[str, str]]:
+        """The object id of each name (`<rev>:<path>`), from one `cat-file
+        --batch-check -z`; names git cannot resolve are left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objectname)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_object_ids(wanted, out), {})
+
+    def parent_diffs(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
+        """(commit, parent, changes) for each pair: what `commit` changed against
+        that one parent (a merge against each of its parents, which `-c` hides)."""
+        pending = None
+        if pairs:
+            pending = self.start(
+                "diff-tree", "--stdin", "-r", "-z", "--raw", "--no-abbrev", "--no-renames",
+                "--always", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
+                input="".join(f"{c} {p}\n" for c, p in pairs).encode(),
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_parent_diffs(list(pairs), out), [])
+
+    def merge_bases(self, a: str, b: str) -> list[str]:
+        """Every merge base of two commits (none for unrelated histories)."""
+        out = self.run("merge-base", "--all", "--end-of-options", a, b, ok=(0, 1))
+        return out.decode().split()
+
     def tree_files(self, rev: str, directories: Iterable[str] = ()) -> Query[list[str]]:
         """Files in the tree of `rev`, below `directories` when given (all when not)."""
         specs = [f":(literal){d}/" for d in dict.fromkeys(directories)]
@@ -506,6 +569,17 @@ class Git:
             specs = []  # the caller keeps what it asked for
         pending = self.start("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs)
         return Query(pending, _parse_paths, [])
+
+    def tree_entry(self, rev: str, path: str) -> tuple[str, str] | None:
+        """(mode, object id) of the entry at `path` in the tree of `rev`; None when
+        there is none (a directory is an entry too, of mode 040000)."""
+        out = self.run("ls-tree", "-z", "--full-tree", rev, "--", f":(literal){path}")
+        for record in out.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if decode(name) == path:
+                mode, _type, oid = meta.decode().split(" ")
+                return mode, oid
+        return None
 
     def index_files(self, directories: Iterable[str] = ()) -> Query[list[str]]:
         """Paths in the index, below `directories` when given (all when not)."""
@@ -537,6 +611,11 @@ class Git:
                 "--no-renames", "--diff-filter=A", "--ignore-missing", *revisions, "--", *specs,
             )  # fmt: skip
         return Query(pending, lambda out: _parse_first_added(wanted, out), {})
+
+    def hash_length(self) -> int:
+        """Hex digits of an object id here: 40 (SHA-1) or 64 (SHA-256)."""
+        out = self.run("rev-parse", "--show-object-format")
+        return 64 if out.strip() == b"sha256" else 40
 
     def head(self) -> str | None:
         """The commit HEAD names, or None on an unborn branch."""
@@ -1313,6 +1392,61 @@ def parse_commit_changes(out: bytes) -> list[CommitChanges]:
 
 
 _OBJECT_TYPES = (b"blob", b"tree", b"commit", b"tag")
+
+
+def _parse_object_ids(names: list[str], out: bytes) -> dict[str, str]:
+    """`cat-file --batch-check=%(objectname)` answers in order; a name it cannot
+    resolve comes back as "<name> missing", newlines in the name included."""
+    lines = out.split(b"\n")
+    ids: dict[str, str] = {}
+    k = 0
+    for name in names:
+        if k >= len(lines):
+            break
+        line = lines[k]
+        if len(line) in (40, 64) and not line.strip(b"0123456789abcdef"):
+            ids[name] = line.decode()
+            k += 1
+        else:
+            k += name.count("\n") + 1
+    return ids
+
+
+def _parse_parent_diffs(
+    pairs: list[tuple[str, str]], out: bytes
+) -> list[tuple[str, str, tuple[TreeChange, ...]]]:
+    """`diff-tree --stdin --always -z`: for each input pair in order, the commit id
+    then its raw records (a path follows each record's meta field)."""
+    result: list[tuple[str, str, tuple[TreeChange, ...]]] = []
+    changes: list[TreeChange] = []
+    meta: bytes | None = None
+    for field in out.split(b"\0"):
+        if meta is not None:
+            old_mode, new_mode, old_oid, new_oid = meta[1:].split(b" ")[:4]
+            changes.append(
+                TreeChange(
+                    decode(field),
+                    old_mode != b"000000",
+                    new_mode != b"000000",
+                    old_oid.decode(),
+                    new_oid.decode(),
+                )
+            )
+            meta = None
+            continue
+        field = field.strip(b"\n")
+        if field[:1] == b":":
+            meta = field
+        elif field:
+            if result:
+                result[-1] = (*result[-1][:2], tuple(changes))
+            if len(result) == len(pairs):
+                break
+            result.append((*pairs[len(result)], ()))
+            changes = []
+    if result:
+        result[-1] = (*result[-1][:2], tuple(changes))
+    return result
 
 
 def _parse_object_types(names: list[str], out: bytes) -> dict[str, str]:

@@ -27,7 +27,13 @@ def _stamp(path: str) -> tuple[int, int, int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
-        return None
+        try:
+            # A dangling symlink is something, not nothing: a policy that was
+            # absent must not stay "absent" once a broken link takes its place.
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return (-1, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 

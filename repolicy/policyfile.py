@@ -10,8 +10,10 @@ from __future__ import annotations
 import difflib
 import os
 import posixpath
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -64,15 +66,26 @@ class _Partial:
         self.require: list[Requirement] = []
         self.allow: list[Allow] = []
         self.baseline: str | None = None
+        # Items already merged, by where they were written: a file reached twice
+        # (extends: [b, b], or a diamond) contributes once, so nothing multiplies.
+        self.seen: set[tuple[str, Source]] = set()
 
     def absorb(self, other: _Partial) -> None:
         self.budgets.update(other.budgets)
         if other.baseline is not None:
             self.baseline = other.baseline  # like a budget: the extending file decides
         for key in LIST_KEYS:
-            self.lists[key] = _overlay(self.lists[key], other.lists[key])
-        self.require.extend(other.require)
-        self.allow.extend(other.allow)
+            self.lists[key] = _overlay(
+                self.lists[key], list(_unseen(self.seen, key, other.lists[key]))
+            )
+        for req in other.require:
+            if ("require", req.directory.source) not in self.seen:
+                self.seen.add(("require", req.directory.source))
+                self.require.append(req)
+        for entry in other.allow:
+            if ("allow", entry.source) not in self.seen:
+                self.seen.add(("allow", entry.source))
+                self.allow.append(entry)
 
 
 def _overlay(base: list[Rule], extending: list[Rule]) -> list[Rule]:
@@ -97,11 +110,72 @@ def _overlay(base: list[Rule], extending: list[Rule]) -> list[Rule]:
     return [rule for rule in out if rule.severity != SEVERITY_OFF]
 
 
+def _unseen(seen: set[tuple[str, Source]], key: str, rules: list[Rule]) -> Iterator[Rule]:
+    for rule in rules:
+        if (key, rule.source) not in seen:
+            seen.add((key, rule.source))
+            yield rule
+
+
+# Bounds on what one policy may pull in through `extends`: a policy is read by
+# every hook run, and a server reads one it did not write.
+MAX_POLICY_FILES = 64
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_EXTENDS_DEPTH = 32
+
+
+class TreeFiles(Protocol):
+    """Policy files read through git from one commit's tree (a server's view):
+    `read` gives a file's bytes, or a one-line reason it cannot be a policy."""
+
+    def read(self, path: str) -> bytes | str: ...
+
+
+def read_regular(path: Path) -> bytes:
+    """A policy file's bytes; OSError (with a reason) for anything but a regular
+    file. Opened without blocking, so a FIFO in its place cannot hang a hook."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise OSError(exc.errno, "a symbolic link to a file that does not exist") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise OSError(0, f"{kind} (a policy is a YAML file)")
+        data = fh.read(MAX_POLICY_BYTES + 1)
+        if len(data) > MAX_POLICY_BYTES:
+            raise OSError(0, "larger than any policy file (over 1 MiB)")
+        return data
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a policy, when something is there that is
+    not a regular file (None: a regular file, or nothing at all)."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "it is a symbolic link to a file that does not exist"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "it is a directory, not a file"
+    return "it is not a regular file (a FIFO, socket or device)"
+
+
 class _Loader:
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, tree: TreeFiles | None = None) -> None:
         self.root = root
+        self.tree = tree
         self.stack: list[str] = []
         self.files: list[str] = []
+        # Each file is read and parsed once, however often it is extended.
+        self.done: dict[str, _Partial] = {}
+        self.top: Path | None = None  # the policy file the user named or wrote
 
     def display(self, path: Path) -> str:
         """Repository-relative for files inside the repository, else as resolved."""
@@ -112,6 +186,18 @@ class _Loader:
                 pass
         return str(path)
 
+    def inside(self, path: Path, top: Path | None) -> bool:
+        """Whether an error in `path` may quote it: a file of the repository, or
+        (with no repository) one beside the policy file the user named."""
+        base = self.root if self.root is not None else (top.parent if top else None)
+        if base is None:
+            return False
+        try:
+            path.resolve().relative_to(base.resolve())
+        except ValueError:
+            return False
+        return True
+
     def error_path(self, path: Path) -> str:
         """The path as the user can open it from where they stand."""
         try:
@@ -121,13 +207,44 @@ class _Loader:
         climbs_out = rel.startswith("..") and not str(path).startswith("..")
         return str(path.absolute()) if climbs_out else rel
 
-    def load_file(self, path: Path, name: str, errpath: str) -> _Partial:
+    def admit(self, identity: str) -> _Partial | None:
+        """A file parsed before, or None once the bounds allow reading a new one."""
+        if identity in self.done:
+            return self.done[identity]
+        if len(self.done) + len(self.stack) >= MAX_POLICY_FILES:
+            raise _Excess(f"extends reaches more than {MAX_POLICY_FILES} policy files")
+        if len(self.stack) >= MAX_EXTENDS_DEPTH:
+            raise _Excess(f"extends nests deeper than {MAX_EXTENDS_DEPTH} files")
+        return None
+
+    def load_file(self, path: Path, name: str, errpath: str, quote: bool = True) -> _Partial:
         identity = str(path.resolve())
+        known = self.admit(identity)
+        if known is not None:
+            return known
         self.files.append(str(path))
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError as exc:
             raise PolicyError(errpath, 1, 1, f"cannot read policy: {exc.strerror}") from None
+        return self.parse_bytes(data, identity, _FileParser(self, path, name, errpath, quote))
+
+    def load_tree_file(self, rel: str, fail: Callable[[str], PolicyError]) -> _Partial:
+        """`rel` from the tree; `fail` makes the error for a file that cannot be read."""
+        assert self.tree is not None
+        identity = f"tree:{rel}"
+        known = self.admit(identity)
+        if known is not None:
+            return known
+        data = self.tree.read(rel)
+        if isinstance(data, str):
+            raise fail(f"cannot read policy {rel!r}: {data}")
+        errpath = rel
+        parser = _FileParser(self, Path(rel), rel, errpath, True, tree_path=rel)
+        return self.parse_bytes(data, identity, parser)
+
+    def parse_bytes(self, data: bytes, identity: str, parser: _FileParser) -> _Partial:
+        errpath = parser.errpath
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -149,26 +266,49 @@ class _Loader:
             raise PolicyError(errpath, 1, 1, f"invalid YAML: {exc}") from None
         self.stack.append(identity)
         try:
-            return _FileParser(self, path, name, errpath).parse(root_node)
+            partial = parser.parse(root_node)
         finally:
             self.stack.pop()
+        self.done[identity] = partial
+        return partial
 
     def load_preset(self, preset: str) -> _Partial:
         path = Path(presets_dir()) / f"{preset}.yaml"
         return self.load_file(path, f"preset:{preset}", f"preset:{preset}")
 
 
+_NOT_SHOWN = "not a valid policy (not shown: the file lies outside the repository)"
+
+
+class _Excess(Exception):
+    """Too many policy files, or too deep: reported at the `extends` entry."""
+
+
 class _FileParser:
-    def __init__(self, loader: _Loader, path: Path, name: str, errpath: str) -> None:
+    def __init__(
+        self,
+        loader: _Loader,
+        path: Path,
+        name: str,
+        errpath: str,
+        quote: bool = True,
+        tree_path: str | None = None,
+    ) -> None:
         self.loader = loader
         self.path = path
         self.name = name
         self.errpath = errpath
+        # False for a file outside the repository: an error there never shows
+        # what the file holds (a policy may name any file, e.g. /etc/shadow).
+        self.quote = quote
+        self.tree_path = tree_path  # the file's path in a commit's tree, if read from one
 
     # -- helpers ------------------------------------------------------------
 
     def fail(self, node: yaml.Node, message: str, offset: int = 0) -> PolicyError:
         col = node.start_mark.column + 1 + offset
+        if not self.quote:
+            message = _NOT_SHOWN
         return PolicyError(self.errpath, node.start_mark.line + 1, col, message)
 
     def source(self, node: yaml.Node) -> Source:
@@ -274,18 +414,60 @@ class _FileParser:
         target = self.string(item, "an 'extends' entry")
         if "/" not in target and not target.endswith((".yaml", ".yml")):
             return self.extend_preset(target, item)
+        if self.tree_path is not None:
+            return self.extend_in_tree(item, target)
         path = (
             (self.path.parent / target)
             if not self.name.startswith("preset:")
             else (Path(presets_dir()) / target)
         )
+        problem = _not_a_file(path)
+        if problem is not None:
+            raise self.fail(item, f"extends: cannot read {target!r}: {problem}")
         if not path.is_file():
             raise self.fail(
                 item, f"extends: no policy file at {target!r} (relative to {self.errpath})"
             )
         if str(path.resolve()) in self.loader.stack:
             raise self.fail(item, f"extends cycle: {self.cycle(str(path.resolve()))}")
-        return self.loader.load_file(path, self.loader.display(path), self.loader.error_path(path))
+        quote = self.name.startswith("preset:") or self.loader.inside(path, self.loader.top)
+        errpath = self.loader.error_path(path)
+        try:
+            return self.loader.load_file(path, self.loader.display(path), errpath, quote)
+        except _Excess as exc:
+            raise self.fail(item, str(exc)) from None
+        except PolicyError as exc:
+            if quote or not self.quote:
+                raise
+            here = exc.path == errpath
+            where = f"line {exc.line}, column {exc.col}" if here else "a file it extends"
+            raise self.fail(
+                item,
+                f"extends {target!r}: not a valid policy at {where} "
+                "(not shown: the file lies outside the repository)",
+            ) from None
+
+    def extend_in_tree(self, item: yaml.Node, target: str) -> _Partial:
+        """On a server: a file of the same commit, read through git, never the
+        server's own files."""
+        assert self.tree_path is not None
+        if target.startswith("/") or "\\" in target:
+            raise self.fail(
+                item,
+                f"extends {target!r}: on the server a policy extends presets and files of "
+                "its own commit only, by a relative path",
+            )
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(self.tree_path), target))
+        if joined in (".", "..") or joined.startswith("../"):
+            raise self.fail(item, f"extends {target!r}: the file is outside the repository")
+        if f"tree:{joined}" in self.loader.stack:
+            chain = [e.removeprefix("tree:") for e in self.loader.stack]
+            start = chain.index(joined)
+            raise self.fail(item, f"extends cycle: {' -> '.join([*chain[start:], joined])}")
+        try:
+            return self.loader.load_tree_file(joined, lambda why: self.fail(item, why))
+        except _Excess as exc:
+            raise self.fail(item, str(exc)) from None
 
     def extend_preset(self, preset: str, item: yaml.Node | None) -> _Partial:
         names = preset_names()
@@ -303,7 +485,12 @@ class _FileParser:
             if where is None:
                 raise PolicyError(self.errpath, 1, 1, message)
             raise self.fail(where, message)
-        return self.loader.load_preset(preset)
+        try:
+            return self.loader.load_preset(preset)
+        except _Excess as exc:
+            if item is None:
+                raise PolicyError(self.errpath, 1, 1, str(exc)) from None
+            raise self.fail(item, str(exc)) from None
 
     def cycle(self, identity: str) -> str:
         chain = [*self.loader.stack[self.loader.stack.index(identity) :], identity]
@@ -462,19 +649,42 @@ class _FileParser:
         return out
 
 
-def read_policy(root: str | None, explicit: str | None) -> tuple[Policy, list[str]]:
-    """Read the policy and list every file it was read from (for the cache)."""
-    loader = _Loader(Path(root) if root is not None else None)
-    if explicit is not None:
+def read_policy(
+    root: str | None, explicit: str | None, tree: TreeFiles | None = None
+) -> tuple[Policy, list[str]]:
+    """Read the policy and list every file it was read from (for the cache).
+
+    With `tree`, the policy is `.repolicy.yaml` of that tree and everything it
+    extends by path comes from the same tree (how a server reads a branch's
+    policy: never from its own file system)."""
+    loader = _Loader(Path(root) if root is not None else None, tree)
+    if tree is not None:
+        name = POLICY_FILE
+        partial = loader.load_tree_file(
+            POLICY_FILE, lambda why: PolicyError(POLICY_FILE, 1, 1, why)
+        )
+    elif explicit is not None:
         path = Path(explicit)
+        problem = _not_a_file(path)
+        if problem is not None:
+            raise PolicyError(explicit, 1, 1, f"cannot read the policy: {problem}")
         if not path.is_file():
             raise PolicyError(explicit, 1, 1, "policy file not found")
         name = loader.display(path)
+        loader.top = path
         partial = loader.load_file(path, name, loader.error_path(path))
-    elif root is not None and (Path(root) / POLICY_FILE).is_file():
+    elif root is not None and os.path.lexists(Path(root) / POLICY_FILE):
         path = Path(root) / POLICY_FILE
+        problem = _not_a_file(path)
+        if problem is not None:
+            # Never the default preset in its place: the team meant a policy.
+            raise PolicyError(POLICY_FILE, 1, 1, f"cannot read the policy: {problem}")
         name = POLICY_FILE
-        partial = loader.load_file(path, name, loader.error_path(path))
+        loader.top = path
+        # A link to a file outside the repository (a pull request can add
+        # one) is read, but an error never shows what that file holds.
+        quote = loader.inside(path, None)
+        partial = loader.load_file(path, name, loader.error_path(path), quote)
     else:
         name = f"preset:{DEFAULT_PRESET}"
         partial = loader.load_preset(DEFAULT_PRESET)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -373,3 +376,127 @@ def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path)
     assert cached == fresh
     assert cached is not None and cached.allow[-1].empty
     assert next(r.replaces for r in cached.exclude if r.text == "logs/") is not None
+
+
+# -- policies that are not plain files, and extends that reach too far ----------
+
+
+@pytest.mark.parametrize("kind", ["dangling symlink", "directory", "fifo"])
+def test_a_policy_that_is_not_a_file_stops_the_command(repo: Repo, kind: str) -> None:
+    target = repo.path / ".repolicy.yaml"
+    if kind == "dangling symlink":
+        target.symlink_to("gone.yaml")
+    elif kind == "directory":
+        target.mkdir()
+    else:
+        os.mkfifo(target)
+    repo.write("debug.log", "x")
+    repo.add("debug.log")
+    # A timeout only so that a regression fails instead of hanging the suite.
+    proc = subprocess.run(
+        [sys.executable, "-m", "repolicy", "check"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stdout
+    reason = {
+        "dangling symlink": "symbolic link to a file that does not exist",
+        "directory": "directory",
+        "fifo": "not a regular file",
+    }[kind]
+    assert proc.stderr.startswith(".repolicy.yaml:1:1: cannot read the policy: ")
+    assert reason in proc.stderr
+    # The same file named with --policy, and a FIFO reached through extends.
+    proc = repo.run("--policy", ".repolicy.yaml", "check")
+    assert (proc.returncode, reason in proc.stderr) == (2, True)
+
+
+def test_a_fifo_reached_through_extends_is_refused_unread(repo: Repo) -> None:
+    os.mkfifo(repo.path / "base.yaml")
+    repo.write(".repolicy.yaml", "extends: [base.yaml]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "repolicy", "audit"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(".repolicy.yaml:1:11: extends: cannot read 'base.yaml'")
+
+
+def test_an_error_in_a_file_outside_the_repository_never_shows_its_content(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("x9Kq2: 19000\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    write_policy(root, f"exclude: [a]\nextends: {secret}\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy(root)
+    assert info.value.path.endswith(".repolicy.yaml")
+    assert (info.value.line, info.value.col) == (2, 10)
+    assert "x9Kq2" not in str(info.value) and "19000" not in str(info.value)
+    assert "outside the repository" in info.value.message
+    # Nor when the repository's policy is a link to that file.
+    (root / ".repolicy.yaml").unlink()
+    (root / ".repolicy.yaml").symlink_to(secret)
+    with pytest.raises(PolicyError) as info:
+        load_policy(root)
+    assert "x9Kq2" not in str(info.value) and "outside the repository" in info.value.message
+    (root / ".repolicy.yaml").unlink()
+    # Inside the repository the key is named, so the user can fix it.
+    write_policy(root, "exclud: [a]\n", "team/base.yaml")
+    write_policy(root, "extends: team/base.yaml\n")
+    with pytest.raises(PolicyError, match="unknown key 'exclud'"):
+        load_policy(root)
+
+
+def fan_out(root: Path, count: int, fan: int) -> None:
+    """`count` files, each extending the next `fan` times over."""
+    for i in range(1, count + 1):
+        text = f"exclude: ['*.l{i}']\n"
+        if i < count:
+            text += "extends: [" + ", ".join([f"p{i + 1}.yaml"] * fan) + "]\n"
+        write_policy(root, text, f"p{i}.yaml")
+    write_policy(root, "extends: p1.yaml\n")
+
+
+def test_each_extended_file_is_read_once_and_counts_once(tmp_path: Path) -> None:
+    fan_out(tmp_path, 15, 8)  # 8**14 paths through the files: read each once
+    policy = load_policy(tmp_path)
+    assert [r.text for r in policy.exclude] == [f"*.l{i}" for i in range(15, 0, -1)]
+    # A diamond: both sides extend one file; its rules appear once.
+    write_policy(tmp_path, "exclude: [shared]\n", "d.yaml")
+    write_policy(tmp_path, "extends: d.yaml\nexclude: [left]\n", "b.yaml")
+    write_policy(tmp_path, "extends: d.yaml\nexclude: [right]\n", "c.yaml")
+    write_policy(tmp_path, "extends: [b.yaml, c.yaml]\n")
+    assert [r.text for r in load_policy(tmp_path).exclude] == ["shared", "left", "right"]
+
+
+def test_extends_is_bounded_in_files_and_reports_where_it_overflows(tmp_path: Path) -> None:
+    for i in range(1, 71):
+        write_policy(tmp_path, f"exclude: [f{i}]\n", f"many/f{i}.yaml")
+    names = ", ".join(f"many/f{i}.yaml" for i in range(1, 71))
+    write_policy(tmp_path, f"extends: [{names}]\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy(tmp_path)
+    assert "more than 64 policy files" in info.value.message
+    assert (info.value.line, info.value.col) == (1, 11 + names.index("many/f64.yaml"))
+
+
+def test_a_broken_link_replacing_an_absent_policy_is_not_served_from_the_cache(
+    repo: Repo,
+) -> None:
+    assert repo.run("check").returncode == 0  # no policy: the default preset, cached
+    assert (repo.path / ".git" / "repolicy" / "policy.cache").exists()
+    (repo.path / ".repolicy.yaml").symlink_to("gone.yaml")
+    proc = repo.run("check")
+    assert proc.returncode == 2
+    assert "symbolic link to a file that does not exist" in proc.stderr

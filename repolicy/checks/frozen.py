@@ -64,6 +64,10 @@ How to fix
   To amend a commit that created a version you have not pushed yet,
   name it in REPOLICY_ALLOW_FROZEN for that `git commit --amend`.
 
+  On a server (`check --pre-receive`) the pusher's environment never
+  counts, and trailers count only where the server's repository enables
+  them: git config repolicy.allowEscapes true.
+
 Policy keys
   frozen
 """,
@@ -238,6 +242,67 @@ def _tree_change(ch: Change) -> TreeChange:
     )
 
 
+ParentDiffs = Sequence[tuple[str, str, tuple["TreeChange", ...]]]
+
+
+def merge_pairs(commits: Iterable[CommitChanges]) -> list[tuple[str, str]]:
+    """(merge, parent) for every parent of every merge among `commits`."""
+    return [(c.commit, p) for c in commits if len(c.parents) > 1 for p in c.parents]
+
+
+def merges_own(
+    ctx: Context, git: Git, diffs: ParentDiffs
+) -> list[tuple[str, str, list[TreeChange]]]:
+    """Changes to frozen paths a merge makes against one parent on its own.
+
+    `git log -c` shows a merge only where it differs from every parent, so a
+    merge that keeps one side's version hides what it does to the other side:
+    merging a new root commit that lacks datasets/a/v1/ deletes v1 unseen.
+    Taking the other side's version is that side's change, judged with its
+    commits, only when the two sides share a base that holds the path as this
+    parent does; otherwise (unrelated histories, a side that never had the
+    path while this one added it) the merge itself made the change.
+    """
+    changed: dict[tuple[str, str], dict[str, TreeChange]] = {}
+    parents: dict[str, list[str]] = {}
+    for commit, parent, changes in diffs:
+        parents.setdefault(commit, []).append(parent)
+        changed[(commit, parent)] = {
+            ch.path: ch for ch in changes if ctx.rules_for("frozen", ch.path)
+        }
+    # (commit, parent, change, the other parents whose version the merge keeps)
+    suspects: list[tuple[str, str, TreeChange, list[str]]] = []
+    for (commit, parent), paths in changed.items():
+        for path, ch in paths.items():
+            kept = [q for q in parents[commit] if q != parent and path not in changed[(commit, q)]]
+            if kept:
+                suspects.append((commit, parent, ch, kept))
+    if not suspects:
+        return []
+    bases: dict[tuple[str, str], list[str]] = {}
+    for _commit, parent, _ch, kept in suspects:
+        for q in kept:
+            if (parent, q) not in bases:
+                bases[(parent, q)] = git.merge_bases(parent, q)
+    held = git.object_ids(
+        f"{b}:{ch.path}"
+        for _c, parent, ch, kept in suspects
+        for q in kept
+        for b in bases[(parent, q)]
+    ).get()
+    own: dict[tuple[str, str], list[TreeChange]] = {}
+    for commit, parent, ch, kept in suspects:
+        mine = ch.old_oid if ch.before else None
+        from_side = any(
+            bases[(parent, q)]
+            and all(held.get(f"{b}:{ch.path}") == mine for b in bases[(parent, q)])
+            for q in kept
+        )
+        if not from_side:
+            own.setdefault((commit, parent), []).append(ch)
+    return [(commit, parent, changes) for (commit, parent), changes in own.items()]
+
+
 # -- where each command looks -------------------------------------------
 
 
@@ -270,7 +335,11 @@ def staged(
 
 
 def pushed(
-    ctx: Context, git: Git, commits: Sequence[CommitChanges], allow: str | None
+    ctx: Context,
+    git: Git,
+    commits: Sequence[CommitChanges],
+    allow: str | None,
+    diffs: ParentDiffs = (),
 ) -> list[Violation]:
     """`check --push`: changes the pushed commits make to files the remote has.
 
@@ -288,9 +357,12 @@ def pushed(
     env = allow_list(allow)
     edits: list[Edit] = []
     additions: list[Edit] = []
-    for commit in commits:
-        changed, added = classify(ctx, commit.changes, commit.commit)
-        escapes = (*commit.allow_frozen, *env)
+    trailers = {c.commit: c.allow_frozen for c in commits}
+    views = [(c.commit, c.changes) for c in commits]
+    views += [(c, tuple(ch)) for c, _p, ch in merges_own(ctx, git, diffs)]
+    for commit, changes in views:
+        changed, added = classify(ctx, changes, commit)
+        escapes = (*trailers.get(commit, ()), *env)
         edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
         additions += [e._replace(allow=escapes) for e in added if not is_allowed(e.path, escapes)]
     if not edits and not additions:
@@ -319,11 +391,19 @@ def audited(ctx: Context, git: Git, revisions: Sequence[str], head: str | None) 
     untracked = git.untracked(ignored=False) if head is not None else None
     edits: list[Edit] = []
     additions: list[tuple[Edit, tuple[str, ...]]] = []
-    for commit in log.get():
+    commits = log.get()
+    for commit in commits:
         changed, added = classify(ctx, commit.changes, commit.commit)
         escapes = commit.allow_frozen
         edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
         additions += [(e, commit.parents) for e in added if not is_allowed(e.path, escapes)]
+    trailers = {c.commit: c.allow_frozen for c in commits}
+    diffs = git.parent_diffs(merge_pairs(commits)).get()
+    for merge, parent, changes in merges_own(ctx, git, diffs):
+        changed, added = classify(ctx, changes, merge)
+        escapes = trailers.get(merge, ())
+        edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
+        additions += [(e, (parent,)) for e in added if not is_allowed(e.path, escapes)]
     disk_edits: list[Edit] = []
     if on_disk is not None and untracked is not None:
         from repolicy.git import TreeChange

@@ -19,7 +19,7 @@ from repolicy.policy import Requirement
 from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
-    from repolicy.git import Change, CommitChanges, Git
+    from repolicy.git import Change, CommitChanges, Git, TreeChange
     from repolicy.targets import Candidate
 
 DOCS = {
@@ -195,15 +195,26 @@ def staged(
     return [violation(ctx, gap, stage="check") for gap in find_gaps(ctx, files, directories)]
 
 
-def pushed(ctx: Context, git: Git, commits: Sequence[CommitChanges]) -> list[Violation]:
+def pushed(
+    ctx: Context,
+    git: Git,
+    commits: Sequence[CommitChanges],
+    diffs: Sequence[tuple[str, str, Sequence[TreeChange]]] = (),
+) -> list[Violation]:
     """`check --push`: each pushed commit's tree, in the directories it touched.
-    A gap that later commits keep is reported once, at the oldest."""
+    A merge touches what it changed against any of its parents (`diffs`), not
+    only what differs from all of them. A gap that later commits keep is
+    reported once, at the oldest."""
     if not ctx.policy.require:
         return []
+    against_parents: dict[str, list[str]] = {}
+    for merge, _parent, changes in diffs:
+        against_parents.setdefault(merge, []).extend(ch.path for ch in changes)
     out: list[Violation] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for commit in commits:
-        directories = required_directories(ctx, (ch.path for ch in commit.changes))
+        touched = [ch.path for ch in commit.changes] + against_parents.get(commit.commit, [])
+        directories = required_directories(ctx, touched)
         if not directories:
             continue
         files = git.tree_files(commit.commit, sorted(directories)).get()

@@ -14,13 +14,13 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from repolicy.checks import Context
     from repolicy.cli import Options
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
-    from repolicy.targets import BlobAtPath
+    from repolicy.targets import BlobAtPath, Candidate
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -43,6 +43,25 @@ def history_revisions(git: Git) -> list[str]:
         if short and short != "HEAD" and short not in local:
             revs.append(name)
     return revs
+
+
+def tag_contents(
+    git: Git, walked: set[bytes], blobs: Mapping[str, object], tags: list[str], report: Report
+) -> tuple[list[Candidate], list[str]]:
+    """Tags that name a tree or a blob, which the history walk never meets: their
+    blobs to judge, and the objects they add to what the repository holds."""
+    from repolicy.commands.push import content_candidates
+
+    listing = git.run("for-each-ref", "--format=%(refname)", "refs/tags")
+    refs = [os.fsdecode(r) for r in listing.splitlines()]
+    tips = git.content_tips(refs)
+    if not tips:
+        return [], []
+    brought: list[str] = []
+    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes, None, brought)
+    known = set(tags)
+    extra = {o for o in brought if o.encode() not in walked and o not in blobs and o not in known}
+    return found, sorted(extra)
 
 
 def run(args: Options) -> int:
@@ -77,8 +96,11 @@ def run(args: Options) -> int:
     index = git.index_entries().background()
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
+    contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report)
     usage = git.disk_sizes(
-        itertools.chain(emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids]))
+        itertools.chain(
+            emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids, *content_ids])
+        )
     )
     history = history_candidates(walk.entries)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
@@ -91,6 +113,8 @@ def run(args: Options) -> int:
         *attach(history, scan.info, scan.contents, scan.attributes),
         *gather(git, staged, cached_attributes=True),
     ]
+    if contents:
+        blobs += gather(git, contents, cached_attributes=True)
     scan.release()
     from repolicy.advice import Advisor, HistoryScope
 

@@ -10,8 +10,10 @@ added in one commit and deleted in the next is still seen.
 from __future__ import annotations
 
 import os
+import string
 import sys
 
+from repolicy.errors import RepolicyError
 from repolicy.git import Git
 
 TYPE_CHECKING = False
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from repolicy.cli import Options
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
-    from repolicy.targets import BlobAtPath
+    from repolicy.targets import BlobAtPath, Candidate
 
 
 class RefUpdate:
@@ -44,16 +46,62 @@ def is_zero(sha: str) -> bool:
     return len(sha) in (40, 64) and not sha.strip("0")
 
 
-def parse_updates(text: str) -> list[RefUpdate]:
-    """Git's pre-push lines; a ref name may hold spaces, so split from the right."""
+def parse_updates(text: str, length: int = 40) -> list[RefUpdate]:
+    """Git's pre-push lines, each checked: they become git arguments, so a line
+    that is not exactly what git writes stops the hook (exit 2)."""
     updates = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        head, remote_ref, remote_sha = line.rsplit(" ", 2)
-        local_ref, local_sha = head.rsplit(" ", 1)
+        fields = line.rsplit(" ", 3)
+        if len(fields) != 4:
+            raise bad_line("pre-push", number, "expected <local ref> <sha> <remote ref> <sha>")
+        local_ref, local_sha, remote_ref, remote_sha = fields
+        for sha in (local_sha, remote_sha):
+            if not is_object_id(sha, length):
+                raise bad_line("pre-push", number, f"not an object id of {length} hex digits")
+        if not local_ref or local_ref.startswith("-") or not printable(local_ref):
+            raise bad_line("pre-push", number, "the local ref is not a name git gives")
+        if not sane_ref(remote_ref):
+            raise bad_line("pre-push", number, "the remote ref is not a valid ref name")
         updates.append(RefUpdate(local_ref, local_sha, remote_ref, remote_sha))
     return updates
+
+
+def is_object_id(text: str, length: int) -> bool:
+    return len(text) == length and all(c in string.hexdigits for c in text) and text == text.lower()
+
+
+def printable(text: str) -> bool:
+    return all(" " <= c != "\x7f" for c in text)
+
+
+def sane_ref(name: str) -> bool:
+    """A full ref name as `git check-ref-format` accepts it, below refs/."""
+    parts = name.split("/")
+    return (
+        name.startswith("refs/")
+        and printable(name)
+        and not any(c in name for c in " ~^:?*[\\")
+        and ".." not in name
+        and "@{" not in name
+        and not name.endswith((".", ".lock"))
+        and all(p and not p.startswith(".") and not p.endswith(".lock") for p in parts)
+    )
+
+
+def bad_line(hook: str, number: int, why: str) -> RepolicyError:
+    return RepolicyError(f"{hook} input line {number}: {why}; refusing to judge it")
+
+
+def require_objects(git: Git, oids: list[str], what: str) -> None:
+    """Stop (exit 2) when an object the hook was told about does not exist: an
+    unknown id is never judged as an empty push."""
+    wanted = [o for o in dict.fromkeys(oids) if not is_zero(o)]
+    known = git.object_types(wanted).get()
+    missing = [o for o in wanted if o not in known]
+    if missing:
+        raise RepolicyError(f"{what} names object {missing[0]}, which this repository lacks")
 
 
 def revisions(
@@ -93,6 +141,8 @@ def run(args: Options) -> int:
     from repolicy.policy import load_policy
     from repolicy.report import Report, emit
 
+    # What is pushed is judged as it is, whatever refs/replace/ says here.
+    os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
     here = Git(os.getcwd())
     info = here.discover().get()
     git = Git(info.toplevel)
@@ -100,18 +150,38 @@ def run(args: Options) -> int:
     # pre-commit framework exports (it keeps stdin for itself).
     remote = args.remote or os.environ.get("PRE_COMMIT_REMOTE_NAME") or None
     from_ref, to_ref = args.from_ref, args.to_ref
-    updates = parse_updates(read_stdin()) if not to_ref else []
+    updates = parse_updates(read_stdin(), git.hash_length()) if not to_ref else []
+    require_objects(git, [u.local_sha for u in updates], "the pre-push input")
     if not updates and not to_ref:
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
         to_ref = os.environ.get("PRE_COMMIT_TO_REF") or None
+    for ref in (from_ref, to_ref):
+        if ref is not None and (ref.startswith("-") or not printable(ref)):
+            raise RepolicyError(f"not a revision: {ref!r}")
+    if to_ref is not None and not git.object_types([f"{to_ref}^{{commit}}"]).get():
+        raise RepolicyError(f"the revision to push, {to_ref!r}, is not a commit here")
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     revs = revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy, budgets={})
     from repolicy.baseline import load
 
     accepted = load(info.toplevel, policy, report) if revs is not None else None
-    advisor = push_advisor(git, updates, remote)
-    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, advisor=advisor)
+    from repolicy.checks.frozen import ALLOW_ENV
+
+    # The pusher's own escapes: the environment and commit trailers.
+    escapes = Escapes(os.environ.get(ALLOW_ENV), trailers=True)
+    names = {u.local_sha: u.remote_ref for u in updates}
+    judge(
+        git,
+        policy,
+        revs,
+        report,
+        lfs_objects=True,
+        baseline=accepted,
+        escapes=escapes,
+        names=names,
+        advisor=push_advisor(git, updates, remote),
+    )
     report.sort()
     emit(
         report,
@@ -123,6 +193,17 @@ def run(args: Options) -> int:
     return report.exit_code(args.strict)
 
 
+class Escapes:
+    """Which escapes from `frozen` a run honours: the REPOLICY_ALLOW_FROZEN value
+    (the pusher's environment; never on a server) and commit trailers."""
+
+    __slots__ = ("env", "trailers")
+
+    def __init__(self, env: str | None, trailers: bool) -> None:
+        self.env = env
+        self.trailers = trailers
+
+
 def judge(
     git: Git,
     policy: Policy,
@@ -130,9 +211,11 @@ def judge(
     report: Report,
     *,
     lfs_objects: bool,
+    escapes: Escapes,
     bound: int | None = None,
     baseline: Baseline | None = None,
     advisor: Advisor | None = None,
+    names: dict[str, str] | None = None,
 ) -> None:
     """Every check of a push over the objects `revs` selects, into `report`.
 
@@ -141,6 +224,7 @@ def judge(
     is an upper bound of what the remote will hold, when the caller knows one
     (None: this repository's own objects bound it). A `baseline` drops what it
     accepts in the commits that brought it (see `repolicy.baseline.apply`).
+    `names` maps a pushed tip to the ref it goes to, which names a bare blob.
     """
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.lfs import check_lfs_objects
@@ -171,13 +255,27 @@ def judge(
             cut = revs.index("--not")
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     entries = git.history(revs).get()
-    blobs = gather(git, history_candidates(entries), cached_attributes=True)
+    cut = revs.index("--not")
+    origin: dict[str, str] = {}
+    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
+    blobs = gather(git, [*history_candidates(entries), *contents], cached_attributes=True)
     ctx = Context(policy)
     if advisor is not None:
         ctx.advice = advisor
         if advisor.history is not None:
             advisor.history.entries = entries
     report.violations.extend(check_blobs(ctx, blobs))
+    if contents:
+        # A tag's tree or blob is in no commit: the usual advice would not apply.
+        report.violations = [
+            v._replace(
+                fix=f"delete or move {origin[v.path]}, which names it outside any commit, "
+                "before pushing"
+            )
+            if v.commit is None and v.path in origin
+            else v
+            for v in report.violations
+        ]
     if lfs_objects:
         store = lfs_store(git)
         missing = {
@@ -190,9 +288,12 @@ def judge(
         from repolicy.checks import frozen, require
 
         pushed = git.commit_changes(revs).get()
-        report.violations.extend(require.pushed(ctx, git, pushed))
-        allow = os.environ.get(frozen.ALLOW_ENV)
-        report.violations.extend(frozen.pushed(ctx, git, pushed, allow))
+        # Merges against each parent: `-c` hides what a merge keeps from one side.
+        diffs = git.parent_diffs(frozen.merge_pairs(pushed)).get()
+        report.violations.extend(require.pushed(ctx, git, pushed, diffs))
+        if not escapes.trailers:
+            pushed = [c._replace(allow_frozen=()) for c in pushed]
+        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env, diffs))
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
@@ -251,6 +352,41 @@ def push_advisor(git: Git, updates: list[RefUpdate], remote: str | None) -> Advi
         )
         scope = HistoryScope(git, preferred=preferred)
     return Advisor(git, scope)
+
+
+def content_candidates(
+    git: Git,
+    tips: list[str],
+    bounds: list[str],
+    names: dict[str, str],
+    notes: list[str],
+    origin: dict[str, str] | None = None,
+    objects: list[str] | None = None,
+) -> list[Candidate]:
+    """The blobs of tips that name a tree or a blob rather than a commit (a tag
+    may point at either), which the history walk never meets: a tree's files
+    at their paths in it, a bare blob under the name of its ref. `origin`
+    receives, for each path, the ref that brings it; `objects`, every object
+    id the tips bring (tags and trees too)."""
+    from repolicy.targets import Candidate
+
+    out = []
+    for tip in git.content_tips(tips):
+        found, brought = git.tip_contents(tip, bounds)
+        if objects is not None:
+            objects.extend(brought)
+        name = names.get(tip, tip)
+        out += [Candidate(path or name, oid, mode) for mode, oid, path in found]
+        if origin is not None:
+            origin.update((path or name, name) for _mode, _oid, path in found)
+        if found:
+            what = "a blob" if found[0][2] == "" else "a tree"
+            notes.append(
+                f"{name} names {what}, not a commit: "
+                + ("it was judged under that name" if what == "a blob" else "its files were judged")
+            )
+    # Two tags may name one tree: each blob is judged once at each path.
+    return list({(c.oid, c.path): c for c in out}.values())
 
 
 def repo_budget(

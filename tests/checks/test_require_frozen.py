@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from repolicy.checks.frozen import (
 from repolicy.checks.require import find_gaps, required_directories, violation
 from repolicy.git import TreeChange
 from repolicy.policy import load_policy
+
+from ..conftest import Repo
 
 ZERO = "0" * 40
 A, B = "a" * 40, "b" * 40
@@ -200,3 +204,23 @@ def test_an_entry_with_a_slash_is_a_path_below_the_directory(tmp_path: Path) -> 
     ctx = context(tmp_path, 'require: {"datasets/*/v*/": ["docs/index.md"]}\n')
     assert gaps(ctx, ["datasets/p/v1/index.md"]) == {"datasets/p/v1": ["docs/index.md"]}
     assert gaps(ctx, ["datasets/p/v1/docs/index.md"]) == {}
+
+
+def test_audit_sees_a_merge_with_a_new_root_delete_a_frozen_dataset(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", 'frozen: ["datasets/*/v*/**"]\n')
+    repo.write("datasets/a/v1/labels.json", "[1]\n")
+    repo.add(".repolicy.yaml", "datasets")
+    repo.commit("release v1")
+    repo.git("checkout", "-q", "--orphan", "fresh")
+    repo.git("rm", "-rq", "--cached", "datasets")
+    shutil.rmtree(repo.path / "datasets")
+    root = repo.commit("start afresh")
+    merge = repo.git(
+        "commit-tree", f"{root}^{{tree}}", "-p", "main", "-p", root, "-m", "merge a fresh start"
+    ).strip()
+    repo.git("checkout", "-q", "-B", "main", merge)
+    repo.git("branch", "-q", "-D", "fresh")
+    proc = repo.run("audit", "--format", "json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    found = [(v["check"], v["path"], v["commit"]) for v in json.loads(proc.stdout)["violations"]]
+    assert found == [("frozen-modified", "datasets/a/v1/labels.json", merge)]

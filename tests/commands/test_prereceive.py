@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,13 +61,18 @@ def work(repo: Repo, server: Server) -> Repo:
     return repo
 
 
-def push(repo: Repo, *refs: str) -> subprocess.CompletedProcess[str]:
+def push(
+    repo: Repo, *refs: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # A timeout only so that a hanging hook fails the test instead of the suite.
     return subprocess.run(
         ["git", "push", "--porcelain", "origin", *refs],
         cwd=repo.path,
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 
@@ -175,6 +182,7 @@ def test_an_empty_server_judges_the_first_push_by_the_default_preset(
     repo.commit("first")
     assert push(repo, "main").returncode == 0
     assert server.last()["policy"] == "preset:default"
+    assert "the repository is empty" in server.last()["notes"][0]
 
 
 def test_the_servers_baseline_accepts_old_commits_but_not_new_ones(
@@ -202,3 +210,385 @@ def test_the_servers_baseline_accepts_old_commits_but_not_new_ones(
     repo.commit("a new mistake")
     assert push(repo, "legacy").returncode != 0
     assert found(server.last()) == {("excluded", "new.log")}
+
+
+# -- nothing the push brings is trusted -----------------------------------------
+
+
+def commit_log(work: Repo, name: str = "debug.log") -> str:
+    work.write(name, "x\n")
+    work.add(name)
+    return work.commit(f"add {name}")
+
+
+def test_a_replace_ref_is_refused_and_cannot_disguise_a_commit(work: Repo, server: Server) -> None:
+    work.write("clean.py", "ok = 1\n")
+    work.add("clean.py")
+    clean = work.commit("clean")
+    assert push(work, "main").returncode == 0
+    bad = commit_log(work)
+    work.git("replace", bad, clean)
+    proc = push(work, f"refs/replace/{bad}")
+    assert proc.returncode != 0
+    assert f"refusing refs/replace/{bad}" in proc.stderr
+    assert server.git("for-each-ref", "refs/replace").strip() == ""
+    # One already on the server (its admin's, or from before the hook) makes git
+    # read `bad` as `clean`; the hook still judges the commit that is pushed.
+    server.git("update-ref", f"refs/replace/{bad}", clean)
+    work.git("replace", "-d", bad)
+    proc = push(work, "main")
+    assert proc.returncode != 0
+    assert found(server.last()) == {("excluded", "debug.log")}
+
+
+FROZEN = 'frozen: ["datasets/*/v*/**"]\n'
+
+
+@pytest.fixture
+def released(work: Repo, server: Server) -> Repo:
+    """The server holds datasets/a/v1/ under a policy that freezes it."""
+    work.write(".repolicy.yaml", POLICY + FROZEN)
+    work.write("datasets/a/v1/labels.json", "[1]\n")
+    work.add(".repolicy.yaml", "datasets/a/v1/labels.json")
+    work.commit("release v1")
+    assert push(work, "main").returncode == 0
+    return work
+
+
+def test_escapes_on_the_server_are_the_servers_to_grant(released: Repo, server: Server) -> None:
+    work = released
+    work.write("datasets/a/v1/labels.json", "[2]\n")
+    work.add("datasets/a/v1/labels.json")
+    work.git("commit", "-q", "-m", "relabel\n\nRepolicy-Allow-Frozen: **")
+    # The pusher's trailer and environment: neither lifts the server's gate.
+    proc = push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"})
+    assert proc.returncode != 0
+    assert found(server.last()) == {("frozen-modified", "datasets/a/v1/labels.json")}
+    # Nor a config file the pusher's environment names.
+    mine = work.path.parent / "mine.gitconfig"
+    mine.write_text("[repolicy]\n\tallowEscapes = true\n")
+    assert push(work, "main", env={"GIT_CONFIG_GLOBAL": str(mine)}).returncode != 0
+    server.git("config", "repolicy.allowEscapes", "true")
+    assert push(work, "main").returncode == 0
+    # Enabled escapes are the trailers of the commits; the environment never.
+    work.write("datasets/a/v1/labels.json", "[3]\n")
+    work.add("datasets/a/v1/labels.json")
+    work.commit("relabel again, no trailer")
+    assert push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"}).returncode != 0
+
+
+def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    server.git("symbolic-ref", "HEAD", "refs/heads/master")
+    commit_log(work)
+    proc = push(work, "main")
+    assert proc.returncode != 0
+    assert "HEAD names refs/heads/master, which does not exist" in proc.stderr
+    assert "git symbolic-ref HEAD refs/heads/main" in proc.stderr
+    assert "git config repolicy.policy PATH" in proc.stderr
+    assert not server.report.read_text()  # nothing judged, nothing said clear
+    policy = tmp_path / "server-policy.yaml"
+    policy.write_text(POLICY)
+    server.git("config", "repolicy.policy", str(policy))
+    assert push(work, "main").returncode != 0
+    assert found(server.last()) == {("excluded", "debug.log")}
+
+
+def test_the_branch_holding_the_servers_policy_cannot_be_deleted(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    server.git("config", "receive.denyDeleteCurrent", "false")  # git's own guard, off
+    work.git("push", "-q", "origin", "main:other")
+    proc = push(work, ":main")
+    assert proc.returncode != 0
+    assert "refusing to delete refs/heads/main" in proc.stderr
+    assert server.git("rev-parse", "--verify", "-q", "main", check=False).strip()
+    assert push(work, ":other").returncode == 0
+    policy = tmp_path / "server-policy.yaml"
+    policy.write_text(POLICY)
+    server.git("config", "repolicy.policy", str(policy))
+    assert push(work, ":main").returncode == 0
+
+
+def run_hook(server: Server, lines: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "repolicy", "check", "--pre-receive"],
+        cwd=server.path,
+        input=lines,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_hook_input_is_checked_before_git_sees_it(work: Repo, server: Server) -> None:
+    head = server.git("rev-parse", "main").strip()
+    target = server.path / "written-by-git"
+    for line in (
+        f"{head} --output={target} refs/heads/main",
+        f"{head} {head} --output={target}",
+        f"{head} {head[:-1]} refs/heads/main",
+        f"{head} {head} refs/heads/a..b",
+        f"{head} {head}",
+    ):
+        proc = run_hook(server, line + "\n")
+        assert proc.returncode == 2, line
+        assert "pre-receive input line 1" in proc.stderr
+        assert not target.exists()
+    # A well-formed id of an object the server does not have is not "all clear".
+    proc = run_hook(server, f"{head} {'ab' * 20} refs/heads/main\n")
+    assert proc.returncode == 2
+    assert f"names object {'ab' * 20}, which this repository lacks" in proc.stderr
+
+
+def test_hook_input_uses_the_repositorys_hash_length(tmp_path: Path) -> None:
+    path = tmp_path / "sha256.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--object-format=sha256", str(path)], check=True)
+    proc = run_hook(Server(path), f"{'0' * 40} {'1' * 40} refs/heads/main\n")
+    assert proc.returncode == 2
+    assert "64 hex digits" in proc.stderr
+
+
+# -- the server reads its policy from the branch, through git --------------------
+
+
+def test_extends_on_the_server_never_reads_the_servers_files(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    secret = tmp_path / "server-secret.yaml"
+    secret.write_text("x9Kq2: 19000\n")
+    outside = os.path.relpath(secret, server.path)
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("exclude: []\n")
+    for target in (str(secret), outside):
+        server.install("--policy", str(lenient))
+        work.write(".repolicy.yaml", f"extends: {target}\n")
+        work.add(".repolicy.yaml")
+        work.commit(f"extend {target}")
+        assert push(work, "main").returncode == 0
+        server.install()  # from now on the branch's policy, which extends `target`
+        commit_log(work, "x.txt")
+        proc = push(work, "main")
+        assert proc.returncode != 0
+        assert "x9Kq2" not in proc.stderr + proc.stdout
+        assert f".repolicy.yaml:1:10: extends {target!r}: " in proc.stderr
+        work.git("reset", "-q", "--hard", "HEAD~1")
+
+
+def test_a_branch_policy_that_is_a_link_is_refused_unfollowed(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    secret = tmp_path / "server-secret.yaml"
+    secret.write_text("x9Kq2: 19000\n")
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("exclude: []\n")
+    server.install("--policy", str(lenient))
+    (work.path / ".repolicy.yaml").unlink()
+    (work.path / ".repolicy.yaml").symlink_to(secret)
+    work.write("base.yaml", "exclude: []\n")
+    work.add(".repolicy.yaml", "base.yaml")
+    work.commit("the policy is a link")
+    assert push(work, "main").returncode == 0
+    server.install()
+    commit_log(work, "x.txt")
+    proc = push(work, "main")
+    assert proc.returncode != 0
+    assert "x9Kq2" not in proc.stderr
+    assert ".repolicy.yaml:1:1: cannot read policy '.repolicy.yaml': it is a symbolic link" in (
+        proc.stderr
+    )
+
+
+def test_a_policy_extending_a_yml_file_of_its_branch(work: Repo, server: Server) -> None:
+    work.write("base.yml", 'exclude: ["*.tmp"]\n')
+    work.write(".repolicy.yaml", "extends: [base.yml]\n" + POLICY)
+    work.add("base.yml", ".repolicy.yaml")
+    work.commit("shared rules, .yml")
+    assert push(work, "main").returncode == 0
+    work.write("notes.md", "fine\n")
+    work.add("notes.md")
+    work.commit("notes")
+    assert push(work, "main").returncode == 0
+    commit_log(work, "scratch.tmp")
+    assert push(work, "main").returncode != 0
+    assert found(server.last()) == {("excluded", "scratch.tmp")}
+
+
+def test_an_extends_fan_out_neither_hangs_nor_blocks_its_revert(work: Repo, server: Server) -> None:
+    for i in range(1, 16):
+        text = f"exclude: ['*.l{i}']\n"
+        if i < 15:
+            text += "extends: [" + ", ".join([f"p{i + 1}.yaml"] * 8) + "]\n"
+        work.write(f"p/p{i}.yaml", text)
+    work.write(".repolicy.yaml", "extends: p/p1.yaml\n")
+    work.add("p", ".repolicy.yaml")
+    work.commit("fan-out")
+    assert push(work, "main").returncode == 0
+    commit_log(work, "a.l7")
+    assert push(work, "main").returncode != 0
+    assert found(server.last()) == {("excluded", "a.l7")}
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    work.write(".repolicy.yaml", POLICY)
+    work.add(".repolicy.yaml")
+    work.commit("back to the plain policy")
+    assert push(work, "main").returncode == 0
+
+
+def test_an_extends_cycle_on_the_branch_is_reported_at_its_line(work: Repo, server: Server) -> None:
+    work.write("a.yaml", "extends: [b.yaml]\n")
+    work.write("b.yaml", "exclude: [x]\nextends: [a.yaml]\n")
+    work.write(".repolicy.yaml", "extends: a.yaml\n")
+    work.add("a.yaml", "b.yaml", ".repolicy.yaml")
+    work.commit("cycle")
+    assert push(work, "main").returncode == 0
+    commit_log(work, "y.txt")
+    proc = push(work, "main")
+    assert proc.returncode != 0
+    assert "b.yaml:2:11: extends cycle: a.yaml -> b.yaml -> a.yaml" in proc.stderr
+
+
+# -- merges are judged against each parent ----------------------------------------
+
+
+def merge_with_new_root(work: Repo) -> str:
+    """main merged with a new root commit whose tree lacks datasets/; the merge
+    keeps the root's tree, so `git log -c` shows nothing for it."""
+    work.git("checkout", "-q", "--orphan", "fresh")
+    work.git("rm", "-rq", "--cached", "datasets")
+    shutil.rmtree(work.path / "datasets")
+    root = work.commit("start afresh")
+    merge = work.git(
+        "commit-tree", f"{root}^{{tree}}", "-p", "main", "-p", root, "-m", "merge a fresh start"
+    ).strip()
+    work.git("checkout", "-q", "-B", "main", merge)
+    return merge
+
+
+def test_a_merge_with_a_new_root_cannot_delete_a_frozen_dataset(
+    released: Repo, server: Server
+) -> None:
+    merge = merge_with_new_root(released)
+    assert push(released, "main").returncode != 0
+    (violation,) = server.last()["violations"]
+    assert (violation["check"], violation["path"], violation["commit"]) == (
+        "frozen-modified",
+        "datasets/a/v1/labels.json",
+        merge,
+    )
+
+
+def test_a_merge_that_drops_a_required_file_is_judged(work: Repo, server: Server) -> None:
+    work.write(".repolicy.yaml", POLICY + 'require: {"datasets/*/v*/": [README.md]}\n')
+    work.add(".repolicy.yaml")
+    work.commit("every version has a README")
+    work.git("branch", "side")  # from before the dataset
+    work.write("datasets/a/v1/README.md", "about v1\n")
+    work.write("datasets/a/v1/labels.json", "[1]\n")
+    work.add("datasets")
+    work.commit("release v1")
+    assert push(work, "main").returncode == 0
+    work.git("checkout", "-q", "side")
+    work.write("other.txt", "side work\n")
+    work.add("other.txt")
+    work.commit("side work")
+    work.git("checkout", "-q", "main")
+    # The merge keeps the side's missing README: it differs from one parent only.
+    work.git("merge", "-q", "--no-commit", "-s", "ours", "side")
+    work.git("rm", "-q", "datasets/a/v1/README.md")
+    merge = work.commit("merge side")
+    assert push(work, "main").returncode != 0
+    (violation,) = server.last()["violations"]
+    assert (violation["check"], violation["path"], violation["commit"]) == (
+        "missing-required",
+        "datasets/a/v1/",
+        merge,
+    )
+
+
+def test_merging_a_side_whose_frozen_change_was_allowed_is_not_blamed(
+    released: Repo, server: Server
+) -> None:
+    server.git("config", "repolicy.allowEscapes", "true")
+    work = released
+    work.git("checkout", "-q", "-b", "fix")
+    work.write("datasets/a/v1/labels.json", "[2]\n")
+    work.add("datasets/a/v1/labels.json")
+    work.git("commit", "-q", "-m", "relabel\n\nRepolicy-Allow-Frozen: datasets/a/v1/")
+    work.git("checkout", "-q", "main")
+    work.write("notes.md", "main moves on\n")
+    work.add("notes.md")
+    work.commit("notes")
+    work.git("merge", "-q", "--no-edit", "fix")
+    assert push(work, "main").returncode == 0, server.last()
+
+
+# -- tags that name a tree or a blob ---------------------------------------------
+
+
+def loose_content(work: Repo) -> tuple[str, str]:
+    """A tree holding an excluded file and a 300 kB blob, and the id of a 2 MiB
+    blob (over the 1 MiB budget); none of it in any commit."""
+    work.write("sub/a.log", "loss 0.1\n")
+    work.write("sub/big.bin", os.urandom(300 * 1000))
+    big = work.write("huge.bin", os.urandom(2 * 1024 * 1024))
+    work.git("add", "-f", "sub")
+    tree = work.git("write-tree").strip()
+    work.git("reset", "-q")
+    blob = work.git("hash-object", "-w", "--", str(big)).strip()
+    shutil.rmtree(work.path / "sub")
+    big.unlink()
+    return tree, blob
+
+
+@pytest.mark.parametrize("shape", ["tree", "annotated", "tag of a tag"])
+def test_a_tag_naming_a_tree_has_its_files_judged(work: Repo, server: Server, shape: str) -> None:
+    tree, _blob = loose_content(work)
+    if shape == "tree":
+        ref = f"{tree}:refs/tags/t"
+    else:
+        work.git("tag", "-a", "inner", "-m", "a tree", tree)
+        ref = "refs/tags/inner"
+        if shape == "tag of a tag":
+            work.git("-c", "advice.nestedTag=false", "tag", "-a", "outer", "-m", "again", "inner")
+            ref = "refs/tags/outer"
+    proc = push(work, ref)
+    assert proc.returncode != 0
+    data = server.last()
+    assert found(data) == {("excluded", "sub/a.log")}
+    assert data["budgets"]["repo"]["used"] >= 300 * 1000
+    assert server.git("tag", "--list").strip() == ""
+
+
+def test_a_tag_naming_a_blob_is_judged_under_the_refs_name(work: Repo, server: Server) -> None:
+    _tree, blob = loose_content(work)
+    assert push(work, f"{blob}:refs/tags/b").returncode != 0
+    (violation,) = server.last()["violations"]
+    assert (violation["check"], violation["path"], violation["size"]) == (
+        "file-too-large",
+        "refs/tags/b",
+        2 * 1024 * 1024,
+    )
+    assert "refs/tags/b names a blob" in server.last()["notes"][0]
+    assert violation["fix"].startswith("delete or move refs/tags/b")
+
+
+def test_merging_a_side_that_adds_a_new_version_is_accepted(released: Repo, server: Server) -> None:
+    work = released
+    work.git("checkout", "-q", "-b", "v2")
+    work.write("datasets/a/v2/labels.json", "[2]\n")
+    work.add("datasets")
+    work.commit("release v2")
+    work.git("checkout", "-q", "main")
+    work.write("notes.md", "main moves on\n")
+    work.add("notes.md")
+    work.commit("notes")
+    work.git("merge", "-q", "--no-edit", "v2")
+    assert push(work, "main").returncode == 0, server.last()
+    # The other way round: main merged into the side, then the side pushed.
+    work.git("checkout", "-q", "-b", "v3", "main~1")
+    work.write("datasets/a/v3/labels.json", "[3]\n")
+    work.add("datasets")
+    work.commit("release v3")
+    work.git("merge", "-q", "--no-edit", "main")
+    assert push(work, "v3").returncode == 0, server.last()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -277,3 +278,87 @@ def test_unreachable_objects_do_not_count_against_the_repo_budget(pushing: Repo)
     budget_policy(pushing, "1 MiB")
     code, data = push_check(pushing, [main_update(pushing)], "origin")
     assert (code, found(data)) == (0, set())
+
+
+# -- hook input is checked; merges are judged against each parent ----------------
+
+
+def test_pre_push_input_is_checked_before_git_sees_it(pushing: Repo) -> None:
+    head, theirs = sha(pushing, "HEAD"), sha(pushing, "origin/main")
+    target = pushing.path / "written-by-git"
+    for line in (
+        f"refs/heads/main --output={target} refs/heads/main {theirs}",
+        f"refs/heads/main {head} refs/heads/main --output={target}",
+        f"refs/heads/main {head} --output={target} {theirs}",
+        f"refs/heads/main {head.upper()} refs/heads/main {theirs}",
+        f"refs/heads/main {head}",
+    ):
+        proc = pushing.run("check", "--push", input=f"{line}\n".encode())
+        assert proc.returncode == 2, line
+        assert "pre-push input line 1" in proc.stderr
+        assert not target.exists()
+    # A well-formed id that names nothing here is not an empty push.
+    proc = pushing.run(
+        "check", "--push", input=f"refs/heads/main {'ab' * 20} refs/heads/main {theirs}\n".encode()
+    )
+    assert proc.returncode == 2
+    assert "which this repository lacks" in proc.stderr
+    proc = pushing.run("check", "--push", "--to-ref", "no-such-branch")
+    assert proc.returncode == 2
+
+
+def test_a_merge_with_a_new_root_cannot_delete_a_frozen_dataset(pushing: Repo) -> None:
+    pushing.write(".repolicy.yaml", POLICY + 'frozen: ["datasets/*/v*/**"]\n')
+    pushing.write("datasets/a/v1/labels.json", "[1]\n")
+    pushing.add(".repolicy.yaml", "datasets")
+    pushing.commit("release v1")
+    pushing.git("push", "-q", "origin", "main")
+    pushing.git("checkout", "-q", "--orphan", "fresh")
+    pushing.git("rm", "-rq", "--cached", "datasets")
+    shutil.rmtree(pushing.path / "datasets")
+    root = pushing.commit("start afresh")
+    merge = pushing.git(
+        "commit-tree", f"{root}^{{tree}}", "-p", "main", "-p", root, "-m", "merge a fresh start"
+    ).strip()
+    pushing.git("checkout", "-q", "-B", "main", merge)
+    install_hook(pushing)
+    proc = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=pushing.path, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "datasets/a/v1/labels.json" in proc.stdout + proc.stderr
+    code, data = push_check(pushing, [main_update(pushing)], "origin")
+    assert code == 1
+    assert [(v["check"], v["path"], v["commit"]) for v in data["violations"]] == [
+        ("frozen-modified", "datasets/a/v1/labels.json", merge)
+    ]
+
+
+def test_tags_naming_a_tree_or_a_blob_are_judged_by_push_and_audit(pushing: Repo) -> None:
+    pushing.write("sub/a.log", os.urandom(300 * 1000))
+    pushing.git("add", "-f", "sub")
+    tree = pushing.git("write-tree").strip()
+    pushing.git("reset", "-q")
+    shutil.rmtree(pushing.path / "sub")
+    big = pushing.write("huge.bin", os.urandom(2 * 1024 * 1024))
+    blob = pushing.git("hash-object", "-w", "--", str(big)).strip()
+    big.unlink()
+    install_hook(pushing)
+    for ref, shown in (
+        (f"{tree}:refs/tags/t", "sub/a.log"),
+        (f"{blob}:refs/tags/b", "refs/tags/b"),
+    ):
+        proc = subprocess.run(
+            ["git", "push", "origin", ref], cwd=pushing.path, capture_output=True, text=True
+        )
+        assert proc.returncode != 0
+        assert shown in proc.stdout + proc.stderr
+    assert pushing.git("ls-remote", "--tags", "origin").strip() == ""
+    # The same tags, made here: audit judges them and counts what they hold.
+    pushing.git("tag", "-a", "t", "-m", "a tree", tree)
+    pushing.git("tag", "b", blob)
+    proc = pushing.run("audit", "--format", "json")
+    data = json.loads(proc.stdout)
+    assert found(data) >= {("excluded", "sub/a.log"), ("file-too-large", "refs/tags/b")}
+    usage = int(pushing.git("rev-list", "--disk-usage", "--objects", "--branches", "--tags"))
+    assert data["budgets"]["repo"]["used"] == usage > 2 * 1024 * 1024
