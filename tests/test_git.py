@@ -138,7 +138,9 @@ def test_loose_objects_read_in_process_agree_with_cat_file(
     assert loose.get() == facts_from_git(git, oids)
 
 
-def test_packed_and_unreadable_objects_are_asked_of_git(repo: Repo) -> None:
+def test_packed_objects_are_asked_of_git_and_a_damaged_loose_one_is_unreadable(
+    repo: Repo,
+) -> None:
     oids = stage_assorted(repo)
     repo.commit()
     repo.git("gc", "-q")  # everything moves into a pack
@@ -152,11 +154,13 @@ def test_packed_and_unreadable_objects_are_asked_of_git(repo: Repo) -> None:
     oids = list(entries.values())
     git = Git(str(repo.path))
     facts = BlobFacts(git, oids, 1024, objects=objects_directory(str(repo.path / ".git")))
-    assert facts.oids == sorted(set(oids) - {entries["new.txt"]}, key=oids.index)
+    loose = {entries["new.txt"], entries["broken.txt"]}
+    assert facts.oids == sorted(set(oids) - loose, key=oids.index)
     info, contents = facts.get()
     assert contents[entries["new.txt"]] == b"staged after the gc\n"
     assert info[entries["big.bin"]].size == 300_000
-    assert entries["broken.txt"] not in contents  # git itself cannot read it either
+    # Damaged: no facts at all (the caller reports it), and git is not asked.
+    assert entries["broken.txt"] not in info
 
 
 def test_a_linked_worktree_finds_the_objects_of_its_repository(repo: Repo, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 
-from repolicy.git import Git
+from repolicy.git import Git, is_partial_clone, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +64,11 @@ def run(args: Options) -> int:
     # three: the blobs at their paths (whose sizes, contents and attributes
     # are asked as the walk meets them) and, with the commits and trees it
     # passes, what the history takes on disk.
-    scan = git.history_scan(revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",))
+    objects = objects_directory(info.git_dir)
+    promised = git.promised(revs).get() if is_partial_clone(objects) else set()
+    scan = git.history_scan(
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised
+    )
     tags = git.tag_objects()
     progress = Progress(enabled=None if not args.quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")
@@ -86,8 +90,8 @@ def run(args: Options) -> int:
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     del seen
     blobs = [
-        *attach(history, scan.info, scan.contents, scan.attributes),
-        *gather(git, staged, cached_attributes=True),
+        *attach(history, scan.info, scan.contents, scan.attributes, promised),
+        *gather(git, staged, cached_attributes=True, objects=objects, promised=promised),
     ]
     scan.release()
     report.violations.extend(check_blobs(ctx, blobs))
@@ -129,7 +133,8 @@ def run(args: Options) -> int:
         )
     )
     largest = sorted(
-        (b for b in blobs if b.commit and not b.is_lfs_pointer), key=lambda b: -b.size
+        (b for b in blobs if b.commit and not b.is_lfs_pointer and not b.unreadable),
+        key=lambda b: -b.size,
     )[:10]
     if largest:
         report.sections.append(

@@ -20,7 +20,7 @@ import posixpath
 import tempfile
 
 from repolicy.commands.push import is_zero, read_stdin
-from repolicy.git import Git, decode
+from repolicy.git import Git, decode, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def run(args: Options) -> int:
         lfs_objects=False,
         bound=stored_bound(git),
         baseline=accepted,
+        objects=objects_directory(git_dir),
     )
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)

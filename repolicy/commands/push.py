@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from repolicy.git import Git
+from repolicy.git import Git, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ def run(args: Options) -> int:
     from repolicy.baseline import load
 
     accepted = load(info.toplevel, policy, report) if revs is not None else None
-    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted)
+    objects = objects_directory(info.git_dir)
+    judge(git, policy, revs, report, lfs_objects=True, baseline=accepted, objects=objects)
     report.sort()
     emit(report, args.format, no_color=args.no_color, quiet=args.quiet)
     return report.exit_code(args.strict)
@@ -121,6 +122,7 @@ def judge(
     lfs_objects: bool,
     bound: int | None = None,
     baseline: Baseline | None = None,
+    objects: str | None = None,
 ) -> None:
     """Every check of a push over the objects `revs` selects, into `report`.
 
@@ -129,6 +131,8 @@ def judge(
     is an upper bound of what the remote will hold, when the caller knows one
     (None: this repository's own objects bound it). A `baseline` drops what it
     accepts in the commits that brought it (see `repolicy.baseline.apply`).
+    `objects`: the object directory, where loose objects are read (see
+    `repolicy.git.read_loose`) and a partial clone is recognised.
     """
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.lfs import check_lfs_objects
@@ -152,8 +156,17 @@ def judge(
         if bound is None or bound > limit:
             cut = revs.index("--not")
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+    from repolicy.git import is_partial_clone
+
+    promised = git.promised(revs) if objects and is_partial_clone(objects) else None
     entries = git.history(revs).get()
-    blobs = gather(git, history_candidates(entries), cached_attributes=True)
+    blobs = gather(
+        git,
+        history_candidates(entries),
+        cached_attributes=True,
+        objects=objects,
+        promised=promised.get() if promised is not None else (),
+    )
     ctx = Context(policy)
     report.violations.extend(check_blobs(ctx, blobs))
     if lfs_objects:
