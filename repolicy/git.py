@@ -629,9 +629,11 @@ class Git:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
         options, names = revision_input(revisions)
         pending = self.start(
-            # A partial clone's absent objects count nothing, and are not fetched.
+            # An absent object counts nothing and is never fetched: a partial
+            # clone's are on its promisor remote, and a blob that is gone
+            # otherwise is reported by the checks (blob-unreadable).
             "rev-list", "--stdin", "--objects", "--disk-usage", "--ignore-missing",
-            "--missing=allow-promisor", *options, "--", input=names,
+            "--missing=allow-any", *options, "--", input=names,
         )  # fmt: skip
         return Query(pending, lambda out: int(out.strip() or b"0"), 0)
 

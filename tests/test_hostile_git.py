@@ -72,7 +72,7 @@ def build_judged_repository(repo: Repo, sign: bool) -> tuple[str, str]:
     """History with an excluded log, a file over budget, a frozen file modified and a
     dataset without its README; more of the same staged. Returns (first, last) commit."""
     if sign:
-        key = repo.path.parent / "signing-key"
+        key = repo.path.parent / f"{repo.path.name}-signing-key"
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ada", "-f", str(key)],
             check=True,
@@ -80,7 +80,7 @@ def build_judged_repository(repo: Repo, sign: bool) -> tuple[str, str]:
         repo.git("config", "gpg.format", "ssh")
         repo.git("config", "user.signingkey", str(key))
         repo.git("config", "commit.gpgsign", "true")
-        signers = repo.path.parent / "allowed-signers"
+        signers = repo.path.parent / f"{repo.path.name}-allowed-signers"
         signers.write_text(f"ada@example.com {(key.with_suffix('.pub')).read_text()}")
         repo.git("config", "gpg.ssh.allowedSignersFile", str(signers))
     repo.write(".repolicy.yaml", POLICY)
@@ -262,7 +262,7 @@ def test_a_history_blob_whose_object_is_gone_is_reported_not_counted_as_zero(
         assert [(v["path"], v["commit"]) for v in gone] == [("big.bin", last)], args
         assert oid in gone[0]["message"]
     text = repo.run("audit").stdout
-    assert "0 Bytes" not in text
+    assert "0 Bytes  big.bin" not in text
 
 
 # -- partial clones ------------------------------------------------------------------
