@@ -5,7 +5,11 @@ travel on stdin (`--stdin`, `--batch-check`), output is read with `-z`, and
 paths are decoded once, here, with surrogateescape so names that are not
 UTF-8 survive the round trip. No other module runs git (`repolicy.process`
 starts the processes) or reads the repository's own files: the one thing
-read without git is a loose object the hook was just given (`read_loose`).
+read without git is a loose object (`read_loose`: what the hook was just
+given, and what git itself would hang on or believe too readily).
+
+Every call sees the objects as stored (no `refs/replace/`) and neutral
+values for the settings that change what plumbing prints (`_NEUTRAL_CONFIG`).
 """
 
 from __future__ import annotations
@@ -281,6 +285,9 @@ class BlobFacts:
             try:
                 self.questions.finish()
             except GitError:
+                for oid in self.oids:  # answered before git died: asked again
+                    self.info.pop(oid, None)
+                    self.contents.pop(oid, None)
                 info, contents = self._fallback()
                 self.info.update(info)
                 self.contents.update(contents)
@@ -299,12 +306,14 @@ class BlobFacts:
             lambda asked, out: _parse_batch_check_into(out, info),
         )
         small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
-        _each_answered(
+        damaged = _each_answered(
             self.git,
             ("cat-file", "--batch"),
             small,
             lambda asked, out: _parse_batch_into(out, contents),
         )
+        for oid in damaged:  # its size was read, its contents cannot be
+            del info[oid]
         if self.keep is not None:
             contents = {oid: data for oid, data in contents.items() if self.keep(data)}
         return info, contents
@@ -312,11 +321,12 @@ class BlobFacts:
 
 def _each_answered(
     git: Git, args: tuple[str, ...], oids: list[str], parse: Callable[[list[str], bytes], int]
-) -> None:
+) -> list[str]:
     """`cat-file` over `oids`; `parse` takes the answers and says how many are
     whole. When git dies on an object its message names, that object is
     skipped (left without facts) and the rest asked again; any other failure
-    is git's own, and raised."""
+    is git's own, and raised. Returns the skipped objects."""
+    skipped = []
     todo = oids
     while todo:
         pending = git.start(*args, input="".join(o + "\n" for o in todo).encode())
@@ -324,10 +334,12 @@ def _each_answered(
         answered = parse(todo, out)
         returncode = pending.proc.wait()
         if returncode == 0:
-            return
+            break
         if answered >= len(todo) or todo[answered].encode() not in err:
             raise GitError(pending.argv, returncode, err.decode(errors="replace"))
+        skipped.append(todo[answered])
         todo = todo[answered + 1 :]
+    return skipped
 
 
 class AttributeReader:
@@ -354,7 +366,7 @@ _LOOSE_TYPES = {b"blob": "blob", b"tree": "tree", b"commit": "commit", b"tag": "
 # zlib cannot shrink data more than about 1032 to 1, nor grow it by more than
 # 5 bytes per 16 KiB block and a few bytes of framing: a header that claims
 # a size outside those bounds of the file it is in says something false.
-_MAX_RATIO = 1032
+_MAX_RATIO = 1100
 
 
 def read_loose(
@@ -1301,7 +1313,7 @@ class HistoryScan:
         # blobs are never asked: git would fetch them.
         objects = self._objects
         loose = loose_ids(objects) if objects is not None else set()
-        unasked: set[str] = set()
+        asked: list[str] = []  # of git
         for data in self._log.stream():
             parser.feed(data)
             fresh = parser.entries[done:]
@@ -1322,8 +1334,9 @@ class HistoryScan:
                     rest = read_loose(
                         objects, here, self._read_below, self._keep, self.info, self.contents
                     )
-                    unasked.update(set(here) - set(rest))
-                    oids = [o for o in oids if o not in loose or o in rest]
+                    unread = set(here) - set(rest)
+                    oids = [o for o in oids if o not in unread]
+            asked += oids
             self._blobs.ask(oids)
             if paths:
                 self._attr_paths.extend(paths)
@@ -1332,7 +1345,11 @@ class HistoryScan:
         try:
             self._blobs.finish()
         except GitError:
-            asked = [o for o in seen_oids if o not in self.info and o not in unasked]
+            # Git died on an object: what it said is asked again, one object
+            # at a time where it dies (see `BlobFacts`).
+            for oid in asked:
+                self.info.pop(oid, None)
+                self.contents.pop(oid, None)
             facts = BlobFacts(self._git, asked, self._read_below, self._keep)
             info, contents = facts.get()
             self.info.update(info)

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from repolicy.errors import GitError
-from repolicy.git import BlobFacts, Git, Query, objects_directory, parse_history_walk
+from repolicy.git import (
+    BlobFacts,
+    Git,
+    Query,
+    objects_directory,
+    parse_history_walk,
+    revision_input,
+)
 
 from .conftest import Repo
 
@@ -230,3 +237,18 @@ def test_input_that_fails_midway_ends_git_instead_of_hanging(repo: Repo) -> None
     sizes = Git(str(repo.path)).disk_sizes(ids())
     with pytest.raises(RuntimeError, match="went wrong"):
         sizes.get()
+
+
+def test_revisions_go_on_stdin_with_the_negations_they_had(repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.add("a.txt")
+    first = repo.commit("a")
+    repo.write("b.txt", "b\n")
+    repo.add("b.txt")
+    second = repo.commit("b")
+    options, names = revision_input([second, second, "--not", first, "--remotes=origin"])
+    assert options == ["--not", "--remotes=origin"]
+    assert names == f"{second}\n^{first}\n".encode()
+    # As git reads them: only what `second` adds.
+    history = Git(str(repo.path)).history([second, "--not", first, "--remotes=origin"]).get()
+    assert [(e.commit, e.path) for e in history] == [(second, "b.txt")]

@@ -327,25 +327,83 @@ def test_a_partial_clone_is_judged_without_fetching(repo: Repo, tmp_path: Path) 
 # -- many revisions --------------------------------------------------------------------
 
 
-def test_sixty_thousand_new_tips_fit(repo: Repo) -> None:
-    repo.write(".repolicy.yaml", POLICY)
+def sixty_thousand_commits(repo: Repo) -> list[str]:
+    """A chain of 60,000 commits on top of main; three of them add an excluded log."""
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
     repo.add(".repolicy.yaml")
     start = repo.commit("policy")
-    tips = []
-    for k in range(3):
-        repo.write(f"run{k}.log", "x")
-        repo.add(f"run{k}.log")
-        tips.append(repo.commit(f"run {k}"))
-    tags = "".join(f"create refs/tags/t{k:05d} {tips[k % 3]}\n" for k in range(60_000))
-    repo.git("update-ref", "--stdin", input=tags.encode())
+    stream = []
+    for k in range(1, 60_001):
+        stream.append(
+            f"commit refs/heads/chain\nmark :{k}\n"
+            f"committer Ada Trainer <ada@example.com> {1700000000 + k} +0000\ndata 0\n"
+            + (f"from {start}\n" if k == 1 else "")
+        )
+        if k in (1, 30_000, 60_000):
+            stream.append(f"M 100644 inline run{k}.log\ndata 2\nx\n")
+        stream.append("\n")
+    marks = repo.path.parent / "marks"
+    repo.git("fast-import", "--quiet", f"--export-marks={marks}", input="".join(stream).encode())
+    return [line.split()[1] for line in marks.read_text().splitlines()]
+
+
+EXPECTED_LOGS = {("excluded", f"run{k}.log") for k in (1, 30_000, 60_000)}
+
+
+def test_a_push_of_sixty_thousand_refs_fits(repo: Repo, tmp_path: Path) -> None:
+    tips = sixty_thousand_commits(repo)
+    assert len(set(tips)) == 60_000
     zero = "0" * 40
+    # What git gives the pre-push hook for `git push --tags` of one tag per commit.
     lines = "".join(
-        f"refs/tags/t{k:05d} {tips[k % 3]} refs/tags/t{k:05d} {zero}\n" for k in range(60_000)
+        f"refs/tags/t{k:05d} {tip} refs/tags/t{k:05d} {zero}\n" for k, tip in enumerate(tips)
     )
     proc = repo.run("check", "--push", "--format", "json", input=lines.encode())
     assert proc.returncode == 1, proc.stderr
-    assert found(json.loads(proc.stdout)) == {("excluded", f"run{k}.log") for k in range(3)}
+    assert found(json.loads(proc.stdout)) == EXPECTED_LOGS
+
+    # The server's side: the objects are there, no ref names them yet.
+    server = tmp_path / "server.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
+    repo.git("push", "-q", str(server), "main", "chain:refs/heads/incoming")
+    subprocess.run(["git", "update-ref", "-d", "refs/heads/incoming"], cwd=server, check=True)
+    lines = "".join(f"{zero} {tip} refs/tags/t{k:05d}\n" for k, tip in enumerate(tips))
+    proc = repo.run("check", "--pre-receive", "--format", "json", input=lines.encode(), cwd=server)
+    assert proc.returncode == 1, proc.stderr
+    assert found(json.loads(proc.stdout)) == EXPECTED_LOGS
+
+    # A CI checkout with 60,000 remote-tracking branches and no local one for
+    # them: audit names each (written as packed refs, as a fetch would).
+    repo.git("branch", "-q", "-D", "chain")
+    refs = "".join(f"{tip} refs/remotes/origin/b{k:05d}\n" for k, tip in enumerate(tips))
+    (repo.path / ".git" / "packed-refs").write_text(
+        "# pack-refs with: peeled fully-peeled sorted \n" + refs
+    )
+    assert len(repo.git("for-each-ref", "refs/remotes").splitlines()) == 60_000
     code, data = report(repo, "audit")
     assert code == 1
-    assert {("excluded", f"run{k}.log") for k in range(3)} <= found(data)
-    assert start
+    assert found(data) >= EXPECTED_LOGS
+
+
+def test_git_dying_on_a_damaged_packed_blob_makes_it_unreadable(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    start = repo.commit("policy")
+    repo.write("notes/small.bin", random.Random(3).randbytes(600))  # stored whole, not a delta
+    repo.add("notes")
+    last = repo.commit("notes")
+    repo.git("repack", "-a", "-d", "-q")
+    oid = repo.git("rev-parse", "HEAD:notes/small.bin").strip()
+    (idx,) = (repo.path / ".git" / "objects" / "pack").glob("*.idx")
+    listing = repo.git("verify-pack", "-v", str(idx))
+    offset = next(int(line.split()[4]) for line in listing.splitlines() if line.startswith(oid))
+    pack = idx.with_suffix(".pack")
+    data = bytearray(pack.read_bytes())
+    data[offset + 10 : offset + 40] = bytes(30)  # inside its compressed contents
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(data))
+    assert repo.git("cat-file", "-p", oid, check=False) == ""  # git dies on it
+    for args in (("audit",), ("check", "--push", "--from-ref", start, "--to-ref", last)):
+        code, data_ = report(repo, *args)
+        assert code == 1, args
+        assert ("blob-unreadable", "notes/small.bin") in found(data_), args
