@@ -274,6 +274,10 @@ class BlobFacts:
         self.contents: dict[str, bytes] = {}
         if objects is not None:
             oids = read_loose(objects, oids, read_below, keep, self.info, self.contents)
+            if oids and is_partial_clone(objects):
+                # An object the clone left out would be fetched by cat-file:
+                # refused, git dies on it, and it is reported as unreadable.
+                git.env["GIT_ALLOW_PROTOCOL"] = ""
         self.oids = oids  # the ones git is asked about
         self.questions: _BlobQuestions | None = None
         if oids:

@@ -323,6 +323,16 @@ def test_a_partial_clone_is_judged_without_fetching(repo: Repo, tmp_path: Path) 
     assert repo.run("audit", "--policy", str(clean), "--strict", cwd=clone).returncode == 1
     assert missing_objects(clone) == before
 
+    # The hook judging the index (`pre-commit run --all-files`): it cannot read
+    # what the clone left out either, says so, and fetches nothing.
+    subprocess.run(["git", "read-tree", "HEAD"], cwd=clone, check=True)
+    code, data = report(repo, "check", "--policy", str(clean), "data", cwd=clone)
+    assert missing_objects(clone) == before
+    assert (code, found(data)) == (
+        1,
+        {("blob-unreadable", "data/blob1.bin"), ("blob-unreadable", "data/blob2.bin")},
+    )
+
 
 # -- many revisions --------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ def check_unreadable(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
                 f"partial clone: {count} blob{'s' if count != 1 else ''} of the history "
                 f"{'are' if count != 1 else 'is'} only on the promisor remote and "
                 f"{'were' if count != 1 else 'was'} not judged (nothing was fetched); "
-                f"at {named}{more}"
+                f"paths: {named}{more}"
             ),
             fix="fetch the whole history to judge them: git fetch --refetch "
             "(or clone without --filter)",
