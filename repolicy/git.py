@@ -272,11 +272,15 @@ class BlobFacts:
         self.keep = keep
         self.info: dict[str, ObjectInfo] = {}
         self.contents: dict[str, bytes] = {}
+        # Objects a partial clone left out: git would fetch each one it is
+        # asked about. Every transport is refused instead, git dies on them,
+        # and they end up here (see `_fallback`).
+        self.promised: set[str] = set()
+        self.partial = False
         if objects is not None:
             oids = read_loose(objects, oids, read_below, keep, self.info, self.contents)
             if oids and is_partial_clone(objects):
-                # An object the clone left out would be fetched by cat-file:
-                # refused, git dies on it, and it is reported as unreadable.
+                self.partial = True
                 git.env["GIT_ALLOW_PROTOCOL"] = ""
         self.oids = oids  # the ones git is asked about
         self.questions: _BlobQuestions | None = None
@@ -303,12 +307,14 @@ class BlobFacts:
         clone's that git may not fetch): that object gets no facts, the rest do."""
         info: dict[str, ObjectInfo] = {}
         contents: dict[str, bytes] = {}
-        _each_answered(
+        absent = _each_answered(
             self.git,
             ("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"),
             self.oids,
             lambda asked, out: _parse_batch_check_into(out, info),
         )
+        if self.partial:
+            self.promised.update(absent)
         small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
         damaged = _each_answered(
             self.git,

@@ -143,7 +143,7 @@ def gather(
     oids = (c.oid for c in candidates if c.oid not in absent)
     facts = git.blob_facts(oids, MAX_POINTER_SIZE, might_be_pointer, objects)
     info, contents = facts.get()
-    return attach(candidates, info, contents, attributes.get(), absent)
+    return attach(candidates, info, contents, attributes.get(), absent | facts.promised)
 
 
 def attach(

@@ -328,10 +328,8 @@ def test_a_partial_clone_is_judged_without_fetching(repo: Repo, tmp_path: Path) 
     subprocess.run(["git", "read-tree", "HEAD"], cwd=clone, check=True)
     code, data = report(repo, "check", "--policy", str(clean), "data", cwd=clone)
     assert missing_objects(clone) == before
-    assert (code, found(data)) == (
-        1,
-        {("blob-unreadable", "data/blob1.bin"), ("blob-unreadable", "data/blob2.bin")},
-    )
+    assert (code, found(data)) == (0, {("blob-unreadable", None)})
+    assert "2 blobs" in data["violations"][0]["message"]
 
 
 # -- many revisions --------------------------------------------------------------------

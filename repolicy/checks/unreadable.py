@@ -73,7 +73,7 @@ def check_unreadable(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
             severity=WARNING,
             path=None,
             message=(
-                f"partial clone: {count} blob{'s' if count != 1 else ''} of the history "
+                f"partial clone: {count} blob{'s' if count != 1 else ''} "
                 f"{'are' if count != 1 else 'is'} only on the promisor remote and "
                 f"{'were' if count != 1 else 'was'} not judged (nothing was fetched); "
                 f"paths: {named}{more}"
