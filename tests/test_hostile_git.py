@@ -393,6 +393,25 @@ def test_a_push_of_sixty_thousand_refs_fits(repo: Repo, tmp_path: Path) -> None:
     assert found(data) >= EXPECTED_LOGS
 
 
+@pytest.mark.parametrize("damage", ["a FIFO", "a header smaller than the object"])
+def test_a_damaged_loose_object_in_history_is_read_here_not_by_git(repo: Repo, damage: str) -> None:
+    # git cat-file would wait forever on the FIFO, and take the header's word.
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    start = repo.commit("policy")
+    repo.write("model/weights.bin", os.urandom(200_000))
+    repo.add("model/weights.bin")
+    last = repo.commit("weights")
+    oid = repo.git("rev-parse", "HEAD:model/weights.bin").strip()
+    path = object_file(repo, oid)
+    path.unlink()
+    DAMAGE[damage](path)
+    for args in (("audit",), ("check", "--push", "--from-ref", start, "--to-ref", last)):
+        code, data = report(repo, *args)
+        assert code == 1, args
+        assert found(data) == {("blob-unreadable", "model/weights.bin")}, args
+
+
 def test_git_dying_on_a_damaged_packed_blob_makes_it_unreadable(repo: Repo) -> None:
     repo.write(".repolicy.yaml", POLICY)
     repo.add(".repolicy.yaml")
