@@ -5,7 +5,11 @@ travel on stdin (`--stdin`, `--batch-check`), output is read with `-z`, and
 paths are decoded once, here, with surrogateescape so names that are not
 UTF-8 survive the round trip. No other module runs git (`repolicy.process`
 starts the processes) or reads the repository's own files: the one thing
-read without git is a loose object the hook was just given (`read_loose`).
+read without git is a loose object (`read_loose`: what the hook was just
+given, and what git itself would hang on or believe too readily).
+
+Every call sees the objects as stored (no `refs/replace/`) and neutral
+values for the settings that change what plumbing prints (`_NEUTRAL_CONFIG`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import collections
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from repolicy.errors import GitError, RepolicyError
@@ -31,6 +35,26 @@ _STAGED_DIFF = (
 SYMLINK = "120000"
 
 
+# Settings a user or a server may hold that change what plumbing prints:
+# signature lines in `git log` (log.showSignature), colour codes, paths made
+# relative, commit messages re-encoded, copies and renames detected. Each is
+# given its neutral value on every call, after (so above) every config file
+# and every `-c` the caller was run with. What the product reads on purpose
+# (core.excludesFile, core.attributesFile, core.ignoreCase, lfs.*,
+# extensions.*, repolicy.*) is left alone.
+_NEUTRAL_CONFIG = (
+    "log.showSignature=false", "color.ui=false", "color.diff=false",
+    "color.branch=false", "color.status=false", "color.grep=false",
+    "diff.noprefix=false", "diff.mnemonicPrefix=false", "diff.relative=false",
+    "diff.renames=false", "log.abbrevCommit=false",
+    "log.decorate=false", "log.follow=false", "log.showRoot=true",
+    "log.mailmap=false", "i18n.logOutputEncoding=UTF-8", "core.abbrev=auto",
+    "core.quotePath=true", "format.pretty=medium", "status.showUntrackedFiles=all",
+    "diff.orderFile=" + os.devnull, "core.useReplaceRefs=false",
+)  # fmt: skip
+_NEUTRAL_ARGS = tuple(arg for setting in _NEUTRAL_CONFIG for arg in ("-c", setting))
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     # `git commit PATH` runs hooks against a temporary index; keep pointing at
@@ -39,6 +63,10 @@ def _env() -> dict[str, str]:
     if index and not os.path.isabs(index):
         env["GIT_INDEX_FILE"] = os.path.abspath(index)
     env.setdefault("GIT_OPTIONAL_LOCKS", "0")
+    # What is judged is what is stored and what a push sends: never the
+    # object a `refs/replace/` ref shows instead (`read_loose` reads stored
+    # objects too).
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
     return env
 
 
@@ -244,8 +272,16 @@ class BlobFacts:
         self.keep = keep
         self.info: dict[str, ObjectInfo] = {}
         self.contents: dict[str, bytes] = {}
+        # Objects a partial clone left out: git would fetch each one it is
+        # asked about. Every transport is refused instead, git dies on them,
+        # and they end up here (see `_fallback`).
+        self.promised: set[str] = set()
+        self.partial = False
         if objects is not None:
             oids = read_loose(objects, oids, read_below, keep, self.info, self.contents)
+            if oids and is_partial_clone(objects):
+                self.partial = True
+                git.env["GIT_ALLOW_PROTOCOL"] = ""
         self.oids = oids  # the ones git is asked about
         self.questions: _BlobQuestions | None = None
         if oids:
@@ -257,6 +293,9 @@ class BlobFacts:
             try:
                 self.questions.finish()
             except GitError:
+                for oid in self.oids:  # answered before git died: asked again
+                    self.info.pop(oid, None)
+                    self.contents.pop(oid, None)
                 info, contents = self._fallback()
                 self.info.update(info)
                 self.contents.update(contents)
@@ -264,12 +303,53 @@ class BlobFacts:
         return self.info, self.contents
 
     def _fallback(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
-        info = self.git.object_info(self.oids).get()
+        """One object at a time where git dies on one (damaged, or a partial
+        clone's that git may not fetch): that object gets no facts, the rest do."""
+        info: dict[str, ObjectInfo] = {}
+        contents: dict[str, bytes] = {}
+        absent = _each_answered(
+            self.git,
+            ("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"),
+            self.oids,
+            lambda asked, out: _parse_batch_check_into(out, info),
+        )
+        if self.partial:
+            self.promised.update(absent)
         small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
-        contents = self.git.blob_contents(small).get()
+        damaged = _each_answered(
+            self.git,
+            ("cat-file", "--batch"),
+            small,
+            lambda asked, out: _parse_batch_into(out, contents),
+        )
+        for oid in damaged:  # its size was read, its contents cannot be
+            del info[oid]
         if self.keep is not None:
             contents = {oid: data for oid, data in contents.items() if self.keep(data)}
         return info, contents
+
+
+def _each_answered(
+    git: Git, args: tuple[str, ...], oids: list[str], parse: Callable[[list[str], bytes], int]
+) -> list[str]:
+    """`cat-file` over `oids`; `parse` takes the answers and says how many are
+    whole. When git dies on an object its message names, that object is
+    skipped (left without facts) and the rest asked again; any other failure
+    is git's own, and raised. Returns the skipped objects."""
+    skipped = []
+    todo = oids
+    while todo:
+        pending = git.start(*args, input="".join(o + "\n" for o in todo).encode())
+        out, err = pending.proc.communicate(pending.input or b"")
+        answered = parse(todo, out)
+        returncode = pending.proc.wait()
+        if returncode == 0:
+            break
+        if answered >= len(todo) or todo[answered].encode() not in err:
+            raise GitError(pending.argv, returncode, err.decode(errors="replace"))
+        skipped.append(todo[answered])
+        todo = todo[answered + 1 :]
+    return skipped
 
 
 class AttributeReader:
@@ -292,6 +372,11 @@ class AttributeReader:
 # Enough of a loose object's compressed bytes to hold the header of any object
 # and the whole of one small enough to be an LFS pointer.
 _LOOSE_HEAD = 4096
+_LOOSE_TYPES = {b"blob": "blob", b"tree": "tree", b"commit": "commit", b"tag": "tag"}
+# zlib cannot shrink data more than about 1032 to 1, nor grow it by more than
+# 5 bytes per 16 KiB block and a few bytes of framing: a header that claims
+# a size outside those bounds of the file it is in says something false.
+_MAX_RATIO = 1100
 
 
 def read_loose(
@@ -303,39 +388,112 @@ def read_loose(
     contents: dict[str, bytes],
 ) -> list[str]:
     """Facts about loose objects read straight from `objects/xx/yyyy`; returns the
-    oids still to ask `cat-file` about (packed, in an alternate, or unreadable).
+    oids still to ask `cat-file` about (packed, or in an alternate).
 
     What `git add` just wrote is loose, so the hook learns everything it needs
     about the staged blobs without starting a process. Only the header is
-    inflated, and the whole object only when it is under `read_below` bytes.
-    The bytes are the object as stored: what a push sends, not what a
-    `refs/replace/` object would show.
-    """
-    import zlib
+    inflated, and the whole object only when it is under `read_below` bytes
+    (or when the file's own size belies its header). The bytes are the object
+    as stored: what a push sends, not what a `refs/replace/` object would show.
 
+    A loose file that is there but cannot be read as an object (damaged, a
+    header that lies, not a regular file) is left out of `info` and not asked
+    of git either: git would hang on a FIFO and believe a lying header. The
+    caller takes an id without facts for an unreadable object, never for 0 bytes.
+    """
     rest = []
     for oid in oids:
         try:
-            with open(os.path.join(objects, oid[:2], oid[2:]), "rb") as f:
-                raw = f.read(_LOOSE_HEAD)
-                inflate = zlib.decompressobj()
-                head = inflate.decompress(raw, 64)
-                kind, _, size_text = head.partition(b"\0")[0].partition(b" ")
-                size = int(size_text)
-                data = None
-                if size < read_below:
-                    data = head[head.index(b"\0") + 1 :] + inflate.decompress(
-                        inflate.unconsumed_tail + f.read()
-                    )
-                    if len(data) != size or not inflate.eof:
-                        raise ValueError(oid)
-        except (OSError, ValueError, zlib.error):
+            facts = _loose_object(os.path.join(objects, oid[:2], oid[2:]), read_below)
+        except (FileNotFoundError, NotADirectoryError):  # not loose: packed, or elsewhere
             rest.append(oid)
             continue
-        info[oid] = ObjectInfo(oid, kind.decode(), size)
-        if data is not None and kind == b"blob" and (keep is None or keep(data)):
+        if facts is None:
+            continue  # unreadable
+        kind, size, data = facts
+        info[oid] = ObjectInfo(oid, kind, size)
+        if data is not None and kind == "blob" and (keep is None or keep(data)):
             contents[oid] = data
     return rest
+
+
+def _loose_object(path: str, read_below: int) -> tuple[str, int, bytes | None] | None:
+    """(type, size, contents when under `read_below`) of one loose object file, or
+    None when the file is there but is not a sound object. Never blocks (a
+    FIFO), never reads more than the header promises (a zlib bomb)."""
+    import stat
+    import zlib
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+            raise
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        raw = os.read(fd, _LOOSE_HEAD)
+        inflate = zlib.decompressobj()
+        head = inflate.decompress(raw, 64)
+        header, nul, data = head.partition(b"\0")
+        kind_raw, space, size_text = header.partition(b" ")
+        kind = _LOOSE_TYPES.get(kind_raw)
+        # Digits only: int() would take "-5", "+5", " 5" or "5_0".
+        if not nul or not space or kind is None or not size_text.isdigit():
+            return None
+        size = int(size_text)
+        stored = st.st_size
+        if size > (stored + 64) * _MAX_RATIO:
+            return None  # far more than the file could ever inflate to
+        too_big_a_file = stored > size + size // 2048 + 4096
+        if size >= read_below and not too_big_a_file:
+            return kind, size, None
+        # Inflate the whole object, never beyond one byte past the claimed size.
+        chunks = [data]
+        have = len(data)
+        pending = inflate.unconsumed_tail
+        while have <= size and not inflate.eof:
+            if not pending:
+                pending = os.read(fd, 1 << 16)
+                if not pending:
+                    break
+            out = inflate.decompress(pending, size + 1 - have)
+            pending = inflate.unconsumed_tail
+            have += len(out)
+            if size < read_below:
+                chunks.append(out)
+        if have != size or not inflate.eof:
+            return None
+        return kind, size, b"".join(chunks) if size < read_below else None
+    except (OSError, zlib.error):
+        return None
+    finally:
+        os.close(fd)
+
+
+def loose_ids(objects: str) -> set[str]:
+    """The ids of the loose objects in `objects` (one listing per fan-out directory)."""
+    found: set[str] = set()
+    for k in range(256):
+        prefix = f"{k:02x}"
+        try:
+            names = os.listdir(os.path.join(objects, prefix))
+        except OSError:
+            continue
+        found.update(prefix + name for name in names if len(name) in (38, 62))
+    return found
+
+
+def is_partial_clone(objects: str) -> bool:
+    """Whether objects came from a partial clone's promisor remote (a `.promisor`
+    pack): objects it left out are fetched by git on demand, unless asked not to."""
+    try:
+        names = os.listdir(os.path.join(objects, "pack"))
+    except OSError:
+        return False
+    return any(name.endswith(".promisor") for name in names)
 
 
 def objects_directory(git_dir: str) -> str:
@@ -365,7 +523,9 @@ class Git:
         if not os.path.isdir(self.cwd):
             raise RepolicyError(f"not a directory: {self.cwd}")
         try:
-            proc = Process(("git", "-C", self.cwd, *args), self.env, stdin or input is not None)
+            proc = Process(
+                ("git", "-C", self.cwd, *_NEUTRAL_ARGS, *args), self.env, stdin or input is not None
+            )
         except FileNotFoundError:
             raise RepolicyError("git is not installed or not on PATH") from None
         return Pending(argv, proc, input)
@@ -434,10 +594,12 @@ class Git:
 
     def _history_log(self, revisions: Sequence[str], trees: bool) -> Pending:
         """The `git log` that `WalkParser` reads."""
+        options, names = revision_input(revisions)
         return self.start(
-            "log", "--raw", *(["-t"] if trees else []), "-z", "-c", "--no-abbrev",
+            "log", "--stdin", "--raw", *(["-t"] if trees else []), "-z", "-c", "--no-abbrev",
             "--no-renames", "--root", "--reverse", "--topo-order", "--ignore-missing",
-            "--format=%x01%H %T" if trees else "--format=%x01%H", *revisions, "--",
+            "--format=%x01%H %T" if trees else "--format=%x01%H", *options, "--",
+            input=names,
         )  # fmt: skip
 
     def history_scan(
@@ -446,10 +608,30 @@ class Git:
         read_below: int,
         keep: Callable[[bytes], bool] | None,
         attributes: Sequence[str],
+        objects: str | None = None,
+        promised: Collection[str] = (),
     ) -> HistoryScan:
         """`history_walk`, with every blob's facts and every path's attributes
-        asked while the walk goes (see `HistoryScan`)."""
-        return HistoryScan(self, revisions, read_below, keep, attributes)
+        asked while the walk goes (see `HistoryScan`). With `objects`, loose
+        objects are read there; `promised` ids are never asked (see `promised`)."""
+        return HistoryScan(self, revisions, read_below, keep, attributes, objects, promised)
+
+    def promised(self, revisions: Sequence[str]) -> Query[set[str]]:
+        """In a partial clone, the objects `revisions` reach that are not here (the
+        promisor remote has them). Asking `cat-file` about one would fetch it;
+        `rev-list --missing=print` lists them and fetches nothing. From now on
+        no git call of this object may fetch either: every transport is refused."""
+        self.env["GIT_ALLOW_PROTOCOL"] = ""
+        options, names = revision_input(revisions)
+        pending = self.start(
+            "rev-list", "--stdin", "--objects", "--missing=print", "--ignore-missing",
+            *options, "--", input=names,
+        )  # fmt: skip
+        return Query(
+            pending,
+            lambda out: {line[1:].decode() for line in out.split(b"\n") if line[:1] == b"?"},
+            set(),
+        )
 
     def tag_objects(self) -> Query[list[str]]:
         """The annotated tag objects under refs/tags (what `--tags` adds to a walk)."""
@@ -467,9 +649,14 @@ class Git:
 
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
+        options, names = revision_input(revisions)
         pending = self.start(
-            "rev-list", "--objects", "--disk-usage", "--ignore-missing", *revisions, "--"
-        )
+            # An absent object counts nothing and is never fetched: a partial
+            # clone's are on its promisor remote, and a blob that is gone
+            # otherwise is reported by the checks (blob-unreadable).
+            "rev-list", "--stdin", "--objects", "--disk-usage", "--ignore-missing",
+            "--missing=allow-any", *options, "--", input=names,
+        )  # fmt: skip
         return Query(pending, lambda out: int(out.strip() or b"0"), 0)
 
     # -- trees (require, frozen) --
@@ -478,12 +665,13 @@ class Git:
         """Each commit of `revisions`, oldest first, with its parents, its
         `Repolicy-Allow-Frozen:` trailers and every path it added, modified or
         deleted (a merge: what differs from every parent, as `-c` shows it)."""
+        options, names = revision_input(revisions)
         pending = self.start(
-            "log", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root", "--reverse",
-            "--topo-order", "--ignore-missing",
+            "log", "--stdin", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
+            "--reverse", "--topo-order", "--ignore-missing",
             f"--format=%x01%H %P%x02%(trailers:key={ALLOW_FROZEN_TRAILER},valueonly,unfold,"
             "separator=%x1f)%x02",
-            *revisions, "--",
+            *options, "--", input=names,
         )  # fmt: skip
         return Query(pending, parse_commit_changes, [])
 
@@ -606,9 +794,11 @@ class Git:
             specs = []  # walk every added path rather than overflow the command line
         pending = None
         if wanted and revisions:
+            options, names = revision_input(revisions)
             pending = self.start(
-                "log", "--reverse", "--topo-order", "--format=%x01%H", "--name-only", "-z",
-                "--no-renames", "--diff-filter=A", "--ignore-missing", *revisions, "--", *specs,
+                "log", "--stdin", "--reverse", "--topo-order", "--format=%x01%H", "--name-only",
+                "-z", "--no-renames", "--diff-filter=A", "--ignore-missing", *options, "--",
+                *specs, input=names,
             )  # fmt: skip
         return Query(pending, lambda out: _parse_first_added(wanted, out), {})
 
@@ -749,6 +939,31 @@ class Git:
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
         return Query(pending, _parse_check_ignore, {}, ok=(0, 1))
+
+
+def revision_input(revisions: Sequence[str]) -> tuple[list[str], bytes]:
+    """`revisions` split for a `--stdin` walk: options (`--branches`, `--not`...)
+    stay on the command line, names go to stdin, once each. A push of 60,000
+    tags names 60,000 commits, more than a command line holds.
+
+    `--stdin` comes first on the command line, where no `--not` is in force
+    yet; a name after an odd number of `--not` is sent as `^name` instead."""
+    options: list[str] = []
+    names: dict[str, None] = {}
+    negated = False
+    for rev in revisions:
+        if rev == "--not":
+            negated = not negated
+            options.append(rev)
+        elif rev.startswith("-"):
+            options.append(rev)
+        elif negated and not rev.startswith("^"):
+            names["^" + rev] = None
+        elif negated:
+            names[rev[1:]] = None
+        else:
+            names[rev] = None
+    return options, b"".join(encode(name) + b"\n" for name in names)
 
 
 class IgnoreSource(NamedTuple):
@@ -1137,8 +1352,12 @@ class HistoryScan:
         read_below: int,
         keep: Callable[[bytes], bool] | None,
         attributes: Sequence[str],
+        objects: str | None = None,
+        promised: Collection[str] = (),
     ) -> None:
         self.info: dict[str, ObjectInfo] = {}
+        self._objects = objects
+        self._promised = promised
         self.contents: dict[str, bytes] = {}
         self.attributes = _Attributes()
         self._git = git
@@ -1178,6 +1397,12 @@ class HistoryScan:
         seen_oids: dict[str, None] = {}
         seen_paths: set[str] = set()
         done = 0
+        # Loose objects are read here, as the hook reads them: git would hang
+        # on a FIFO and believe a header that lies. A partial clone's absent
+        # blobs are never asked: git would fetch them.
+        objects = self._objects
+        loose = loose_ids(objects) if objects is not None else set()
+        asked: list[str] = []  # of git
         for data in self._log.stream():
             parser.feed(data)
             fresh = parser.entries[done:]
@@ -1190,6 +1415,17 @@ class HistoryScan:
             )
             seen_oids.update(dict.fromkeys(oids))
             seen_paths.update(paths)
+            if self._promised:
+                oids = [o for o in oids if o not in self._promised]
+            if loose and objects is not None:
+                here = [o for o in oids if o in loose]
+                if here:
+                    rest = read_loose(
+                        objects, here, self._read_below, self._keep, self.info, self.contents
+                    )
+                    unread = set(here) - set(rest)
+                    oids = [o for o in oids if o not in unread]
+            asked += oids
             self._blobs.ask(oids)
             if paths:
                 self._attr_paths.extend(paths)
@@ -1198,7 +1434,12 @@ class HistoryScan:
         try:
             self._blobs.finish()
         except GitError:
-            facts = BlobFacts(self._git, list(seen_oids), self._read_below, self._keep)
+            # Git died on an object: what it said is asked again, one object
+            # at a time where it dies (see `BlobFacts`).
+            for oid in asked:
+                self.info.pop(oid, None)
+                self.contents.pop(oid, None)
+            facts = BlobFacts(self._git, asked, self._read_below, self._keep)
             info, contents = facts.get()
             self.info.update(info)
             self.contents.update(contents)
@@ -1265,26 +1506,45 @@ def _parse_ls_files(out: bytes) -> list[IndexEntry]:
 
 def _parse_batch_check(out: bytes) -> dict[str, ObjectInfo]:
     info: dict[str, ObjectInfo] = {}
-    for line in out.decode().splitlines():
-        parts = line.split(" ")
+    _parse_batch_check_into(out, info)
+    return info
+
+
+def _parse_batch_check_into(out: bytes, info: dict[str, ObjectInfo]) -> int:
+    """Whole answer lines into `info`; returns how many there were."""
+    lines = out.split(b"\n")[:-1]
+    for line in lines:
+        parts = line.decode().split(" ")
         if len(parts) == 3:  # not "<oid> missing"
             info[parts[0]] = ObjectInfo(parts[0], parts[1], int(parts[2]))
-    return info
+    return len(lines)
 
 
 def _parse_batch(out: bytes) -> dict[str, bytes]:
     contents: dict[str, bytes] = {}
-    pos = 0
+    _parse_batch_into(out, contents)
+    return contents
+
+
+def _parse_batch_into(out: bytes, contents: dict[str, bytes]) -> int:
+    """Whole `cat-file --batch` answers into `contents`; returns how many there were."""
+    pos = answered = 0
     while pos < len(out):
-        eol = out.index(b"\n", pos)
+        eol = out.find(b"\n", pos)
+        if eol < 0:
+            break
         header = out[pos:eol].split(b" ")
-        pos = eol + 1
         if len(header) != 3:  # "<oid> missing"
+            pos = eol + 1
+            answered += 1
             continue
         size = int(header[2])
-        contents[header[0].decode()] = out[pos : pos + size]
-        pos += size + 1
-    return contents
+        if len(out) < eol + size + 2:
+            break  # cut short: git died while writing it
+        contents[header[0].decode()] = out[eol + 1 : eol + 1 + size]
+        pos = eol + size + 2
+        answered += 1
+    return answered
 
 
 class _Attributes(dict[str, dict[str, str]]):

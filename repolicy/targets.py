@@ -9,7 +9,7 @@ the `filter` attribute, side by side) so checks never touch git.
 # string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
@@ -26,6 +26,11 @@ from repolicy.git import (
 )
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
 
+# Why a blob has no facts (`BlobAtPath.unreadable`): its object cannot be
+# read, or a partial clone left it on the promisor remote.
+UNREADABLE = "unreadable"
+PROMISED = "promised"
+
 
 class BlobAtPath(NamedTuple):
     """A blob as it appears at one path (staged, or in one commit)."""
@@ -37,6 +42,7 @@ class BlobAtPath(NamedTuple):
     pointer: Pointer | Malformed | None = None  # parsed for blobs under 1024 bytes
     lfs_filter: bool = False  # .gitattributes gives the path filter=lfs
     commit: str | None = None
+    unreadable: str = ""  # UNREADABLE or PROMISED: no facts (size is then 0, and meaningless)
 
     @property
     def is_symlink(self) -> bool:
@@ -112,6 +118,7 @@ def gather(
     cached_attributes: bool,
     objects: str | None = None,
     reader: AttributeReader | None = None,
+    promised: Collection[str] = (),
 ) -> list[BlobAtPath]:
     """Attach size, pointer and attribute facts to each candidate.
 
@@ -119,7 +126,9 @@ def gather(
     to be LFS pointers are read in one more batch. With `objects` (freshly
     staged blobs are loose), loose objects are read there while git answers
     the attribute question. `reader`, a `check-attr` for `filter` started
-    earlier, is asked instead of starting one.
+    earlier, is asked instead of starting one. `promised`: ids a partial
+    clone's promisor remote holds; git is never asked about them (it would
+    fetch them).
     """
     if not candidates:
         if reader is not None:
@@ -130,9 +139,11 @@ def gather(
         attributes = reader.ask(paths)
     else:
         attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
-    facts = git.blob_facts((c.oid for c in candidates), MAX_POINTER_SIZE, might_be_pointer, objects)
+    absent = set(promised)
+    oids = (c.oid for c in candidates if c.oid not in absent)
+    facts = git.blob_facts(oids, MAX_POINTER_SIZE, might_be_pointer, objects)
     info, contents = facts.get()
-    return attach(candidates, info, contents, attributes.get())
+    return attach(candidates, info, contents, attributes.get(), absent | facts.promised)
 
 
 def attach(
@@ -140,9 +151,12 @@ def attach(
     info: Mapping[str, ObjectInfo],
     contents: Mapping[str, bytes],
     attrs: Mapping[str, Mapping[str, str]],
+    promised: Collection[str] = (),
 ) -> list[BlobAtPath]:
     """Blobs at their paths, from facts already gathered: sizes (`info`), the
-    contents of the small blobs that might be pointers, `filter` attributes."""
+    contents of the small blobs that might be pointers, `filter` attributes.
+    A blob without facts could not be read (or, among `promised`, is only on
+    a partial clone's promisor remote): it is marked so, never taken as 0 bytes."""
     pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
     return [
         BlobAtPath(
@@ -153,6 +167,7 @@ def attach(
             pointer=pointers.get(c.oid),
             lfs_filter=attrs.get(c.path, {}).get("filter") == "lfs",
             commit=c.commit,
+            unreadable="" if c.oid in info else PROMISED if c.oid in promised else UNREADABLE,
         )
         for c in candidates
     ]

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from repolicy.errors import GitError
-from repolicy.git import BlobFacts, Git, Query, objects_directory, parse_history_walk
+from repolicy.git import (
+    BlobFacts,
+    Git,
+    Query,
+    objects_directory,
+    parse_history_walk,
+    revision_input,
+)
 
 from .conftest import Repo
 
@@ -138,7 +145,9 @@ def test_loose_objects_read_in_process_agree_with_cat_file(
     assert loose.get() == facts_from_git(git, oids)
 
 
-def test_packed_and_unreadable_objects_are_asked_of_git(repo: Repo) -> None:
+def test_packed_objects_are_asked_of_git_and_a_damaged_loose_one_is_unreadable(
+    repo: Repo,
+) -> None:
     oids = stage_assorted(repo)
     repo.commit()
     repo.git("gc", "-q")  # everything moves into a pack
@@ -152,11 +161,13 @@ def test_packed_and_unreadable_objects_are_asked_of_git(repo: Repo) -> None:
     oids = list(entries.values())
     git = Git(str(repo.path))
     facts = BlobFacts(git, oids, 1024, objects=objects_directory(str(repo.path / ".git")))
-    assert facts.oids == sorted(set(oids) - {entries["new.txt"]}, key=oids.index)
+    loose = {entries["new.txt"], entries["broken.txt"]}
+    assert facts.oids == sorted(set(oids) - loose, key=oids.index)
     info, contents = facts.get()
     assert contents[entries["new.txt"]] == b"staged after the gc\n"
     assert info[entries["big.bin"]].size == 300_000
-    assert entries["broken.txt"] not in contents  # git itself cannot read it either
+    # Damaged: no facts at all (the caller reports it), and git is not asked.
+    assert entries["broken.txt"] not in info
 
 
 def test_a_linked_worktree_finds_the_objects_of_its_repository(repo: Repo, tmp_path: Path) -> None:
@@ -226,3 +237,18 @@ def test_input_that_fails_midway_ends_git_instead_of_hanging(repo: Repo) -> None
     sizes = Git(str(repo.path)).disk_sizes(ids())
     with pytest.raises(RuntimeError, match="went wrong"):
         sizes.get()
+
+
+def test_revisions_go_on_stdin_with_the_negations_they_had(repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.add("a.txt")
+    first = repo.commit("a")
+    repo.write("b.txt", "b\n")
+    repo.add("b.txt")
+    second = repo.commit("b")
+    options, names = revision_input([second, second, "--not", first, "--remotes=origin"])
+    assert options == ["--not", "--remotes=origin"]
+    assert names == f"{second}\n^{first}\n".encode()
+    # As git reads them: only what `second` adds.
+    history = Git(str(repo.path)).history([second, "--not", first, "--remotes=origin"]).get()
+    assert [(e.commit, e.path) for e in history] == [(second, "b.txt")]

@@ -52,6 +52,7 @@ REGISTRY: dict[str, CheckInfo] = {
         CheckInfo("lfs-object-missing", "lfs", ERROR, ("push",)),
         CheckInfo("baseline-unused", "baseline", WARNING, ("audit",)),
         CheckInfo("allow-unused", "allow", WARNING, ("audit",)),
+        CheckInfo("blob-unreadable", "unreadable", ERROR, ("check", "push", "audit")),
     )
 }
 
@@ -143,13 +144,20 @@ def check_blobs(ctx: Context, blobs: list[BlobAtPath]) -> list[Violation]:
     from repolicy.checks.budgets import check_file_sizes
     from repolicy.checks.exclude import check_excluded
     from repolicy.checks.lfs import check_lfs, check_lfs_attributes
+    from repolicy.checks.unreadable import check_unreadable
 
+    # A blob that cannot be read has no size or contents to judge: it is
+    # reported as such, and no other check sees it as 0 bytes.
+    unreadable = list(check_unreadable(ctx, (b for b in blobs if b.unreadable)))
+    if unreadable:
+        blobs = [b for b in blobs if not b.unreadable]
     excluded = list(check_excluded(ctx, blobs))
     # An excluded path must leave git altogether; LFS or size advice for it
     # would only contradict that fix.
     gone = {v.path for v in excluded}
     kept = [b for b in blobs if b.path not in gone]
     return [
+        *unreadable,
         *excluded,
         *check_lfs(ctx, kept),
         *check_lfs_attributes(ctx, kept),

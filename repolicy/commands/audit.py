@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 
-from repolicy.git import Git
+from repolicy.git import Git, is_partial_clone, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,7 +85,11 @@ def run(args: Options) -> int:
     # three: the blobs at their paths (whose sizes, contents and attributes
     # are asked as the walk meets them) and, with the commits and trees it
     # passes, what the history takes on disk.
-    scan = git.history_scan(revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",))
+    objects = objects_directory(info.git_dir)
+    promised = git.promised(revs).get() if is_partial_clone(objects) else set()
+    scan = git.history_scan(
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised
+    )
     tags = git.tag_objects()
     progress = Progress(enabled=None if not args.quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")
@@ -110,8 +114,8 @@ def run(args: Options) -> int:
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     del seen
     blobs = [
-        *attach(history, scan.info, scan.contents, scan.attributes),
-        *gather(git, staged, cached_attributes=True),
+        *attach(history, scan.info, scan.contents, scan.attributes, promised),
+        *gather(git, staged, cached_attributes=True, objects=objects, promised=promised),
     ]
     if contents:
         blobs += gather(git, contents, cached_attributes=True)
@@ -164,7 +168,7 @@ def run(args: Options) -> int:
     versions: dict[str, int] = {}
     biggest: dict[str, BlobAtPath] = {}
     for b in blobs:
-        if b.commit and not b.is_lfs_pointer:
+        if b.commit and not b.is_lfs_pointer and not b.unreadable:
             versions[b.path] = versions.get(b.path, 0) + 1
             if b.path not in biggest or b.size > biggest[b.path].size:
                 biggest[b.path] = b

@@ -31,7 +31,7 @@ from repolicy.commands.push import (
     sane_ref,
 )
 from repolicy.errors import RepolicyError
-from repolicy.git import SYMLINK, Git, decode
+from repolicy.git import SYMLINK, Git, decode, objects_directory
 from repolicy.policyfile import MAX_POLICY_BYTES
 
 TYPE_CHECKING = False
@@ -134,6 +134,7 @@ def run(args: Options) -> int:
         baseline=accepted,
         advisor=server_advisor(git, updates),
         names={u.new: u.ref for u in updates},
+        objects=objects_directory(git_dir),
     )
     report.sort()
     emit(

@@ -14,7 +14,7 @@ import string
 import sys
 
 from repolicy.errors import RepolicyError
-from repolicy.git import Git
+from repolicy.git import Git, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ def run(args: Options) -> int:
         escapes=escapes,
         names=names,
         advisor=push_advisor(git, updates, remote),
+        objects=objects_directory(info.git_dir),
     )
     report.sort()
     emit(
@@ -216,6 +217,7 @@ def judge(
     baseline: Baseline | None = None,
     advisor: Advisor | None = None,
     names: dict[str, str] | None = None,
+    objects: str | None = None,
 ) -> None:
     """Every check of a push over the objects `revs` selects, into `report`.
 
@@ -225,6 +227,8 @@ def judge(
     (None: this repository's own objects bound it). A `baseline` drops what it
     accepts in the commits that brought it (see `repolicy.baseline.apply`).
     `names` maps a pushed tip to the ref it goes to, which names a bare blob.
+    `objects`: the object directory, where loose objects are read (see
+    `repolicy.git.read_loose`) and a partial clone is recognised.
     """
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.lfs import check_lfs_objects
@@ -254,11 +258,20 @@ def judge(
         if bound is None or bound > limit:
             cut = revs.index("--not")
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+    from repolicy.git import is_partial_clone
+
+    promised = git.promised(revs) if objects and is_partial_clone(objects) else None
     entries = git.history(revs).get()
     cut = revs.index("--not")
     origin: dict[str, str] = {}
     contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
-    blobs = gather(git, [*history_candidates(entries), *contents], cached_attributes=True)
+    blobs = gather(
+        git,
+        [*history_candidates(entries), *contents],
+        cached_attributes=True,
+        objects=objects,
+        promised=promised.get() if promised is not None else (),
+    )
     ctx = Context(policy)
     if advisor is not None:
         ctx.advice = advisor
