@@ -26,7 +26,16 @@ REPORT_COMMANDS = ("check", "audit")
 _FAST_FLAGS = {"--strict": "strict", "--no-color": "no_color", "-q": "quiet", "--quiet": "quiet"}
 # `check`'s options: those taking a value, then the others.
 _CHECK_VALUED = ("-C", "--policy", "--format", "--from-ref", "--to-ref")
-_CHECK_FLAGS = ("--strict", "--no-color", "-q", "--quiet", "--push", "--pre-receive", "-h", "--help")
+_CHECK_FLAGS = (
+    "--strict",
+    "--no-color",
+    "-q",
+    "--quiet",
+    "--push",
+    "--pre-receive",
+    "-h",
+    "--help",
+)
 
 
 class Options:

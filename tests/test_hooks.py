@@ -294,9 +294,7 @@ def _old_entry(repo: Repo, serial: bool) -> None:
 
 
 @pytest.mark.parametrize("config", ["shipped", "old-entry", "old-entry-shuffled"])
-def test_staged_names_that_look_like_options_never_open_the_gate(
-    hooked: Repo, config: str
-) -> None:
+def test_staged_names_that_look_like_options_never_open_the_gate(hooked: Repo, config: str) -> None:
     if config != "shipped":
         _old_entry(hooked, serial=config == "old-entry")
     before = start(
