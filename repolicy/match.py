@@ -17,7 +17,7 @@ to `git check-ignore` on generated trees.
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import NamedTuple
 
 # What os.fsencode does, without its per-call checks (paths are matched by
@@ -355,7 +355,7 @@ class _Automaton:
 
     def fullmatch(self, subject: bytes) -> bool:
         final, loops, moves, closures = self.final, self.loops, self.moves, self.closures
-        current = closures[0]
+        current: Set[int] = closures[0]
         for byte in subject:
             reached: set[int] = set()
             for state in current:
@@ -369,9 +369,9 @@ class _Automaton:
                     reached |= closures[state + 1]
             if not reached:
                 return False
-            current = reached
             for state in list(reached):
-                current |= closures[state]
+                reached |= closures[state]
+            current = reached
         return final in current
 
 
