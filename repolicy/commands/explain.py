@@ -40,6 +40,11 @@ def run(args: Options) -> int:
     info = here.discover().get()
     git = Git(info.toplevel)
     paths = [p for p in repository_paths(info, args.paths) if p]
+    from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+    # Before any git command reads the ignore files: one that is a FIFO would hang it.
+    listed = [*git.files().get(), *paths]
+    refuse_special_rule_files(info.toplevel, info.git_dir, parent_directories(listed))
     index_query = git.index_entries()
     ignore_query = git.ignore_sources(paths)
     attr_query = git.attributes(paths, ATTRIBUTES)

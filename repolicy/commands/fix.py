@@ -34,6 +34,9 @@ def run(args: Options) -> int:
     index_query = git.index_entries()
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     files = files_query.get()
+    from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+    refuse_special_rule_files(info.toplevel, info.git_dir, parent_directories(files))
     plan = make_plan(
         info.toplevel,
         policy,
