@@ -402,8 +402,11 @@ class Git:
         """Index against HEAD (or against nothing on an unborn branch)."""
         return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
 
-    def index_entries(self) -> Query[list[IndexEntry]]:
-        return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
+    def index_entries(self, keep: Callable[[bytes], bool] | None = None) -> Query[list[IndexEntry]]:
+        """The index; with `keep`, only the entries whose raw path it accepts
+        (the rest are never decoded)."""
+        parse = _parse_ls_files if keep is None else lambda out: _parse_ls_files(out, keep)
+        return Query(self.start("ls-files", "--stage", "-z"), parse, [])
 
     def untracked(self, ignored: bool) -> Query[list[str]]:
         """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
@@ -1172,12 +1175,14 @@ def _parse_check_ignore(out: bytes) -> dict[str, IgnoreSource]:
     return result
 
 
-def _parse_ls_files(out: bytes) -> list[IndexEntry]:
+def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
     entries = []
     for record in out.split(b"\0"):
         if not record:
             continue
         meta, _, path = record.partition(b"\t")
+        if keep is not None and not keep(path):
+            continue
         mode, oid, stage = meta.split(b" ")
         mode_text = _MODES.get(mode) or mode.decode()
         entries.append(IndexEntry(mode_text, oid.decode(), int(stage), decode(path)))
