@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def no_crash(proc: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.fixture
-def deep(repo: Repo) -> Repo:
+def deep(repo: Repo) -> Iterator[Repo]:
     repo.write(".repolicy.yaml", POLICY)
     repo.write("d/README.md", "the d tree\n")
     repo.add(".repolicy.yaml", "d/README.md")
@@ -50,7 +51,16 @@ def deep(repo: Repo) -> Repo:
             os.mkdir(path)
     repo.write(f"{DEEP}/train.log", "loss 0.1\n")
     repo.write(f"{DEEP}/model.py", "x = 1\n")
-    return repo
+    yield repo
+    # shutil.rmtree (pytest's clean-up of old temporary directories) recurses
+    # per level: take the tree down one level at a time, deepest first.
+    levels = DEEP.split("/")
+    for depth in range(len(levels), 0, -1):
+        here = repo.path / "/".join(levels[:depth])
+        for child in here.iterdir():
+            if not child.is_dir() or child.is_symlink():
+                child.unlink()
+        here.rmdir()
 
 
 def violations(proc: subprocess.CompletedProcess[str]) -> set[tuple[str, str]]:
