@@ -96,9 +96,9 @@ def run(args: Options) -> int:
         results.append(entry)
 
     if args.format == "json":
-        text = json.dumps(
-            {"version": 1, "command": "explain", "paths": results}, indent=2, ensure_ascii=False
-        )
+        from repolicy.report import dumps_json
+
+        text = dumps_json({"version": 1, "command": "explain", "paths": results})
     else:
         text = "\n\n".join(_render(r) for r in results)
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]

@@ -8,7 +8,6 @@ POSIX shell.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -176,7 +175,9 @@ def _emit_json(
         "commands": [{"command": cmd, "why": why} for cmd, why in commands],
         "warnings": warnings,
     }
-    out = json.dumps(data, indent=2, ensure_ascii=False)
+    from repolicy.report import dumps_json
+
+    out = dumps_json(data)
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     sys.stdout.write(out + "\n")
 
