@@ -69,7 +69,7 @@ def main() -> int:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_CONFIG_NOSYSTEM": "1"}
     names = paths(args.files)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         repo = Path(tmp)
         build(repo, names)
         check = timed(repo, ["check"], env)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, NamedTuple, TypeVar
@@ -402,10 +403,16 @@ class Git:
         """Index against HEAD (or against nothing on an unborn branch)."""
         return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
 
-    def index_entries(self, keep: Callable[[bytes], bool] | None = None) -> Query[list[IndexEntry]]:
-        """The index; with `keep`, only the entries whose raw path it accepts
-        (the rest are never decoded)."""
-        parse = _parse_ls_files if keep is None else lambda out: _parse_ls_files(out, keep)
+    def index_entries(self, under: Iterable[str] | None = None) -> Query[list[IndexEntry]]:
+        """The index; with `under`, only the entries at or below those repository
+        paths (the rest are never decoded)."""
+        if under is None:
+            return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
+        wanted = {encode(p.rstrip("/")) for p in under}
+
+        def parse(out: bytes) -> list[IndexEntry]:
+            return _parse_ls_files_under(out, wanted)
+
         return Query(self.start("ls-files", "--stage", "-z"), parse, [])
 
     def untracked(self, ignored: bool) -> Query[list[str]]:
@@ -1173,6 +1180,37 @@ def _parse_check_ignore(out: bytes) -> dict[str, IgnoreSource]:
         if source:
             result[decode(path)] = IgnoreSource(decode(source), int(line), decode(pattern))
     return result
+
+
+def _parse_ls_files_under(out: bytes, wanted: set[bytes]) -> list[IndexEntry]:
+    """`_parse_ls_files` of the records at or below the `wanted` paths.
+
+    `pre-commit run --all-files` splits the whole index into dozens of command
+    lines, each of which reads the whole index: the records are matched to
+    the wanted paths at C speed, and only those are decoded.
+    """
+    records = out.split(b"\0")[:-1]
+    # The first tab of a record ends its metadata; the path runs to the NUL.
+    paths = re.findall(rb"\t([^\0]*)\0", out)
+    position = dict(zip(paths, range(len(paths)), strict=True))
+    if len(position) == len(records) and wanted <= position.keys():
+        # Every wanted path is one entry (files, as pre-commit gives them) and no
+        # path has several stages: a lookup each.
+        chosen = sorted(position[p] for p in wanted)
+        return _parse_ls_files(b"".join(records[k] + b"\0" for k in chosen))
+    dirs = wanted - {b""}
+
+    def keep(path: bytes) -> bool:
+        if b"" in wanted or path in wanted:
+            return True
+        end = path.find(b"/")
+        while end != -1:
+            if path[:end] in dirs:
+                return True
+            end = path.find(b"/", end + 1)
+        return False
+
+    return _parse_ls_files(out, keep)
 
 
 def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:

@@ -23,7 +23,6 @@ from repolicy.git import (
     IndexEntry,
     ObjectInfo,
     RepoInfo,
-    encode,
 )
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
 
@@ -197,20 +196,5 @@ def staged_selection(
         # Nothing staged (e.g. `pre-commit run --all-files`): judge the index.
         # pre-commit splits the file list into many command lines, each of which
         # reads the whole index: only the wanted entries are decoded.
-        if "" in wanted:
-            return index_candidates(git.index_entries().get())
-        exact = {encode(p) for p in wanted}
-        dirs = {encode(p.rstrip("/")) for p in wanted} - {b""}
-
-        def keep(path: bytes) -> bool:
-            if path in exact:
-                return True
-            end = path.find(b"/")
-            while end != -1:
-                if path[:end] in dirs:
-                    return True
-                end = path.find(b"/", end + 1)
-            return False
-
-        return narrow(index_candidates(git.index_entries(keep).get()), wanted)
+        return narrow(index_candidates(git.index_entries(wanted).get()), wanted)
     return narrow(staged, wanted)
