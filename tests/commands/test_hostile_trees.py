@@ -130,3 +130,26 @@ def test_a_fifo_where_git_reads_rules_is_refused_not_waited_on(
     no_crash(proc)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{where}: it is a FIFO" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("leftover", [".repolicy-0a1b2c3d.tmp", ".repolicy-k3_x9q2z"])
+def test_a_killed_writers_temporary_file_is_gone_after_the_next_fix(
+    repo: Repo, leftover: str
+) -> None:
+    # What a fix killed between naming its temporary file and renaming it left
+    # behind (this version's name, and an earlier version's); `git add -A`
+    # would commit it.
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    stale = repo.write(leftover, "half a .gitignore")
+    older = stale.stat().st_mtime - 3600
+    os.utime(stale, (older, older))
+    assert leftover in repo.git("status", "--porcelain")
+
+    proc = run(repo, "fix")
+
+    no_crash(proc)
+    assert (repo.path / ".gitignore").is_file(), proc.stdout + proc.stderr
+    assert not stale.exists()
+    assert ".repolicy-" not in repo.git("status", "--porcelain", "--untracked-files=all")
