@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, NamedTuple, TypeVar
@@ -1186,18 +1185,12 @@ def _parse_ls_files_under(out: bytes, wanted: set[bytes]) -> list[IndexEntry]:
     """`_parse_ls_files` of the records at or below the `wanted` paths.
 
     `pre-commit run --all-files` splits the whole index into dozens of command
-    lines, each of which reads the whole index: the records are matched to
-    the wanted paths at C speed, and only those are decoded.
+    lines, each of which reads the whole index: the records of wanted files
+    are found by searching the output (in C) and only those are decoded.
     """
-    records = out.split(b"\0")[:-1]
-    # The first tab of a record ends its metadata; the path runs to the NUL.
-    paths = re.findall(rb"\t([^\0]*)\0", out)
-    position = dict(zip(paths, range(len(paths)), strict=True))
-    if len(position) == len(records) and wanted <= position.keys():
-        # Every wanted path is one entry (files, as pre-commit gives them) and no
-        # path has several stages: a lookup each.
-        chosen = sorted(position[p] for p in wanted)
-        return _parse_ls_files(b"".join(records[k] + b"\0" for k in chosen))
+    found = None if b"" in wanted else _records_at(out, wanted)
+    if found is not None:
+        return _parse_ls_files(b"".join(found))
     dirs = wanted - {b""}
 
     def keep(path: bytes) -> bool:
@@ -1211,6 +1204,36 @@ def _parse_ls_files_under(out: bytes, wanted: set[bytes]) -> list[IndexEntry]:
         return False
 
     return _parse_ls_files(out, keep)
+
+
+def _records_at(out: bytes, wanted: set[bytes]) -> list[bytes] | None:
+    """The `ls-files --stage -z` records of the wanted paths (every stage), or None
+    when one of them is not an index entry (a directory, say).
+
+    The output is in index order, bytewise by path, so each path is searched
+    from where the previous one was found: one pass over the output in all.
+    """
+    records: list[bytes] = []
+    pos = 0
+    for path in sorted(wanted):
+        needle = b"\t" + path + b"\0"
+        k = out.find(needle, pos)
+        # The tab must be the record's first (a path may hold a tab itself).
+        while k != -1 and b"\t" in out[out.rfind(b"\0", 0, k) + 1 : k]:
+            k = out.find(needle, k + 1)
+        if k == -1:
+            return None
+        start = out.rfind(b"\0", 0, k) + 1
+        end = k + len(needle)
+        records.append(out[start:end])
+        while True:  # the other stages of a conflicted path come next
+            tab = out.find(b"\t", end)
+            if tab == -1 or not out.startswith(needle, tab):
+                break
+            records.append(out[end : tab + len(needle)])
+            end = tab + len(needle)
+        pos = end
+    return records
 
 
 def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
