@@ -497,6 +497,15 @@ def test_all_files_judges_exactly_the_index_entries_it_is_given(seed: Repo) -> N
         ("excluded", "runs/deep/b.log"),
         ("excluded", "run.log"),
     }
+    # A name that ends like another, after a tab, is not that other one.
+    seed.write("a\tb.log", "x")
+    seed.write("b.log", "x")
+    seed.add("a\tb.log", "b.log")
+    seed.commit("tabs")
+    _, data = report(seed, "--", "b.log")
+    assert found(data) == {("excluded", "b.log")}
+    _, data = report(seed, "--", "a\tb.log")
+    assert found(data) == {("excluded", "a\tb.log")}
     # A path the index does not hold judges nothing, and fails nothing.
     code, data = report(seed, "--", "nowhere.log")
     assert (code, found(data)) == (0, set())
