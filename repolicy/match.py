@@ -100,7 +100,7 @@ class Pattern(NamedTuple):
         if self.body is None or (self.dir_only and not is_dir):
             return False
         subject = path.rpartition(b"/")[2] if self.basename_only else path
-        automaton = _CAREFUL[self.text] if self.text in _CAREFUL else _careful(self)
+        automaton = _careful(self)
         if automaton is not None:
             return automaton.fullmatch(subject)
         return _compiled(self.body).fullmatch(subject) is not None
@@ -423,6 +423,7 @@ def compile_pattern(text: str) -> Pattern:
 # Per pattern text: the automaton to run instead of its regex, or None where
 # the regex is safe (and faster).
 _CAREFUL: dict[str, _Automaton | None] = {}
+_UNSET = object()
 
 
 def _automaton(text: str, always: bool = False) -> _Automaton | None:
@@ -439,10 +440,11 @@ def _automaton(text: str, always: bool = False) -> _Automaton | None:
 
 def _careful(pattern: Pattern) -> _Automaton | None:
     text = pattern.text
-    if text in _CAREFUL:
-        return _CAREFUL[text]
-    automaton = _CAREFUL[text] = _automaton(text)
-    return automaton
+    automaton = _CAREFUL.get(text, _UNSET)
+    if automaton is _UNSET:
+        # Fewer than three stars can never backtrack badly: no need to look.
+        automaton = _CAREFUL[text] = _automaton(text) if text.count("*") >= 3 else None
+    return automaton  # type: ignore[return-value]
 
 
 def selects_by_automaton(pattern: Pattern, path: str | bytes, is_dir: bool = False) -> bool:
