@@ -766,5 +766,8 @@ def test_named_traps_agree_with_git(repo: Repo, pattern: str, paths: list[str]) 
     ours = [compiled.selects(e.path, is_dir=e.is_dir) for e in entries]
     automaton = [selects_by_automaton(compiled, e.path, e.is_dir) for e in entries]
     assert automaton == theirs, f"automaton for {pattern!r}: {automaton} vs git {theirs}"
+    matcher = Matcher([compiled])
+    combined = [bool(matcher.hits(e.path, is_dir=e.is_dir)) for e in entries]
+    assert combined == theirs, f"Matcher for {pattern!r}: {combined} vs git {theirs}"
     table = [(e.path, e.is_dir, o, t) for e, o, t in zip(entries, ours, theirs, strict=True)]
     assert ours == theirs, f"pattern {pattern!r}: (path, is_dir, ours, git) = {table}"
