@@ -45,14 +45,20 @@ def default_mode() -> int:
 
 def _work_tree_of(directory: str) -> str | None:
     """The nearest directory at or above `directory` (as written, links not
-    followed) that holds a `.git`: the work tree a path was named in."""
+    followed) that holds a `.git`: the work tree a path was named in. A
+    candidate that is itself a symbolic link is passed over for one further
+    up (a committed `sub -> ../other-repo` must not make `other-repo` the
+    work tree), unless there is none."""
     current = os.path.abspath(directory)
+    linked: str | None = None
     while True:
         if os.path.lexists(os.path.join(current, ".git")):
-            return current
+            if not os.path.islink(current):
+                return current
+            linked = linked or current
         parent = os.path.dirname(current)
         if parent == current:
-            return None
+            return linked
         current = parent
 
 

@@ -9,9 +9,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from repolicy.atomic import replace_file
+from repolicy.errors import RepolicyError
 
 from ..conftest import Repo
 
@@ -153,3 +157,20 @@ def test_a_killed_writers_temporary_file_is_gone_after_the_next_fix(
     assert (repo.path / ".gitignore").is_file(), proc.stdout + proc.stderr
     assert not stale.exists()
     assert ".repolicy-" not in repo.git("status", "--porcelain", "--untracked-files=all")
+
+
+def test_no_write_follows_a_committed_link_into_another_repository(
+    repo: Repo, tmp_path: Path
+) -> None:
+    # `sub -> ../other` where `other` is a repository of its own: its `.git` must
+    # not make it the work tree a write to `sub/.gitignore` is confined to.
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    (repo.path / "sub").symlink_to(other)
+    with pytest.raises(RepolicyError, match="outside the work tree"):
+        replace_file(str(repo.path / "sub" / ".gitignore"), b"*\n", "sub/.gitignore")
+    assert not (other / ".gitignore").exists()
+    # Inside the work tree, through `..`, the write happens.
+    replace_file(str(repo.path / "sub" / ".." / ".gitignore"), b"*.log\n", ".gitignore")
+    assert (repo.path / ".gitignore").read_bytes() == b"*.log\n"
