@@ -679,3 +679,21 @@ def test_explain_and_fix_json_is_valid_utf8_for_a_name_that_is_not(repo: Repo) -
         text = proc.stdout.decode("utf-8")  # strict
         assert "bad\\udce9.log" in text, text
         json.loads(text)
+
+
+def test_explain_and_fix_text_never_print_a_raw_control_character(repo: Repo) -> None:
+    name = "esc-\x1b]0;title\x07.log"
+    repo.write(".repolicy.yaml", POLICY)
+    repo.write(name, "x")
+    add(repo, ".repolicy.yaml", name)
+    repo.commit("with a log")
+    for args in (["explain", name], ["fix", "--check"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "repolicy", *args],
+            cwd=repo.path,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode in (0, 1), proc.stderr
+        assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout, proc.stdout
+        assert b"\\033]0;title\\007.log" in proc.stdout, proc.stdout

@@ -100,7 +100,10 @@ def run(args: Options) -> int:
 
         text = dumps_json({"version": 1, "command": "explain", "paths": results})
     else:
-        text = "\n\n".join(_render(r) for r in results)
+        from repolicy.report import safe_text
+
+        # A file name's control characters reach the terminal in octal, as git quotes them.
+        text = safe_text("\n\n".join(_render(r) for r in results))
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     sys.stdout.write(text + "\n")
     return 0

@@ -216,5 +216,11 @@ def _emit_text(
     if not plan.conflicts and not commands:
         pending = bool(changed) and verb != "wrote"
         out.append("git agrees with the policy" + (" once these changes are written" * pending))
+    from repolicy.report import safe_text
+
+    # A file name's control characters reach the terminal in octal, as git
+    # quotes them; the diff (input for `git apply`) keeps its bytes.
+    shown = out[:1] if diff else []
+    shown += [safe_text(line) for line in out[len(shown) :]]
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
-    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.write("\n".join(shown) + "\n")
