@@ -117,7 +117,7 @@ def test_fix_does_not_crash_on_a_path_a_thousand_levels_deep(deep: Repo) -> None
         assert proc.stderr.startswith("repolicy: error: git "), proc.stderr
 
 
-@pytest.mark.parametrize("command", [["fix"], ["fix", "--check"], ["explain", "a.log"]])
+@pytest.mark.parametrize("command", [["fix"], ["fix", "--check"], ["explain", "a.log"], ["audit"]])
 @pytest.mark.parametrize("where", [".gitignore", "sub/.gitignore", ".gitattributes"])
 def test_a_fifo_where_git_reads_rules_is_refused_not_waited_on(
     repo: Repo, command: list[str], where: str
