@@ -15,9 +15,11 @@ is hidden only while every commit that brings it is one of those, so a new
 commit that writes the same blob at the same path again is still reported.
 
 A path is written as git stores it, unless it holds a tab, a newline, a
-quote, a backslash, or anything unprintable (including bytes that are not
-UTF-8); then it is quoted as git quotes paths: `"..."` with `\\t`, `\\n`,
-`\\"`, `\\\\` and `\\ooo` (octal) for the other bytes.
+quote, a backslash, anything unprintable (including bytes that are not
+UTF-8) or a character a shell would act on (`$`, `;`, `|`, a space...); then
+it is quoted as git quotes paths: `"..."` with `\\t`, `\\n`, `\\"`, `\\\\`
+and `\\ooo` (octal) for the other bytes and for `$`, backquote and `!`, which
+a shell expands even between double quotes. Both forms are read back.
 
 `repolicy check` (pre-commit) never reads the baseline: staged content is new.
 """
@@ -76,6 +78,10 @@ PER_BLOB = frozenset(
 
 _HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+# A path holding any of these is quoted: copied into a shell bare, it would run
+# or expand something (`$(...)`, `;`, `|`, globs, a leading `~`).
+_SHELL_SPECIAL = frozenset(" \t\n\r!\"#$&'()*;<>?[\\]`{|}~^")
+_EXPANDED_IN_QUOTES = frozenset("$`!")
 _UNESCAPES = {
     "t": b"\t",
     "n": b"\n",
@@ -127,9 +133,10 @@ def load(root: str, policy: Policy, report: Report | None = None) -> Baseline | 
     """The repository's baseline, or None when there is none. A policy that names a
     file which does not exist gets a note in `report`: it may be a typo."""
     rel = relative_path(policy)
+    from repolicy.atomic import read_regular
+
     try:
-        with open(os.path.join(root, rel), "rb") as fh:
-            data = fh.read()
+        data = read_regular(os.path.join(root, rel), f"the baseline {rel}")
     except FileNotFoundError:
         if policy.baseline is not None and report is not None:
             report.notes.append(
@@ -137,8 +144,6 @@ def load(root: str, policy: Policy, report: Report | None = None) -> Baseline | 
                 "(write it with `repolicy audit --write-baseline`)"
             )
         return None
-    except OSError as exc:
-        raise RepolicyError(f"cannot read the baseline {rel}: {exc.strerror}") from None
     return parse(data, rel)
 
 
@@ -156,18 +161,21 @@ def load_from_revision(git: Git, rev: str, policy: Policy) -> Baseline | None:
 
 
 def quote_path(path: str) -> str:
-    """The path as written in the file: bare when that is unambiguous, else quoted."""
-    if path.isprintable() and '"' not in path and "\\" not in path:
+    """The path as written in the file: bare when that is unambiguous and no
+    shell would read anything into it, else quoted."""
+    if path.isprintable() and not _SHELL_SPECIAL.intersection(path):
         return path
     out = ['"']
     for ch in path:
         if ch in _ESCAPES:
             out.append(_ESCAPES[ch])
-        elif ch.isprintable():
+        elif ch.isprintable() and ch not in _EXPANDED_IN_QUOTES:
             out.append(ch)
         else:
-            # Control characters, invisible format characters and bytes that
-            # are not UTF-8 (surrogate escapes): their bytes, in octal as git does.
+            # Control characters, invisible format characters, bytes that are
+            # not UTF-8 (surrogate escapes), and what a shell expands even
+            # between double quotes (`$`, backquote, `!`): their bytes, in octal
+            # as git writes unusual bytes.
             out.extend(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogateescape"))
     out.append('"')
     return "".join(out)
@@ -293,24 +301,25 @@ def _why_not(check: str) -> str:
 
 def write(root: str, rel: str, data: bytes) -> bool:
     """Atomically write the baseline; False when it already holds exactly `data`."""
-    path = os.path.join(root, rel)
+    from repolicy.atomic import confined, read_regular, replace_file
+
+    shown = f"the baseline {rel}"
+    # Resolved before anything is read or made: a committed symbolic link must
+    # not lead the write (or the directories made for it) out of the work tree.
+    path = confined(os.path.join(root, rel), shown, root)
     try:
-        with open(path, "rb") as fh:
-            if fh.read() == data:
-                return False  # nothing changed: leave the file (and its mtime) alone
+        if read_regular(path, shown) == data:
+            return False  # nothing changed: leave the file (and its mtime) alone
         mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as exc:
         raise RepolicyError(f"cannot read the baseline {rel}: {exc.strerror}") from None
-    from repolicy.atomic import replace_file
-
-    directory = os.path.dirname(path)
     try:
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
     except OSError as exc:
         raise RepolicyError(f"cannot write the baseline {rel}: {exc.strerror}") from None
-    replace_file(path, data, f"the baseline {rel}", mode)
+    replace_file(path, data, shown, mode, root=root)
     return True
 
 

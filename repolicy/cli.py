@@ -24,6 +24,18 @@ FORMATS = ("text", "json", "sarif", "github")
 REPORT_FORMATS = ("sarif", "github")
 REPORT_COMMANDS = ("check", "audit")
 _FAST_FLAGS = {"--strict": "strict", "--no-color": "no_color", "-q": "quiet", "--quiet": "quiet"}
+# `check`'s options: those taking a value, then the others.
+_CHECK_VALUED = ("-C", "--policy", "--format", "--from-ref", "--to-ref")
+_CHECK_FLAGS = (
+    "--strict",
+    "--no-color",
+    "-q",
+    "--quiet",
+    "--push",
+    "--pre-receive",
+    "-h",
+    "--help",
+)
 
 
 class Options:
@@ -133,6 +145,56 @@ exit codes:
   0  shown
   2  an unknown check name""",
 }
+
+
+def _reads_as_check_option(arg: str) -> bool:
+    """Whether argparse would take `arg` as one of check's options (abbreviations,
+    `--opt=value`, `-Cdir` and `-qh` clusters included)."""
+    if len(arg) < 2 or arg[0] != "-":
+        return False
+    if arg[1] != "-":
+        return f"-{arg[1]}" in (*_CHECK_VALUED, *_CHECK_FLAGS)
+    name = arg.partition("=")[0]
+    return len(name) > 2 and any(o.startswith(name) for o in (*_CHECK_VALUED, *_CHECK_FLAGS))
+
+
+def _hook_arguments(argv: list[str]) -> list[str] | str:
+    """`check`'s arguments with every file name after one `--`, or why that is unclear.
+
+    pre-commit runs `entry + args + file names`. With the hook's entry
+    `repolicy check --`, the user's `args` arrive after the `--` too: the
+    leading options there that name no existing path are theirs (pre-commit
+    passes only names that exist), and the first existing path or other word
+    starts the file names. Without a `--` (an older entry) a name such as
+    `-h` or `--policy=x.yaml` would be read as an option, so an option that
+    also names an existing path is refused rather than guessed.
+    """
+    try:
+        cut = argv.index("--")
+    except ValueError:
+        cut = len(argv)
+    head, tail = argv[:cut], argv[cut + 1 :]
+    for arg in head[1:]:
+        if _reads_as_check_option(arg) and os.path.lexists(arg):
+            return (
+                f"{arg!r} is both an option and a file here; give file names after `--` "
+                "(in .pre-commit-config.yaml: `entry: repolicy check --`, or end `args` "
+                "with `--`)"
+            )
+    if cut == len(argv):
+        return argv
+    options: list[str] = []
+    k = 0
+    while k < len(tail):
+        arg = tail[k]
+        if arg in ("-h", "--help") or not _reads_as_check_option(arg) or os.path.lexists(arg):
+            break
+        options.append(arg)
+        k += 1
+        if arg in _CHECK_VALUED and k < len(tail):
+            options.append(tail[k])
+            k += 1
+    return [*head, *options, "--", *tail[k:]]
 
 
 def _common(
@@ -313,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(argv: list[str]) -> tuple[Options, list[str]] | int:
     """Options and unrecognised arguments, or an exit code (usage error, --help)."""
+    if argv and argv[0] == "check":
+        arranged = _hook_arguments(argv)
+        if isinstance(arranged, str):
+            print(f"repolicy: error: {arranged}", file=sys.stderr)
+            return 2
+        argv = arranged
     fast = _fast_options(argv)
     if fast is not None:
         return fast, []

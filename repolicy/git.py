@@ -562,8 +562,17 @@ class Git:
         """Index against HEAD (or against nothing on an unborn branch)."""
         return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
 
-    def index_entries(self) -> Query[list[IndexEntry]]:
-        return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
+    def index_entries(self, under: Iterable[str] | None = None) -> Query[list[IndexEntry]]:
+        """The index; with `under`, only the entries at or below those repository
+        paths (the rest are never decoded)."""
+        if under is None:
+            return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
+        wanted = {encode(p.rstrip("/")) for p in under}
+
+        def parse(out: bytes) -> list[IndexEntry]:
+            return _parse_ls_files_under(out, wanted)
+
+        return Query(self.start("ls-files", "--stage", "-z"), parse, [])
 
     def untracked(self, ignored: bool) -> Query[list[str]]:
         """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
@@ -1492,12 +1501,69 @@ def _parse_check_ignore(out: bytes) -> dict[str, IgnoreSource]:
     return result
 
 
-def _parse_ls_files(out: bytes) -> list[IndexEntry]:
+def _parse_ls_files_under(out: bytes, wanted: set[bytes]) -> list[IndexEntry]:
+    """`_parse_ls_files` of the records at or below the `wanted` paths.
+
+    `pre-commit run --all-files` splits the whole index into dozens of command
+    lines, each of which reads the whole index: the records of wanted files
+    are found by searching the output (in C) and only those are decoded.
+    """
+    found = None if b"" in wanted else _records_at(out, wanted)
+    if found is not None:
+        return _parse_ls_files(b"".join(found))
+    dirs = wanted - {b""}
+
+    def keep(path: bytes) -> bool:
+        if b"" in wanted or path in wanted:
+            return True
+        end = path.find(b"/")
+        while end != -1:
+            if path[:end] in dirs:
+                return True
+            end = path.find(b"/", end + 1)
+        return False
+
+    return _parse_ls_files(out, keep)
+
+
+def _records_at(out: bytes, wanted: set[bytes]) -> list[bytes] | None:
+    """The `ls-files --stage -z` records of the wanted paths (every stage), or None
+    when one of them is not an index entry (a directory, say).
+
+    The output is in index order, bytewise by path, so each path is searched
+    from where the previous one was found: one pass over the output in all.
+    """
+    records: list[bytes] = []
+    pos = 0
+    for path in sorted(wanted):
+        needle = b"\t" + path + b"\0"
+        k = out.find(needle, pos)
+        # The tab must be the record's first (a path may hold a tab itself).
+        while k != -1 and b"\t" in out[out.rfind(b"\0", 0, k) + 1 : k]:
+            k = out.find(needle, k + 1)
+        if k == -1:
+            return None
+        start = out.rfind(b"\0", 0, k) + 1
+        end = k + len(needle)
+        records.append(out[start:end])
+        while True:  # the other stages of a conflicted path come next
+            tab = out.find(b"\t", end)
+            if tab == -1 or not out.startswith(needle, tab):
+                break
+            records.append(out[end : tab + len(needle)])
+            end = tab + len(needle)
+        pos = end
+    return records
+
+
+def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
     entries = []
     for record in out.split(b"\0"):
         if not record:
             continue
         meta, _, path = record.partition(b"\t")
+        if keep is not None and not keep(path):
+            continue
         mode, oid, stage = meta.split(b" ")
         mode_text = _MODES.get(mode) or mode.decode()
         entries.append(IndexEntry(mode_text, oid.decode(), int(stage), decode(path)))

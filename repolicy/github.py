@@ -9,7 +9,7 @@ newline, `%`, `:` or `,` cannot end the command early or start another one.
 
 from __future__ import annotations
 
-from repolicy.report import ERROR, Report, Violation, plural
+from repolicy.report import ERROR, Report, Violation, plural, quote_c, safe_text
 from repolicy.sarif import message_text
 
 _COMMANDS = {ERROR: "error"}
@@ -17,15 +17,23 @@ _COMMANDS = {ERROR: "error"}
 
 def render_github(report: Report) -> str:
     lines = [annotation(v) for v in report.violations]
-    lines.extend(command("notice", note, {"title": "repolicy"}) for note in report.notes)
+    lines.extend(command("notice", safe_text(note), {"title": "repolicy"}) for note in report.notes)
     lines.append(summary(report))
     return "\n".join(lines)
 
 
 def annotation(v: Violation) -> str:
-    properties = {"file": v.path} if v.path is not None else {}
+    # The toolkit's escapes carry a newline or carriage return in `file=` and
+    # the runner restores the exact path. Other control characters (and bytes
+    # that are not UTF-8) it has no escape for: such a path is quoted whole as
+    # git quotes it, so a file name cannot colour or rewrite the log; its
+    # annotation then names no file GitHub knows, a small price for a safe log.
+    path = v.path
+    if path is not None and not path.replace("\n", "").replace("\r", "").isprintable():
+        path = quote_c(path)
+    properties = {"file": path} if path is not None else {}
     properties["title"] = v.check
-    return command(_COMMANDS.get(v.severity, "warning"), message_text(v), properties)
+    return command(_COMMANDS.get(v.severity, "warning"), safe_text(message_text(v)), properties)
 
 
 def command(name: str, message: str, properties: dict[str, str]) -> str:
@@ -52,4 +60,4 @@ def summary(report: Report) -> str:
             parts.append(plural(report.warnings, "warning"))
         counts = ", ".join(parts)
     # A plain line, but one a policy path cannot break into a second command.
-    return f"repolicy {report.command}: {counts} ({escape_data(report.policy)})"
+    return f"repolicy {report.command}: {counts} ({escape_data(safe_text(report.policy))})"

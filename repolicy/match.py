@@ -17,7 +17,7 @@ to `git check-ignore` on generated trees.
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import NamedTuple
 
 # What os.fsencode does, without its per-call checks (paths are matched by
@@ -100,6 +100,9 @@ class Pattern(NamedTuple):
         if self.body is None or (self.dir_only and not is_dir):
             return False
         subject = path.rpartition(b"/")[2] if self.basename_only else path
+        automaton = _careful(self)
+        if automaton is not None:
+            return automaton.fullmatch(subject)
         return _compiled(self.body).fullmatch(subject) is not None
 
     def selects(self, path: str | bytes, is_dir: bool = False) -> bool:
@@ -135,10 +138,10 @@ def _trim_trailing_spaces(raw: bytes) -> bytes:
     return raw[:last_space] if last_space >= 0 else raw
 
 
-def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
-    """Translate the bracket expression starting at pat[i] == '['.
+def _bracket(pat: bytes, i: int) -> tuple[frozenset[int], int]:
+    """Read the bracket expression starting at pat[i] == '['.
 
-    Returns a regex fragment and the index after the closing ']'. Mirrors
+    Returns the bytes it accepts and the index after the closing ']'. Mirrors
     the bracket branch of git's dowild() step by step, so the odd corners
     (']' first, '-' at the ends, escapes, '[' not starting a class) agree.
     """
@@ -211,15 +214,23 @@ def _bracket(pat: bytes, i: int) -> tuple[bytes, int]:
     chosen = set(range(1, 256)) - members if negated else members
     chosen.discard(ord("/"))
     chosen.discard(0)
-    if not chosen:
-        return _NEVER, p + 1
-    body = b"".join(re.escape(bytes([c])) for c in sorted(chosen))
-    return b"[" + body + b"]", p + 1
+    return frozenset(chosen), p + 1
 
 
-def _translate(pat: bytes, pathname: bool, prefix: int) -> bytes:
-    """wildmatch(pat) as a regex; `pathname` is WM_PATHNAME (pattern has a '/')."""
-    out: list[bytes] = []
+# The steps of a translated pattern: one byte from a set, or a run of stars.
+_ONE = 0  # one byte of `accepts`
+_STAR = 1  # '*': any bytes but '/'
+_ANY = 2  # '**' that spans directories: any bytes
+_DIRS = 3  # '**/': nothing, or any bytes ending in '/'
+_NOT_SLASH = frozenset(range(256)) - {ord("/")}
+
+Step = tuple[int, frozenset[int], bytes]  # kind, accepted bytes (_ONE), regex fragment
+
+
+def _steps(pat: bytes, pathname: bool, prefix: int) -> list[Step]:
+    """wildmatch(pat) as steps; `pathname` is WM_PATHNAME (pattern has a '/')."""
+    out: list[Step] = []
+    none: frozenset[int] = frozenset()
     n = len(pat)
     i = 0
     while i < n:
@@ -227,10 +238,10 @@ def _translate(pat: bytes, pathname: bool, prefix: int) -> bytes:
         if c == 0x5C:
             if i + 1 >= n:
                 raise _Abort("a trailing unescaped '\\' never matches", i)
-            out.append(re.escape(pat[i + 1 : i + 2]))
+            out.append((_ONE, frozenset(pat[i + 1 : i + 2]), re.escape(pat[i + 1 : i + 2])))
             i += 2
         elif c == ord("?"):
-            out.append(b"[^/]")
+            out.append((_ONE, _NOT_SLASH, b"[^/]"))
             i += 1
         elif c == ord("*"):
             j = i
@@ -247,21 +258,121 @@ def _translate(pat: bytes, pathname: bool, prefix: int) -> bytes:
                 )
                 if before_ok and after_ok:
                     if j < n and pat[j] == ord("/"):
-                        out.append(b"(?:.*/)?")
+                        out.append((_DIRS, none, b"(?:.*/)?"))
                         i = j + 1
                     else:
-                        out.append(b".*")
+                        out.append((_ANY, none, b".*"))
                         i = j
                     continue
-            out.append(b"[^/]*")
+            out.append((_STAR, none, b"[^/]*"))
             i = j
         elif c == ord("["):
-            fragment, i = _bracket(pat, i)
-            out.append(fragment)
+            chosen, i = _bracket(pat, i)
+            if chosen:
+                body = b"".join(re.escape(bytes([m])) for m in sorted(chosen))
+                out.append((_ONE, chosen, b"[" + body + b"]"))
+            else:
+                out.append((_ONE, chosen, _NEVER))
         else:
-            out.append(re.escape(pat[i : i + 1]))
+            out.append((_ONE, frozenset(pat[i : i + 1]), re.escape(pat[i : i + 1])))
             i += 1
-    return b"".join(out)
+    return out
+
+
+def _translate(pat: bytes, pathname: bool, prefix: int) -> bytes:
+    """wildmatch(pat) as a regex; `pathname` is WM_PATHNAME (pattern has a '/')."""
+    return b"".join(fragment for _, _, fragment in _steps(pat, pathname, prefix))
+
+
+def _backtracks(steps: Sequence[Step]) -> bool:
+    """Whether a backtracking regex engine could take polynomial time of a high
+    degree (or exponential) on this pattern: three or more stars that can slide
+    against each other. Stars in different segments of a path slide only
+    within their own segment; a '**' slides over the whole path, unless it
+    ends the pattern (then it just takes the rest)."""
+    spanning = 0
+    in_segment = 0
+    worst = 0
+    for k, (kind, accepts, _) in enumerate(steps):
+        if kind in (_ANY, _DIRS):
+            if k < len(steps) - 1:
+                spanning += 1
+            in_segment = 0
+        elif kind == _STAR:
+            in_segment += 1
+            worst = max(worst, in_segment)
+        elif ord("/") in accepts:
+            in_segment = 0
+    return spanning + worst >= 3
+
+
+class _Automaton:
+    """A pattern as a nondeterministic automaton, run over all its states at once:
+    time linear in the subject for a given pattern, whatever the pattern.
+
+    Each state reads one byte: it may stay (`loop`), move to the next state
+    (`step`), and is entered together with the states of its `closure`.
+    """
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        loops: list[bytes | None] = []
+        moves: list[bytes | None] = []
+        skips: list[tuple[int, ...]] = []
+        everything = bytes([1]) * 256
+        for kind, accepts, _ in steps:
+            here = len(loops)
+            if kind == _ONE:
+                loops.append(None)
+                moves.append(bytes(1 if b in accepts else 0 for b in range(256)))
+                skips.append(())
+            elif kind == _STAR:
+                loops.append(bytes(1 if b in _NOT_SLASH else 0 for b in range(256)))
+                moves.append(None)
+                skips.append((here + 1,))
+            elif kind == _ANY:
+                loops.append(everything)
+                moves.append(None)
+                skips.append((here + 1,))
+            else:  # _DIRS: skip it whole, or read anything up to a '/'
+                loops.append(None)
+                moves.append(None)
+                skips.append((here + 2, here + 1))
+                loops.append(everything)
+                moves.append(bytes(1 if b == ord("/") else 0 for b in range(256)))
+                skips.append(())
+        self.final = len(loops)
+        self.loops = loops
+        self.moves = moves
+        closures: list[frozenset[int]] = [frozenset([self.final])]
+        # Skips only go forward, so each closure is built from later ones.
+        for state in range(self.final - 1, -1, -1):
+            reach = {state}
+            for target in skips[state]:
+                reach |= closures[self.final - target]
+            closures.append(frozenset(reach))
+        closures.reverse()
+        self.closures = closures
+
+    def fullmatch(self, subject: bytes) -> bool:
+        final, loops, moves, closures = self.final, self.loops, self.moves, self.closures
+        current: Set[int] = closures[0]
+        for byte in subject:
+            reached: set[int] = set()
+            for state in current:
+                if state == final:
+                    continue
+                loop = loops[state]
+                if loop is not None and loop[byte]:
+                    reached.add(state)
+                move = moves[state]
+                if move is not None and move[byte]:
+                    reached |= closures[state + 1]
+            if not reached:
+                return False
+            for state in list(reached):
+                reached |= closures[state]
+            current = reached
+        return final in current
 
 
 def _simple_length(pat: bytes) -> int:
@@ -271,13 +382,9 @@ def _simple_length(pat: bytes) -> int:
     return len(pat)
 
 
-def compile_pattern(text: str) -> Pattern:
-    """Compile one pattern as git reads a `.gitignore` line.
-
-    Never raises for syntax git accepts; a pattern git would skip or never
-    match compiles with `regex=None` and a `problem`. Use `validate()` to
-    reject patterns a policy should not contain.
-    """
+def _prepare(text: str) -> tuple[bytes, bool, bool] | Pattern:
+    """The pattern bytes wildmatch sees, basename_only and dir_only; or the
+    Pattern that never matches."""
     raw = _trim_trailing_spaces(os.fsencode(text))
     if not raw or raw.startswith(b"#"):
         return Pattern(text, True, False, None, "a blank or '#' line is not a pattern")
@@ -292,11 +399,78 @@ def compile_pattern(text: str) -> Pattern:
         raw = raw[1:]
     if not raw:
         return Pattern(text, basename_only, dir_only, None, "the pattern is empty")
+    return raw, basename_only, dir_only
+
+
+def compile_pattern(text: str) -> Pattern:
+    """Compile one pattern as git reads a `.gitignore` line.
+
+    Never raises for syntax git accepts; a pattern git would skip or never
+    match compiles with `regex=None` and a `problem`. Use `validate()` to
+    reject patterns a policy should not contain.
+    """
+    prepared = _prepare(text)
+    if isinstance(prepared, Pattern):
+        return prepared
+    raw, basename_only, dir_only = prepared
     try:
         body = _translate(raw, not basename_only, _simple_length(raw))
     except _Abort as exc:
         return Pattern(text, basename_only, dir_only, None, exc.message, exc.offset)
     return Pattern(text, basename_only, dir_only, body)
+
+
+# Per pattern text: the automaton to run instead of its regex, or None where
+# the regex is safe (and faster).
+_CAREFUL: dict[str, _Automaton | None] = {}
+_UNSET = object()
+
+
+def _automaton(text: str, always: bool = False) -> _Automaton | None:
+    prepared = _prepare(text)
+    if isinstance(prepared, Pattern):
+        return None
+    raw, basename_only, _ = prepared
+    try:
+        steps = _steps(raw, not basename_only, _simple_length(raw))
+    except _Abort:
+        return None
+    return _Automaton(steps) if always or _backtracks(steps) else None
+
+
+def _careful(pattern: Pattern) -> _Automaton | None:
+    text = pattern.text
+    automaton = _CAREFUL.get(text, _UNSET)
+    if automaton is _UNSET:
+        # Fewer than three stars can never backtrack badly: no need to look.
+        automaton = _CAREFUL[text] = _automaton(text) if text.count("*") >= 3 else None
+    return automaton  # type: ignore[return-value]
+
+
+def selects_by_automaton(pattern: Pattern, path: str | bytes, is_dir: bool = False) -> bool:
+    """`pattern.selects`, always answered by the automaton (never the regex):
+    the differential tests hold both to git."""
+    automaton = _automaton(pattern.text, always=True)
+    if automaton is None or pattern.body is None:
+        return False
+    built = automaton
+
+    def matches(subject: bytes, as_dir: bool) -> bool:
+        if pattern.dir_only and not as_dir:
+            return False
+        if pattern.basename_only:
+            subject = subject.rpartition(b"/")[2]
+        return built.fullmatch(subject)
+
+    raw = os.fsencode(path)
+    if matches(raw, is_dir):
+        return True
+    end = raw.find(b"/")
+    while end != -1:
+        if matches(raw[:end], True):
+            return True
+        end = raw.find(b"/", end + 1)
+    return False
 
 
 def validate(text: str) -> Pattern:
@@ -342,11 +516,16 @@ class _Screen:
     """One regex per subject (basename, whole path) that any of the patterns match.
 
     Most paths match no pattern at all; one combined search says so without
-    trying each pattern in turn.
+    trying each pattern in turn. Patterns a regex would backtrack on are left
+    out (`careful`: their indices) and always tried by their automaton.
     """
 
-    def __init__(self, patterns: Iterable[Pattern]) -> None:
-        live = [p for p in patterns if p.body is not None]
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self.careful = [
+            k for k, p in enumerate(patterns) if p.body is not None and _careful(p) is not None
+        ]
+        left_out = set(self.careful)
+        live = [p for k, p in enumerate(patterns) if p.body is not None and k not in left_out]
         self.base = _union(p for p in live if p.basename_only)
         self.path = _union(p for p in live if not p.basename_only)
 
@@ -378,20 +557,36 @@ class Matcher:
         self._screen = _Screen(patterns)
 
     def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
-        if not self._screen.may_match(path):
+        if self._screen.may_match(path):
+            return [k for k, p in enumerate(self.patterns) if p.matches(path, is_dir)]
+        careful = self._screen.careful
+        if not careful:
             return ()
-        return [k for k, p in enumerate(self.patterns) if p.matches(path, is_dir)]
+        patterns = self.patterns
+        return [k for k in careful if patterns[k].matches(path, is_dir)]
 
     def _dir_hits(self, directory: bytes) -> frozenset[int]:
-        cached = self._dir_cache.get(directory)
+        cache = self._dir_cache
+        cached = cache.get(directory)
         if cached is not None:
             return cached
+        # The uncached ancestors, deepest first, then each from its parent's
+        # verdict: a loop, not recursion, as a path may be thousands deep.
+        pending = [directory]
         parent, slash, _ = directory.rpartition(b"/")
-        inherited = self._dir_hits(parent) if slash else frozenset()
-        own = self._own(directory, True)
-        hits = inherited.union(own) if own else inherited
-        self._dir_cache[directory] = hits
-        return hits
+        inherited: frozenset[int] = frozenset()
+        while slash:
+            known = cache.get(parent)
+            if known is not None:
+                inherited = known
+                break
+            pending.append(parent)
+            parent, slash, _ = parent.rpartition(b"/")
+        for current in reversed(pending):
+            own = self._own(current, True)
+            inherited = inherited.union(own) if own else inherited
+            cache[current] = inherited
+        return inherited
 
     def hits(self, path: str | bytes, is_dir: bool = False) -> list[int]:
         """Indices (in policy order) of the patterns that select `path`."""

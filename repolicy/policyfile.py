@@ -57,6 +57,9 @@ _STANDARD_TAGS = frozenset(
 )
 
 
+_MAX_SIZE = 2**63 - 1
+
+
 class _Partial:
     """A policy file's contribution, merged parent-first into the final Policy."""
 
@@ -525,15 +528,24 @@ class _FileParser:
                 raise self.fail(node, f"bad size {node.value!r}") from None
             if value < 0:
                 raise self.fail(node, "a size cannot be negative")
-            return value
+            return self.bounded(node, value)
         if node.tag != _STR:
             raise self.fail(
                 node, f"budgets.{key} must be a size such as '100 MiB', not {node.value!r}"
             )
         try:
-            return parse_size(str(node.value))
+            return self.bounded(node, parse_size(str(node.value)))
         except ValueError as exc:
             raise self.fail(node, str(exc)) from None
+        except OverflowError:
+            raise self.fail(node, f"size {node.value!r} is too large") from None
+
+    def bounded(self, node: yaml.Node, value: int) -> int:
+        # Past what git (and a file's size) can hold, a figure is a typo, and
+        # it would overflow every count it meets.
+        if value > _MAX_SIZE:
+            raise self.fail(node, "a size cannot exceed 8 EiB (2**63 - 1 bytes)")
+        return value
 
     def rules(self, key: str, node: yaml.Node) -> list[Rule]:
         out: list[Rule] = []
@@ -619,6 +631,8 @@ class _FileParser:
         text = self.string(node, "'baseline'")
         if not text.strip():
             raise self.fail(node, "'baseline' must name a file, e.g. .repolicy-baseline")
+        if "\0" in text:
+            raise self.fail(node, f"baseline {text!r} holds a NUL byte, which no file name can")
         if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "\\" in text:
             raise self.fail(
                 node, f"baseline {text!r} must be a path relative to the repository root, with /"

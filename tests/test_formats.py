@@ -22,7 +22,7 @@ import yaml
 
 from repolicy.checks import REGISTRY
 from repolicy.github import escape_data, escape_property, render_github
-from repolicy.report import Report, Violation
+from repolicy.report import Report, Violation, quote_c, safe_text
 from repolicy.sarif import DESCRIPTION_LIMIT, render_sarif
 
 from .conftest import ROOT, Repo
@@ -185,10 +185,13 @@ def assert_github_matches(lines: list[str], data: dict[str, Any]) -> None:
     for v in data["violations"]:
         props = {"title": v["check"]}
         if v["path"] is not None:
-            props["file"] = v["path"]
-        expected.append((v["severity"], props, expected_text(v)))
+            # A name with control characters is quoted as git quotes it.
+            path = v["path"]
+            plain = path.replace("\n", "").replace("\r", "").isprintable()
+            props["file"] = path if plain else quote_c(path)
+        expected.append((v["severity"], props, safe_text(expected_text(v))))
     assert annotations == expected
-    assert notices == data.get("notes", [])
+    assert notices == [safe_text(note) for note in data.get("notes", [])]
     assert summary == summary_line(data)
 
 
@@ -609,3 +612,88 @@ def test_the_example_commands_run_as_written(repo: Repo, tmp_path: Path, dirty: 
     log = json.loads((repo.path / "repolicy.sarif").read_text())
     valid(log)
     assert bool(log["runs"][0]["results"]) is dirty
+
+
+# -- control characters in names ---------------------------------------------------------------
+
+CONTROL_NAMES = [
+    "esc-\x1b[31mred\x1b[0m.log",
+    "cr\roverwritten.log",
+    "new\nline.log",
+    b"bad\xe9.log",
+]
+
+
+@pytest.mark.parametrize("command", ["check", "audit"])
+@pytest.mark.parametrize("name", CONTROL_NAMES, ids=repr)
+def test_control_characters_in_names_never_reach_the_output_raw(
+    repo: Repo, command: str, name: str | bytes
+) -> None:
+    path = os.fsdecode(name)
+    repo.write(".repolicy.yaml", POLICY)
+    repo.write(name, "x")
+    add(repo, ".repolicy.yaml", path)
+    if command == "audit":
+        repo.commit("with a log")
+    # git is the oracle for how the name is shown (its default quoting).
+    shown_by_git = os.fsdecode(
+        subprocess.run(
+            ["git", "ls-files", "--", path], cwd=repo.path, capture_output=True, check=True
+        ).stdout.rstrip(b"\n")
+    )
+    assert shown_by_git.startswith('"'), shown_by_git
+    for fmt in ("text", "json", "sarif", "github"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "repolicy", command, "--format", fmt],
+            cwd=repo.path,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        out = proc.stdout
+        out.decode("utf-8")  # strict: every format is valid UTF-8
+        assert b"\x1b" not in out and b"\r" not in out, (fmt, out)
+        if fmt == "text":
+            assert f"{shown_by_git}: error [excluded]".encode() in out, out
+        if fmt == "json":
+            paths = {v["path"] for v in json.loads(out)["violations"]}
+            assert path in paths
+    data = all_formats(repo, command)
+    assert ("excluded", path) in found(data)
+
+
+def test_explain_and_fix_json_is_valid_utf8_for_a_name_that_is_not(repo: Repo) -> None:
+    name = b"bad\xe9.log"
+    repo.write(".repolicy.yaml", POLICY)
+    repo.write(name, "x")
+    add(repo, ".repolicy.yaml", os.fsdecode(name))
+    repo.commit("with a log")
+    for args in (["explain", "--format", "json", os.fsdecode(name)], ["fix", "--format", "json"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "repolicy", *args],
+            cwd=repo.path,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode in (0, 1), proc.stderr
+        text = proc.stdout.decode("utf-8")  # strict
+        assert "bad\\udce9.log" in text, text
+        json.loads(text)
+
+
+def test_explain_and_fix_text_never_print_a_raw_control_character(repo: Repo) -> None:
+    name = "esc-\x1b]0;title\x07.log"
+    repo.write(".repolicy.yaml", POLICY)
+    repo.write(name, "x")
+    add(repo, ".repolicy.yaml", name)
+    repo.commit("with a log")
+    for args in (["explain", name], ["fix", "--check"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "repolicy", *args],
+            cwd=repo.path,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode in (0, 1), proc.stderr
+        assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout, proc.stdout
+        assert b"\\033]0;title\\007.log" in proc.stdout, proc.stdout

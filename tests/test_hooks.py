@@ -273,3 +273,67 @@ def test_push_hook_through_pre_commit_sees_only_the_first_pushed_ref(push_hooked
 
     assert result.returncode == 0, result.stdout
     assert "zz-feature" in push_hooked.git("ls-remote", "--heads", "origin")
+
+
+# -- file names that look like options -------------------------------------------------
+
+OPTION_NAMES = ["-h", "--policy=allow.yaml", "--push", "-Cx", "--strict"]
+
+
+def _old_entry(repo: Repo, serial: bool) -> None:
+    """A local hook written the old way: `check` with the names appended, no `--`."""
+    entry = f"{sys.executable} -m repolicy check"
+    repo.write(
+        ".pre-commit-config.yaml",
+        "repos:\n  - repo: local\n    hooks:\n      - id: repolicy\n"
+        f"        name: {HOOK_NAME}\n        entry: {entry}\n        language: system\n"
+        f"        require_serial: {str(serial).lower()}\n",
+    )
+    installed = pre_commit(repo, "install")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+
+@pytest.mark.parametrize("config", ["shipped", "old-entry", "old-entry-shuffled"])
+def test_staged_names_that_look_like_options_never_open_the_gate(hooked: Repo, config: str) -> None:
+    if config != "shipped":
+        _old_entry(hooked, serial=config == "old-entry")
+    before = start(
+        hooked,
+        "exclude: ['*.log']\nbudgets:\n  file: 1 KiB\n",
+        # The policy a `--policy=allow.yaml` name would swap in: nothing forbidden.
+        **{"allow.yaml": "budgets:\n  file: 1 GiB\n"},
+    )
+    for name in OPTION_NAMES:
+        hooked.write(name, "x")
+    hooked.write("x/keep.txt", "x")
+    hooked.write("train.log", "loss\n")
+    hooked.write("big.bin", size=4096)
+    hooked.git("add", "--", *OPTION_NAMES, "x/keep.txt", "train.log", "big.bin")
+
+    result = git_commit(hooked, "-m", "names that look like options")
+
+    assert result.returncode != 0, result.stdout
+    assert "Failed" in result.stdout, result.stdout
+    assert head(hooked) == before
+    if config == "shipped":
+        # The names are files: each violation is reported, nothing else is judged.
+        assert "train.log" in result.stdout and "[excluded]" in result.stdout, result.stdout
+        assert "big.bin" in result.stdout and "[file-too-large]" in result.stdout, result.stdout
+    else:
+        # Without `--` the names are ambiguous, and the hook refuses to guess.
+        assert "both an option and a file" in result.stdout, result.stdout
+
+
+def test_users_args_still_apply_after_the_shipped_entry(hooked: Repo) -> None:
+    config = (hooked.path / ".pre-commit-config.yaml").read_text()
+    hooked.write(".pre-commit-config.yaml", config + "        args: [--strict]\n")
+    before = start(hooked, "budgets:\n  file: 1 MiB\n  file_warn: 1 KiB\n")
+    hooked.write("-h", "x")
+    hooked.write("medium.bin", size=4096)
+    hooked.add("-h", "medium.bin")
+
+    result = git_commit(hooked, "-m", "a warning, made fatal by --strict")
+
+    assert result.returncode != 0, result.stdout
+    assert "medium.bin" in result.stdout and "[file-large]" in result.stdout, result.stdout
+    assert head(hooked) == before

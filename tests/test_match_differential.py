@@ -43,7 +43,7 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.match import Matcher, Pattern, compile_pattern
+from repolicy.match import Matcher, Pattern, compile_pattern, selects_by_automaton
 
 from .conftest import CORPUS, Repo
 
@@ -597,8 +597,17 @@ def compare(
     paths = [e.path for e in entries]
     by_pattern: dict[bytes, list[bool]] = {}
     for pattern, theirs in zip(patterns, oracle.ask(work_tree, patterns, paths), strict=True):
-        selects = compile_pattern(os.fsdecode(pattern)).selects
-        ours = [selects(e.path, e.is_dir) for e in entries]
+        compiled = compile_pattern(os.fsdecode(pattern))
+        ours = [compiled.selects(e.path, e.is_dir) for e in entries]
+        # The automaton (what patterns a regex would backtrack on use) is held
+        # to git on every pattern, not only on the ones that need it.
+        automaton = [selects_by_automaton(compiled, e.path, e.is_dir) for e in entries]
+        if automaton != theirs:
+            tally.differences += [
+                (b"automaton: " + pattern, e.path, e.is_dir, o, t)
+                for e, o, t in zip(entries, automaton, theirs, strict=True)
+                if o != t
+            ]
         by_pattern[pattern] = theirs
         tally.cases += len(ours)
         tally.ignored += sum(theirs)
@@ -730,6 +739,15 @@ TRAPS: list[tuple[str, str, list[str]]] = [
     ("# starts a comment", "#a", ["#a", "a"]),
     ("inside an ignored dir everything is ignored", "wandb",
      ["wandb/", "wandb/run/", "wandb/run/x"]),
+    # Patterns a backtracking regex takes exponential time on; git answers at once.
+    ("many stars in one name", "*a*a*a*a*a*b",
+     ["a" * 250, "a" * 249 + "b", "ab" * 120, "b" * 250, "d/" + "a" * 200 + "b"]),
+    ("many stars in an anchored name", "d/*a*a*a*a*?[ab]",
+     ["d/" + "a" * 240, "d/" + "a" * 239 + "b/x", "d/" + "b" * 240]),
+    ("many **/ in a row", "**/a/" * 6,
+     ["/".join(["a"] * 60) + "/x", "/".join(["a"] * 5) + "/b", "/".join(["a", "b"] * 20) + "/"]),
+    ("** and stars together", "**/a*a*/**/*b*b/**",
+     ["/".join(["aaa"] * 30) + "/bb/x", "/".join(["aa"] * 30), "aa/bb"]),
 ]
 # fmt: on
 
@@ -747,5 +765,10 @@ def test_named_traps_agree_with_git(repo: Repo, pattern: str, paths: list[str]) 
         repo.path / ".git", repo.path, os.fsencode(pattern), [e.path for e in entries]
     )
     ours = [compiled.selects(e.path, is_dir=e.is_dir) for e in entries]
+    automaton = [selects_by_automaton(compiled, e.path, e.is_dir) for e in entries]
+    assert automaton == theirs, f"automaton for {pattern!r}: {automaton} vs git {theirs}"
+    matcher = Matcher([compiled])
+    combined = [bool(matcher.hits(e.path, is_dir=e.is_dir)) for e in entries]
+    assert combined == theirs, f"Matcher for {pattern!r}: {combined} vs git {theirs}"
     table = [(e.path, e.is_dir, o, t) for e, o, t in zip(entries, ours, theirs, strict=True)]
     assert ours == theirs, f"pattern {pattern!r}: (path, is_dir, ours, git) = {table}"

@@ -96,6 +96,12 @@ def run(args: Options) -> int:
     walk = scan.get()
     # Listed after the walk, not beside it: each listing holds the index in
     # memory, and the walk is when this command's processes hold the most.
+    if policy.include or policy.exclude or policy.lfs:
+        from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+        # The work-tree listings read the ignore files: a FIFO would hang them.
+        dirs = parent_directories({e.path for e in walk.entries})
+        refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     index = git.index_entries().background()
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.

@@ -41,6 +41,11 @@ def run(args: Options) -> int:
     info = here.discover().get()
     git = Git(info.toplevel)
     paths = [p for p in repository_paths(info, args.paths) if p]
+    from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+    # Before any git command reads the ignore files: one that is a FIFO would hang it.
+    listed = [*git.files().get(), *paths]
+    refuse_special_rule_files(info.toplevel, info.git_dir, parent_directories(listed))
     index_query = git.index_entries()
     ignore_query = git.ignore_sources(paths)
     attr_query = git.attributes(paths, ATTRIBUTES)
@@ -97,11 +102,14 @@ def run(args: Options) -> int:
         results.append(entry)
 
     if args.format == "json":
-        text = json.dumps(
-            {"version": 1, "command": "explain", "paths": results}, indent=2, ensure_ascii=False
-        )
+        from repolicy.report import dumps_json
+
+        text = dumps_json({"version": 1, "command": "explain", "paths": results})
     else:
-        text = "\n\n".join(_render(r) for r in results)
+        from repolicy.report import safe_text
+
+        # A file name's control characters reach the terminal in octal, as git quotes them.
+        text = safe_text("\n\n".join(_render(r) for r in results))
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     sys.stdout.write(text + "\n")
     return 0

@@ -8,7 +8,6 @@ POSIX shell.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -35,6 +34,9 @@ def run(args: Options) -> int:
     index_query = git.index_entries()
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     files = files_query.get()
+    from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+    refuse_special_rule_files(info.toplevel, info.git_dir, parent_directories(files))
     from repolicy.checks.allow import keep_visible
 
     allow = policy.allow
@@ -189,7 +191,9 @@ def _emit_json(
         "commands": [{"command": cmd, "why": why} for cmd, why in commands],
         "warnings": warnings,
     }
-    out = json.dumps(data, indent=2, ensure_ascii=False)
+    from repolicy.report import dumps_json
+
+    out = dumps_json(data)
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     sys.stdout.write(out + "\n")
 
@@ -228,5 +232,11 @@ def _emit_text(
     if not plan.conflicts and not commands:
         pending = bool(changed) and verb != "wrote"
         out.append("git agrees with the policy" + (" once these changes are written" * pending))
+    from repolicy.report import safe_text
+
+    # A file name's control characters reach the terminal in octal, as git
+    # quotes them; the diff (input for `git apply`) keeps its bytes.
+    shown = out[:1] if diff else []
+    shown += [safe_text(line) for line in out[len(shown) :]]
     sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
-    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.write("\n".join(shown) + "\n")

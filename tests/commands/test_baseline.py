@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +277,70 @@ def test_a_server_reads_the_baseline_a_commit_holds(old: Repo) -> None:
     assert held is not None
     assert held.file == "HEAD:.repolicy-baseline"
     assert [e.path for e in held.entries.values()] == ["ckpt/model.bin"]
+
+
+# -- the baseline stays inside the work tree ------------------------------------------
+
+
+def test_a_committed_link_cannot_lead_the_baseline_out_of_the_work_tree(
+    old: Repo, tmp_path: Path
+) -> None:
+    # A cloned repository holds `h -> (a directory outside)` and names
+    # `h/.bashrc` as its baseline: writing it would replace the user's file.
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("export PATH=$HOME/bin:$PATH\n")
+    (old.path / "h").symlink_to(home)
+    old.write(".repolicy.yaml", POLICY + "baseline: h/.bashrc\n")
+    old.add("h", ".repolicy.yaml")
+    old.commit("a baseline behind a link")
+
+    proc = old.run("audit", "--write-baseline")
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "outside the work tree" in proc.stderr
+    assert (home / ".bashrc").read_text() == "export PATH=$HOME/bin:$PATH\n"
+    assert sorted(p.name for p in home.iterdir()) == [".bashrc"]
+
+
+def test_a_baseline_that_is_itself_a_link_is_not_written_through(old: Repo, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("keep me\n")
+    (old.path / ".repolicy-baseline").symlink_to(outside)
+
+    proc = old.run("audit", "--write-baseline")
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "symbolic link" in proc.stderr
+    assert outside.read_text() == "keep me\n"
+
+
+def test_a_fifo_baseline_is_refused_not_waited_on(old: Repo) -> None:
+    os.mkfifo(old.path / ".repolicy-baseline")
+    for args in (["audit"], ["audit", "--write-baseline"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "repolicy", *args],
+            cwd=old.path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "FIFO" in proc.stderr and ".repolicy-baseline" in proc.stderr
+        assert "internal error" not in proc.stderr
+
+
+def test_a_leftover_temporary_file_is_removed_by_the_next_write(old: Repo) -> None:
+    # A writer killed between naming its temporary file and renaming it over
+    # the baseline leaves one behind; the next write in that directory removes it.
+    leftover = old.write(".repolicy-0a1b2c3d.tmp", "half a baseline")
+    older = leftover.stat().st_mtime - 3600
+    os.utime(leftover, (older, older))
+    assert ".repolicy-0a1b2c3d.tmp" in old.git("status", "--porcelain", "--untracked-files=all")
+
+    write_baseline(old)
+
+    assert not leftover.exists()
+    status = old.git("status", "--porcelain", "--untracked-files=all")
+    assert ".repolicy-" not in status.replace(".repolicy-baseline", ""), status

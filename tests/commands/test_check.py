@@ -472,3 +472,56 @@ def test_a_pointer_saved_with_crlf_is_invalid(seed: Repo) -> None:
     code, data = report(seed)
     assert (code, found(data)) == (1, {("lfs-pointer-invalid", "models/best.pth")})
     assert "CRLF" in data["violations"][0]["message"]
+
+
+# -- pre-commit run --all-files: many paths, nothing staged ------------------------------------
+
+
+def test_all_files_judges_exactly_the_index_entries_it_is_given(seed: Repo) -> None:
+    logs = ["runs/a.log", "runs/deep/b.log", "run.log", "runsx/c.log", "other/d.log"]
+    for name in logs:
+        seed.write(name, "x")
+    seed.add(*logs)
+    seed.commit("logs, committed before the policy took effect")
+    assert seed.git("diff", "--cached", "--name-only") == ""
+
+    # Files, as pre-commit gives them, after `--`.
+    _, data = report(seed, "--", "run.log", "other/d.log", "train.py")
+    assert found(data) == {("excluded", "run.log"), ("excluded", "other/d.log")}
+    # A directory selects what is below it, and only that: `runs` is not `runsx`.
+    _, data = report(seed, "--", "runs")
+    assert found(data) == {("excluded", "runs/a.log"), ("excluded", "runs/deep/b.log")}
+    _, data = report(seed, "--", "runs/", "run.log")
+    assert found(data) == {
+        ("excluded", "runs/a.log"),
+        ("excluded", "runs/deep/b.log"),
+        ("excluded", "run.log"),
+    }
+    # A name that ends like another, after a tab, is not that other one.
+    seed.write("a\tb.log", "x")
+    seed.write("b.log", "x")
+    seed.add("a\tb.log", "b.log")
+    seed.commit("tabs")
+    _, data = report(seed, "--", "b.log")
+    assert found(data) == {("excluded", "b.log")}
+    _, data = report(seed, "--", "a\tb.log")
+    assert found(data) == {("excluded", "a\tb.log")}
+    # A path the index does not hold judges nothing, and fails nothing.
+    code, data = report(seed, "--", "nowhere.log")
+    assert (code, found(data)) == (0, set())
+
+
+def test_all_files_on_a_conflicted_index_judges_our_side(seed: Repo) -> None:
+    seed.git("checkout", "-q", "-b", "side")
+    seed.write("x.log", "theirs")
+    seed.add("x.log")
+    seed.commit("theirs")
+    seed.git("checkout", "-q", "main")
+    seed.write("x.log", "ours")
+    seed.add("x.log")
+    seed.commit("ours")
+    seed.git("merge", "-q", "side", check=False)
+    assert "x.log" in seed.git("ls-files", "-u")
+
+    _, data = report(seed, "--", "x.log", "train.py")
+    assert found(data) == {("excluded", "x.log")}
