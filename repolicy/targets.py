@@ -105,11 +105,15 @@ def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
-    """Added, modified, type-changed, copied and renamed entries (deletions never fail)."""
+    """Added, modified, type-changed, copied and renamed entries (deletions never fail).
+
+    An unmerged path ("U") has no staged blob (git shows a zero id); the caller
+    judges the index's "ours" side for it instead.
+    """
     return [
         Candidate(change.path, change.new_oid, change.new_mode)
         for change in changes
-        if change.status != "D" and change.new_mode != GITLINK
+        if change.status not in ("D", "U") and change.new_mode != GITLINK
     ]
 
 
@@ -204,6 +208,10 @@ def staged_selection(
 ) -> list[Candidate]:
     """What `check` examines: the staged entries, narrowed to `paths` when given."""
     staged = staged_candidates(changes)
+    unmerged = {c.path for c in changes if c.status == "U"}
+    if unmerged:
+        # A conflict in progress: each unmerged path is judged as "ours" (stage 2).
+        staged += index_candidates(git.index_entries(sorted(unmerged)).get())
     if not paths:
         return staged
     wanted = repository_paths(info, paths)

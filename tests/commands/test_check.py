@@ -525,3 +525,6 @@ def test_all_files_on_a_conflicted_index_judges_our_side(seed: Repo) -> None:
 
     _, data = report(seed, "--", "x.log", "train.py")
     assert found(data) == {("excluded", "x.log")}
+    # The hook itself (no file names) judges the same side, never a zero id.
+    _, data = report(seed)
+    assert found(data) == {("excluded", "x.log")}
