@@ -181,6 +181,8 @@ def judge(root: Path, policy_file: str | None, outcome: Outcome) -> None:
         for p in c.paths:
             in_conflict[p] = (c.file, c.line)
     outcome.conflicts += len(plan.conflicts)
+    for c in plan.conflicts:
+        outcome.differences.append(f"{root.name}: conflict {c.file}:{c.line}: {c.message}")
 
     def ignored(verdicts: dict[str, IgnoreSource], path: str) -> bool:
         source = verdicts.get(path)
