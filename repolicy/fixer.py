@@ -293,9 +293,9 @@ class _IgnoreBuilder:
             out[rel] = draft.lines(self._policy_lines()) if rel == GITIGNORE else draft.lines()
         return out
 
-    def _judge(self, paths: Iterable[str], blocks: dict[str, list[str]] | None = None) -> dict[
-        str, IgnoreSource
-    ]:
+    def _judge(
+        self, paths: Iterable[str], blocks: dict[str, list[str]] | None = None
+    ) -> dict[str, IgnoreSource]:
         blocks = self.blocks() if blocks is None else blocks
         for rel, file in self.files.items():
             self.scratch.put(rel, managed.render(file, blocks[rel]))
@@ -516,4 +516,3 @@ def _attribute_conflicts(
 def _some(paths: list[str]) -> str:
     shown = ", ".join(paths[:3])
     return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-

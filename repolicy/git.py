@@ -663,9 +663,7 @@ class Git:
         """The two ignore files outside the work tree that git reads: this repository's
         `info/exclude` and `core.excludesFile` (set, or git's XDG default; None when
         neither is configured nor present), as absolute paths."""
-        pending = self.start(
-            "rev-parse", "--path-format=absolute", "--git-path", "info/exclude"
-        )
+        pending = self.start("rev-parse", "--path-format=absolute", "--git-path", "info/exclude")
         configured = self.start("config", "-z", "--path", "--get", "core.excludesFile")
 
         def parse(out: bytes) -> tuple[str, str | None]:

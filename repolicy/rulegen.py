@@ -20,7 +20,6 @@ decides which of them a repository needs, and git checks the result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple
 
 from repolicy.match import Pattern, compile_pattern

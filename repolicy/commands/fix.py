@@ -73,9 +73,7 @@ def run(args: Options) -> int:
     return code
 
 
-def _dvc_outs(
-    root: str, files: list[str], warnings: list[str]
-) -> list[tuple[str, bool, str, int]]:
+def _dvc_outs(root: str, files: list[str], warnings: list[str]) -> list[tuple[str, bool, str, int]]:
     """Outputs the DVC files in the work tree record (only those DVC caches: git
     must ignore them). A DVC file that cannot be read is a warning, not a stop:
     it is not what fix is asked to fix."""

@@ -205,7 +205,11 @@ def test_info_exclude_and_the_global_excludes_file_are_overruled(repo: Repo) -> 
 
 def test_a_wholly_excluded_directory_stays_one_entry_in_git_status(repo: Repo) -> None:
     repo.write(".repolicy.yaml", "extends: [ml-checkpoints]\n")
-    for path in ("wandb/run-1/files/a.yaml", "wandb/run-2/b.txt", "outputs/r1/checkpoints/best.pth"):
+    for path in (
+        "wandb/run-1/files/a.yaml",
+        "wandb/run-2/b.txt",
+        "outputs/r1/checkpoints/best.pth",
+    ):
         repo.write(path, "x")
     code, data = fix(repo)
     assert code == 0
