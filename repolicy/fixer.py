@@ -27,7 +27,7 @@ from repolicy import managed, rulegen
 from repolicy.checks import Context
 from repolicy.git import IgnoreSource, Scratch
 from repolicy.ignorefiles import attribute_sources
-from repolicy.match import compile_pattern
+from repolicy.match import Matcher, compile_pattern
 from repolicy.policy import Policy, Rule, Source
 
 GITIGNORE = ".gitignore"
@@ -160,7 +160,6 @@ def make_plan(
         examples += [f"{p}/f.bin" if is_dir else p for p, is_dir, _, _ in dvc_outs]
     ctx = Context(policy)
     paths = candidate_paths(files, examples)
-    need = needs(ctx, paths)
     gitignore = managed.read(root, GITIGNORE)
     gitattributes = managed.read(root, GITATTRIBUTES)
 
@@ -174,8 +173,13 @@ def make_plan(
         ignore_files[rel] = managed.read(root, rel)
 
     with Scratch(nested, info_exclude=info_exclude, excludes_file=excludes_file) as scratch:
+        # Git judges the user's own lines while the policy is matched here.
+        for rel, file in ignore_files.items():
+            scratch.put(rel, managed.render(file, []))
+        before = scratch.git.ignore_sources(paths)
+        need = needs(ctx, paths)
         builder = _IgnoreBuilder(scratch, ignore_files, policy, need, paths)
-        blocks, conflicts = builder.build()
+        blocks, conflicts = builder.build(before.get())
 
         attribute_block = _attribute_block(scratch, gitattributes, policy, need)
         scratch.put(GITATTRIBUTES, managed.render(gitattributes, attribute_block))
@@ -251,6 +255,9 @@ class _IgnoreBuilder:
         self.included: list[Rule] = []
         self.opened: set[Rule] = set()  # exclude rules written in their contents form
         self.desired: dict[str, bool] = {}  # path -> must be ignored
+        self._tried: set[tuple[Rule, IgnoreSource, str]] = set()
+        # The last blocks git judged, and its verdicts (None: no line matched).
+        self._last: tuple[dict[str, list[str]], dict[str, IgnoreSource | None]] | None = None
         # Include rules that keep some path through a directory they match: `!P/**` too.
         self.contents = {
             n.keep
@@ -297,14 +304,20 @@ class _IgnoreBuilder:
         self, paths: Iterable[str], blocks: dict[str, list[str]] | None = None
     ) -> dict[str, IgnoreSource]:
         blocks = self.blocks() if blocks is None else blocks
+        wanted = list(paths)
+        last = self._last
+        if last is not None and last[0] == blocks and set(wanted) <= last[1].keys():
+            return {p: v for p in wanted if (v := last[1][p]) is not None}
         for rel, file in self.files.items():
             self.scratch.put(rel, managed.render(file, blocks[rel]))
-        return self.scratch.git.ignore_sources(paths).get()
+        verdicts = self.scratch.git.ignore_sources(wanted).get()
+        self._last = (blocks, {p: verdicts.get(p) for p in wanted})
+        return verdicts
 
     # -- the decision ----------------------------------------------------
 
-    def build(self) -> tuple[dict[str, list[str]], list[Conflict]]:
-        before = self._judge(self.paths, {rel: [] for rel in self.files})
+    def build(self, before: dict[str, IgnoreSource]) -> tuple[dict[str, list[str]], list[Conflict]]:
+        """The blocks, from git's verdicts on the user's lines alone (`before`)."""
         for path in self.paths:
             n = self.need.get(path)
             if n is not None and n.keep:
@@ -313,20 +326,50 @@ class _IgnoreBuilder:
                 self.desired[path] = True
             else:
                 self.desired[path] = _ignored(before, path)
+        # The pattern layers answer to the paths the policy names.
+        named = [p for p in self.paths if p in self.need]
         verdicts = before
         for _ in range(_ROUNDS):
-            if not self._pattern_round(verdicts):
+            if not self._pattern_round(named, verdicts):
                 break
-            verdicts = self._judge(self.paths)
+            verdicts = self._judge(named)
+        verdicts = self._judge_affected(before)
         unsettled: list[str] = []
         for _ in range(_ROUNDS):
             wrong = [p for p in self.paths if self.desired[p] != _ignored(verdicts, p)]
             if not wrong:
                 break
             unsettled = self._exact_round(wrong, verdicts)
-            verdicts = self._judge(self.paths)
+            verdicts = self._judge_affected(before)
         wrong = [p for p in self.paths if self.desired[p] != _ignored(verdicts, p)]
         return self.blocks(), self._conflicts(wrong, unsettled, verdicts)
+
+    def _judge_affected(self, before: dict[str, IgnoreSource]) -> dict[str, IgnoreSource]:
+        """Git's verdict on every path, asking git only about those the blocks can
+        change: a path the policy names, or one below a directory a `!D/` line opens
+        (every other line of a block names only what the policy names). The others
+        keep the verdict of the user's lines."""
+        blocks = self.blocks()
+        openers = {}
+        for rel, lines in blocks.items():
+            opened = [compile_pattern(ln[1:]) for ln in lines if ln[:1] == "!" and ln[-1:] == "/"]
+            if opened:
+                openers["" if rel == GITIGNORE else posixpath.dirname(rel)] = Matcher(opened)
+        affected = []
+        for path in self.paths:
+            if path in self.need:
+                affected.append(path)
+                continue
+            for base, matcher in openers.items():
+                if base and not path.startswith(base + "/"):
+                    continue
+                if matcher.hits(path[len(base) + 1 :] if base else path):
+                    affected.append(path)
+                    break
+        chosen = set(affected)
+        verdicts = {p: v for p, v in before.items() if p not in chosen}
+        verdicts.update(self._judge(affected, blocks))
+        return verdicts
 
     def _target(self, source: IgnoreSource | None) -> str:
         """The file whose block can overrule `source`: its own, if it is a `.gitignore`
@@ -339,10 +382,10 @@ class _IgnoreBuilder:
         file = self.files.get(source.file)
         return file is not None and source.line > len(file.user_lines) + 1
 
-    def _pattern_round(self, verdicts: dict[str, IgnoreSource]) -> bool:
+    def _pattern_round(self, paths: list[str], verdicts: dict[str, IgnoreSource]) -> bool:
         """One layer of pattern lines for what is still wrong; False when none helps."""
         progress = False
-        for path in self.paths:
+        for path in paths:
             want = self.desired[path]
             if want == _ignored(verdicts, path):
                 continue
@@ -374,6 +417,12 @@ class _IgnoreBuilder:
 
     def _keep(self, path: str, rule: Rule, source: IgnoreSource) -> bool:
         """Pattern lines that let the kept `path` through the line `source`."""
+        # Paths kept by one rule and hidden by one line mostly need the same lines:
+        # work them out once per directory.
+        key = (rule, source, posixpath.dirname(path))
+        if key in self._tried:
+            return False
+        self._tried.add(key)
         target = self._target(source)
         base = "" if target == GITIGNORE else posixpath.dirname(target)
         include = rulegen.relativize(rule.pattern, base)

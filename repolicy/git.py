@@ -659,25 +659,22 @@ class Git:
         """Every file in the index or the work tree, ignored ones included."""
         return Query(self.start("ls-files", "-z", "--cached", "--others"), _parse_unique_paths, [])
 
-    def outer_excludes(self) -> Query[tuple[str, str | None]]:
-        """The two ignore files outside the work tree that git reads: this repository's
-        `info/exclude` and `core.excludesFile` (set, or git's XDG default; None when
-        neither is configured nor present), as absolute paths."""
-        pending = self.start("rev-parse", "--path-format=absolute", "--git-path", "info/exclude")
-        configured = self.start("config", "-z", "--path", "--get", "core.excludesFile")
+    def excludes_file(self) -> Query[str | None]:
+        """`core.excludesFile` as git reads it (set, or git's XDG default when that file
+        exists; None otherwise), as an absolute path."""
+        pending = self.start("config", "-z", "--path", "--get", "core.excludesFile")
 
-        def parse(out: bytes) -> tuple[str, str | None]:
-            info = decode(out.rstrip(b"\n"))
-            found = configured.result((0, 1)).rstrip(b"\0")
+        def parse(out: bytes) -> str | None:
+            found = out.rstrip(b"\0")
             if found:
-                return info, os.path.join(self.cwd, decode(found))
+                return os.path.join(self.cwd, decode(found))
             xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
                 os.path.expanduser("~"), ".config"
             )
             default = os.path.join(xdg, "git", "ignore")
-            return info, default if os.path.isfile(default) else None
+            return default if os.path.isfile(default) else None
 
-        return Query(pending, parse, ("", None))
+        return Query(pending, parse, None, ok=(0, 1))
 
     def ignore_sources(self, paths: Iterable[str]) -> Query[dict[str, IgnoreSource]]:
         """The line that decides each path's ignore state, as `check-ignore -v` reports

@@ -33,10 +33,10 @@ def run(args: Options) -> int:
     git = Git(info.toplevel)
     files_query = git.files()
     index_query = git.index_entries()
-    outer_query = git.outer_excludes()
+    excludes_query = git.excludes_file()
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     files = files_query.get()
-    info_exclude, excludes_file = outer_query.get()
+    excludes_file = excludes_query.get()
     dvc_warnings: list[str] = []
     plan = make_plan(
         info.toplevel,
@@ -44,7 +44,7 @@ def run(args: Options) -> int:
         files,
         lambda rel: _read_nested(info.toplevel, rel),
         _dvc_outs(info.toplevel, files, dvc_warnings),
-        info_exclude=_read_outer(info_exclude),
+        info_exclude=_read_info_exclude(info.git_dir),
         excludes_file=excludes_file,
     )
     changes = plan.new_contents()
@@ -97,10 +97,17 @@ def _dvc_outs(root: str, files: list[str], warnings: list[str]) -> list[tuple[st
     return [(o.path, o.is_dir, o.source, o.line) for o in outs if o.cache]
 
 
-def _read_outer(path: str) -> bytes:
-    """`info/exclude` as git reads it (missing or unreadable: no lines)."""
+def _read_info_exclude(git_dir: str) -> bytes:
+    """`info/exclude` as git reads it: in the common directory a linked worktree
+    shares (missing or unreadable: no lines)."""
+    common = git_dir
     try:
-        with open(path, "rb") as fh:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as fh:
+            common = os.path.join(git_dir, fh.read().strip())
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(common, "info", "exclude"), "rb") as fh:
             return fh.read()
     except OSError:
         return b""
