@@ -373,3 +373,19 @@ def test_a_broken_dvc_file_is_a_warning_and_fix_goes_on(
     assert proc.returncode == 0, proc.stderr
     assert f"warning: {where}" in proc.stdout
     assert ignored(repo, "a.log") == {"a.log"}
+
+
+def test_a_nested_block_keeps_crlf_and_a_second_fix_changes_no_byte(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "include: [keep.log]\nexclude: ['*.log']\n")
+    nested = repo.write("sub/.gitignore", b"# mine\r\n*\r\n!*/\r\n")
+    repo.write("sub/a/keep.log", "x")
+    repo.write("sub/a/drop.log", "x")
+    code, data = fix(repo)
+    assert (code, data["conflicts"]) == (0, [])
+    assert ignored(repo, "sub/a/keep.log", "sub/a/drop.log") == {"sub/a/drop.log"}
+    first = nested.read_bytes()
+    assert first.startswith(b"# mine\r\n*\r\n!*/\r\n# >>> repolicy")
+    assert first.count(b"\n") == first.count(b"\r\n")
+    code, data = fix(repo)
+    assert (code, data["changed"]) == (0, [])
+    assert nested.read_bytes() == first
