@@ -420,7 +420,9 @@ def test_fix_keeps_the_seed_layout_on_real_ignore_files(
 
 
 @pytest.mark.parametrize(
-    "source", [p for p in CORPUS_FILES if p.name.endswith("gitattributes")], ids=lambda p: p.name
+    "source",
+    corpus_params([p for p in CORPUS_FILES if p.name.endswith("gitattributes")]),
+    ids=lambda p: p.name,
 )
 def test_attribute_sources_agree_with_check_attr(tmp_path: Path, source: Path) -> None:
     root = tmp_path / "repo"
