@@ -220,12 +220,13 @@ class _Draft:
 
     def lines(self, policy_lines: Sequence[list[str]] = ([], [], [])) -> list[str]:
         excludes, openings, includes = policy_lines
-        return _unique(
-            [
-                *excludes, *self.excludes, *openings, *self.openings,
-                *includes, *self.includes, *self.exact,
-            ]
-        )  # fmt: skip
+        lines = [
+            *excludes, *self.excludes, *openings, *self.openings,
+            *includes, *self.includes, *self.exact,
+        ]  # fmt: skip
+        # A line written twice counts where it is written last: exact lines are
+        # there to win over what comes before them.
+        return list(reversed(_unique(reversed(lines))))
 
     @staticmethod
     def add(section: list[str], lines: Iterable[str]) -> bool:
@@ -431,25 +432,33 @@ class _IgnoreBuilder:
         line = compile_pattern(source.pattern)
         draft = self.drafts[target]
         contents = rule in self.contents
+        hider = None
         if self._is_ours(source):
-            if target != GITIGNORE:
-                # The block's own re-ignoring of opened directories: keep the file after it.
-                return _Draft.add(draft.includes, rulegen.include_lines(include, contents))
-            hider = next((r for r in self.excluded if r.pattern.text == source.pattern), None)
-            if hider is None or hider in self.opened:
+            if target == GITIGNORE:
+                hider = next((r for r in self.excluded if r.pattern.text == source.pattern), None)
+            if hider is None and source.pattern not in draft.excludes:
+                # The block's own re-ignoring of what it opened: keep the file after it
+                # (the root block's `!` line already comes after it).
+                return target != GITIGNORE and _Draft.add(
+                    draft.includes, rulegen.include_lines(include, contents)
+                )
+        rel = path[len(base) + 1 :] if base else path
+        above = (d.encode("utf-8", "surrogateescape") for d in _ancestors(rel))
+        if not any(line.matches(d, True) for d in above):
+            # The line names the file itself. The root block's `!` line comes after
+            # every root line; a nested file's block needs one of its own.
+            return target != GITIGNORE and _Draft.add(
+                draft.includes, rulegen.include_lines(include, contents)
+            )
+        if hider is not None:
+            if hider in self.opened:
                 return False
             found = rulegen.openings(hider.pattern, include)
             if found is None:
                 self.opened.add(hider)
                 return True
             return _Draft.add(draft.openings, _opening_lines(found))
-        rel = path[len(base) + 1 :] if base else path
-        above = (d.encode("utf-8", "surrogateescape") for d in _ancestors(rel))
-        if not any(line.matches(d, True) for d in above):
-            # The line names the file itself: only a nested file's block is needed.
-            return target != GITIGNORE and _Draft.add(
-                draft.includes, rulegen.include_lines(include, contents)
-            )
+        # A line (the user's, or a nested block's) hides a directory on the way.
         found = rulegen.openings(line, include)
         if found is None:
             lines = rulegen.contents_form(line)[0 if line.dir_only else 1 :]
