@@ -173,13 +173,9 @@ def make_plan(
         ignore_files[rel] = managed.read(root, rel)
 
     with Scratch(nested, info_exclude=info_exclude, excludes_file=excludes_file) as scratch:
-        # Git judges the user's own lines while the policy is matched here.
-        for rel, file in ignore_files.items():
-            scratch.put(rel, managed.render(file, []))
-        before = scratch.git.ignore_sources(paths)
         need = needs(ctx, paths)
         builder = _IgnoreBuilder(scratch, ignore_files, policy, need, paths)
-        blocks, conflicts = builder.build(before.get())
+        blocks, conflicts = builder.build()
 
         attribute_block = _attribute_block(scratch, gitattributes, policy, need)
         scratch.put(GITATTRIBUTES, managed.render(gitattributes, attribute_block))
@@ -317,45 +313,50 @@ class _IgnoreBuilder:
 
     # -- the decision ----------------------------------------------------
 
-    def build(self, before: dict[str, IgnoreSource]) -> tuple[dict[str, list[str]], list[Conflict]]:
-        """The blocks, from git's verdicts on the user's lines alone (`before`)."""
-        for path in self.paths:
-            n = self.need.get(path)
-            if n is not None and n.keep:
-                self.desired[path] = False
-            elif n is not None and n.ignore:
-                self.desired[path] = True
-            else:
-                self.desired[path] = _ignored(before, path)
-        # The pattern layers answer to the paths the policy names.
+    def build(self) -> tuple[dict[str, list[str]], list[Conflict]]:
+        """The blocks. A path the policy names must be kept or ignored as it says;
+        any other path must keep the verdict the user's lines give it."""
         named = [p for p in self.paths if p in self.need]
-        verdicts = before
+        empty: dict[str, list[str]] = {rel: [] for rel in self.files}
+        verdicts = self._judge(named, empty)
+        for path in named:
+            n = self.need[path]
+            self.desired[path] = not n.keep and (bool(n.ignore) or _ignored(verdicts, path))
         for _ in range(_ROUNDS):
             if not self._pattern_round(named, verdicts):
                 break
             verdicts = self._judge(named)
-        verdicts = self._judge_affected(before)
+        # Other paths only where a block line can change them.
         unsettled: list[str] = []
-        for _ in range(_ROUNDS):
-            wrong = [p for p in self.paths if self.desired[p] != _ignored(verdicts, p)]
-            if not wrong:
+        for attempt in range(_ROUNDS + 1):
+            affected = self._affected()
+            self._learn_desired(affected, empty)
+            verdicts = self._judge(affected)
+            wrong = [p for p in affected if self.desired[p] != _ignored(verdicts, p)]
+            if not wrong or attempt == _ROUNDS:
                 break
             unsettled = self._exact_round(wrong, verdicts)
-            verdicts = self._judge_affected(before)
-        wrong = [p for p in self.paths if self.desired[p] != _ignored(verdicts, p)]
         return self.blocks(), self._conflicts(wrong, unsettled, verdicts)
 
-    def _judge_affected(self, before: dict[str, IgnoreSource]) -> dict[str, IgnoreSource]:
-        """Git's verdict on every path, asking git only about those the blocks can
-        change: a path the policy names, or one below a directory a `!D/` line opens
-        (every other line of a block names only what the policy names). The others
-        keep the verdict of the user's lines."""
-        blocks = self.blocks()
+    def _learn_desired(self, paths: list[str], empty: dict[str, list[str]]) -> None:
+        """The user's own verdict, for paths not yet judged without the blocks."""
+        unknown = [p for p in paths if p not in self.desired]
+        if unknown:
+            before = self._judge(unknown, empty)
+            for path in unknown:
+                self.desired[path] = _ignored(before, path)
+
+    def _affected(self) -> list[str]:
+        """The paths the blocks can change: those the policy names, and those below a
+        directory a `!D/` line opens (every other block line names only what the
+        policy names, or one path)."""
         openers = {}
-        for rel, lines in blocks.items():
+        for rel, lines in self.blocks().items():
             opened = [compile_pattern(ln[1:]) for ln in lines if ln[:1] == "!" and ln[-1:] == "/"]
             if opened:
                 openers["" if rel == GITIGNORE else posixpath.dirname(rel)] = Matcher(opened)
+        if not openers:
+            return [p for p in self.paths if p in self.need]
         affected = []
         for path in self.paths:
             if path in self.need:
@@ -367,10 +368,7 @@ class _IgnoreBuilder:
                 if matcher.hits(path[len(base) + 1 :] if base else path):
                     affected.append(path)
                     break
-        chosen = set(affected)
-        verdicts = {p: v for p, v in before.items() if p not in chosen}
-        verdicts.update(self._judge(affected, blocks))
-        return verdicts
+        return affected
 
     def _target(self, source: IgnoreSource | None) -> str:
         """The file whose block can overrule `source`: its own, if it is a `.gitignore`
