@@ -3,20 +3,23 @@
 A seeded generator makes random policies (the seed's patterns plus `**`,
 `?`, classes, anchoring, directory-only patterns, spaces and unicode), random
 trees, and random pre-existing user `.gitignore`/`.gitattributes` content,
-including nested ignore files and lines that fight the policy. `fix` runs
-(in-process, writing the real files), then git itself judges every path of
-the tree and every example path of the policy:
+including nested ignore files with negations, kept files below directories
+the user's lines ignore, and several ignored levels. `fix` runs (in-process,
+writing the real files), then git itself judges every path of the tree and
+every example path of the policy:
 
 - a path the policy excludes is ignored, one it includes is not, one it
-  stores in LFS gets `filter=lfs` — unless `fix` reported a conflict for it,
-  and then git must really disagree, because of exactly the line named;
+  stores in LFS gets `filter=lfs`; a conflict fix reports counts as a
+  difference, since a line appended to the deciding file always wins;
 - a path the policy says nothing about keeps the verdict the user's own
   lines gave it before `fix` ran;
 - running `fix` again changes nothing.
 
-The corpus variant runs the same on the real-world ignore files in
-../shared/corpus/ (read in place) under the ml-checkpoints and datasets-lfs
-presets, and checks `explain`'s attribute sources against `git check-attr`.
+The suite runs a few dozen repositories; `benchmarks/differential_fix.py`
+runs thousands with the same generator. The corpus variant holds `fix` to
+the seed's layout under the ml-checkpoints preset with each real-world
+ignore file of ../shared/corpus/ (read in place) as the root `.gitignore`,
+and checks `explain`'s attribute sources against `git check-attr`.
 """
 
 from __future__ import annotations
