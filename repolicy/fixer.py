@@ -3,11 +3,18 @@
 The paths that matter are every file in the index and the work tree plus a
 few examples made from each policy pattern (so a rule is right before its
 first file exists). For each, the policy says whether it must be ignored,
-must be kept, or must get `filter=lfs`. Git, run in a scratch repository
-that holds copies of the ignore and attribute files, says what the user's
-own lines already do; the block gets only the rules those lines miss. Then
-git judges the candidate files once more: any path still wrong is a
-conflict, named by the line (outside the block) that causes it.
+must be kept, or must get `filter=lfs`; a path the policy says nothing about
+must keep the verdict the user's own lines give it. Git, run in a scratch
+repository holding copies of the ignore and attribute files (and the
+repository's `info/exclude` and `core.excludesFile`), judges every candidate.
+
+The root `.gitignore` block is built in layers, each only where git shows
+it is needed: the policy's `exclude` lines; openings for the directories an
+ignoring line hides a kept file in (`!D/`, `D/**`, `!D/**/`); the `include`
+lines; and last, exact lines for single paths that the pattern lines did not
+settle. A block is last in its file and the last matching line wins, so the
+block decides every path its file decides. A nested `.gitignore` whose own
+lines would overrule the root block gets a block of its own.
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from typing import NamedTuple
 from repolicy import managed, rulegen
 from repolicy.checks import Context
 from repolicy.git import IgnoreSource, Scratch
-from repolicy.ignorefiles import attribute_sources, relative_to
-from repolicy.match import compile_pattern
+from repolicy.ignorefiles import attribute_sources
+from repolicy.match import Matcher, compile_pattern
 from repolicy.policy import Policy, Rule, Source
 
 GITIGNORE = ".gitignore"
 GITATTRIBUTES = ".gitattributes"
+_ROUNDS = 32  # each round settles one more directory level; real trees need a few
 
 
 class Need(NamedTuple):
@@ -36,7 +44,7 @@ class Need(NamedTuple):
 
 
 class Conflict(NamedTuple):
-    """A line outside the block that keeps git from agreeing with the policy."""
+    """Something no line repolicy may write can settle."""
 
     file: str
     line: int | None
@@ -53,14 +61,19 @@ class Plan(NamedTuple):
     attribute_block: list[str]
     conflicts: list[Conflict]
     needs: dict[str, Need]
+    nested: tuple[tuple[managed.ManagedFile, list[str]], ...] = ()  # nested .gitignore blocks
+
+    def blocks(self) -> list[tuple[managed.ManagedFile, list[str]]]:
+        return [
+            (self.gitignore, self.ignore_block),
+            *self.nested,
+            (self.gitattributes, self.attribute_block),
+        ]
 
     def new_contents(self) -> list[tuple[managed.ManagedFile, bytes]]:
         """The files whose bytes would change, with their new bytes."""
         out = []
-        for file, block in (
-            (self.gitignore, self.ignore_block),
-            (self.gitattributes, self.attribute_block),
-        ):
+        for file, block in self.blocks():
             data = managed.render(file, block)
             if data != file.original:
                 out.append((file, data))
@@ -109,23 +122,44 @@ def dvc_rules(outs: Iterable[tuple[str, bool, str, int]]) -> list[Rule]:
     return rules
 
 
+def _ancestors(path: str) -> list[str]:
+    """`a`, `a/b` for `a/b/c`: the directories above a path, top first."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: k + 1]) for k in range(len(parts))]
+
+
+def candidate_paths(files: Sequence[str], examples: Iterable[str]) -> list[str]:
+    """The files, and each example that can be a file beside them (not a directory
+    above one, nor below a file)."""
+    chosen = list(dict.fromkeys(files))
+    taken = set(chosen)
+    extra = [e for e in dict.fromkeys(examples) if e not in taken]
+    dirs = {d for p in [*chosen, *extra] for d in _ancestors(p)}
+    kept = [e for e in extra if e not in dirs]
+    as_files = taken | set(kept)
+    return chosen + [e for e in kept if not any(d in as_files for d in _ancestors(e))]
+
+
 def make_plan(
     root: str,
     policy: Policy,
     files: Sequence[str],
     read_file: Callable[[str], bytes | None],
     dvc_outs: Sequence[tuple[str, bool, str, int]] = (),
+    info_exclude: bytes = b"",
+    excludes_file: str | None = None,
 ) -> Plan:
-    """Decide both blocks. `files` are the repository's files (index and work tree);
-    `read_file` returns a nested ignore/attribute file's bytes (None: unreadable);
-    `dvc_outs` are the outputs DVC files record, which git must ignore too."""
+    """Decide every block. `files` are the repository's files (index and work tree);
+    `read_file` returns a nested ignore/attribute file's bytes (None: git does not
+    read it); `dvc_outs` are the outputs DVC files record, which git must ignore too;
+    `info_exclude` and `excludes_file` are the ignore files git reads from outside
+    the work tree (a block in `.gitignore` overrides both)."""
     examples = example_paths(policy)
     if dvc_outs:
         policy = policy._replace(dvc=(*policy.dvc, *dvc_rules(dvc_outs)))
         examples += [f"{p}/f.bin" if is_dir else p for p, is_dir, _, _ in dvc_outs]
     ctx = Context(policy)
-    paths = list(dict.fromkeys([*files, *examples]))
-    need = needs(ctx, paths)
+    paths = candidate_paths(files, examples)
     gitignore = managed.read(root, GITIGNORE)
     gitattributes = managed.read(root, GITATTRIBUTES)
 
@@ -134,12 +168,14 @@ def make_plan(
         data = read_file(rel)
         if data is not None:
             nested[rel] = data
+    ignore_files = {GITIGNORE: gitignore}
+    for rel in sorted(f for f in nested if f.endswith(GITIGNORE)):
+        ignore_files[rel] = managed.read(root, rel)
 
-    with Scratch(nested) as scratch:
-        ignore_block = _ignore_block(scratch, gitignore, policy, need)
-        scratch.put(GITIGNORE, managed.render(gitignore, ignore_block))
-        verdicts = scratch.git.ignore_sources(need).get()
-        conflicts = _ignore_conflicts(gitignore, ignore_block, need, verdicts, nested)
+    with Scratch(nested, info_exclude=info_exclude, excludes_file=excludes_file) as scratch:
+        need = needs(ctx, paths)
+        builder = _IgnoreBuilder(scratch, ignore_files, policy, need, paths)
+        blocks, conflicts = builder.build()
 
         attribute_block = _attribute_block(scratch, gitattributes, policy, need)
         scratch.put(GITATTRIBUTES, managed.render(gitattributes, attribute_block))
@@ -151,7 +187,16 @@ def make_plan(
             key=lambda item: item[0].count("/"),
         )
         conflicts += _attribute_conflicts(need, attrs, attribute_files)
-    return Plan(gitignore, ignore_block, gitattributes, attribute_block, conflicts, need)
+    nested_blocks = [(f, blocks[rel]) for rel, f in ignore_files.items() if rel != GITIGNORE]
+    return Plan(
+        gitignore,
+        blocks[GITIGNORE],
+        gitattributes,
+        attribute_block,
+        conflicts,
+        need,
+        tuple((f, b) for f, b in nested_blocks if b or f.block is not None),
+    )
 
 
 def _ignored(verdicts: dict[str, IgnoreSource], path: str) -> bool:
@@ -159,24 +204,325 @@ def _ignored(verdicts: dict[str, IgnoreSource], path: str) -> bool:
     return source is not None and source.ignores
 
 
-def _ignore_block(
-    scratch: Scratch, gitignore: managed.ManagedFile, policy: Policy, need: dict[str, Need]
-) -> list[str]:
-    scratch.put(GITIGNORE, managed.render(gitignore, []))
-    before = scratch.git.ignore_sources(need).get()
-    wanted = {n.ignore for p, n in need.items() if n.ignore and not _ignored(before, p)}
-    lines: list[str] = []
-    for rule in rulegen.ignore_rules(policy):
-        if rule in wanted:
-            lines += [line.text for line in rulegen.exclude_lines(rule, policy.include)]
-    if policy.include:
-        scratch.put(GITIGNORE, managed.render(gitignore, lines))
-        after = scratch.git.ignore_sources(need).get()
-        keep = {n.keep for p, n in need.items() if n.keep and _ignored(after, p)}
-        for rule in policy.include:
-            if rule in keep:
-                lines += [line.text for line in rulegen.include_lines(rule)]
-    return _unique(lines)
+class _Draft:
+    """One file's block while it is worked out: sections in the order git must read
+    them, each line once."""
+
+    def __init__(self) -> None:
+        self.excludes: list[str] = []
+        self.openings: list[str] = []
+        self.includes: list[str] = []
+        self.exact: list[str] = []
+
+    def lines(self, policy_lines: Sequence[list[str]] = ([], [], [])) -> list[str]:
+        excludes, openings, includes = policy_lines
+        lines = [
+            *excludes, *self.excludes, *openings, *self.openings,
+            *includes, *self.includes, *self.exact,
+        ]  # fmt: skip
+        # A line written twice counts where it is written last: exact lines are
+        # there to win over what comes before them.
+        return list(reversed(_unique(reversed(lines))))
+
+    @staticmethod
+    def add(section: list[str], lines: Iterable[str]) -> bool:
+        new = [ln for ln in lines if ln not in section]
+        section.extend(new)
+        return bool(new)
+
+
+class _IgnoreBuilder:
+    """Works out the `.gitignore` blocks, asking git after each layer."""
+
+    def __init__(
+        self,
+        scratch: Scratch,
+        files: dict[str, managed.ManagedFile],
+        policy: Policy,
+        need: dict[str, Need],
+        paths: list[str],
+    ) -> None:
+        self.scratch = scratch
+        self.files = files
+        self.policy = policy
+        self.need = need
+        self.paths = paths
+        self.drafts = {rel: _Draft() for rel in files}
+        self.excluded: list[Rule] = []  # exclude/dvc rules the root block writes
+        self.included: list[Rule] = []
+        self.opened: set[Rule] = set()  # exclude rules written in their contents form
+        self.desired: dict[str, bool] = {}  # path -> must be ignored
+        self._tried: set[tuple[Rule, IgnoreSource, str]] = set()
+        # The last blocks git judged, and its verdicts (None: no line matched).
+        self._last: tuple[dict[str, list[str]], dict[str, IgnoreSource | None]] | None = None
+        # Include rules that keep some path through a directory they match: `!P/**` too.
+        self.contents = {
+            n.keep
+            for p, n in need.items()
+            if n.keep and not n.keep.pattern.matches(p.encode("utf-8", "surrogateescape"), False)
+        }
+
+    # -- rendering -------------------------------------------------------
+
+    def _policy_lines(self) -> tuple[list[str], list[str], list[str]]:
+        excludes: list[str] = []
+        openings: list[str] = []
+        for rule in rulegen.ignore_rules(self.policy):
+            if rule not in self.excluded:
+                continue
+            pattern = rule.pattern
+            if rule in self.opened:
+                excludes += rulegen.contents_form(pattern)
+                continue
+            excludes.append(pattern.text)
+            if not pattern.dir_only:
+                continue
+            # A directory the policy names, on a path an include spells out: open it
+            # now, so files that do not exist yet are kept too.
+            for inc in self.policy.include:
+                found = rulegen.openings(pattern, inc.pattern, globs=False)
+                for directory in found or []:
+                    openings += rulegen.opening_lines(directory)
+                    if inc not in self.included:
+                        self.included.append(inc)
+        includes: list[str] = []
+        for rule in self.policy.include:
+            if rule in self.included:
+                includes += rulegen.include_lines(rule.pattern, rule in self.contents)
+        return excludes, openings, includes
+
+    def blocks(self) -> dict[str, list[str]]:
+        out = {}
+        for rel, draft in self.drafts.items():
+            out[rel] = draft.lines(self._policy_lines()) if rel == GITIGNORE else draft.lines()
+        return out
+
+    def _judge(
+        self, paths: Iterable[str], blocks: dict[str, list[str]] | None = None
+    ) -> dict[str, IgnoreSource]:
+        blocks = self.blocks() if blocks is None else blocks
+        wanted = list(paths)
+        last = self._last
+        if last is not None and last[0] == blocks and set(wanted) <= last[1].keys():
+            return {p: v for p in wanted if (v := last[1][p]) is not None}
+        for rel, file in self.files.items():
+            self.scratch.put(rel, managed.render(file, blocks[rel]))
+        verdicts = self.scratch.git.ignore_sources(wanted).get()
+        self._last = (blocks, {p: verdicts.get(p) for p in wanted})
+        return verdicts
+
+    # -- the decision ----------------------------------------------------
+
+    def build(self) -> tuple[dict[str, list[str]], list[Conflict]]:
+        """The blocks. A path the policy names must be kept or ignored as it says;
+        any other path must keep the verdict the user's lines give it."""
+        named = [p for p in self.paths if p in self.need]
+        empty: dict[str, list[str]] = {rel: [] for rel in self.files}
+        verdicts = self._judge(named, empty)
+        for path in named:
+            n = self.need[path]
+            self.desired[path] = not n.keep and (bool(n.ignore) or _ignored(verdicts, path))
+        for _ in range(_ROUNDS):
+            if not self._pattern_round(named, verdicts):
+                break
+            verdicts = self._judge(named)
+        # Other paths only where a block line can change them.
+        unsettled: list[str] = []
+        for attempt in range(_ROUNDS + 1):
+            affected = self._affected()
+            self._learn_desired(affected, empty)
+            verdicts = self._judge(affected)
+            wrong = [p for p in affected if self.desired[p] != _ignored(verdicts, p)]
+            if not wrong or attempt == _ROUNDS:
+                break
+            unsettled = self._exact_round(wrong, verdicts)
+        return self.blocks(), self._conflicts(wrong, unsettled, verdicts)
+
+    def _learn_desired(self, paths: list[str], empty: dict[str, list[str]]) -> None:
+        """The user's own verdict, for paths not yet judged without the blocks."""
+        unknown = [p for p in paths if p not in self.desired]
+        if unknown:
+            before = self._judge(unknown, empty)
+            for path in unknown:
+                self.desired[path] = _ignored(before, path)
+
+    def _affected(self) -> list[str]:
+        """The paths the blocks can change: those the policy names, and those below a
+        directory a `!D/` line opens (every other block line names only what the
+        policy names, or one path)."""
+        openers = {}
+        for rel, lines in self.blocks().items():
+            opened = [compile_pattern(ln[1:]) for ln in lines if ln[:1] == "!" and ln[-1:] == "/"]
+            if opened:
+                openers["" if rel == GITIGNORE else posixpath.dirname(rel)] = Matcher(opened)
+        if not openers:
+            return [p for p in self.paths if p in self.need]
+        affected = []
+        for path in self.paths:
+            if path in self.need:
+                affected.append(path)
+                continue
+            for base, matcher in openers.items():
+                if base and not path.startswith(base + "/"):
+                    continue
+                if matcher.hits(path[len(base) + 1 :] if base else path):
+                    affected.append(path)
+                    break
+        return affected
+
+    def _target(self, source: IgnoreSource | None) -> str:
+        """The file whose block can overrule `source`: its own, if it is a `.gitignore`
+        in the work tree; the root's for `info/exclude` and `core.excludesFile`."""
+        if source is not None and source.file in self.files:
+            return source.file
+        return GITIGNORE
+
+    def _is_ours(self, source: IgnoreSource) -> bool:
+        file = self.files.get(source.file)
+        return file is not None and source.line > len(file.user_lines) + 1
+
+    def _pattern_round(self, paths: list[str], verdicts: dict[str, IgnoreSource]) -> bool:
+        """One layer of pattern lines for what is still wrong; False when none helps."""
+        progress = False
+        for path in paths:
+            want = self.desired[path]
+            if want == _ignored(verdicts, path):
+                continue
+            n = self.need.get(path)
+            source = verdicts.get(path)
+            if want:
+                rule = n.ignore if n else None
+                if rule is None:
+                    continue
+                if rule not in self.excluded:
+                    self.excluded.append(rule)
+                    progress = True
+                elif source is not None and source.file != GITIGNORE and source.file in self.files:
+                    # A nested file's `!` line overrules the root block below it.
+                    base = posixpath.dirname(source.file)
+                    rel = rulegen.relativize(rule.pattern, base)
+                    if rel is not None and not self._is_ours(source):
+                        progress |= _Draft.add(self.drafts[source.file].excludes, [rel.text])
+                continue
+            rule = n.keep if n else None
+            if rule is None:
+                continue
+            if rule not in self.included:
+                self.included.append(rule)
+                progress = True
+            elif source is not None:
+                progress |= self._keep(path, rule, source)
+        return progress
+
+    def _keep(self, path: str, rule: Rule, source: IgnoreSource) -> bool:
+        """Pattern lines that let the kept `path` through the line `source`."""
+        # Paths kept by one rule and hidden by one line mostly need the same lines:
+        # work them out once per directory.
+        key = (rule, source, posixpath.dirname(path))
+        if key in self._tried:
+            return False
+        self._tried.add(key)
+        target = self._target(source)
+        base = "" if target == GITIGNORE else posixpath.dirname(target)
+        include = rulegen.relativize(rule.pattern, base)
+        if include is None:
+            return False
+        line = compile_pattern(source.pattern)
+        draft = self.drafts[target]
+        contents = rule in self.contents
+        hider = None
+        if self._is_ours(source):
+            if target == GITIGNORE:
+                hider = next((r for r in self.excluded if r.pattern.text == source.pattern), None)
+            if hider is None and source.pattern not in draft.excludes:
+                # The block's own re-ignoring of what it opened: keep the file after it
+                # (the root block's `!` line already comes after it).
+                return target != GITIGNORE and _Draft.add(
+                    draft.includes, rulegen.include_lines(include, contents)
+                )
+        rel = path[len(base) + 1 :] if base else path
+        above = (d.encode("utf-8", "surrogateescape") for d in _ancestors(rel))
+        if not any(line.matches(d, True) for d in above):
+            # The line names the file itself. The root block's `!` line comes after
+            # every root line; a nested file's block needs one of its own.
+            return target != GITIGNORE and _Draft.add(
+                draft.includes, rulegen.include_lines(include, contents)
+            )
+        if hider is not None:
+            if hider in self.opened:
+                return False
+            found = rulegen.openings(hider.pattern, include)
+            if found is None:
+                self.opened.add(hider)
+                return True
+            return _Draft.add(draft.openings, _opening_lines(found))
+        # A line (the user's, or a nested block's) hides a directory on the way.
+        found = rulegen.openings(line, include)
+        if found is None:
+            lines = rulegen.contents_form(line)[0 if line.dir_only else 1 :]
+            return _Draft.add(draft.openings, lines)
+        return _Draft.add(draft.openings, _opening_lines(found))
+
+    def _exact_round(self, wrong: list[str], verdicts: dict[str, IgnoreSource]) -> list[str]:
+        """Exact lines for single paths; returns the paths no line can name."""
+        dirs = list(dict.fromkeys(d for p in wrong for d in _ancestors(p)))
+        self.scratch.make_dirs(dirs)
+        dir_verdicts = self.scratch.git.ignore_sources(dirs).get() if dirs else {}
+        unsettled = []
+        for path in wrong:
+            if any(ch in path for ch in "\n\r"):
+                unsettled.append(path)  # an ignore file cannot hold such a name
+                continue
+            if self.desired[path]:
+                target = self._target(verdicts.get(path))
+                _Draft.add(self.drafts[target].exact, [_exact(path, target, "")])
+                continue
+            for directory in _ancestors(path):
+                source = dir_verdicts.get(directory)
+                if source is not None and source.ignores:
+                    target = self._target(source)
+                    _Draft.add(
+                        self.drafts[target].exact,
+                        [_exact(directory, target, "!", "/"), _exact(directory, target, "", "/*")],
+                    )
+                    break
+            else:
+                target = self._target(verdicts.get(path))
+                _Draft.add(self.drafts[target].exact, [_exact(path, target, "!")])
+        return unsettled
+
+    def _conflicts(
+        self, wrong: list[str], unsettled: list[str], verdicts: dict[str, IgnoreSource]
+    ) -> list[Conflict]:
+        if not wrong:
+            return []
+        grouped: dict[tuple[str, int, str], list[str]] = {}
+        for path in wrong:
+            source = verdicts.get(path)
+            key = (source.file, source.line, source.pattern) if source else (GITIGNORE, 0, "")
+            grouped.setdefault(key, []).append(path)
+        out = []
+        for (file, line, pattern), paths in sorted(grouped.items()):
+            paths.sort()
+            what = "kept" if not self.desired[paths[0]] else "ignored"
+            if any(p in unsettled for p in paths):
+                message = f"{_some(paths)}: no ignore line can name a path holding a line break"
+                edit = "rename the file"
+            else:
+                message = f"git does not agree that {_some(paths)} should be {what}"
+                edit = "report this: the repolicy block should have settled it"
+            out.append(Conflict(file, line or None, pattern, paths, message, edit))
+        return out
+
+
+def _opening_lines(directories: Iterable[str]) -> list[str]:
+    return [line for d in directories for line in rulegen.opening_lines(d)]
+
+
+def _exact(path: str, target: str, prefix: str, suffix: str = "") -> str:
+    base = posixpath.dirname(target)
+    rel = path[len(base) + 1 :] if base else path
+    return f"{prefix}/{rulegen.escape_name(rel)}{suffix}"
 
 
 def _attribute_block(
@@ -191,71 +537,6 @@ def _attribute_block(
 
 def _unique(lines: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(lines))
-
-
-def _ignore_conflicts(
-    gitignore: managed.ManagedFile,
-    block: list[str],
-    need: dict[str, Need],
-    verdicts: dict[str, IgnoreSource],
-    nested: dict[str, bytes],
-) -> list[Conflict]:
-    grouped: dict[tuple[str, int, str, str], list[str]] = {}
-    for path, n in need.items():
-        ignored = _ignored(verdicts, path)
-        source = verdicts.get(path)
-        if n.keep and ignored and source is not None:
-            grouped.setdefault((source.file, source.line, source.pattern, "keep"), []).append(path)
-        elif n.ignore and not n.keep and not ignored:
-            key = ("", 0, "", "ignore")
-            if source is not None:
-                key = (source.file, source.line, source.pattern, "ignore")
-            grouped.setdefault(key, []).append(path)
-    out = []
-    for (file, line, pattern, kind), paths in sorted(grouped.items()):
-        paths.sort()
-        first = paths[0]
-        block_end = len(gitignore.before) + len(block) + 2
-        after_block = file == GITIGNORE and bool(block) and line >= block_end
-        if kind == "keep":
-            rule = need[first].keep
-            hides_parent = not _matches_itself(file, pattern, first)
-            if hides_parent:
-                inner = rulegen.contents_glob(compile_pattern(pattern))
-                edit = (
-                    f"git does not look inside a directory it ignores: replace line {line} with "
-                    f"the two lines `{inner}` and `!{inner}/`"
-                )
-                if file != GITIGNORE or after_block:
-                    edit += f", then add `!{relative_to(file, first)[1:]}` after them"
-            elif file == GITIGNORE and after_block:
-                edit = f"move line {line} above the repolicy block, or delete it"
-            else:
-                edit = f"delete line {line}, or add `!{relative_to(file, first)[1:]}` after it"
-            message = f"`{pattern}` ignores {_some(paths)}, which the policy keeps ({rule})"
-        else:
-            rule = need[first].ignore
-            if not file:
-                out.append(
-                    Conflict(
-                        GITIGNORE, None, "", paths,
-                        f"no ignore line applies to {_some(paths)}, which the policy excludes "
-                        f"({rule})",
-                        "report this: the repolicy block should have covered it",
-                    )
-                )  # fmt: skip
-                continue
-            message = f"`{pattern}` re-includes {_some(paths)}, which the policy excludes ({rule})"
-            edit = f"delete line {line}"
-        out.append(Conflict(file, line, pattern, paths, message, edit))
-    return out
-
-
-def _matches_itself(file: str, pattern: str, path: str) -> bool:
-    base = posixpath.dirname(file)
-    rel = path[len(base) + 1 :] if base else path
-    compiled = compile_pattern(pattern.lstrip("!"))
-    return compiled.matches(rel.encode("utf-8", "surrogateescape"), False)
 
 
 def _attribute_conflicts(

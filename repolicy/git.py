@@ -937,6 +937,23 @@ class Git:
         """Every file in the index or the work tree, ignored ones included."""
         return Query(self.start("ls-files", "-z", "--cached", "--others"), _parse_unique_paths, [])
 
+    def excludes_file(self) -> Query[str | None]:
+        """`core.excludesFile` as git reads it (set, or git's XDG default when that file
+        exists; None otherwise), as an absolute path."""
+        pending = self.start("config", "-z", "--path", "--get", "core.excludesFile")
+
+        def parse(out: bytes) -> str | None:
+            found = out.rstrip(b"\0")
+            if found:
+                return os.path.join(self.cwd, decode(found))
+            xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
+                os.path.expanduser("~"), ".config"
+            )
+            default = os.path.join(xdg, "git", "ignore")
+            return default if os.path.isfile(default) else None
+
+        return Query(pending, parse, None, ok=(0, 1))
+
     def ignore_sources(self, paths: Iterable[str]) -> Query[dict[str, IgnoreSource]]:
         """The line that decides each path's ignore state, as `check-ignore -v` reports
         it, judged by the rules alone (tracked or not); paths no line matches are left out."""
@@ -992,7 +1009,15 @@ class Scratch:
     attribute files it is given, so git can say what a candidate `.gitignore`
     would do without the user's repository being touched."""
 
-    def __init__(self, files: dict[str, bytes], ignore_case: bool = False) -> None:
+    def __init__(
+        self,
+        files: dict[str, bytes],
+        ignore_case: bool = False,
+        info_exclude: bytes = b"",
+        excludes_file: str | None = None,
+    ) -> None:
+        """`info_exclude` and `excludes_file` (a path git reads in place) stand for
+        the user's repository's `info/exclude` and `core.excludesFile`."""
         import tempfile
 
         self._dir = tempfile.TemporaryDirectory(prefix="repolicy-")
@@ -1010,6 +1035,10 @@ class Scratch:
         self.git.run("init", "-q", root)
         if ignore_case:
             self.git.run("config", "core.ignoreCase", "true")
+        if excludes_file is not None:
+            self.git.run("config", "core.excludesFile", excludes_file)
+        if info_exclude:
+            self.put(os.path.join(".git", "info", "exclude"), info_exclude)
         for rel, data in files.items():
             self.put(rel, data)
 
@@ -1018,6 +1047,12 @@ class Scratch:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as fh:
             fh.write(data)
+
+    def make_dirs(self, rels: Iterable[str]) -> None:
+        """Create directories, so git judges those paths as directories (a query
+        with a trailing '/' reads the directory's own `.gitignore` too)."""
+        for rel in rels:
+            os.makedirs(os.path.join(self._dir.name, rel), exist_ok=True)
 
     def close(self) -> None:
         self._dir.cleanup()

@@ -1,5 +1,8 @@
 """The block repolicy owns in `.gitignore` and `.gitattributes`, and nothing else.
 
+The block is the last thing in the file (in an ignore file the last matching
+line wins). A nested `.gitignore` may hold one too, with the same markers.
+
 A file is read as bytes and split into the user's lines and the block
 between the markers; only the block is ever rewritten. The file keeps its
 line endings (CRLF stays CRLF), its UTF-8 byte-order mark, and every line
@@ -108,24 +111,37 @@ def render(file: ManagedFile, block: list[str]) -> bytes:
         # User lines are kept byte for byte: each still carries its own '\r', if any.
         return [ln + b"\n" for ln in lines]
 
-    out = user(file.before)
+    # The block goes last even when the user wrote lines below an older one: in an
+    # ignore file the last matching line wins, and the block must win.
+    out = user(file.before) + user(file.after)
     if block:
         lines = [BEGIN, *(line.encode("utf-8", "surrogateescape") for line in block), END]
         out += [ln + nl for ln in lines]
-    out += user(file.after)
     data = b"".join(out)
     if not file.final_newline and not block and file.block is None:
         data = data[:-1] if data.endswith(b"\n") else data
     return (_BOM if file.bom else b"") + data
 
 
-def write(file: ManagedFile, data: bytes) -> None:
-    """Atomically replace the file's contents, keeping its mode."""
+def check_writable(file: ManagedFile) -> None:
+    """Refuse, before anything is written, a file `write` could not replace."""
     if file.mode is not None and not file.mode & 0o222:
         raise RepolicyError(
             f"{file.rel} is read-only: nothing was changed (make it writable, e.g. "
             f"`chmod u+w {file.rel}`, and run `repolicy fix` again)"
         )
+    directory = os.path.dirname(file.path) or "."
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise RepolicyError(
+            f"cannot write {file.rel}: its directory is not writable; nothing was changed"
+        )
+    if os.path.islink(file.path):
+        raise RepolicyError(f"{file.rel} became a symbolic link: nothing was changed")
+
+
+def write(file: ManagedFile, data: bytes) -> None:
+    """Atomically replace the file's contents, keeping its mode."""
+    check_writable(file)
     from repolicy.atomic import replace_file
 
     replace_file(file.path, data, file.rel, file.mode)

@@ -1,22 +1,25 @@
 """The policy as `.gitignore` and `.gitattributes` lines that git reads as the policy means.
 
 Git never looks inside a directory it ignores, so `outputs/` followed by
-`!outputs/run1/best.pth` can never keep best.pth. Where an `exclude` pattern
-could match a directory above a file an `include` pattern keeps, it is
-written in its contents form instead: every file below the directory is
-ignored, the directories themselves are not, so a later `!` line can
-re-include a file at any depth:
+`!outputs/run1/best.pth` can never keep best.pth: "it is not possible to
+re-include a file if a parent directory of that file is excluded". Where a
+line (the policy's or the user's) ignores a directory on the way to a file an
+`include` keeps, that directory is opened, its contents ignored again and its
+subdirectories opened, so a later `!` line can keep the file while everything
+else below stays ignored:
 
-    logs/          ->   **/logs/**
-                        !**/logs/**/
+    outputs/       ->   !/outputs/
+    (user's line)       /outputs/**
+                        !/outputs/**/
+                        !outputs/*/checkpoints/best.pth
 
-The lines here are pure functions of the policy; `repolicy.commands.fix`
+A directory excluded wholly stays one line (`wandb/`), so git still skips it
+whole. The lines here are pure functions of patterns; `repolicy.fixer`
 decides which of them a repository needs, and git checks the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple
 
 from repolicy.match import Pattern, compile_pattern
@@ -71,56 +74,123 @@ def _unescape(component: str) -> str:
     return "".join(out)
 
 
-def _may_share_a_name(a: str, b: str) -> bool:
-    """Whether two single path components (globs) can match the same name.
+_NONE = "none"  # two components that share no name
+_UNKNOWN = "unknown"  # two globs whose common names no single glob is known to name
 
-    Exact when either is literal; otherwise assumed (safe: it only means the
-    longer, always-correct form is written)."""
-    if a == "**" or b == "**":
-        return True
+
+def _common(a: str, b: str) -> str:
+    """A component naming exactly the names both components match, or _NONE, or
+    _UNKNOWN (two different globs)."""
+    if a == b:
+        return a
     if _is_literal(a):
-        return compile_pattern(b).matches(_unescape(a).encode(), True)
+        return a if compile_pattern(b).matches(_unescape(a).encode(), True) else _NONE
     if _is_literal(b):
-        return compile_pattern(a).matches(_unescape(b).encode(), True)
-    return True
+        return b if compile_pattern(a).matches(_unescape(b).encode(), True) else _NONE
+    if a == "*":
+        return b
+    if b == "*":
+        return a
+    return _UNKNOWN
 
 
-def may_hide(exclude: Pattern, include: Pattern) -> bool:
-    """Whether `exclude` could match a directory above a file `include` keeps."""
-    if include.dir_only or include.basename_only:
-        return True  # files at any depth, below any directory
-    parents = _components(include)[:-1]
-    if "**" in parents:
-        return True
-    if exclude.basename_only:
-        name = _components(exclude)[0]
-        return any(_may_share_a_name(name, part) for part in parents)
-    own = _components(exclude)
-    if "**" in own:
-        return True
-    return len(own) <= len(parents) and all(map(_may_share_a_name, own, parents))
+def parents(pattern: Pattern) -> list[str]:
+    """The components of the directories above what `pattern` names (`**` for any)."""
+    if pattern.basename_only:
+        return ["**"]
+    return _components(pattern)[:-1]
 
 
-def exclude_lines(rule: Rule, includes: Iterable[Rule]) -> list[Line]:
-    """`rule` as ignore lines: itself, or its contents form when an include needs it."""
-    pattern = rule.pattern
-    if not any(may_hide(pattern, inc.pattern) for inc in includes):
-        return [Line(pattern.text, rule)]
+def openings(hider: Pattern, include: Pattern, globs: bool = True) -> list[str] | None:
+    """The directories `hider` ignores on the way to what `include` keeps, as
+    anchored patterns without the trailing '/' (both patterns relative to the same
+    directory); [] when there are none, None when no pattern names them exactly.
+
+    Git never looks inside an ignored directory, so each of them must be opened
+    (`!D/`), its contents ignored again (`D/**`) and its subdirectories opened
+    (`!D/**/`) before a `!` line for the kept file can take effect. With `globs`
+    false, a directory the include names only through a one-level glob (`*`)
+    does not count: the tree, not the patterns, says whether one exists.
+    """
+    chain = parents(include)
+    own = _components(hider)
+    if hider.basename_only:
+        name = own[0]
+        found: list[str] = []
+        for k, part in enumerate(chain):
+            if part == "**":
+                found.append("/".join([*chain[:k], "**", name]))
+                break
+            if not globs and not _is_literal(part) and part != name:
+                continue
+            common = _common(part, name)
+            if common == _UNKNOWN:
+                return None
+            if common != _NONE:
+                found.append("/".join([*chain[:k], common]))
+                if common == part:
+                    break  # opening this level opens every directory below it
+        return ["/" + f if not f.startswith("**") else f for f in found]
+    if "**" in own or "**" in chain[: len(own)]:
+        return None
+    if len(own) > len(chain):
+        return []
+    merged = []
+    for a, b in zip(chain, own, strict=False):
+        if not globs and not _is_literal(a) and a != b:
+            return []
+        common = _common(a, b)
+        if common == _UNKNOWN:
+            return None
+        if common == _NONE:
+            return []
+        merged.append(common)
+    return ["/" + "/".join(merged)]
+
+
+def opening_lines(directory: str) -> list[str]:
+    return [f"!{directory}/", f"{directory}/**", f"!{directory}/**/"]
+
+
+def contents_form(pattern: Pattern) -> list[str]:
+    """`pattern` written so that it ignores what it ignores, yet opens every directory
+    it matches: a later `!` line can then keep a file at any depth below."""
     inner = contents_glob(pattern)
-    lines = []
-    if not pattern.dir_only:
-        # A file of that name is excluded; a directory of that name is opened.
-        lines += [pattern.text, f"!{_body(pattern)}/"]
-    lines += [inner, f"!{inner}/"]
-    return [Line(text, rule) for text in lines]
+    lines = [] if pattern.dir_only else [pattern.text]
+    return [*lines, f"!{_body(pattern)}/", inner, f"!{inner}/"]
 
 
-def include_lines(rule: Rule) -> list[Line]:
-    pattern = rule.pattern
+def include_lines(pattern: Pattern, contents: bool) -> list[str]:
+    """`!P`, and `!P/**` (in its form for P's anchoring) when P names a directory
+    whose contents are kept."""
     lines = [f"!{pattern.text}"]
-    if pattern.dir_only:
+    if pattern.dir_only or contents:
         lines.append(f"!{contents_glob(pattern)}")
-    return [Line(text, rule) for text in lines]
+    return lines
+
+
+def relativize(pattern: Pattern, base: str) -> Pattern | None:
+    """`pattern` (relative to the top level) as a line of `base/.gitignore` that
+    names the same paths below `base`; None when no such line is known (a `**` on
+    the way, or a pattern that does not lead below `base`)."""
+    if not base or pattern.basename_only:
+        return pattern
+    own = _components(pattern)
+    dirs = base.split("/")
+    for part, name in zip(own, dirs, strict=False):
+        if part == "**" or not compile_pattern(part).matches(name.encode(), True):
+            return None
+    if len(own) <= len(dirs):
+        return compile_pattern("*")  # base lies in a directory the pattern names: all of it
+    rest = "/" + "/".join(own[len(dirs) :]) + ("/" if pattern.dir_only else "")
+    return compile_pattern(rest)
+
+
+def escape_name(path: str) -> str:
+    """A path as literal gitignore text: every glob character, and a leading '!' or
+    '#', escaped; every space escaped (git drops trailing ones)."""
+    escaped = "".join("\\" + ch if ch in "*?[\\ " else ch for ch in path)
+    return "\\" + escaped if escaped[:1] in ("!", "#") else escaped
 
 
 def attribute_pattern(pattern: Pattern) -> str:

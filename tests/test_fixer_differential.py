@@ -3,20 +3,23 @@
 A seeded generator makes random policies (the seed's patterns plus `**`,
 `?`, classes, anchoring, directory-only patterns, spaces and unicode), random
 trees, and random pre-existing user `.gitignore`/`.gitattributes` content,
-including nested ignore files and lines that fight the policy. `fix` runs
-(in-process, writing the real files), then git itself judges every path of
-the tree and every example path of the policy:
+including nested ignore files with negations, kept files below directories
+the user's lines ignore, and several ignored levels. `fix` runs (in-process,
+writing the real files), then git itself judges every path of the tree and
+every example path of the policy:
 
 - a path the policy excludes is ignored, one it includes is not, one it
-  stores in LFS gets `filter=lfs` — unless `fix` reported a conflict for it,
-  and then git must really disagree, because of exactly the line named;
+  stores in LFS gets `filter=lfs`; a conflict fix reports counts as a
+  difference, since a line appended to the deciding file always wins;
 - a path the policy says nothing about keeps the verdict the user's own
   lines gave it before `fix` ran;
 - running `fix` again changes nothing.
 
-The corpus variant runs the same on the real-world ignore files in
-../shared/corpus/ (read in place) under the ml-checkpoints and datasets-lfs
-presets, and checks `explain`'s attribute sources against `git check-attr`.
+The suite runs a few dozen repositories; `benchmarks/differential_fix.py`
+runs thousands with the same generator. The corpus variant holds `fix` to
+the seed's layout under the ml-checkpoints preset with each real-world
+ignore file of ../shared/corpus/ (read in place) as the root `.gitignore`,
+and checks `explain`'s attribute sources against `git check-attr`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from repolicy import managed, rulegen
-from repolicy.fixer import Plan, make_plan
+from repolicy.fixer import Plan, example_paths, make_plan
 from repolicy.git import IgnoreSource, _parse_check_attr, _parse_check_ignore
 from repolicy.ignorefiles import attribute_sources, lines_of, parse_attribute_line
 from repolicy.match import compile_pattern
@@ -51,16 +54,21 @@ EXCLUDES = [
 INCLUDES = [
     "outputs/*/checkpoints/best.pth", "logs/keep.txt", "**/important.log", "best.pth",
     "runs/*/final/", "wandb/settings", "outputs/**/last.pth", "/data/a/raw/README.md",
-    "my dir/keep me.txt",
+    "my dir/keep me.txt", "checkpoints", "final/",
 ]  # fmt: skip
 LFS = ["*.pth", "*.bin", "data/images/", "*.png", "my file.dat", "/weights/*.pt?", "résumé/*"]
 DVC = ["data/images/", "/data/raw/"]
 USER_IGNORE = [
     "*.pth", "outputs/", "!outputs/*/checkpoints/best.pth", "logs", "*.log", "# notes", "",
     "build/", "!keep.txt", "data/", "__pycache__/", "*.tmp", "!important.log", "runs/*/",
-    "/weights/", "tmp", "wandb/**",
+    "/weights/", "tmp", "wandb/**", "runs/", "checkpoints/", "r1/", "outputs/*", "**/r1/",
+    "*", "!*/",
 ]  # fmt: skip
-USER_NESTED = ["*", "*.tmp", "!best.pth", "final/", "!*.log", "keep.txt"]
+USER_NESTED = [
+    "*", "*.tmp", "!best.pth", "final/", "!*.log", "keep.txt", "!*.pth", "!logs/", "*\n!*.txt",
+    "checkpoints/", "!*",
+]  # fmt: skip
+NESTED_DIRS = ["outputs", "logs", "data", "runs/r1", "outputs/r1", "runs/r1/final", "r1"]
 USER_ATTRIBUTES = [
     "*.png binary", "*.dat filter=lfs diff=lfs merge=lfs -text", "*.bin -filter", "* text=auto",
     "*.pth filter=lfs diff=lfs merge=lfs -text", "data/** -text",
@@ -155,6 +163,7 @@ class Outcome:
         self.cases = 0
         self.constrained = 0
         self.conflicts = 0
+        self.rescued = 0  # kept paths the user's lines ignored before fix
         self.differences: list[str] = []
 
 
@@ -181,6 +190,8 @@ def judge(root: Path, policy_file: str | None, outcome: Outcome) -> None:
         for p in c.paths:
             in_conflict[p] = (c.file, c.line)
     outcome.conflicts += len(plan.conflicts)
+    for c in plan.conflicts:
+        outcome.differences.append(f"{root.name}: conflict {c.file}:{c.line}: {c.message}")
 
     def ignored(verdicts: dict[str, IgnoreSource], path: str) -> bool:
         source = verdicts.get(path)
@@ -197,6 +208,7 @@ def judge(root: Path, policy_file: str | None, outcome: Outcome) -> None:
                 outcome.differences.append(f"{root.name}: {path!r} filter changed")
             continue
         outcome.constrained += 1
+        outcome.rescued += bool(need.keep and ignored(before_ignore, path))
         wrong = []
         if need.keep and got:
             wrong.append("ignored, but included")
@@ -223,30 +235,45 @@ def judge(root: Path, policy_file: str | None, outcome: Outcome) -> None:
         outcome.differences.append(f"{root.name}: a second fix would change the files")
 
 
-def test_fix_makes_git_agree_with_random_policies(tmp_path: Path) -> None:
-    rng = random.Random(SEED)
-    outcome = Outcome()
-    for k in range(ROUNDS):
-        root = tmp_path / f"r{k}"
-        root.mkdir()
-        git(root, "init", "-q")
-        (root / ".repolicy.yaml").write_text(policy_yaml(rng))
-        write_tree(root, random_paths(rng, 40))
-        if rng.random() < 0.8:
-            user = rng.sample(USER_IGNORE, rng.randint(1, 5))
-            (root / ".gitignore").write_text("\n".join(user) + "\n")
-        if rng.random() < 0.3:
-            nested = root / rng.choice(["outputs", "logs", "data", "runs/r1"])
+def random_case(rng: random.Random, root: Path) -> None:
+    """A repository with a random policy, tree and user ignore/attribute files."""
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / ".repolicy.yaml").write_text(policy_yaml(rng))
+    write_tree(root, random_paths(rng, 40))
+    # Kept files below directories that user lines are likely to ignore.
+    write_tree(root, [f"outputs/{rng.choice(DIRS)}/checkpoints/best.pth" for _ in range(2)])
+    write_tree(root, [f"{rng.choice(DIRS)}/{rng.choice(DIRS)}/best.pth" for _ in range(2)])
+    if rng.random() < 0.8:
+        user = rng.sample(USER_IGNORE, rng.randint(1, 5))
+        (root / ".gitignore").write_text("\n".join(user) + "\n")
+    for where in rng.sample(NESTED_DIRS, rng.choice([0, 0, 1, 2])):
+        nested = root / where
+        if not _blocked(root, where + "/.gitignore"):
             nested.mkdir(parents=True, exist_ok=True)
             (nested / ".gitignore").write_text(rng.choice(USER_NESTED) + "\n")
-        if rng.random() < 0.5:
-            attrs = rng.sample(USER_ATTRIBUTES, rng.randint(1, 3))
-            (root / ".gitattributes").write_text("\n".join(attrs) + "\n")
+    if rng.random() < 0.5:
+        attrs = rng.sample(USER_ATTRIBUTES, rng.randint(1, 3))
+        (root / ".gitattributes").write_text("\n".join(attrs) + "\n")
+
+
+def run_random_cases(tmp_path: Path, seed: int, count: int) -> Outcome:
+    rng = random.Random(seed)
+    outcome = Outcome()
+    for k in range(count):
+        root = tmp_path / f"r{k}"
+        random_case(rng, root)
         judge(root, None, outcome)
+    return outcome
+
+
+def test_fix_makes_git_agree_with_random_policies(tmp_path: Path) -> None:
+    # benchmarks/differential_fix.py runs thousands of these cases; the suite runs a few.
+    outcome = run_random_cases(tmp_path, SEED, ROUNDS)
     assert outcome.differences[:20] == []
-    assert outcome.cases > 3000
-    assert outcome.constrained > 1000
-    assert outcome.conflicts >= 5  # the generator does produce fights with user lines
+    assert outcome.cases > 40 * ROUNDS
+    assert outcome.constrained > 15 * ROUNDS
+    assert outcome.rescued >= ROUNDS // 3  # kept files that user lines hid before fix
 
 
 CORPUS_FILES = sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []
@@ -293,18 +320,97 @@ def corpus_paths(lines: list[str]) -> list[str]:
     ][:150]
 
 
+SEED_RUN_FILES = [
+    "checkpoints/best.pth", "checkpoints/last.pth", "checkpoints/epoch_3.pth",
+    "checkpoints/checkpoint_2.pth", "logs/events.out.tfevents.1", "tensorboard/e.txt",
+    "samples/grid.png", "samples/epoch_final.png", "samples/epoch_3.png",
+    "evaluation/report.md", "notes.txt",
+]  # fmt: skip
+SEED_FILES = [
+    "data/processed_1/metadata.json", "data/processed_1/a.png", "data/fonts/a.ttf",
+    "data/skeleton_db/x.bin", "models/pretrained/w.bin", "train.log", "README.md",
+    "wandb/run-1/files/config.yaml", "config/train.yaml", "runs/exp1/events.out.tfevents.1",
+    "logs/x.txt", "lightning_logs/version_0/hparams.yaml", "checkpoint-500/model.bin",
+]  # fmt: skip
+FAVOURITE_RUNS = ("build", "logs", "runs", "dist")
+
+
+def run_names(lines: list[str]) -> list[str]:
+    """Run directories named after the file's own bare patterns (`build/`, `logs`), the
+    names its lines would ignore: a run called `build` must keep its best.pth."""
+    bare = []
+    for text in lines:
+        name = text.strip().rstrip("/")
+        if name and all(ch.isalnum() or ch in "._-" for ch in name) and name not in bare:
+            bare.append(name)
+    chosen = [n for n in FAVOURITE_RUNS if n in bare]
+    chosen += [n for n in bare if n not in chosen][: max(0, 5 - len(chosen))]
+    return ["run1", *chosen]
+
+
+def seed_layout(runs: list[str], policy_examples: list[str], lines: list[str]) -> list[str]:
+    paths = [f"outputs/{run}/{leaf}" for run in runs for leaf in SEED_RUN_FILES]
+    paths += [*SEED_FILES, *policy_examples]
+    for text in lines:  # one path derived from every pattern line of the file
+        text = text.strip()
+        if not text or text.startswith("#"):
+            continue
+        pattern = compile_pattern(text.lstrip("!"))
+        if pattern.body is not None:
+            paths += rulegen.examples(pattern)[:1]
+    return [
+        p
+        for p in dict.fromkeys(paths)
+        if "\n" not in p and "\r" not in p and len(p) < 200 and posixpath.normpath(p) == p
+    ]
+
+
 @pytest.mark.shared
 @pytest.mark.parametrize("source", CORPUS_FILES, ids=lambda p: p.name)
-def test_fix_makes_git_agree_with_real_ignore_files(tmp_path: Path, source: Path) -> None:
-    root, name, data = corpus_repo(tmp_path, source)
-    write_tree(root, [*ML_TREE, *corpus_paths(lines_of(data))])
-    outcome = Outcome()
-    judge(root, None, outcome)
-    assert outcome.differences[:20] == []
-    assert outcome.constrained > 20
-    # Lines outside the block are the user's, byte for byte.
-    after = (root / name).read_bytes()
-    assert after.startswith(data.rstrip(b"\n")) or after == data
+def test_fix_keeps_the_seed_layout_on_real_ignore_files(
+    tmp_path: Path,
+    source: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from repolicy.checks import Context
+    from repolicy.cli import main
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / ".repolicy.yaml").write_text("extends: [ml-checkpoints]\n")
+    data = source.read_bytes()
+    (root / ".gitignore").write_bytes(data)
+    policy = load_policy(str(root))
+    lines = lines_of(data)
+    write_tree(root, seed_layout(run_names(lines), example_paths(policy), lines))
+    paths = [p for p in tree_files(root) if p not in (".gitignore", ".repolicy.yaml")]
+    before = ignore_verdicts(root, paths)
+    monkeypatch.chdir(root)
+    codes = [main(["fix", "-q"])]
+    first = (root / ".gitignore").read_bytes()
+    codes += [main(["fix", "-q"]), main(["fix", "--check", "-q"])]
+    output = capsys.readouterr().out
+    assert codes == [0, 0, 0], output
+    assert (root / ".gitignore").read_bytes() == first  # a second fix changes no byte
+
+    ctx = Context(policy)
+    after = ignore_verdicts(root, paths)
+    wrong = []
+    for path in paths:
+        got = path in after and after[path].ignores
+        if ctx.including_rule(path):
+            wrong += [f"{path}: included, but ignored by {after[path]}"] if got else []
+        elif ctx.excluding_rule(path):
+            wrong += [] if got else [f"{path}: excluded, but not ignored"]
+        elif got != (path in before and before[path].ignores):
+            wrong.append(f"{path}: the policy says nothing, but fix changed its verdict")
+    assert wrong[:10] == []
+    # The user's lines are all still there, in order, byte for byte.
+    assert first.startswith(data if data.endswith(b"\n") or not data else data + b"\n")
+    kept = [p for p in paths if ctx.including_rule(p)]
+    assert len(kept) >= 2 * len(run_names(lines))
 
 
 @pytest.mark.shared

@@ -34,12 +34,12 @@ def test_rewriting_the_same_block_changes_no_byte(tmp_path: Path) -> None:
     assert roundtrip(tmp_path, first, BLOCK) == first
 
 
-def test_a_block_in_the_middle_is_replaced_in_place(tmp_path: Path) -> None:
+def test_a_block_in_the_middle_moves_to_the_end_below_the_users_lines(tmp_path: Path) -> None:
     first = roundtrip(tmp_path, b"top\n", BLOCK)
     with_after = first + b"bottom\n"
     out = roundtrip(tmp_path, with_after, ["*.bin"])
-    assert out.startswith(b"top\n# >>> repolicy")
-    assert out.endswith(b"*.bin\n# <<< repolicy\nbottom\n")
+    # The last matching line wins in an ignore file: the block must stay last.
+    assert out == b"top\nbottom\n" + managed.BEGIN + b"\n*.bin\n# <<< repolicy\n"
 
 
 def test_crlf_files_stay_crlf_and_a_bom_stays(tmp_path: Path) -> None:

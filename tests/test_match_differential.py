@@ -43,7 +43,14 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.match import Matcher, Pattern, compile_pattern, selects_by_automaton
+from repolicy.match import (
+    Matcher,
+    Pattern,
+    PatternError,
+    compile_pattern,
+    selects_by_automaton,
+    validate,
+)
 
 from .conftest import CORPUS, Repo
 
@@ -660,6 +667,47 @@ def test_generated_patterns_agree_with_git(repo: Repo, tree: int) -> None:
     for k, entry in enumerate(entries):
         expected = [i for i, p in enumerate(patterns) if verdicts[p][k]]
         assert matcher.hits(entry.path, is_dir=entry.is_dir) == expected, entry
+
+
+def test_include_selects_what_the_same_gitignore_line_ignores(repo: Repo) -> None:
+    """CONTRACT §1: `include: [P]` keeps exactly the files a root `.gitignore` holding
+    the line P would ignore, a matched directory's contents included."""
+    from repolicy.checks import Context
+    from repolicy.policy import Policy, Rule, Source
+
+    rng = random.Random(SEED + 7)
+    entries = generate_tree(rng, NAMES, DIR_NAMES)
+    patterns = []
+    for pattern in generate_patterns(rng, entries, count=200):
+        try:
+            validate(os.fsdecode(pattern))
+        except PatternError:
+            continue  # a policy refuses it: nothing to compare
+        patterns.append(pattern)
+    assert len(patterns) >= 100
+    materialize(repo.path, entries)
+    files = [e for e in entries if not e.is_dir]
+    oracle = Oracle.beside(repo, GIT_WORKERS)
+    tally = Tally()
+    through_parent = 0
+    paths = [e.path for e in files]
+    for pattern, theirs in zip(patterns, oracle.ask(repo.path, patterns, paths), strict=True):
+        rule = Rule("include", validate(os.fsdecode(pattern)), Source("t.yaml", 1, 1))
+        ctx = Context(Policy("t", {}, include=(rule,)))
+        ours = [ctx.including_rule(os.fsdecode(e.path)) is not None for e in files]
+        tally.cases += len(ours)
+        tally.ignored += sum(theirs)
+        through_parent += sum(
+            t and not rule.pattern.matches(e.path, False)
+            for e, t in zip(files, theirs, strict=True)
+        )
+        tally.differences += [
+            (pattern, e.path, False, o, t)
+            for e, o, t in zip(files, ours, theirs, strict=True)
+            if o != t
+        ]
+    assert_agrees(tally, min_cases=2_000, min_each=200)
+    assert through_parent >= 100, "too few files kept through a matched directory"
 
 
 @pytest.mark.shared

@@ -96,15 +96,16 @@ class Context:
         return [rules[k] for k in self.matcher(key).hits(path)] if rules else []
 
     def file_rules(self, key: str, path: str) -> list[Rule]:
-        """`include` and `lfs` rules that name the file `path`.
+        """The rules under `key` that apply to the file `path`.
 
-        These keys describe files, as `.gitattributes` does: a pattern matches
-        the file itself, and only a pattern ending in '/' covers a directory's
-        contents. (`exclude` is read as a `.gitignore` line: a matching
-        directory takes everything below it.)
+        `include` is read as `exclude` is, as a `.gitignore` line: a matching
+        directory takes everything below it (`include: [checkpoints]` keeps
+        `runs/a/checkpoints/best.pth`). `lfs` describes files, as
+        `.gitattributes` does: a pattern matches the file itself, and only a
+        pattern ending in '/' covers a directory's contents.
         """
         hits = self.rules_for(key, path)
-        if not hits:
+        if not hits or key == "include":
             return hits
         raw = os.fsencode(path)
         return [r for r in hits if r.pattern.dir_only or r.pattern.matches(raw, False)]

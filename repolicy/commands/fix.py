@@ -1,7 +1,8 @@
 """`repolicy fix [--check] [--diff]`: `.gitignore` and `.gitattributes` lines git agrees with.
 
-Only the repolicy block of the root `.gitignore` and `.gitattributes` is
-ever written. What `fix` must not do itself (untrack files, move blobs into
+Only repolicy blocks are ever written: at the end of the root `.gitignore`
+and `.gitattributes`, and of a nested `.gitignore` whose own lines would
+overrule the policy. What `fix` must not do itself (untrack files, move blobs into
 LFS, edit the user's own lines) it prints, with the paths quoted for a
 POSIX shell.
 """
@@ -32,6 +33,7 @@ def run(args: Options) -> int:
     git = Git(info.toplevel)
     files_query = git.files()
     index_query = git.index_entries()
+    excludes_query = git.excludes_file()
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     files = files_query.get()
     from repolicy.atomic import parent_directories, refuse_special_rule_files
@@ -41,21 +43,28 @@ def run(args: Options) -> int:
 
     allow = policy.allow
     policy = keep_visible(policy, info.toplevel, files, {e.path for e in index_query.get()})
+    excludes_file = excludes_query.get()
+    dvc_warnings: list[str] = []
     plan = make_plan(
         info.toplevel,
         policy,
         files,
         lambda rel: _read_nested(info.toplevel, rel),
-        _dvc_outs(info.toplevel, files),
+        _dvc_outs(info.toplevel, files, dvc_warnings),
+        info_exclude=_read_info_exclude(info.git_dir),
+        excludes_file=excludes_file,
     )
     changes = plan.new_contents()
     commands = _commands(git, plan, index_query.get(), allow)
-    warnings = _warnings(plan)
+    warnings = dvc_warnings + _warnings(plan)
 
     diff = ""
     if args.diff:
         diff = "".join(_diff(file, data) for file, data in changes)
     elif not args.check:
+        # All or nothing: a file that cannot be written stops fix before any is.
+        for file, _ in changes:
+            managed.check_writable(file)
         for file, data in changes:
             managed.write(file, data)
 
@@ -71,9 +80,10 @@ def run(args: Options) -> int:
     return code
 
 
-def _dvc_outs(root: str, files: list[str]) -> list[tuple[str, bool, str, int]]:
+def _dvc_outs(root: str, files: list[str], warnings: list[str]) -> list[tuple[str, bool, str, int]]:
     """Outputs the DVC files in the work tree record (only those DVC caches: git
-    must ignore them)."""
+    must ignore them). A DVC file that cannot be read is a warning, not a stop:
+    it is not what fix is asked to fix."""
     import posixpath
 
     from repolicy.dvcfiles import PROJECT_FILE, is_dvc_file
@@ -81,10 +91,33 @@ def _dvc_outs(root: str, files: list[str]) -> list[tuple[str, bool, str, int]]:
     wanted = [f for f in files if is_dvc_file(f) or posixpath.basename(f) == PROJECT_FILE]
     if not any(is_dvc_file(f) for f in wanted):
         return []
-    from repolicy.dvcfiles import outs_from, read_work_tree
+    from repolicy.dvcfiles import DvcFileError, outs_from, read_work_tree
 
-    outs = outs_from(read_work_tree(root, wanted))
+    sources = read_work_tree(root, wanted)
+    projects = {p: d for p, d in sources.items() if posixpath.basename(p) == PROJECT_FILE}
+    outs = []
+    for path in sorted(p for p in sources if is_dvc_file(p)):
+        try:
+            outs += outs_from({path: sources[path]}, projects=projects)
+        except DvcFileError as exc:
+            warnings.append(f"{exc} (skipped: its outputs are not written into .gitignore)")
     return [(o.path, o.is_dir, o.source, o.line) for o in outs if o.cache]
+
+
+def _read_info_exclude(git_dir: str) -> bytes:
+    """`info/exclude` as git reads it: in the common directory a linked worktree
+    shares (missing or unreadable: no lines)."""
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as fh:
+            common = os.path.join(git_dir, fh.read().strip())
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(common, "info", "exclude"), "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
 
 
 def _read_nested(root: str, rel: str) -> bytes | None:
@@ -186,7 +219,7 @@ def _emit_json(
         "command": "fix",
         "changed": changed,
         "written": written and bool(changed),
-        "blocks": {".gitignore": plan.ignore_block, ".gitattributes": plan.attribute_block},
+        "blocks": {file.rel: block for file, block in plan.blocks()},
         "conflicts": [c._asdict() for c in plan.conflicts],
         "commands": [{"command": cmd, "why": why} for cmd, why in commands],
         "warnings": warnings,
@@ -211,10 +244,7 @@ def _emit_text(
         out.append(diff.rstrip("\n"))
     changed = {f.rel for f, _ in changes}
     verb = "would change" if args.check or args.diff else "wrote"
-    for file, block in (
-        (plan.gitignore, plan.ignore_block),
-        (plan.gitattributes, plan.attribute_block),
-    ):
+    for file, block in plan.blocks():
         if file.rel in changed:
             what = f"repolicy block of {len(block)} lines" if block else "repolicy block removed"
             out.append(f"{verb} {file.rel} ({what})")
