@@ -130,12 +130,17 @@ def keep_visible(policy: Policy, root: str, files: Iterable[str], tracked: set[s
 
     if not policy.allow:
         return policy
+    from repolicy.checks import Context
+
+    ctx = Context(policy)
     keep = []
     for path in files:
         if path in tracked:
             continue
         entry = allowing(policy.allow, "excluded", path, file_size(root, path))
-        if entry is None:
+        # Only what the policy itself would hide: a file the user's own lines
+        # ignore (an empty .gitignore under an ignored .idea/) stays as they wrote it.
+        if entry is None or ctx.excluding_rule(path) is None:
             continue
         literal = "".join("\\" + ch if ch in "*?[\\!#" else ch for ch in path)
         if literal.endswith(" "):
