@@ -168,7 +168,7 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
         lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
         if report.budgets:
             lines.extend(
-                _budget_lines(report.budgets, added=report.command in ("push", "pre-receive"))
+                _budget_lines(report.budgets, added=report.command in ("push", "pre-receive", "range"))
             )
     if report.violations or not quiet:
         lines.append(_summary(report, bold, red, yellow, reset))
@@ -214,9 +214,11 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
             # push's own share comes second, so it never reads as the verdict.
             over = limit is not None and used > limit
             hold = "at most " if budget.get("at_most") else ""
+            hold = "at least " if budget.get("at_least") else hold
+            held = "an unknown amount" if budget.get("used") is None else human_size(used)
             lines.append(
                 f"budget {name}: after this push the remote would hold {hold}"
-                f"{human_size(used)} ({cap}{', over it' if over else ''}); "
+                f"{held} ({cap}{', over it' if over else ''}); "
                 f"this push adds {human_size(budget.get('added') or 0)}"
             )
             continue
