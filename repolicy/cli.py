@@ -326,7 +326,9 @@ def _dispatch(options: Options, extra: list[str]) -> int:
 
         if options.range is not None and options.base is not None:
             raise RepolicyError("check takes --range or --base, not both")
-        if options.paths or options.push or options.pre_receive or options.from_ref or options.to_ref:
+        if options.paths or options.push or options.pre_receive or options.from_ref:
+            raise RepolicyError("check --range/--base takes no paths and no push options")
+        if options.to_ref:
             raise RepolicyError("check --range/--base takes no paths and no push options")
         return range_command.run(options)
     if options.command == "check" and options.pre_receive:

@@ -12,6 +12,8 @@ from typing import Any, NamedTuple, TextIO
 _SURROGATE = "[\udc80-\udcff]"
 
 ERROR = "error"
+# Commands whose budgets are "what the remote holds afterwards" and "what this adds".
+PUSHED = ("push", "pre-receive", "range")
 WARNING = "warning"
 
 
@@ -167,9 +169,7 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
             lines.extend(f"  {line}" for line in body)
         lines.extend(f"{dim}note:{reset} {note}" for note in report.notes)
         if report.budgets:
-            lines.extend(
-                _budget_lines(report.budgets, added=report.command in ("push", "pre-receive", "range"))
-            )
+            lines.extend(_budget_lines(report.budgets, added=report.command in PUSHED))
     if report.violations or not quiet:
         lines.append(_summary(report, bold, red, yellow, reset))
     return "\n".join(lines)

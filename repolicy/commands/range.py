@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 FETCH_ALL = (
     "fetch the whole history (`git fetch --unshallow`; GitHub Actions: "
-    "`actions/checkout` with `fetch-depth: 0`; GitLab CI: `GIT_DEPTH: \"0\"`)"
+    '`actions/checkout` with `fetch-depth: 0`; GitLab CI: `GIT_DEPTH: "0"`)'
 )
 
 
@@ -83,9 +83,7 @@ def bounds(git: Git, args: Options, shallow: bool) -> tuple[str, str]:
         return base, tip
     assert args.range is not None
     first, last = split_range(args.range)
-    return resolve(git, first, "--range start", shallow), resolve(
-        git, last, "--range end", shallow
-    )
+    return resolve(git, first, "--range start", shallow), resolve(git, last, "--range end", shallow)
 
 
 def run(args: Options) -> int:
