@@ -96,6 +96,16 @@ def human_size(size: int) -> str:
     return str(humanize.naturalsize(size, binary=True))
 
 
+def exact_size(size: int) -> str:
+    """A size where a budget is at stake: the human figure, and beside it the exact
+    byte count whenever the figure has a unit ('100.0 MiB (104,857,600 bytes)').
+    A rounded figure hides a blob one byte over its limit ('1.0 MiB, over the
+    1.0 MiB limit'), and 'MiB' is easily read as 'MB', which policies also accept."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    return f"{human_size(size)} ({size:,} bytes)"
+
+
 def use_color(stream: TextIO, no_color: bool) -> bool:
     if no_color or os.environ.get("NO_COLOR"):
         return False
@@ -206,29 +216,32 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
     for name, budget in budgets.items():
         used, limit = budget.get("used") or 0, budget.get("limit")
         if added:
-            cap = f"limit {human_size(limit)}" if limit is not None else "no limit"
             if "added" not in budget:
-                lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
+                cap = f"limit {exact_size(limit)}" if limit is not None else "no limit"
+                lines.append(f"budget {name}: this push adds {exact_size(used)}; {cap}")
                 continue
             # What the remote holds afterwards is what the limit bounds; the
             # push's own share comes second, so it never reads as the verdict.
             over = limit is not None and used > limit
             hold = "at most " if budget.get("at_most") else ""
             hold = "at least " if budget.get("at_least") else hold
-            held = "an unknown amount" if budget.get("used") is None else human_size(used)
+            held = "an unknown amount" if budget.get("used") is None else exact_size(used)
+            if limit is None:
+                cap = "no limit"
+            else:
+                cap = f"{'over' if over else 'within'} the limit of {exact_size(limit)}"
             lines.append(
-                f"budget {name}: after this push the remote would hold {hold}"
-                f"{held} ({cap}{', over it' if over else ''}); "
-                f"this push adds {human_size(budget.get('added') or 0)}"
+                f"budget {name}: after this push the remote would hold {hold}{held}, {cap}; "
+                f"this push adds {exact_size(budget.get('added') or 0)}"
             )
             continue
         if limit is None:
-            lines.append(f"budget {name}: {human_size(used)} (no limit)")
+            lines.append(f"budget {name}: {exact_size(used)} (no limit)")
             continue
         width = 20
         filled = min(width, round(width * used / limit)) if limit else width
         bar = "#" * filled + "." * (width - filled)
-        lines.append(f"budget {name}: [{bar}] {human_size(used)} / {human_size(limit)}")
+        lines.append(f"budget {name}: [{bar}] {exact_size(used)} / {exact_size(limit)}")
     return lines
 
 

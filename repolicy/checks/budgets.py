@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
 from repolicy.checks.lfs import history_lfs_fix, track_pattern
-from repolicy.report import Violation, human_size, quote_paths
+from repolicy.report import Violation, exact_size, quote_paths
 from repolicy.targets import BlobAtPath
 
 DOCS = {
@@ -133,8 +133,8 @@ def repo_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath], everything: bool)
         move = history_lfs_fix(ctx, patterns, largest)
     where = "in history" if everything else "this push sends"
     return (
-        f"the largest file {where} is {quote_paths([largest.path])} "
-        f"({human_size(largest.size)}); {move}\nor raise the budget on purpose"
+        f"the largest file {where} is {quote_paths([largest.path])}, "
+        f"{exact_size(largest.size)}; {move}\nor raise the budget on purpose"
     )
 
 
@@ -159,9 +159,9 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
             check=check,
             severity=ctx.severity(check),
             path=blob.path,
-            rule=f"budgets.{key}: {human_size(budget)}",
+            rule=f"budgets.{key}: {exact_size(budget)}",
             message=(
-                f"is {human_size(blob.size)}, over the {human_size(budget)} "
+                f"is {exact_size(blob.size)}, over the {exact_size(budget)} "
                 f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
             ),
             fix=(
