@@ -326,9 +326,8 @@ def _dispatch(options: Options, extra: list[str]) -> int:
 
         if options.range is not None and options.base is not None:
             raise RepolicyError("check takes --range or --base, not both")
-        if options.paths or options.push or options.pre_receive or options.from_ref:
-            raise RepolicyError("check --range/--base takes no paths and no push options")
-        if options.to_ref:
+        push_options = (options.push, options.pre_receive, options.from_ref, options.to_ref)
+        if options.paths or any(push_options):
             raise RepolicyError("check --range/--base takes no paths and no push options")
         return range_command.run(options)
     if options.command == "check" and options.pre_receive:

@@ -61,9 +61,10 @@ def resolve(git: Git, rev: str, role: str, shallow: bool) -> str:
     sha = git.commit_named(rev)
     if sha is not None:
         return sha
+    named = f"{role} {rev!r}" if role != rev else rev
     if shallow:
-        raise RepolicyError(f"{role} {rev!r} is not in this shallow clone: {fetch_hint(rev)}")
-    raise RepolicyError(f"{role} {rev!r} names no commit in this repository")
+        raise RepolicyError(f"{named} is not in this shallow clone: {fetch_hint(rev)}")
+    raise RepolicyError(f"{named} names no commit in this repository")
 
 
 def bounds(git: Git, args: Options, shallow: bool) -> tuple[str, str]:
