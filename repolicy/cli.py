@@ -55,6 +55,8 @@ class Options:
         self.pre_receive = False
         self.from_ref: str | None = None
         self.to_ref: str | None = None
+        self.range: str | None = None
+        self.base: str | None = None
         self.remote: str | None = None
         self.url: str | None = None
         self.force = False
@@ -296,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--from-ref", metavar="REV", help="with --push: what the remote has")
     check.add_argument("--to-ref", metavar="REV", help="with --push: what is pushed")
     _include_allowed(check)
+    check.add_argument(
+        "--range", metavar="A..B", help="check every commit of A..B as a push of it (CI)"
+    )
+    check.add_argument(
+        "--base", metavar="REF", help="check merge-base(REF, HEAD)..HEAD (a pull request into REF)"
+    )
 
     audit = command(
         "audit",
@@ -480,6 +488,15 @@ def _dispatch(options: Options, extra: list[str]) -> int:
             options.paths = [*options.paths, *extra]
         else:
             raise RepolicyError(f"unrecognized arguments: {' '.join(extra)}")
+    if options.command == "check" and (options.range is not None or options.base is not None):
+        from repolicy.commands import range as range_command
+
+        if options.range is not None and options.base is not None:
+            raise RepolicyError("check takes --range or --base, not both")
+        push_options = (options.push, options.pre_receive, options.from_ref, options.to_ref)
+        if options.paths or any(push_options):
+            raise RepolicyError("check --range/--base takes no paths and no push options")
+        return range_command.run(options)
     if options.command == "check" and options.pre_receive:
         from repolicy.commands import prereceive
 

@@ -796,10 +796,9 @@ def format_size(size: int) -> str:
 
 
 def _human(size: int) -> str:
-    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.1f} {unit}"
-    return f"{size} B"
+    from repolicy.report import human_size
+
+    return human_size(size)
 
 
 def _comment(text: str, indent: str = "") -> list[str]:

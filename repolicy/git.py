@@ -821,6 +821,34 @@ class Git:
         out = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", ok=(0, 1))
         return decode(out).strip() or None
 
+    def commit_named(self, rev: str) -> str | None:
+        """The commit a revision the user typed names, or None when it names none.
+        `--end-of-options` keeps a revision such as `--output=x` from being an option."""
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", ok=(0, 1)
+        )
+        return decode(out).strip() or None
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The best common ancestor of two commit ids, or None when they share none
+        (or, in a shallow clone, none that was fetched)."""
+        out = self.run("merge-base", "--end-of-options", one, other, ok=(0, 1))
+        return decode(out).strip() or None
+
+    def shallow_commits(self) -> set[str]:
+        """The commits whose parents a shallow clone did not fetch (empty when not shallow)."""
+        path = decode(self.run("rev-parse", "--path-format=absolute", "--git-path", "shallow"))
+        try:
+            with open(path.strip(), encoding="ascii") as fh:
+                return {line.strip() for line in fh if line.strip()}
+        except FileNotFoundError:
+            return set()
+
+    def commits(self, revisions: Sequence[str]) -> Query[list[str]]:
+        """The ids of the commits `revisions` select (`rev-list`)."""
+        pending = self.start("rev-list", *revisions, "--")
+        return Query(pending, lambda out: decode(out).split(), [])
+
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
         every loose object and pack in this repository (`count-objects -v`), or

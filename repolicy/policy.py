@@ -20,6 +20,7 @@ DEFAULT_PRESET = "default"
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
 BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file")
+PATTERN_BUDGET_KEYS = ("file", "file_warn")  # what a `budgets.patterns` item may set
 ITEM_KEYS = ("pattern", "why", "severity")
 SEVERITIES = ("error", "warning")
 ALLOW_KEYS = ("path", "checks", "reason", "empty")
@@ -90,9 +91,21 @@ class Requirement(NamedTuple):
     files: tuple[Pattern, ...]
 
 
+class PatternBudget(NamedTuple):
+    """A `budgets.patterns` item: file budgets for the paths its pattern selects.
+    `limits` holds only the keys the item sets (None: explicitly unlimited)."""
+
+    pattern: Pattern
+    limits: dict[str, int | None]
+    source: Source
+
+
 class Budget(NamedTuple):
     limit: int | None
     source: Source | None = None
+    # Only under the key `patterns`: a child policy's list replaces its parent's,
+    # as every budgets key does.
+    patterns: tuple[PatternBudget, ...] = ()
 
 
 class Policy(NamedTuple):
@@ -111,6 +124,18 @@ class Policy(NamedTuple):
     def limit(self, key: str) -> int | None:
         budget = self.budgets.get(key)
         return budget.limit if budget else None
+
+    def file_limit(self, key: str, path: str) -> tuple[int | None, PatternBudget | None]:
+        """`file` or `file_warn` for one path, and the `budgets.patterns` item that set
+        it (None: the top-level figure). Of the items whose pattern selects the path,
+        the last one in policy order that sets `key` wins, as the last matching
+        line of a .gitignore does: write the general items first, the narrow ones after."""
+        patterns = self.budgets.get("patterns")
+        if patterns is not None:
+            for item in reversed(patterns.patterns):
+                if key in item.limits and item.pattern.selects(path):
+                    return item.limits[key], item
+        return self.limit(key), None
 
 
 def parse_size(text: str) -> int:

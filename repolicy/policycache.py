@@ -16,10 +16,19 @@ from typing import Any
 
 from repolicy import __version__
 from repolicy.match import Pattern
-from repolicy.policy import LIST_KEYS, Allow, Budget, Policy, Requirement, Rule, Source
+from repolicy.policy import (
+    LIST_KEYS,
+    Allow,
+    Budget,
+    PatternBudget,
+    Policy,
+    Requirement,
+    Rule,
+    Source,
+)
 
 _FILE = "policy.cache"
-_FORMAT = 4
+_FORMAT = 5
 _RACY_SECONDS = 2.0
 
 
@@ -68,7 +77,14 @@ def _unrule(data: tuple[Any, ...]) -> Rule:
 def _dump(policy: Policy) -> dict[str, Any]:
     return {
         "name": policy.name,
-        "budgets": {k: (b.limit, _source(b.source)) for k, b in policy.budgets.items()},
+        "budgets": {
+            k: (
+                b.limit,
+                _source(b.source),
+                [(tuple(p.pattern), p.limits, _source(p.source)) for p in b.patterns],
+            )
+            for k, b in policy.budgets.items()
+        },
         "lists": {key: [_rule(r) for r in getattr(policy, key)] for key in LIST_KEYS},
         "require": [
             (_rule(req.directory), [tuple(f) for f in req.files]) for req in policy.require
@@ -82,8 +98,12 @@ def _dump(policy: Policy) -> dict[str, Any]:
 
 def _load(data: dict[str, Any]) -> Policy:
     budgets = {
-        k: Budget(limit, Source(*src) if src else None)
-        for k, (limit, src) in data["budgets"].items()
+        k: Budget(
+            limit,
+            Source(*src) if src else None,
+            tuple(PatternBudget(Pattern(*p), limits, Source(*at)) for p, limits, at in patterns),
+        )
+        for k, (limit, src, patterns) in data["budgets"].items()
     }
     lists = {key: tuple(_unrule(r) for r in data["lists"][key]) for key in LIST_KEYS}
     require = tuple(

@@ -508,10 +508,33 @@ class _FileParser:
         return " -> ".join(names)
 
     def budgets(self, node: yaml.Node) -> dict[str, Budget]:
+        from repolicy.policy import PATTERN_BUDGET_KEYS, PatternBudget
+
         out: dict[str, Budget] = {}
         for key, key_node, value in self.mapping(node, "'budgets'"):
+            if key == "patterns":
+                items = []
+                for item in self.sequence(value, "budgets.patterns"):
+                    pattern: Pattern | None = None
+                    limits: dict[str, int | None] = {}
+                    where = "an item of budgets.patterns"
+                    for sub, sub_node, sub_value in self.mapping(item, where):
+                        if sub == "pattern":
+                            pattern = self.pattern(sub_value, "budgets.patterns pattern")
+                        elif sub in PATTERN_BUDGET_KEYS:
+                            limits[sub] = self.size(sub_value, f"patterns {sub}")
+                        else:
+                            allowed = ("pattern", *PATTERN_BUDGET_KEYS)
+                            raise self.unknown(sub_node, sub, allowed, where)
+                    if pattern is None:
+                        raise self.fail(item, f"{where} needs a 'pattern'")
+                    if not limits:
+                        raise self.fail(item, f"{where} sets no budget (file or file_warn)")
+                    items.append(PatternBudget(pattern, limits, self.source(item)))
+                out[key] = Budget(None, self.source(value), tuple(items))
+                continue
             if key not in BUDGET_KEYS:
-                raise self.unknown(key_node, key, BUDGET_KEYS, "'budgets'")
+                raise self.unknown(key_node, key, (*BUDGET_KEYS, "patterns"), "'budgets'")
             out[key] = Budget(self.size(value, key), self.source(value))
         return out
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 _SURROGATE = "[\udc80-\udcff]"
 
 ERROR = "error"
+# Commands whose budgets are "what the remote holds afterwards" and "what this adds".
+PUSHED = ("push", "pre-receive", "range")
 WARNING = "warning"
 
 
@@ -108,6 +110,16 @@ def human_size(size: int) -> str:
     import humanize
 
     return str(humanize.naturalsize(size, binary=True))
+
+
+def exact_size(size: int) -> str:
+    """A size where a budget is at stake: the human figure, and beside it the exact
+    byte count whenever the figure has a unit ('100.0 MiB (104,857,600 bytes)').
+    A rounded figure hides a blob one byte over its limit ('1.0 MiB, over the
+    1.0 MiB limit'), and 'MiB' is easily read as 'MB', which policies also accept."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    return f"{human_size(size)} ({size:,} bytes)"
 
 
 def use_color(stream: TextIO, no_color: bool) -> bool:
@@ -245,9 +257,7 @@ def render_text(report: Report, color: bool, quiet: bool) -> str:
                 "list (`repolicy explain PATH` shows the entry and its reason)"
             )
         if report.budgets:
-            lines.extend(
-                _budget_lines(report.budgets, added=report.command in ("push", "pre-receive"))
-            )
+            lines.extend(_budget_lines(report.budgets, added=report.command in PUSHED))
     if report.violations or not quiet:
         lines.append(_summary(report, bold, red, yellow, reset))
     return "\n".join(lines)
@@ -286,28 +296,33 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
         if added:
             if not used and limit is None:
                 continue
-            cap = f"limit {human_size(limit)}" if limit is not None else "no limit"
             if "added" not in budget:
-                lines.append(f"budget {name}: this push adds {human_size(used)} ({cap})")
+                cap = f"limit {exact_size(limit)}" if limit is not None else "no limit"
+                lines.append(f"budget {name}: this push adds {exact_size(used)}; {cap}")
                 continue
             # What the remote holds afterwards is what the limit bounds; the
             # push's own share comes second, so it never reads as the verdict.
             over = limit is not None and used > limit
             hold = "at most " if budget.get("at_most") else ""
+            hold = "at least " if budget.get("at_least") else hold
+            held = "an unknown amount" if budget.get("used") is None else exact_size(used)
+            if limit is None:
+                cap = "no limit"
+            else:
+                cap = f"{'over' if over else 'within'} the limit of {exact_size(limit)}"
             lines.append(
-                f"budget {name}: after this push the remote would hold {hold}"
-                f"{human_size(used)} ({cap}{', over it' if over else ''}); "
-                f"this push adds {human_size(budget.get('added') or 0)}"
+                f"budget {name}: after this push the remote would hold {hold}{held}, {cap}; "
+                f"this push adds {exact_size(budget.get('added') or 0)}"
             )
             continue
         if limit is None:
             if used:  # nothing used and nothing set: nothing to say
-                lines.append(f"budget {name}: {human_size(used)} (no limit)")
+                lines.append(f"budget {name}: {exact_size(used)} (no limit)")
             continue
         width = 20
         filled = min(width, round(width * used / limit)) if limit else width
         bar = "#" * filled + "." * (width - filled)
-        lines.append(f"budget {name}: [{bar}] {human_size(used)} / {human_size(limit)}")
+        lines.append(f"budget {name}: [{bar}] {exact_size(used)} / {exact_size(limit)}")
     return lines
 
 

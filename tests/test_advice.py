@@ -322,9 +322,13 @@ def test_a_failing_push_budget_reads_as_what_the_remote_would_hold(pushed: Repo)
     text = pushed.run("check", "--push", "origin", url, input=push_line(pushed)).stdout
     (line,) = [ln for ln in text.splitlines() if ln.startswith("budget repo:")]
     assert line.startswith("budget repo: after this push the remote would hold ")
-    assert "(limit 500.0 KiB, over it); this push adds " in line
-    figure = " ".join(line.split()[9:11])  # e.g. "601.7 KiB"
-    assert error["message"].startswith(f"after this push the remote would hold {figure},")
+    # Every figure carries its exact byte count beside the rounded one.
+    held_exact = f"({repo_budget['used']:,} bytes)"
+    assert f"{held_exact}, over the limit of 500.0 KiB (512,000 bytes); this push adds " in line
+    assert line.endswith(f"({repo_budget['added']:,} bytes)")
+    figure = " ".join(line.split()[9:13]).rstrip(",")  # e.g. "601.7 KiB (616,171 bytes)"
+    assert figure.endswith(held_exact)
+    assert error["message"].startswith(f"after this push the remote would hold {figure}, over")
 
 
 def test_a_passing_push_budget_gives_an_upper_bound_and_the_share(pushed: Repo) -> None:
@@ -334,7 +338,8 @@ def test_a_passing_push_budget_gives_an_upper_bound_and_the_share(pushed: Repo) 
     assert repo_budget["at_most"] is True
     assert repo_budget["used"] >= repo_budget["added"] >= 600 * 1024
     text = pushed.run("check", "--push", "origin", "x", input=push_line(pushed)).stdout
-    assert "the remote would hold at most" in text and "over it" not in text
+    assert "the remote would hold at most" in text and "over the limit" not in text
+    assert "within the limit of 1.0 GiB (1,073,741,824 bytes)" in text
 
 
 def test_a_push_of_head_is_scoped_to_the_branch_it_is_on(pushed: Repo) -> None:

@@ -555,12 +555,13 @@ def github_workflow() -> dict[str, Any]:
 
 
 def gitlab_job() -> dict[str, Any]:
+    """The default branch's audit job, with the variables it inherits."""
     data: dict[str, Any] = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text())
-    return dict(data["repolicy"])
+    return {"variables": data["variables"], **data["repolicy-audit"]}
 
 
 def test_the_github_workflow_fetches_history_and_uploads_sarif() -> None:
-    (job,) = github_workflow()["jobs"].values()
+    job = github_workflow()["jobs"]["audit"]
     steps = job["steps"]
     (checkout,) = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout["with"]["fetch-depth"] == 0
@@ -582,7 +583,7 @@ def test_the_gitlab_job_clones_the_whole_history() -> None:
 
 def example_commands() -> list[str]:
     """The steps of both examples that run repolicy (installing it is the reader's business)."""
-    (job,) = github_workflow()["jobs"].values()
+    job = github_workflow()["jobs"]["audit"]
     lines = [s["run"] for s in job["steps"] if "run" in s] + gitlab_job()["script"]
     return [line for line in lines if line.startswith("repolicy ")]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
 from repolicy.checks.lfs import history_lfs_fix, track_pattern
-from repolicy.report import Violation, human_size, quote_paths
+from repolicy.report import Violation, exact_size, quote_paths
 from repolicy.targets import BlobAtPath
 
 DOCS = {
@@ -35,7 +35,9 @@ How to fix
       --include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main
 
 Policy keys
-  budgets.file
+  budgets.file; per path, `budgets.patterns` items (`{pattern: "*.ipynb",
+  file: 2 MB}`): of the items whose pattern selects the path, the last one
+  that sets `file` wins over the top-level figure (`file: null` lifts it).
 """,
     "file-large": """\
 What it does
@@ -53,7 +55,8 @@ How to fix
   purpose.
 
 Policy keys
-  budgets.file_warn
+  budgets.file_warn; per path, the last `budgets.patterns` item that
+  selects the path and sets `file_warn`.
 """,
     "repo-budget": """\
 What it does
@@ -133,35 +136,42 @@ def repo_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath], everything: bool)
         move = history_lfs_fix(ctx, patterns, largest)
     where = "in history" if everything else "this push sends"
     return (
-        f"the largest file {where} is {quote_paths([largest.path])} "
-        f"({human_size(largest.size)}); {move}\nor raise the budget on purpose"
+        f"the largest file {where} is {quote_paths([largest.path])}, "
+        f"{exact_size(largest.size)}; {move}\nor raise the budget on purpose"
     )
 
 
 def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """file-too-large and file-large on blobs stored in git (LFS pointers are exempt)."""
-    limit = ctx.policy.limit("file")
-    warn = ctx.policy.limit("file_warn")
-    if limit is None and warn is None:
+    policy = ctx.policy
+    top_limit, top_warn = policy.limit("file"), policy.limit("file_warn")
+    per_pattern = "patterns" in policy.budgets
+    if top_limit is None and top_warn is None and not per_pattern:
         return
     for blob in blobs:
         if blob.is_lfs_pointer or blob.is_symlink:
             continue
+        limit, warn = top_limit, top_warn
+        limit_item = warn_item = None
+        if per_pattern:
+            limit, limit_item = policy.file_limit("file", blob.path)
+            warn, warn_item = policy.file_limit("file_warn", blob.path)
         if limit is not None and blob.size > limit:
-            check, budget, key = "file-too-large", limit, "file"
+            check, budget, key, item = "file-too-large", limit, "file", limit_item
         elif warn is not None and blob.size > warn:
-            check, budget, key = "file-large", warn, "file_warn"
+            check, budget, key, item = "file-large", warn, "file_warn", warn_item
         else:
             continue
+        where = f"budgets.patterns[{item.pattern.text}].{key}" if item else f"budgets.{key}"
         quoted = quote_paths([blob.path])
         track = quote_paths([track_pattern(None, blob.path)])
         yield Violation(
             check=check,
             severity=ctx.severity(check),
             path=blob.path,
-            rule=f"budgets.{key}: {human_size(budget)}",
+            rule=f"{where}: {exact_size(budget)}",
             message=(
-                f"is {human_size(blob.size)}, over the {human_size(budget)} "
+                f"is {exact_size(blob.size)}, over the {exact_size(budget)} "
                 f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
             ),
             fix=(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from repolicy.checks import Context
 from repolicy.lfs import Malformed
 from repolicy.policy import Rule
-from repolicy.report import Violation, human_size, quote_paths
+from repolicy.report import Violation, exact_size, human_size, quote_paths
 from repolicy.targets import BlobAtPath
 
 ATTRIBUTE_RULE = "gitattributes: filter=lfs"
@@ -181,10 +181,10 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                     check="lfs-file-too-large",
                     severity=ctx.severity("lfs-file-too-large"),
                     path=blob.path,
-                    rule=f"budgets.lfs_file: {human_size(lfs_file)}",
+                    rule=f"budgets.lfs_file: {exact_size(lfs_file)}",
                     message=(
-                        f"LFS object is {human_size(size)}, over the "
-                        f"{human_size(lfs_file)} limit for one LFS object"
+                        f"LFS object is {exact_size(size)}, over the "
+                        f"{exact_size(lfs_file)} limit for one LFS object"
                     ),
                     fix="save the weights without optimizer state, shard the file, "
                     "or keep it in external storage",

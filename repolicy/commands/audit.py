@@ -69,7 +69,7 @@ def run(args: Options) -> int:
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
-    from repolicy.report import Report, emit, human_size
+    from repolicy.report import Report, emit, exact_size, human_size
     from repolicy.targets import attach, gather, history_candidates, index_candidates
 
     here = Git(os.getcwd())
@@ -164,7 +164,7 @@ def run(args: Options) -> int:
         (
             "repository size",
             [
-                f"{human_size(usage.get())} on disk, as git stores it (what budgets.repo counts)",
+                f"{exact_size(usage.get())} on disk, as git stores it (what budgets.repo counts)",
                 f"{human_size(raw)} of distinct blobs in history, uncompressed",
             ],
         )
@@ -239,7 +239,7 @@ def budget_violations(
     ctx: Context, report: Report, blobs: Sequence[BlobAtPath] = ()
 ) -> list[Violation]:
     from repolicy.checks.budgets import repo_budget_fix
-    from repolicy.report import Violation, human_size
+    from repolicy.report import Violation, exact_size
 
     out = []
     budgets = report.budgets or {}
@@ -255,8 +255,8 @@ def budget_violations(
                 check=check,
                 severity=ctx.severity(check),
                 path=None,
-                rule=f"budgets.{key}: {human_size(limit)}",
-                message=f"{what} {human_size(used)}, over the {human_size(limit)} budget",
+                rule=f"budgets.{key}: {exact_size(limit)}",
+                message=f"{what} {exact_size(used)}, over the {exact_size(limit)} budget",
                 fix=(
                     repo_budget_fix(ctx, blobs, everything=True)
                     if key == "repo"

@@ -406,16 +406,16 @@ def repo_budget(
     ctx: Context, total: int, added: int, limit: int, blobs: Sequence[BlobAtPath] = ()
 ) -> Violation:
     from repolicy.checks.budgets import repo_budget_fix
-    from repolicy.report import Violation, human_size
+    from repolicy.report import Violation, exact_size
 
     return Violation(
         check="repo-budget",
         severity=ctx.severity("repo-budget"),
         path=None,
-        rule=f"budgets.repo: {human_size(limit)}",
+        rule=f"budgets.repo: {exact_size(limit)}",
         message=(
-            f"after this push the remote would hold {human_size(total)}, over the "
-            f"{human_size(limit)} budget; the push adds {human_size(added)}"
+            f"after this push the remote would hold {exact_size(total)}, over the "
+            f"{exact_size(limit)} budget; the push adds {exact_size(added)}"
         ),
         fix=repo_budget_fix(ctx, blobs, everything=False),
         size=added,
