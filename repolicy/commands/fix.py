@@ -172,10 +172,10 @@ def _commands(
         out.append(
             (
                 f"git lfs install && git add --renormalize -- {quote_paths(raw)}",
-                "stored in git as ordinary blobs, but the policy keeps them in LFS; commit "
-                "afterwards. Commits that already hold them keep them: to rewrite unpushed "
-                f"history, git lfs migrate import --include={quote_paths([','.join(rules)])} "
-                "--everything",
+                "stored in git as ordinary blobs, but the policy keeps them in LFS "
+                f"({', '.join(rules)}); commit afterwards. Commits that already hold them "
+                "keep them: `repolicy audit` names those commits, with a rewrite limited "
+                "to what no remote has where that is enough",
             )
         )
     return out
