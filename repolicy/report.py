@@ -7,7 +7,7 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TextIO
 
 if TYPE_CHECKING:
     from repolicy.policy import Allow, Policy
@@ -338,6 +338,30 @@ def _summary(report: Report, bold: str, red: str, yellow: str, reset: str) -> st
         )
     counts = ", ".join(parts)
     return f"{bold}repolicy {report.command}:{reset} {counts} ({safe_text(report.policy)})"
+
+
+class ReportOptions(Protocol):
+    """What a judging command's options say about its report."""
+
+    format: str
+    no_color: bool
+    quiet: bool
+    strict: bool
+    include_allowed: bool
+
+
+def finish(report: Report, options: ReportOptions) -> int:
+    """Settle the report (order, `allow`), print it as asked, and give the exit code:
+    the last step of every command that judges (check, push, pre-receive, range, audit)."""
+    report.sort()
+    emit(
+        report,
+        options.format,
+        no_color=options.no_color,
+        quiet=options.quiet,
+        include_allowed=options.include_allowed,
+    )
+    return report.exit_code(options.strict)
 
 
 def emit(

@@ -69,7 +69,7 @@ def run(args: Options) -> int:
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
-    from repolicy.report import Report, emit, exact_size, human_size
+    from repolicy.report import Report, exact_size, finish, human_size
     from repolicy.targets import attach, gather, history_candidates, index_candidates
 
     here = Git(os.getcwd())
@@ -210,15 +210,7 @@ def run(args: Options) -> int:
         # A shallow clone lacks the history that old entries match: it cannot
         # tell an unused entry from one it does not see.
         baseline.apply(report, accepted, walk.entries, staged=in_index, judge_unused=not shallow)
-    report.sort()
-    emit(
-        report,
-        args.format,
-        no_color=args.no_color,
-        quiet=args.quiet,
-        include_allowed=args.include_allowed,
-    )
-    return report.exit_code(args.strict)
+    return finish(report, args)
 
 
 def allow_unused(

@@ -41,7 +41,7 @@ def run(args: Options) -> int:
     reader = git.attribute_reader(("filter",), cached=True)
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.policy import load_policy
-    from repolicy.report import Report, emit
+    from repolicy.report import Report, finish
     from repolicy.targets import gather, staged_selection
 
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
@@ -67,12 +67,4 @@ def run(args: Options) -> int:
         dvc_files = git.dvc_files().get()
         found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, args.paths)
         report.violations = supersede([*report.violations, *found])
-    report.sort()
-    emit(
-        report,
-        args.format,
-        no_color=args.no_color,
-        quiet=args.quiet,
-        include_allowed=args.include_allowed,
-    )
-    return report.exit_code(args.strict)
+    return finish(report, args)

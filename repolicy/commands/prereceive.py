@@ -99,7 +99,7 @@ def revisions(updates: list[RefUpdate]) -> list[str] | None:
 
 def run(args: Options) -> int:
     from repolicy.commands.push import judge
-    from repolicy.report import Report, emit
+    from repolicy.report import Report, finish
 
     # Objects are judged as what they are, whatever refs/replace/ holds here.
     os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
@@ -136,15 +136,7 @@ def run(args: Options) -> int:
         names={u.new: u.ref for u in updates},
         objects=objects_directory(git_dir),
     )
-    report.sort()
-    emit(
-        report,
-        args.format,
-        no_color=args.no_color,
-        quiet=args.quiet,
-        include_allowed=args.include_allowed,
-    )
-    return report.exit_code(args.strict)
+    return finish(report, args)
 
 
 def server_advisor(git: Git, updates: list[RefUpdate]) -> Advisor:

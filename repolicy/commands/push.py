@@ -139,7 +139,7 @@ def read_stdin() -> str:
 
 def run(args: Options) -> int:
     from repolicy.policy import load_policy
-    from repolicy.report import Report, emit
+    from repolicy.report import Report, finish
 
     # What is pushed is judged as it is, whatever refs/replace/ says here.
     os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
@@ -183,15 +183,7 @@ def run(args: Options) -> int:
         advisor=push_advisor(git, updates, remote),
         objects=objects_directory(info.git_dir),
     )
-    report.sort()
-    emit(
-        report,
-        args.format,
-        no_color=args.no_color,
-        quiet=args.quiet,
-        include_allowed=args.include_allowed,
-    )
-    return report.exit_code(args.strict)
+    return finish(report, args)
 
 
 class Escapes:

@@ -92,7 +92,7 @@ def run(args: Options) -> int:
     from repolicy.checks.frozen import ALLOW_ENV
     from repolicy.commands.push import Escapes, judge, push_advisor
     from repolicy.policy import load_policy
-    from repolicy.report import Report, emit
+    from repolicy.report import Report, finish
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -137,12 +137,4 @@ def run(args: Options) -> int:
             "this clone is shallow: the repo budget counts only the fetched history "
             "(a lower bound); `repolicy audit` on a full clone measures it"
         )
-    report.sort()
-    emit(
-        report,
-        args.format,
-        no_color=args.no_color,
-        quiet=args.quiet,
-        include_allowed=args.include_allowed,
-    )
-    return report.exit_code(args.strict)
+    return finish(report, args)
