@@ -1,4 +1,5 @@
-"""`git ls-files --stage -z` output, cached in the git directory.
+"""What git says of the index (`ls-files --stage`, the staged diff), cached in
+the git directory.
 
 `pre-commit run --all-files` hands the hook the whole index in dozens of
 command lines, and each would have git list the whole index again. The
@@ -23,8 +24,9 @@ import zlib
 from repolicy import __version__
 from repolicy.errors import RepolicyError
 
-_FILE = "index.cache"
-_MAGIC = b"repolicy-index-cache 1 " + __version__.encode() + b"\n"
+LISTING = "index.cache"
+STAGED = "staged.cache"
+_MAGIC = b"repolicy-index-cache 2 " + __version__.encode() + b"\n"
 _HEADER = struct.Struct("<QqqqQQI")  # inode, size, mtime, ctime, device, length, crc32
 _RACY_SECONDS = 2.0
 
@@ -42,24 +44,26 @@ def stamp(index: str) -> Stamp | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev)
 
 
-def read(cache_dir: str, index: str) -> bytes | None:
-    """The cached listing of `index`, or None (absent, stale, corrupt, not a file)."""
+def read(cache_dir: str, name: str, index: str, key: bytes = b"") -> bytes | None:
+    """What was stored under `name` for `index` (and `key`: what else the answer
+    depends on), or None (absent, stale, corrupt, not a file)."""
     current = stamp(index)
     if current is None:
         return None
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(os.path.join(cache_dir, _FILE), flags)
+        fd = os.open(os.path.join(cache_dir, name), flags)
     except OSError:
         return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            head = fh.read(len(_MAGIC) + _HEADER.size)
-            if len(head) != len(_MAGIC) + _HEADER.size or not head.startswith(_MAGIC):
+            prefix = _MAGIC + key + b"\n"
+            head = fh.read(len(prefix) + _HEADER.size)
+            if len(head) != len(prefix) + _HEADER.size or not head.startswith(prefix):
                 return None
-            *identity, length, crc = _HEADER.unpack_from(head, len(_MAGIC))
+            *identity, length, crc = _HEADER.unpack_from(head, len(prefix))
             if tuple(identity) != current:
                 return None
             # One more byte than promised: a longer file is as corrupt as a shorter one.
@@ -73,8 +77,10 @@ def read(cache_dir: str, index: str) -> bytes | None:
     return body
 
 
-def write(cache_dir: str, index: str, before: Stamp | None, listing: bytes) -> None:
-    """Store `listing`, read from `index` while it had the identity `before`;
+def write(
+    cache_dir: str, name: str, index: str, before: Stamp | None, answer: bytes, key: bytes = b""
+) -> None:
+    """Store `answer`, git's from `index` while it had the identity `before`;
     nothing is stored if the index changed meanwhile or changed too recently."""
     from repolicy.atomic import replace_file
 
@@ -82,13 +88,13 @@ def write(cache_dir: str, index: str, before: Stamp | None, listing: bytes) -> N
         return
     if time.time_ns() - before[2] < _RACY_SECONDS * 1e9:
         return
-    header = _HEADER.pack(*before, len(listing), zlib.crc32(listing))
+    header = _HEADER.pack(*before, len(answer), zlib.crc32(answer))
     with contextlib.suppress(OSError, RepolicyError):
         # A read-only repository just runs without the cache.
         os.makedirs(cache_dir, exist_ok=True)
         replace_file(
-            os.path.join(cache_dir, _FILE),
-            _MAGIC + header + listing,
-            _FILE,
+            os.path.join(cache_dir, name),
+            _MAGIC + key + b"\n" + header + answer,
+            name,
             root=os.path.dirname(cache_dir),
         )

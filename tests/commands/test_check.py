@@ -591,12 +591,12 @@ def test_all_files_never_follows_a_cached_listing_that_is_a_link_or_a_fifo(seed:
     cache = committed_log(seed)
     git_dir = seed.path / ".git"
     index = str(git_dir / "index")
-    assert indexcache.read(str(cache.parent), index) is not None
+    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is not None
     # A link to a listing that would be valid is still not read.
     moved = seed.path.parent / "elsewhere.cache"
     cache.rename(moved)
     cache.symlink_to(moved)
-    assert indexcache.read(str(cache.parent), index) is None
+    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is None
     _, data = report(seed, "--", "x.log")
     assert found(data) == {("excluded", "x.log")}
     # A FIFO (or a link to one) never blocks the hook.
@@ -630,3 +630,26 @@ def test_all_files_with_another_index_file_judges_that_index(seed: Repo) -> None
     )
     proc = seed.run("check", "--format", "json", "--", "x.log", env={"GIT_INDEX_FILE": str(other)})
     assert (proc.returncode, found(json.loads(proc.stdout))) == (0, set()), proc.stderr
+
+
+def test_check_never_judges_a_cached_staged_diff_of_another_index_or_head(seed: Repo) -> None:
+    cache = committed_log(seed)
+    assert (cache.parent / "staged.cache").is_file()
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+    # HEAD moves back, the index file stays as it was: the log is staged again.
+    index = seed.path / ".git" / "index"
+    before = os.stat(index)
+    seed.git("reset", "-q", "--soft", "HEAD~")
+    assert os.stat(index).st_mtime_ns == before.st_mtime_ns
+    _, data = report(seed)
+    assert found(data) == {("excluded", "x.log")}
+    seed.commit("again")
+    aged_index(seed)
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+    # `git add` rewrites the index: what it staged is judged.
+    seed.write("y.log", "y")
+    seed.add("y.log")
+    _, data = report(seed)
+    assert found(data) == {("excluded", "y.log")}
