@@ -2,10 +2,11 @@
 the git directory.
 
 `pre-commit run --all-files` hands the hook the whole index in dozens of
-command lines, and each would have git list the whole index again. The
-listing depends on the index file alone, and git replaces that file (a new
-inode, new times) whenever it changes it, so the listing is stored with the
-index's identity (inode, size, mtime, ctime): any difference is a miss.
+command lines, and each would have git read the whole index again. The
+listing depends on the index file alone (the staged diff on it and on HEAD's
+tree, which is part of that answer's key), and git replaces that file (a new
+inode, new times) whenever it changes it, so each answer is stored with the
+index's identity (inode, size, mtime, ctime, device): any difference is a miss.
 An index modified in the last two seconds is not cached at all, so a change
 within the file system's timestamp granularity cannot go unseen. The cache
 is read only if it is a regular file (never through a symbolic link, never
