@@ -8,7 +8,9 @@ work tree needed), then times:
 
 - `check`: one `repolicy check` with every entry staged (no commit yet);
 - `all-files`: after a commit, the command lines pre-commit would run, one
-  after the other (its `partition`, the same code it runs).
+  after the other (its `partition`, the same code it runs);
+- `floor`: as many `repolicy --version` (interpreter start-up, nothing
+  judged), the part of `all-files` no change to `check` can remove.
 
     python benchmarks/bench_narrow.py                # --files 200000
     python benchmarks/bench_narrow.py --files 20000  # quicker
@@ -85,10 +87,12 @@ def main() -> int:
         entry = ["check", "--"]
         chunks = partition(entry, [".repolicy.yaml", *names], 1, 2**17)
         all_files = sum(timed(repo, list(chunk), env) for chunk in chunks)
+        floor = sum(timed(repo, ["--version"], env) for _ in chunks)
     ratio = all_files / check
     print(f"files: {args.files}")
     print(f"check (all staged):              {check:8.2f} s")
     print(f"all-files ({len(chunks)} command lines):   {all_files:8.2f} s")
+    print(f"floor ({len(chunks)} x `repolicy --version`): {floor:8.2f} s")
     print(f"ratio: {ratio:.2f} (target <= 2)")
     return 0
 

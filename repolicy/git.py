@@ -558,18 +558,57 @@ class Git:
 
     # -- the index --------------------------------------------------------
 
-    def staged_changes(self) -> Query[list[Change]]:
-        """Index against HEAD (or against nothing on an unborn branch)."""
-        return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
+    def staged_changes(self, git_dir: str | None = None) -> Query[list[Change]]:
+        """Index against HEAD (or against nothing on an unborn branch). With
+        `git_dir`, the answer is kept in (and taken from) a cache there, valid
+        for this index file and HEAD's tree: see `indexcache`."""
+        if git_dir is None or "GIT_INDEX_FILE" in os.environ:
+            return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
+        key = self.start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+        if not key:  # an unborn branch
+            return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
+        from repolicy import indexcache
 
-    def index_entries(self, under: Iterable[str] | None = None) -> Query[list[IndexEntry]]:
+        cache_dir = os.path.join(git_dir, "repolicy")
+        index = os.path.join(git_dir, "index")
+        cached = indexcache.read(cache_dir, indexcache.STAGED, index, key)
+        if cached is not None:
+            return Query(None, parse_raw_diff, parse_raw_diff(cached))
+        before = indexcache.stamp(index)
+
+        def parse(out: bytes) -> list[Change]:
+            indexcache.write(cache_dir, indexcache.STAGED, index, before, out, key)
+            return parse_raw_diff(out)
+
+        # Against the very tree the answer is stored for, should HEAD move meanwhile.
+        return Query(self.start(*_STAGED_DIFF, decode(key), "--"), parse, [])
+
+    def index_entries(
+        self, under: Iterable[str] | None = None, git_dir: str | None = None
+    ) -> Query[list[IndexEntry]]:
         """The index; with `under`, only the entries at or below those repository
-        paths (the rest are never decoded)."""
+        paths (the rest are never decoded). With `git_dir` too, the listing is
+        kept in (and taken from) a cache there: see `indexcache`."""
         if under is None:
             return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
         wanted = {encode(p.rstrip("/")) for p in under}
+        if git_dir is None or "GIT_INDEX_FILE" in os.environ:
+            return Query(
+                self.start("ls-files", "--stage", "-z"),
+                lambda out: _parse_ls_files_under(out, wanted),
+                [],
+            )
+        from repolicy import indexcache
+
+        cache_dir = os.path.join(git_dir, "repolicy")
+        index = os.path.join(git_dir, "index")
+        cached = indexcache.read(cache_dir, indexcache.LISTING, index)
+        if cached is not None:
+            return Query(None, _parse_ls_files, _parse_ls_files_under(cached, wanted))
+        before = indexcache.stamp(index)
 
         def parse(out: bytes) -> list[IndexEntry]:
+            indexcache.write(cache_dir, indexcache.LISTING, index, before, out)
             return _parse_ls_files_under(out, wanted)
 
         return Query(self.start("ls-files", "--stage", "-z"), parse, [])

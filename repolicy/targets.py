@@ -219,5 +219,6 @@ def staged_selection(
         # Nothing staged (e.g. `pre-commit run --all-files`): judge the index.
         # pre-commit splits the file list into many command lines, each of which
         # reads the whole index: only the wanted entries are decoded.
-        return narrow(index_candidates(git.index_entries(wanted).get()), wanted)
+        entries = git.index_entries(wanted, info.git_dir).get()
+        return narrow(index_candidates(entries), wanted)
     return narrow(staged, wanted)

@@ -32,9 +32,9 @@ def in_dvc_project(top: str, paths: list[str]) -> bool:
 
 def run(args: Options) -> int:
     here = Git(os.getcwd())
-    staged = here.staged_changes()
     info = here.discover().get()
     git = Git(info.toplevel)
+    staged = git.staged_changes(info.git_dir)
     # The diff reads the whole index; on a large repository it takes about as
     # long as importing the rest of the engine, so do both at once, and let
     # git read the attributes meanwhile too.

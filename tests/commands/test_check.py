@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -528,3 +529,127 @@ def test_all_files_on_a_conflicted_index_judges_our_side(seed: Repo) -> None:
     # The hook itself (no file names) judges the same side, never a zero id.
     _, data = report(seed)
     assert found(data) == {("excluded", "x.log")}
+
+
+# -- the cached index listing that the command lines of --all-files share --------------------
+
+
+def aged_index(repo: Repo) -> None:
+    """Make the index old enough (past the racy window) for its listing to be cached."""
+    past = os.stat(repo.path / ".git" / "index").st_mtime - 60
+    os.utime(repo.path / ".git" / "index", (past, past))
+
+
+def committed_log(seed: Repo) -> Path:
+    """`x.log` committed (nothing staged), and the index listing cached."""
+    seed.write("x.log", "x")
+    seed.add("x.log")
+    seed.commit("a log, committed before the policy took effect")
+    aged_index(seed)
+    _, data = report(seed, "--", "x.log", "train.py")
+    assert found(data) == {("excluded", "x.log")}
+    cache = seed.path / ".git" / "repolicy" / "index.cache"
+    assert cache.is_file()
+    return cache
+
+
+def test_all_files_never_judges_a_cached_listing_of_an_older_index(seed: Repo) -> None:
+    cache = committed_log(seed)
+    # Unstaging the file rewrites the index but leaves HEAD and the cache as they were.
+    seed.git("rm", "-q", "--cached", "--", "x.log")
+    code, data = report(seed, "--", "x.log", "train.py")
+    assert (code, found(data)) == (0, set())
+    # Even with the old index's times given back to the new one.
+    before = os.stat(cache)
+    aged_index(seed)
+    assert os.stat(cache).st_mtime_ns == before.st_mtime_ns
+    code, data = report(seed, "--", "x.log", "train.py")
+    assert (code, found(data)) == (0, set())
+    # Staged again and committed: judged again.
+    seed.add("x.log")
+    seed.commit("back")
+    _, data = report(seed, "--", "x.log")
+    assert found(data) == {("excluded", "x.log")}
+
+
+def test_all_files_ignores_a_corrupt_cached_listing(seed: Repo) -> None:
+    cache = committed_log(seed)
+    data_before = cache.read_bytes()
+    # The same length, the log's record renamed: not the listing git gave.
+    cache.write_bytes(data_before.replace(b"\tx.log\0", b"\ty.log\0"))
+    _, data = report(seed, "--", "x.log")
+    assert found(data) == {("excluded", "x.log")}
+    for broken in (b"", b"garbage", data_before[: len(data_before) // 2]):
+        cache.write_bytes(broken)
+        _, data = report(seed, "--", "x.log")
+        assert found(data) == {("excluded", "x.log")}
+
+
+def test_all_files_never_follows_a_cached_listing_that_is_a_link_or_a_fifo(seed: Repo) -> None:
+    from repolicy import indexcache
+
+    cache = committed_log(seed)
+    git_dir = seed.path / ".git"
+    index = str(git_dir / "index")
+    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is not None
+    # A link to a listing that would be valid is still not read.
+    moved = seed.path.parent / "elsewhere.cache"
+    cache.rename(moved)
+    cache.symlink_to(moved)
+    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is None
+    _, data = report(seed, "--", "x.log")
+    assert found(data) == {("excluded", "x.log")}
+    # A FIFO (or a link to one) never blocks the hook.
+    for fifo_at in (cache, moved):
+        cache.unlink(missing_ok=True)
+        moved.unlink(missing_ok=True)
+        os.mkfifo(fifo_at)
+        if fifo_at != cache:
+            cache.symlink_to(moved)
+        proc = subprocess.run(
+            [sys.executable, "-m", "repolicy", "check", "--format", "json", "--", "x.log"],
+            cwd=seed.path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert found(json.loads(proc.stdout)) == {("excluded", "x.log")}
+
+
+def test_all_files_with_another_index_file_judges_that_index(seed: Repo) -> None:
+    committed_log(seed)
+    # `git commit -a` and `git commit PATH` run the hook on an index of their own.
+    other = seed.path / ".git" / "other-index"
+    tree = seed.git("write-tree").strip()
+    env = {**os.environ, "GIT_INDEX_FILE": str(other)}
+    subprocess.run(["git", "read-tree", tree], cwd=seed.path, env=env, check=True)
+    subprocess.run(
+        ["git", "rm", "-q", "--cached", "--", "x.log"], cwd=seed.path, env=env, check=True
+    )
+    proc = seed.run("check", "--format", "json", "--", "x.log", env={"GIT_INDEX_FILE": str(other)})
+    assert (proc.returncode, found(json.loads(proc.stdout))) == (0, set()), proc.stderr
+
+
+def test_check_never_judges_a_cached_staged_diff_of_another_index_or_head(seed: Repo) -> None:
+    cache = committed_log(seed)
+    assert (cache.parent / "staged.cache").is_file()
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+    # HEAD moves back, the index file stays as it was: the log is staged again.
+    index = seed.path / ".git" / "index"
+    before = os.stat(index)
+    seed.git("reset", "-q", "--soft", "HEAD~")
+    assert os.stat(index).st_mtime_ns == before.st_mtime_ns
+    _, data = report(seed)
+    assert found(data) == {("excluded", "x.log")}
+    seed.commit("again")
+    aged_index(seed)
+    code, data = report(seed)
+    assert (code, found(data)) == (0, set())
+    # `git add` rewrites the index: what it staged is judged.
+    seed.write("y.log", "y")
+    seed.add("y.log")
+    _, data = report(seed)
+    assert found(data) == {("excluded", "y.log")}
