@@ -124,7 +124,7 @@ def run(args: Options) -> int:
         *gather(git, staged, cached_attributes=True, objects=objects, promised=promised),
     ]
     if contents:
-        blobs += gather(git, contents, cached_attributes=True)
+        blobs += gather(git, contents, cached_attributes=True, objects=objects, promised=promised)
     scan.release()
     from repolicy.advice import Advisor, HistoryScope
 
