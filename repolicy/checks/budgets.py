@@ -141,23 +141,41 @@ def repo_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath], everything: bool)
     )
 
 
+_WHAT = {
+    "file": "limit for a file",
+    "file_warn": "warning threshold for a file",
+    # Git's own rule, as `git diff --numstat` applies it.
+    "file_binary": "limit for a binary file (a NUL byte in its first 8,000 bytes)",
+}
+
+
 def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """file-too-large and file-large on blobs stored in git (LFS pointers are exempt)."""
     policy = ctx.policy
     top_limit, top_warn = policy.limit("file"), policy.limit("file_warn")
+    top_binary = policy.limit("file_binary")
     per_pattern = "patterns" in policy.budgets
-    if top_limit is None and top_warn is None and not per_pattern:
+    if top_limit is None and top_warn is None and top_binary is None and not per_pattern:
         return
     for blob in blobs:
         if blob.is_lfs_pointer or blob.is_symlink:
             continue
-        limit, warn = top_limit, top_warn
-        limit_item = warn_item = None
+        limit, warn, binary = top_limit, top_warn, top_binary
+        limit_item = warn_item = binary_item = None
         if per_pattern:
             limit, limit_item = policy.file_limit("file", blob.path)
             warn, warn_item = policy.file_limit("file_warn", blob.path)
+            binary, binary_item = policy.file_limit("file_binary", blob.path)
         if limit is not None and blob.size > limit:
             check, budget, key, item = "file-too-large", limit, "file", limit_item
+        elif (
+            binary is not None
+            and blob.size > binary
+            # Fail closed: a blob whose first bytes were not read for this
+            # budget is taken for binary, never waved through as text.
+            and blob.binary is not False
+        ):
+            check, budget, key, item = "file-too-large", binary, "file_binary", binary_item
         elif warn is not None and blob.size > warn:
             check, budget, key, item = "file-large", warn, "file_warn", warn_item
         else:
@@ -172,7 +190,7 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
             rule=f"{where}: {exact_size(budget)}",
             message=(
                 f"is {exact_size(blob.size)}, over the {exact_size(budget)} "
-                f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
+                f"{_WHAT[key]} stored in git"
             ),
             fix=(
                 _history_fix(ctx, blob)

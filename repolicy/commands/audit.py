@@ -87,8 +87,9 @@ def run(args: Options) -> int:
     # passes, what the history takes on disk.
     objects = objects_directory(info.git_dir)
     promised = git.promised(revs).get() if is_partial_clone(objects) else set()
+    window = policy.binary_window()
     scan = git.history_scan(
-        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised, window
     )
     tags = git.tag_objects()
     progress = Progress(enabled=None if not args.quiet else False)
@@ -120,11 +121,20 @@ def run(args: Options) -> int:
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     del seen
     blobs = [
-        *attach(history, scan.info, scan.contents, scan.attributes, promised),
-        *gather(git, staged, cached_attributes=True, objects=objects, promised=promised),
+        *attach(history, scan.info, scan.contents, scan.attributes, promised, scan.binary),
+        *gather(
+            git, staged, cached_attributes=True, objects=objects, promised=promised, binary=window
+        ),
     ]
     if contents:
-        blobs += gather(git, contents, cached_attributes=True, objects=objects, promised=promised)
+        blobs += gather(
+            git,
+            contents,
+            cached_attributes=True,
+            objects=objects,
+            promised=promised,
+            binary=window,
+        )
     scan.release()
     from repolicy.advice import Advisor, HistoryScope
 

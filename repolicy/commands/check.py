@@ -52,7 +52,14 @@ def run(args: Options) -> int:
     ctx.advice = Advisor(git)
     candidates = staged_selection(git, info, staged.get(), args.paths)
     objects = objects_directory(info.git_dir)
-    blobs = gather(git, candidates, cached_attributes=True, objects=objects, reader=reader)
+    blobs = gather(
+        git,
+        candidates,
+        cached_attributes=True,
+        objects=objects,
+        reader=reader,
+        binary=policy.binary_window(),
+    )
     report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require

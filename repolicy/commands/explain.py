@@ -58,7 +58,15 @@ def run(args: Options) -> int:
 
     wanted = set(paths)
     entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
-    blobs = {b.path: b for b in gather(git, index_candidates(entries), cached_attributes=True)}
+    blobs = {
+        b.path: b
+        for b in gather(
+            git,
+            index_candidates(entries),
+            cached_attributes=True,
+            binary=policy.binary_window(),
+        )
+    }
     sources = ignore_query.get()
     attrs = attr_query.get()
     untracked = set(untracked_query.get()) & wanted
