@@ -142,7 +142,7 @@ def _source_json(source: IgnoreSource | None) -> dict[str, Any] | None:
 
 def _rule_json(rule: Rule, key: str, wins: bool | None) -> dict[str, Any]:
     replaced = rule.replaces
-    return {
+    out = {
         "key": key,
         "pattern": rule.text,
         "file": rule.source.file,
@@ -151,6 +151,31 @@ def _rule_json(rule: Rule, key: str, wins: bool | None) -> dict[str, Any]:
         # The extended policy's item with the same pattern that this one replaced.
         "replaces": {"file": replaced.file, "line": replaced.line} if replaced else None,
     }
+    if key == "lfs":
+        out["above"] = rule.above if rule.sized else None
+    return out
+
+
+def _budget_rules(ctx: Context, path: str) -> list[dict[str, Any]]:
+    """The `budgets.patterns` items that select the path; an item wins when it
+    decides at least one budget for it (the last item setting a key does)."""
+    from repolicy.policy import PATTERN_BUDGET_KEYS
+
+    patterns = ctx.policy.budgets.get("patterns")
+    items = [i for i in patterns.patterns if i.pattern.selects(path)] if patterns else []
+    deciding = {id(ctx.policy.file_limit(key, path)[1]) for key in PATTERN_BUDGET_KEYS}
+    return [
+        {
+            "key": "budgets.patterns",
+            "pattern": item.pattern.text,
+            "file": item.source.file,
+            "line": item.source.line,
+            "wins": id(item) in deciding,
+            "replaces": None,
+            "limits": dict(item.limits),
+        }
+        for item in items
+    ]
 
 
 def _rules(ctx: Context, path: str) -> list[dict[str, Any]]:
@@ -169,7 +194,10 @@ def _rules(ctx: Context, path: str) -> list[dict[str, Any]]:
                 wins = k == 0
             elif key == "exclude":
                 wins = k == 0 and not included
+            elif key == "lfs" and len(hits) > 1:
+                wins = k == 0  # the first matching item decides (and its `above`)
             out.append(_rule_json(rule, key, wins))
+    out += _budget_rules(ctx, path)
     directory = posixpath.dirname(path)
     for requirement in ctx.policy.require:
         if directory and requirement.directory.pattern.matches(
@@ -245,6 +273,24 @@ def _verdict(entry: dict[str, Any]) -> str:
     return "ok: nothing to report"
 
 
+def _condition(rule: dict[str, Any]) -> str:
+    """What an item bounds: an `lfs` item's size, a budget item's figures."""
+    from repolicy.report import exact_size
+
+    if rule.get("above") is not None:
+        return f" above {exact_size(rule['above'])}"
+    limits = rule.get("limits")
+    if limits:
+        return (
+            " ("
+            + ", ".join(
+                f"{k}: {'unlimited' if v is None else exact_size(v)}" for k, v in limits.items()
+            )
+            + ")"
+        )
+    return ""
+
+
 def _render(entry: dict[str, Any]) -> str:
     from repolicy.report import _display_path
 
@@ -256,7 +302,7 @@ def _render(entry: dict[str, Any]) -> str:
             replaced = rule.get("replaces")
             over = f", replacing {replaced['file']}:{replaced['line']}" if replaced else ""
             lines.append(
-                f"  {label:<12}{rule['key']}: {rule['pattern']}  "
+                f"  {label:<12}{rule['key']}: {rule['pattern']}{_condition(rule)}  "
                 f"[{rule['file']}:{rule['line']}{over}]{won}"
             )
     else:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from repolicy.fixer import Plan
     from repolicy.git import IndexEntry
     from repolicy.managed import ManagedFile
-    from repolicy.policy import Allow
+    from repolicy.policy import Allow, Policy
 
 
 def run(args: Options) -> int:
@@ -55,7 +55,7 @@ def run(args: Options) -> int:
         excludes_file=excludes_file,
     )
     changes = plan.new_contents()
-    commands = _commands(git, plan, index_query.get(), allow)
+    commands = _commands(git, plan, index_query.get(), allow, policy)
     warnings = dvc_warnings + _warnings(plan)
 
     diff = ""
@@ -132,7 +132,11 @@ def _read_nested(root: str, rel: str) -> bytes | None:
 
 
 def _commands(
-    git: Git, plan: Plan, index: list[IndexEntry], allow: tuple[Allow, ...] = ()
+    git: Git,
+    plan: Plan,
+    index: list[IndexEntry],
+    allow: tuple[Allow, ...] = (),
+    policy: Policy | None = None,
 ) -> list[tuple[str, str]]:
     """(command, why) pairs for the user to run, in the order to run them."""
     from repolicy.git import GITLINK
@@ -178,7 +182,55 @@ def _commands(
                 "to what no remote has where that is enough",
             )
         )
+    if policy is not None:
+        out += _sized_lfs_commands(git, policy, entries, set(untrack))
     return out
+
+
+def _sized_lfs_commands(
+    git: Git, policy: Policy, entries: list[IndexEntry], untrack: set[str]
+) -> list[tuple[str, str]]:
+    """`git lfs track --filename` for the tracked files over an `lfs` item's `above`
+    size that are not already pointers: .gitattributes cannot express a size."""
+    if not any(rule.sized for rule in policy.lfs):
+        return []
+    from repolicy.checks import Context
+    from repolicy.checks.lfs import covers, rule_text
+    from repolicy.report import quote_paths
+    from repolicy.targets import gather, index_candidates
+
+    ctx = Context(policy)
+    sized = {
+        e.path: rule
+        for e in index_candidates(entries)
+        if e.path not in untrack and (rule := ctx.lfs_rule(e.path)) is not None and rule.sized
+    }
+    if not sized:
+        return []
+    wanted = [c for c in index_candidates(entries) if c.path in sized]
+    over = [
+        b
+        for b in gather(git, wanted, cached_attributes=True)
+        if not b.is_lfs_pointer and not b.is_symlink and covers(sized[b.path], b.size)
+    ]
+    if not over:
+        return []
+    paths = sorted(b.path for b in over)
+    untracked_attr = sorted(b.path for b in over if not b.lfs_filter)
+    items = ", ".join(sorted({rule_text(sized[p]) for p in paths}))
+    track = (
+        f"git lfs install && git lfs track --filename -- {quote_paths(untracked_attr)} "
+        "&& git add .gitattributes && "
+        if untracked_attr
+        else "git lfs install && "
+    )
+    return [
+        (
+            f"{track}git add --renormalize -- {quote_paths(paths)}",
+            f"over the size of {items}; .gitattributes cannot express a size, so fix "
+            "writes no rule for it: these files are tracked one by one",
+        )
+    ]
 
 
 def _warnings(plan: Plan) -> list[str]:
