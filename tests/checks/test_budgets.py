@@ -79,8 +79,9 @@ def test_binary_is_what_git_calls_binary_at_the_8000th_byte(repo: Repo) -> None:
         BINARY_RULE,
         2 * MB,
     )
-    assert "1.9 MiB (2,000,000 bytes), over the 976.6 KiB (1,000,000 bytes) limit for a " in (
-        first["message"]
+    assert (
+        "1.9 MiB (2,000,000 bytes), over the 976.6 KiB (1,000,000 bytes) limit for a "
+        in (first["message"])
     )
 
 
@@ -133,9 +134,9 @@ def test_a_pattern_item_sets_its_own_binary_budget(repo: Repo) -> None:
         ("assets/video.dat", "budgets.patterns[assets/**].file_binary: 4.8 MiB (5,000,000 bytes)"),
         ("elsewhere.dat", BINARY_RULE),
     }
-    explained = json.loads(
-        repo.run("explain", "--format", "json", "assets/video.dat").stdout
-    )["paths"][0]
+    explained = json.loads(repo.run("explain", "--format", "json", "assets/video.dat").stdout)[
+        "paths"
+    ][0]
     items = [r for r in explained["rules"] if r["key"] == "budgets.patterns"]
     assert [(r["pattern"], r["wins"], r["limits"]) for r in items] == [
         ("assets/**", True, {"file_binary": 5 * MB})
