@@ -18,7 +18,6 @@ from typing import Protocol
 import yaml
 
 from repolicy.errors import PolicyError
-from repolicy.match import Pattern, PatternError, validate
 from repolicy.policy import (
     ALLOW_KEYS,
     BUDGET_KEYS,
@@ -38,6 +37,7 @@ from repolicy.policy import (
     preset_names,
     presets_dir,
 )
+from repolicy.policy.match import Pattern, PatternError, validate
 
 SEVERITY_OFF = "off"  # in a policy file only: the item is removed while merging
 _STR = "tag:yaml.org,2002:str"
