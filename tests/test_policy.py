@@ -511,9 +511,7 @@ def test_a_broken_link_replacing_an_absent_policy_is_not_served_from_the_cache(
 
 
 def test_the_policy_cache_keeps_binary_budgets_and_lfs_sizes(tmp_path: Path) -> None:
-    import os
-
-    from repolicy import policycache
+    from repolicy.policy import cache as policy_cache
 
     path = write_policy(
         tmp_path,
@@ -530,8 +528,8 @@ def test_the_policy_cache_keeps_binary_budgets_and_lfs_sizes(tmp_path: Path) -> 
     os.utime(path, (old, old))  # older than the cache's racy window
     fresh = load_policy(tmp_path)
     cache = str(tmp_path / "cache")
-    policycache.write(cache, (str(tmp_path), None), fresh, [str(path)])
-    cached = policycache.read(cache, (str(tmp_path), None))
+    policy_cache.write(cache, (str(tmp_path), None), fresh, [str(path)])
+    cached = policy_cache.read(cache, (str(tmp_path), None))
     assert cached == fresh
     assert cached is not None and cached.limit("file_binary") == 1000**2
     assert cached.file_limit("file_binary", "docs/a.png")[0] == 500 * 1000
