@@ -13,8 +13,10 @@ DOCS = {
     "file-too-large": """\
 What it does
   Flags a blob stored in git itself (not an LFS pointer) larger than
-  `budgets.file`, measured as git stores it uncompressed (`cat-file -s`).
-  For a modified file it is the new, staged size.
+  `budgets.file`, measured as git stores it uncompressed (`cat-file -s`),
+  or a binary one larger than `budgets.file_binary` (binary as git decides
+  it: a NUL byte in the first 8,000 bytes). For a modified file it is the
+  new, staged size.
 
 Why it matters
   GitHub rejects any push that contains a file over 100 MiB, even when a
@@ -24,6 +26,12 @@ Why it matters
 Example
   budgets: {file: 100 MiB}
   $ git add outputs/run1/checkpoints/best.pth    # 300 MB -> file-too-large
+
+  budgets: {file: 10 MiB, file_binary: 1 MB}     # the huggingface preset
+  $ git add weights.dat     # 2 MB, binary -> file-too-large (file_binary)
+  $ git add corpus.txt      # 2 MB of text -> fine; over 10 MiB it is not
+  The rule names the budget that applies and its exact bytes:
+  `budgets.file_binary: 976.6 KiB (1,000,000 bytes)`.
 
 How to fix
   Store it in Git LFS, or keep it out of git:
@@ -35,9 +43,14 @@ How to fix
       --include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main
 
 Policy keys
-  budgets.file; per path, `budgets.patterns` items (`{pattern: "*.ipynb",
-  file: 2 MB}`): of the items whose pattern selects the path, the last one
-  that sets `file` wins over the top-level figure (`file: null` lifts it).
+  budgets.file and budgets.file_binary; per path, `budgets.patterns` items
+  (`{pattern: "*.ipynb", file: 2 MB}`, `{pattern: "docs/**", file_binary:
+  500 KB}`): of the items whose pattern selects the path, the last one that
+  sets a key wins over the top-level figure (`file: null` lifts it). A blob
+  over `file` is reported against `file` whatever it holds; only blobs
+  sized between the two figures are read (their first 8,000 bytes), and
+  only when the policy sets `file_binary`. An LFS pointer is never judged
+  binary.
 """,
     "file-large": """\
 What it does

@@ -42,7 +42,12 @@ How to fix
   Commits a remote already has need a force-push, and everyone re-clones.
 
 Policy keys
-  lfs
+  lfs; an item may carry a size, `{pattern: "*.bin", above: 10 MB}`: then
+  only blobs larger than that must be pointers, and smaller ones are fine
+  in git. .gitattributes cannot express a size, so such a file is tracked
+  by name: git lfs track --filename -- PATH (`repolicy fix` prints this for
+  each tracked file over the size). Of several matching items, the first
+  decides; `repolicy explain PATH` shows which.
 """,
     "lfs-pointer-invalid": """\
 What it does
@@ -82,7 +87,8 @@ How to fix
   (or run `repolicy fix`)
 
 Policy keys
-  lfs
+  lfs; for an item with `above: SIZE`, only the files over the size need
+  the attribute, each by name (git lfs track --filename -- PATH).
 """,
     "lfs-file-too-large": """\
 What it does
