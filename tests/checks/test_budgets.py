@@ -305,3 +305,35 @@ def test_a_broken_binary_budget_is_reported_at_its_place(
     assert proc.returncode == 2
     assert proc.stderr.startswith(f".repolicy.yaml:{where}: "), proc.stderr
     assert said in proc.stderr
+
+
+def test_a_damaged_packed_blob_leaves_the_others_judged(repo: Repo) -> None:
+    """Git dies reading one blob's contents: that blob is unreadable, and the
+    blobs asked with it are read again and still judged binary or text."""
+    import random
+
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    start = repo.commit("policy")
+    repo.write("damaged.dat", random.Random(7).randbytes(2 * MB))  # stored whole
+    repo.write("weights.dat", nul_at(2 * MB, 7999))
+    repo.write("log.txt", nul_at(2 * MB, 8000))
+    repo.add("damaged.dat", "weights.dat", "log.txt")
+    last = repo.commit("files")
+    repo.git("repack", "-a", "-d", "-q")
+    oid = repo.git("rev-parse", "HEAD:damaged.dat").strip()
+    (idx,) = (repo.path / ".git" / "objects" / "pack").glob("*.idx")
+    listing = repo.git("verify-pack", "-v", str(idx))
+    offset = next(int(line.split()[4]) for line in listing.splitlines() if line.startswith(oid))
+    pack = idx.with_suffix(".pack")
+    data = bytearray(pack.read_bytes())
+    data[offset + 10 : offset + 40] = bytes(30)  # inside its compressed contents
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(data))
+    assert repo.git("cat-file", "-p", oid, check=False) == ""  # git dies on it
+    for args in (("audit",), ("check", "--push", "--from-ref", start, "--to-ref", last)):
+        got = judged(repo.run(*args, "--format", "json"))
+        assert {(v["check"], v["path"]) for v in got["violations"]} == {
+            ("blob-unreadable", "damaged.dat"),
+            ("file-too-large", "weights.dat"),
+        }, args
