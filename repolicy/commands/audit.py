@@ -290,11 +290,12 @@ class WorkTree:
             wanted = [p for p in [*tracked, *untracked] if ctx.lfs_rule(p)]
             attrs = self.git.attributes(wanted, ("filter",)).get()
             # Only a file git does not give filter=lfs can be lfs-attr-missing.
+            # With its size on disk: an `lfs` item with `above` asks only larger files.
             files = [
-                BlobAtPath(p, "", "100644", 0)
+                BlobAtPath(p, "", "100644", size)
                 for p in wanted
                 if attrs.get(p, {}).get("filter") != "lfs"
-                and os.path.isfile(os.path.join(self.git.cwd, p))
+                and (size := _file_size(os.path.join(self.git.cwd, p))) is not None
             ]
             out.extend(check_lfs_attributes(ctx, files))
         return out
@@ -323,3 +324,14 @@ def unpushed(ctx: Context, git: Git, report: Report) -> list[Violation]:
             fix="git push",
         )
     ]
+
+
+def _file_size(path: str) -> int | None:
+    """A regular file's size, or None for anything else (or nothing) there."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None

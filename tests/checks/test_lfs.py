@@ -187,3 +187,13 @@ def test_the_server_refuses_only_the_large_raw_blob(repo: Repo, server: Path) ->
         ("lfs-missing", "over.bin", bad),
         ("lfs-attr-missing", "over.bin", bad),
     }
+
+
+def test_audit_asks_the_attribute_only_of_large_untracked_files(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", POLICY)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.write("new/small.bin", size=MB)
+    repo.write("new/large.bin", size=11 * MB)
+    data = judged(repo.run("audit", "--format", "json"))
+    assert found(data) == {("lfs-attr-missing", "new/large.bin")}
