@@ -7,6 +7,8 @@ the `filter` attribute, side by side) so checks never touch git.
 
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
+import functools
+import operator
 import os
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -96,12 +98,21 @@ def _under(path: str, dirs: set[str]) -> bool:
 
 def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
     """Each (blob, path) once, with the oldest commit that wrote it there."""
-    seen: dict[tuple[str, str], Candidate] = {}
-    for entry in entries:
-        key = (entry.oid, entry.path)
-        if key not in seen:
-            seen[key] = Candidate(entry.path, entry.oid, entry.mode, entry.commit)
-    return list(seen.values())
+    walked = entries if isinstance(entries, list) else list(entries)
+    # A history holds hundreds of thousands of entries: the loop runs in C.
+    # Built from the end, a dict keeps each key's first entry; `order` keeps
+    # the order in which the keys first appear.
+    keys = list(map(_OID_PATH, walked))
+    first = dict(zip(reversed(keys), reversed(walked), strict=True))
+    order = dict.fromkeys(keys)
+    return list(map(_as_candidate, map(_CANDIDATE_FIELDS, map(first.__getitem__, order))))
+
+
+_OID_PATH = operator.itemgetter(
+    HistoryEntry._fields.index("oid"), HistoryEntry._fields.index("path")
+)
+_CANDIDATE_FIELDS = operator.itemgetter(*map(HistoryEntry._fields.index, Candidate._fields))
+_as_candidate = functools.partial(tuple.__new__, Candidate)
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
@@ -173,19 +184,22 @@ def attach(
     A blob without facts could not be read (or, among `promised`, is only on
     a partial clone's promisor remote): it is marked so, never taken as 0 bytes."""
     pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
-    return [
-        BlobAtPath(
-            path=c.path,
-            oid=c.oid,
-            mode=c.mode,
-            size=info[c.oid].size if c.oid in info else 0,
-            pointer=pointers.get(c.oid),
-            lfs_filter=attrs.get(c.path, {}).get("filter") == "lfs",
-            commit=c.commit,
-            unreadable="" if c.oid in info else PROMISED if c.oid in promised else UNREADABLE,
-        )
-        for c in candidates
-    ]
+    # Once per blob of a whole history: the fields are given in BlobAtPath's
+    # order to tuple.__new__, with the lookups bound once.
+    new, info_of, pointer_of, attrs_of = tuple.__new__, info.get, pointers.get, attrs.get
+    blobs: list[BlobAtPath] = []
+    add = blobs.append
+    for path, oid, mode, commit in candidates:
+        found = info_of(oid)
+        attributes = attrs_of(path)
+        lfs_filter = attributes is not None and attributes.get("filter") == "lfs"
+        if found is not None:
+            fields = (path, oid, mode, found.size, pointer_of(oid), lfs_filter, commit, "")
+        else:
+            absent = PROMISED if oid in promised else UNREADABLE
+            fields = (path, oid, mode, 0, pointer_of(oid), lfs_filter, commit, absent)
+        add(new(BlobAtPath, fields))
+    return blobs
 
 
 def repository_paths(info: RepoInfo, paths: list[str]) -> list[str]:
