@@ -7,8 +7,6 @@ the `filter` attribute, side by side) so checks never touch git.
 
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
-import functools
-import operator
 import os
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -98,21 +96,12 @@ def _under(path: str, dirs: set[str]) -> bool:
 
 def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
     """Each (blob, path) once, with the oldest commit that wrote it there."""
-    walked = entries if isinstance(entries, list) else list(entries)
-    # A history holds hundreds of thousands of entries: the loop runs in C.
-    # Built from the end, a dict keeps each key's first entry; `order` keeps
-    # the order in which the keys first appear.
-    keys = list(map(_OID_PATH, walked))
-    first = dict(zip(reversed(keys), reversed(walked), strict=True))
-    order = dict.fromkeys(keys)
-    return list(map(_as_candidate, map(_CANDIDATE_FIELDS, map(first.__getitem__, order))))
-
-
-_OID_PATH = operator.itemgetter(
-    HistoryEntry._fields.index("oid"), HistoryEntry._fields.index("path")
-)
-_CANDIDATE_FIELDS = operator.itemgetter(*map(HistoryEntry._fields.index, Candidate._fields))
-_as_candidate = functools.partial(tuple.__new__, Candidate)
+    seen: dict[tuple[str, str], Candidate] = {}
+    for entry in entries:
+        key = (entry.oid, entry.path)
+        if key not in seen:
+            seen[key] = Candidate(entry.path, entry.oid, entry.mode, entry.commit)
+    return list(seen.values())
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:

@@ -142,10 +142,23 @@ class Context:
         """The first `lfs` rule that applies to each file of `paths` (and of every
         path asked before)."""
         known = self._lfs
+        rules: tuple[Rule, ...] = self.policy.lfs
+        hits_of = self.matcher("lfs").hits if rules else None
         for path in paths:
-            if path not in known:
-                hits = self.file_rules("lfs", path)
-                known[path] = hits[0] if hits else None
+            if path in known:
+                continue
+            # `file_rules("lfs", path)[0]`, without building the list: most
+            # paths match no lfs pattern, and this runs for every one.
+            hits = hits_of(path) if hits_of is not None else None
+            rule = None
+            if hits:
+                raw = os.fsencode(path)
+                for k in hits:
+                    pattern = rules[k].pattern
+                    if pattern.dir_only or pattern.matches(raw, False):
+                        rule = rules[k]
+                        break
+            known[path] = rule
         return known
 
     def severity(self, check: str, rule: Rule | None = None) -> str:

@@ -116,23 +116,36 @@ class WalkParser:
         commit, meta = self._commit, self._meta
         for field in fields:
             if meta is not None:
-                parts = meta.split(b" ")
                 if meta[1] == 0x3A:  # a merge's combined record: one ':' per parent
+                    parts = meta.split(b" ")
                     n = len(meta) - len(meta.lstrip(b":"))
-                    mode, oid = parts[n], parts[2 * n + 1]
+                    mode, oid, deleted = parts[n], parts[2 * n + 1], parts[-1][:1] == b"D"
                 else:
-                    mode, oid = parts[1], parts[3]
+                    # ":<mode> <mode> <id> <id> <status>": fixed widths (modes of
+                    # six digits, full ids, one status letter, no rename score),
+                    # so the fields are sliced out rather than split.
+                    end = len(meta) - 2
+                    mode = meta[8:14]
+                    oid = meta[end - (end - 16) // 2 : end]
+                    deleted = meta[-1] == 0x44  # "D"
                 meta = None
                 if mode == _TREE:
                     add_object(oid)
-                elif mode not in _NOTHING and parts[-1][:1] != b"D":
+                elif mode not in _NOTHING and not deleted:
                     mode_text = _MODES.get(mode) or mode.decode()
                     add_entry(new(HistoryEntry, (commit, decode(field), oid.decode(), mode_text)))
                 continue
-            field = field.lstrip(b"\n")
-            if field[:1] == b":":
+            first = field[:1]
+            if first == b":":
                 meta = field
-            elif field[:1] == b"\x01":
+                continue
+            if first == b"\n":
+                field = field.lstrip(b"\n")
+                first = field[:1]
+                if first == b":":
+                    meta = field
+                    continue
+            if first == b"\x01":
                 ids = field[1:].split()
                 add_object(ids[0])
                 if len(ids) > 1:
