@@ -19,12 +19,16 @@ import shutil
 import site
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli, the same parser
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from .conftest import Repo
