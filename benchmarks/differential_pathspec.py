@@ -1,4 +1,4 @@
-"""Whole `.gitignore` files of the corpus: `pathspec` and `repolicy.match` against git.
+"""Whole `.gitignore` files of the corpus: `pathspec` and `repolicy.policy.match` against git.
 
 For every `.gitignore` in the shared corpus, a real repository gets that file
 as its root `.gitignore` and a tree of real files and directories: paths made
@@ -11,7 +11,7 @@ directories alike (git tells them apart with lstat()); then
 
 - `pathspec.GitIgnoreSpec.from_lines(...)` answers `match_file(path)`, a
   directory given with a trailing `/` as pathspec expects;
-- `repolicy.match` answers with git's reading of a whole file put on top of
+- `repolicy.policy.match` answers with git's reading of a whole file put on top of
   `compile_pattern`: the last matching line decides, `!` lines re-include, and
   a path inside an ignored directory stays ignored whatever comes later.
 
@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pathspec
 
-from repolicy.ignorefiles import lines_of
-from repolicy.match import Pattern, compile_pattern
+from repolicy.fix.sources import lines_of
+from repolicy.policy.match import Pattern, compile_pattern
 from tests.conftest import CORPUS
 from tests.test_match_differential import (
     DIR_NAMES,
@@ -257,7 +257,7 @@ def summarize(tally: Tally, show: int) -> None:
         )
         for refusal in tally.refused[:show]:
             print(f"  pathspec: {refusal}")
-    print(f"repolicy.match: {len(tally.ours)} of {tally.cases} disagree with git")
+    print(f"repolicy.policy.match: {len(tally.ours)} of {tally.cases} disagree with git")
     for label, diffs in (("pathspec", tally.pathspec), ("repolicy", tally.ours)):
         for file_name, path, is_dir, said, git in diffs[:show]:
             kind = "dir " if is_dir else "file"
