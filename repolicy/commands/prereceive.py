@@ -14,7 +14,9 @@ from that same commit through git (never from the server's file system).
 Nothing the push brings is trusted: its lines are checked before git sees
 them, refs/replace/ is refused, the pusher's environment grants no escape,
 and commit trailers do only where the server enables them
-(`repolicy.allowEscapes`).
+(`repolicy.allowEscapes`); tracebacks of internal errors likewise show only
+where the server's `repolicy.debug` asks for them, never for the pusher's
+REPOLICY_DEBUG.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 
 POLICY_CONFIG = "repolicy.policy"
 ESCAPES_CONFIG = "repolicy.allowEscapes"
+DEBUG_CONFIG = "repolicy.debug"
+DEBUG_ENV = "REPOLICY_DEBUG"
 _QUARANTINE_ENV = (
     "GIT_QUARANTINE_PATH",
     "GIT_OBJECT_DIRECTORY",
@@ -101,10 +105,15 @@ def run(args: Options) -> int:
     from repolicy.commands.push import judge
     from repolicy.report import Report, finish
 
+    # A local pusher's environment reaches this hook: its REPOLICY_DEBUG must not
+    # turn on tracebacks of the server's internals, which only the server may.
+    os.environ.pop(DEBUG_ENV, None)
     # Objects are judged as what they are, whatever refs/replace/ holds here.
     os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
     git_dir = os.fsdecode(Git(os.getcwd()).run("rev-parse", "--absolute-git-dir").rstrip(b"\n"))
     git = Git(git_dir)
+    if debug_enabled(git):
+        os.environ[DEBUG_ENV] = "1"
     updates = parse_updates(read_stdin(), git.hash_length())
     refuse_replace_refs(updates)
     require_objects(git, [u.old for u in updates], "the pre-receive input")
@@ -164,6 +173,12 @@ def escapes_enabled(git: Git) -> bool:
     commits: only the repository's own config file decides (not a global or
     system file, which a local pusher's environment could name)."""
     return (git.config("--local", "--bool", "--get", ESCAPES_CONFIG) or "") == "true"
+
+
+def debug_enabled(git: Git) -> bool:
+    """Whether an internal error shows its traceback here: as for escapes, only
+    the repository's own config file decides."""
+    return (git.config("--local", "--bool", "--get", DEBUG_CONFIG) or "") == "true"
 
 
 def server_policy(git: Git, explicit: str | None) -> tuple[Policy, str | None]:

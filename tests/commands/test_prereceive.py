@@ -230,6 +230,30 @@ def test_escapes_on_the_server_are_the_servers_to_grant(released: Repo, server: 
     assert server.push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"}).returncode != 0
 
 
+def test_tracebacks_on_the_server_are_the_servers_to_turn_on(work: Repo, server: Server) -> None:
+    server.install(format="text")
+    work.write("é.log", "x\n")
+    work.add("é.log")
+    work.commit("log")
+    # An output encoding that cannot spell the report's path: an internal error
+    # in the hook, which the pusher's environment reaches over file://.
+    broken = {"PYTHONIOENCODING": "ascii"}
+    proc = server.push(work, "main", env={**broken, "REPOLICY_DEBUG": "1"})
+    assert proc.returncode != 0
+    assert "repolicy: internal error: UnicodeEncodeError" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Nor a config file the pusher's environment names.
+    mine = work.path.parent / "mine.gitconfig"
+    mine.write_text("[repolicy]\n\tdebug = true\n")
+    proc = server.push(work, "main", env={**broken, "GIT_CONFIG_GLOBAL": str(mine)})
+    assert "repolicy: internal error" in proc.stderr and "Traceback" not in proc.stderr
+    server.git("config", "--local", "repolicy.debug", "true")
+    proc = server.push(work, "main", env=broken)
+    assert proc.returncode != 0
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "repolicy: internal error: UnicodeEncodeError" in proc.stderr
+
+
 def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
     work: Repo, server: Server, tmp_path: Path
 ) -> None:
