@@ -8,14 +8,12 @@ command lets it be, and still fails on the next real log.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import Repo
+from .conftest import Repo, Server
 from .test_formats import valid
 
 POLICY = """\
@@ -122,24 +120,14 @@ def test_allowed_and_baselined_counts_as_allowed_in_push_as_in_audit(repo: Repo)
         assert allowed == [("excluded", "logs/.gitkeep")], command
 
 
-def test_the_server_honours_the_allow_list_of_its_policy(kept: Repo, tmp_path: Path) -> None:
-    server = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
-    (server / "policy.yaml").write_text(POLICY)
-    out = server / "report.json"
-    hook = server / "hooks" / "pre-receive"
-    hook.write_text(
-        f"#!/bin/sh\n{sys.executable} -m repolicy check --pre-receive --format json "
-        f"--policy {server / 'policy.yaml'} > {out}\n"
-    )
-    hook.chmod(0o755)
+def test_the_server_honours_the_allow_list_of_its_policy(kept: Repo, server: Server) -> None:
+    (server.path / "policy.yaml").write_text(POLICY)
+    server.install("--policy", str(server.path / "policy.yaml"))
     kept.commit("start")
-    kept.git("remote", "add", "origin", f"file://{server}")
-    pushed = subprocess.run(
-        ["git", "push", "-q", "origin", "main"], cwd=kept.path, capture_output=True, text=True
-    )
+    server.connect(kept)
+    pushed = server.push(kept, "main")
     assert pushed.returncode == 0, pushed.stderr
-    assert found(json.loads(out.read_text())) == set()
+    assert found(server.last()) == set()
 
 
 def test_explain_shows_the_entry_and_its_reason(kept: Repo) -> None:
