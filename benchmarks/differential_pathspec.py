@@ -3,7 +3,7 @@
 For every `.gitignore` in the shared corpus, a real repository gets that file
 as its root `.gitignore` and a tree of real files and directories: paths made
 from the file's own patterns (hits and near misses, the helpers of
-tests/test_match_differential.py), a directory entry inside each matched
+tests/policy/test_match_differential.py), a directory entry inside each matched
 directory, and odd names (spaces, trailing spaces, backslashes, a directory
 named `**`, names starting with `!` or `#`, multi-byte and non-UTF-8 names).
 `git check-ignore --no-index --stdin -z` answers for every path, files and
@@ -45,7 +45,7 @@ import pathspec
 from repolicy.fix.sources import lines_of
 from repolicy.policy.match import Pattern, compile_pattern
 from tests.conftest import CORPUS
-from tests.test_match_differential import (
+from tests.policy.test_match_differential import (
     DIR_NAMES,
     ML_NAMES,
     NAMES,
@@ -226,7 +226,7 @@ def judge_entries(
 
 
 def judge_traps(root: Path, tally: Tally, timeout: float) -> None:
-    """The named traps of gitignore syntax (tests/test_match_differential.py), each
+    """The named traps of gitignore syntax (tests/policy/test_match_differential.py), each
     pattern alone in a `.gitignore`, on its hand-picked paths."""
     for k, (_, pattern, paths) in enumerate(TRAPS):
         entries: dict[bytes, Entry] = {}

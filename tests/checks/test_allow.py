@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import Repo, Server
-from .test_formats import valid
+from ..conftest import Repo, Server
+from ..report.test_formats import valid
 
 POLICY = """\
 extends: [github]
