@@ -40,16 +40,6 @@ _QUARANTINE_ENV = (
 )
 
 
-ESCAPES_CONFIG = "repolicy.allowEscapes"
-
-
-_QUARANTINE_ENV = (
-    "GIT_QUARANTINE_PATH",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-)
-
-
 def judge(scope: Received, policy_arg: str | None) -> Report:
     from repolicy.report import Report
 
