@@ -8,7 +8,8 @@ work tree needed), then times:
 
 - `check`: one `repolicy check` with every entry staged (no commit yet);
 - `all-files`: after a commit, the command lines pre-commit would run, one
-  after the other (its `partition`, the same code it runs);
+  after the other (its `partition`, the same code it runs, over `git
+  ls-files` in its order, as pre-commit gives a `require_serial` hook);
 - `floor`: as many `repolicy --version` (interpreter start-up, nothing
   judged), the part of `all-files` no change to `check` can remove.
 
@@ -85,7 +86,10 @@ def main() -> int:
         git(repo, "commit", "-q", "--no-verify", "-m", "all")
         timed(repo, ["check", "--", names[0]], env)  # the rest of the bytecode
         entry = ["check", "--"]
-        chunks = partition(entry, [".repolicy.yaml", *names], 1, 2**17)
+        # The files in the order pre-commit hands them: `git ls-files`, kept
+        # as is for a hook with `require_serial` (others get them shuffled).
+        files = git(repo, "ls-files", "-z").decode().split("\0")[:-1]
+        chunks = partition(entry, files, 1, 2**17)
         all_files = sum(timed(repo, list(chunk), env) for chunk in chunks)
         floor = sum(timed(repo, ["--version"], env) for _ in chunks)
     ratio = all_files / check

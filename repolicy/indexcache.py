@@ -27,6 +27,7 @@ from repolicy.errors import RepolicyError
 
 LISTING = "index.cache"
 STAGED = "staged.cache"
+SUMMARY = "summary.cache"  # derived from the listing alone (`Git.index_summary`)
 _MAGIC = b"repolicy-index-cache 2 " + __version__.encode() + b"\n"
 _HEADER = struct.Struct("<QqqqQQI")  # inode, size, mtime, ctime, device, length, crc32
 _RACY_SECONDS = 2.0
