@@ -637,6 +637,16 @@ class Git:
                 lambda out: _parse_ls_files_under(out, wanted),
                 [],
             )
+        if git_dir not in self._listings and b"" not in wanted:
+            # Only the cached blocks the wanted paths sort into, when each is an entry.
+            from repolicy import indexcache
+
+            index = os.path.join(git_dir, "index")
+            cache_dir = os.path.join(git_dir, "repolicy")
+            part = indexcache.read_listing(cache_dir, index, sorted(wanted))
+            found = None if part is None else _records_at(part, wanted)
+            if found is not None:
+                return Query(None, _parse_ls_files, _parse_ls_files(b"".join(found)))
         listing = self.index_listing(git_dir).get()
         return Query(None, _parse_ls_files, _parse_ls_files_under(listing, wanted))
 
@@ -653,13 +663,13 @@ class Git:
         # The identity the listing is git's answer for (a cached listing is
         # read only if the index still has it): what the summary is stored with.
         before = self._listing_stamps[git_dir] = indexcache.stamp(index)
-        cached = indexcache.read(cache_dir, indexcache.LISTING, index)
+        cached = indexcache.read_listing(cache_dir, index)
         if cached is not None:
             query: Query[bytes] = Query(None, bytes, cached)
         else:
 
             def parse(out: bytes) -> bytes:
-                indexcache.write(cache_dir, indexcache.LISTING, index, before, out)
+                indexcache.write_listing(cache_dir, index, before, out)
                 return out
 
             query = Query(self.start("ls-files", "--stage", "-z"), parse, b"")

@@ -648,12 +648,12 @@ def test_all_files_never_follows_a_cached_listing_that_is_a_link_or_a_fifo(seed:
     cache = committed_log(seed)
     git_dir = seed.path / ".git"
     index = str(git_dir / "index")
-    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is not None
+    assert indexcache.read_listing(str(cache.parent), index) is not None
     # A link to a listing that would be valid is still not read.
     moved = seed.path.parent / "elsewhere.cache"
     cache.rename(moved)
     cache.symlink_to(moved)
-    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is None
+    assert indexcache.read_listing(str(cache.parent), index) is None
     _, data = report(seed, "--", "x.log")
     assert found(data) == {("excluded", "x.log")}
     # A FIFO (or a link to one) never blocks the hook.
