@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from repolicy.errors import GitError
-from repolicy.git import (
-    BlobFacts,
-    Git,
-    Query,
-    objects_directory,
-    parse_history_walk,
-    revision_input,
-)
+from repolicy.git import BlobFacts, Git, Query, objects_directory
+from repolicy.git.history import parse_history_walk, revision_input
 
 from .conftest import Repo
 
@@ -220,7 +214,7 @@ def test_the_history_parser_does_not_care_where_the_output_is_cut(repo: Repo) ->
 
 def test_a_failure_in_the_background_reaches_the_caller(repo: Repo) -> None:
     git = Git(str(repo.path))
-    query = Query(git.start("rev-parse", "--verify", "no-such-branch"), bytes, b"")
+    query = Query(git._start("rev-parse", "--verify", "no-such-branch"), bytes, b"")
     with pytest.raises(GitError, match="single revision"):
         query.background().get()
 

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from repolicy import indexcache
+from repolicy.git import indexcache
 
 OID = "ab" * 20
 

@@ -20,22 +20,21 @@ from repolicy.git import Git
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.checks import Context
-    from repolicy.cli import Options
+    from repolicy.facts import BlobAtPath
     from repolicy.git import IgnoreSource
+    from repolicy.options import Options
     from repolicy.policy import Rule
-    from repolicy.targets import BlobAtPath
 
 ATTRIBUTES = ("filter", "diff", "merge", "text")
 _KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 
 
 def run(args: Options) -> int:
-    from repolicy.checks import Context, check_blobs
-    from repolicy.checks.exclude import check_work_tree
+    from repolicy.checks import Context
+    from repolicy.facts import gather, index_candidates, repository_paths
     from repolicy.git import GITLINK
     from repolicy.policy import load_policy
     from repolicy.report import Report, allow_json, render_json
-    from repolicy.targets import gather, index_candidates, repository_paths
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -49,19 +48,23 @@ def run(args: Options) -> int:
     index_query = git.index_entries()
     ignore_query = git.ignore_sources(paths)
     attr_query = git.attributes(paths, ATTRIBUTES)
-    untracked_query = git.untracked(ignored=False)
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
     from repolicy.advice import Advisor
 
     ctx.advice = Advisor(git)
 
+    # The verdicts are the engine's on the repository, for these paths: exactly
+    # what `audit` reports for them, history included.
+    from repolicy.engine import judge
+    from repolicy.scope import Repository
+
+    judged = judge(Repository(tuple(paths)), args.policy, quiet=True)
     wanted = set(paths)
     entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
     blobs = {b.path: b for b in gather(git, index_candidates(entries), cached_attributes=True)}
     sources = ignore_query.get()
     attrs = attr_query.get()
-    untracked = set(untracked_query.get()) & wanted
     git_dir = info.git_dir
 
     results = []
@@ -70,17 +73,8 @@ def run(args: Options) -> int:
         source = sources.get(path)
         ignored = source is not None and source.ignores
         on_disk = os.path.isfile(os.path.join(info.toplevel, path))
-        violations = check_blobs(ctx, [blob]) if blob is not None else []
-        if on_disk and blob is None:
-            violations += list(
-                check_work_tree(
-                    ctx,
-                    [path] if ignored else [],
-                    [path] if path in untracked else [],
-                )
-            )
-        report = Report("explain", policy, violations)
-        report.sort()
+        report = Report("explain", policy, [v for v in judged.violations if v.path == path])
+        report.allowed = [(v, a) for v, a in judged.allowed if v.path == path]
         entry: dict[str, Any] = {
             "path": path,
             "ignored": ignored,
@@ -194,7 +188,7 @@ def _info_file(git_dir: str, name: str) -> list[tuple[str, bytes]]:
 
 
 def _attribute_sources(root: str, git_dir: str, path: str) -> dict[str, Any]:
-    from repolicy.ignorefiles import attribute_sources
+    from repolicy.fix.sources import attribute_sources
 
     files = [*_files_along(root, path, ".gitattributes"), *_info_file(git_dir, "attributes")]
     found = attribute_sources(files, path, ATTRIBUTES)
@@ -206,7 +200,7 @@ def _dead_negations(
 ) -> list[dict[str, Any]]:
     """`!` lines that match the path but cannot apply: git never looks inside the
     ignored parent directory that `source` names."""
-    from repolicy.ignorefiles import ignore_lines_matching
+    from repolicy.fix.sources import ignore_lines_matching
 
     if source is None or not source.ignores:
         return []
@@ -238,7 +232,7 @@ def _verdict(entry: dict[str, Any]) -> str:
 
 
 def _render(entry: dict[str, Any]) -> str:
-    from repolicy.report import _display_path
+    from repolicy.report import quote_c as _display_path
 
     lines = [_display_path(entry["path"])]
     if entry["rules"]:

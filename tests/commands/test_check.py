@@ -518,7 +518,7 @@ def test_names_on_the_command_line_are_read_as_normalised_repository_paths() -> 
     import posixpath
 
     from repolicy.git import RepoInfo
-    from repolicy.targets import repository_paths
+    from repolicy.facts import repository_paths
 
     info = RepoInfo("/top", "/top/.git", "")
     names = ["a.log", "./a.log", "d//a.log", "d/", "d/.", "d/./a", "d/../a", ".", "x/.."]
@@ -643,7 +643,7 @@ def test_all_files_ignores_a_corrupt_cached_listing(seed: Repo) -> None:
 
 
 def test_all_files_never_follows_a_cached_listing_that_is_a_link_or_a_fifo(seed: Repo) -> None:
-    from repolicy import indexcache
+    from repolicy.git import indexcache
 
     cache = committed_log(seed)
     git_dir = seed.path / ".git"
