@@ -250,7 +250,8 @@ def test_revisions_go_on_stdin_with_the_negations_they_had(repo: Repo) -> None:
 
 ATTRIBUTE_NAMES = ("filter", "diff", "merge", "text", "eol", "binary", "linguist-vendored")
 ODD_NAMES = [
-    "-h", "--cached", "a b.pth", "tab\t.gitattributes", "x.gitattributes", "dir.gitattributes/m.pth",
+    "-h", "--cached", "a b.pth", "tab\t.gitattributes", "x.gitattributes",
+    "dir.gitattributes/m.pth",
     os.fsdecode(b"odd \xff\nname.pth"), "\u00e9t\u00e9/model.bin", "*.pth", "[ab].bin", "\\x.pth",
 ]  # fmt: skip
 

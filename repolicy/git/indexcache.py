@@ -150,9 +150,11 @@ def _read_blocks(fd: int, current: Stamp, paths: list[bytes] | None) -> bytes | 
     if pos != len(table) or body_at + expected_start != size:
         return None
     if paths is None:
-        wanted = range(len(blocks))
+        wanted = list(range(len(blocks)))
+    elif blocks:
+        wanted = sorted({max(bisect.bisect_right(firsts, p) - 1, 0) for p in paths})
     else:
-        wanted = sorted({max(bisect.bisect_right(firsts, p) - 1, 0) for p in paths} if blocks else ())
+        wanted = []
     out = []
     for k in wanted:
         start, length, crc = blocks[k]

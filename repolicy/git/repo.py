@@ -13,6 +13,7 @@ values for the settings that change what plumbing prints (`_NEUTRAL_CONFIG`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -706,10 +707,8 @@ class Git:
 
         def remove() -> None:
             for leftover in (scratch, scratch + ".lock"):
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(leftover)
-                except OSError:
-                    pass
 
         tiny = Git(self.cwd)
         tiny.env["GIT_INDEX_FILE"] = scratch

@@ -517,8 +517,8 @@ def test_all_files_judges_exactly_the_index_entries_it_is_given(seed: Repo) -> N
 def test_names_on_the_command_line_are_read_as_normalised_repository_paths() -> None:
     import posixpath
 
-    from repolicy.git import RepoInfo
     from repolicy.facts import repository_paths
+    from repolicy.git import RepoInfo
 
     info = RepoInfo("/top", "/top/.git", "")
     names = ["a.log", "./a.log", "d//a.log", "d/", "d/.", "d/./a", "d/../a", ".", "x/.."]
