@@ -938,9 +938,11 @@ def _may_name_dvc_files(listing: bytes) -> bool:
     return any(end in listing for end in (b".dvc\0", b"dvc.lock\0", b"dvc.yaml\0"))
 
 
-def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
-    from repolicy.git.history import _MODES
+# The common modes, decoded once (history parsing keeps its own: not imported here).
+_MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
 
+
+def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
     entries = []
     for record in out.split(b"\0"):
         if not record:
