@@ -277,7 +277,7 @@ def test_attributes_asked_of_a_scratch_index_are_git_answers_on_the_whole_index(
     """`index_attribute_reader` copies the index's `.gitattributes` entries into a
     scratch index: its answers must be `check-attr --cached`'s on the real one, for
     every corpus file at several depths, conflicted and odd entries, odd names."""
-    from .conftest import CORPUS
+    from ..conftest import CORPUS
 
     sources = sorted(CORPUS.glob("*gitattributes"))
     assert len(sources) >= 10
