@@ -6,9 +6,13 @@ command lines, and each would have git read the whole index again. The
 listing depends on the index file alone (the staged diff on it and on HEAD's
 tree, which is part of that answer's key), and git replaces that file (a new
 inode, new times) whenever it changes it, so each answer is stored with the
-index's identity (inode, size, mtime, ctime, device): any difference is a miss.
-An index modified in the last two seconds is not cached at all, so a change
-within the file system's timestamp granularity cannot go unseen. The cache
+index's identity (inode, size, mtime, ctime, device, and the checksum git
+writes at its end, a hash of its whole content): any difference is a miss.
+With that checksum the identity is the content's own, so an answer is stored
+however recently the index changed. Where git writes no checksum
+(`index.skipHash`), an index modified in the last two seconds is not cached
+at all, so a change within the file system's timestamp granularity cannot go
+unseen. The cache
 is read only if it is a regular file (never through a symbolic link, never
 blocking on a FIFO) whose length and checksum match its header.
 
@@ -35,27 +39,49 @@ from repolicy.errors import RepolicyError
 LISTING = "index.cache"
 STAGED = "staged.cache"
 SUMMARY = "summary.cache"  # derived from the listing alone (`Git.index_summary`)
-_MAGIC = b"repolicy-index-cache 2 " + __version__.encode() + b"\n"
-_HEADER = struct.Struct("<QqqqQQI")  # inode, size, mtime, ctime, device, length, crc32
+_MAGIC = b"repolicy-index-cache 3 " + __version__.encode() + b"\n"
+_HEADER = struct.Struct("<QqqqQ32sQI")  # inode, size, mtime, ctime, device, checksum, length, crc32
 _RACY_SECONDS = 2.0
-_LISTING_MAGIC = b"repolicy-index-listing 3 " + __version__.encode() + b"\n"
+_LISTING_MAGIC = b"repolicy-index-listing 4 " + __version__.encode() + b"\n"
 _BLOCK = 1 << 16
 # Per block: where it starts in the listing, its length, its crc32, the
 # length of its first path (which follows).
 _ENTRY = struct.Struct("<QIII")
 
-Stamp = tuple[int, int, int, int, int]
+Stamp = tuple[int, int, int, int, int, bytes]
+# The index ends with a hash of everything before it: 20 bytes (SHA-1) or 32
+# (SHA-256). The last 32 bytes hold it either way; all-zero last 20 bytes are
+# what git writes with `index.skipHash`, where no checksum vouches for content.
+_TAIL = 32
+_NO_CHECKSUM = bytes(20)
 
 
 def stamp(index: str) -> Stamp | None:
     """The identity of the index file; None when it is not a plain file."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
     try:
-        st = os.stat(index, follow_symlinks=False)
+        fd = os.open(index, flags)
     except OSError:
         return None
-    if not stat.S_ISREG(st.st_mode):
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        # Shorter than a header and a hash: no index git wrote, and no checksum.
+        tail = os.pread(fd, _TAIL, st.st_size - _TAIL) if st.st_size >= _TAIL else bytes(_TAIL)
+    except OSError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev)
+    finally:
+        os.close(fd)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev, tail)
+
+
+def _settled(before: Stamp) -> bool:
+    """Whether an answer for the index `before` names can be stored: its checksum
+    vouches for its content, or it is older than any timestamp could blur."""
+    if before[5][-20:] != _NO_CHECKSUM:
+        return True
+    return time.time_ns() - before[2] >= _RACY_SECONDS * 1e9
 
 
 def read(cache_dir: str, name: str, index: str, key: bytes = b"") -> bytes | None:
@@ -170,7 +196,7 @@ def write_listing(cache_dir: str, index: str, before: Stamp | None, listing: byt
     in blocks (see `read_listing`), on the terms of `write`."""
     if before is None or stamp(index) != before:
         return
-    if time.time_ns() - before[2] < _RACY_SECONDS * 1e9:
+    if not _settled(before):
         return
     table = bytearray()
     view = memoryview(listing)
@@ -216,7 +242,7 @@ def write(
 
     if before is None or stamp(index) != before:
         return
-    if time.time_ns() - before[2] < _RACY_SECONDS * 1e9:
+    if not _settled(before):
         return
     header = _HEADER.pack(*before, len(answer), zlib.crc32(answer))
     with contextlib.suppress(OSError, RepolicyError):

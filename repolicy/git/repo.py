@@ -57,7 +57,7 @@ class Git:
         self.cwd = cwd
         self.env = _env()
         self._listings: dict[str, Query[bytes]] = {}
-        self._listing_stamps: dict[str, tuple[int, int, int, int, int] | None] = {}
+        self._listing_stamps: dict[str, tuple[int, int, int, int, int, bytes] | None] = {}
         self._summaries: dict[str, IndexSummary] = {}
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -87,3 +88,27 @@ def test_a_listing_of_another_index_is_never_read(tmp_path: Path) -> None:
     fresh.write_bytes(b"x")
     indexcache.write_listing(cache + "2", str(fresh), indexcache.stamp(str(fresh)), listing)
     assert indexcache.read_listing(cache + "2", str(fresh)) is None
+
+
+def test_an_index_git_just_wrote_is_cached_on_its_checksum(tmp_path: Path) -> None:
+    # The checksum git writes at the end of the index vouches for its content,
+    # so an answer is kept even for an index written a moment ago (pre-commit
+    # runs its command lines right after the commit that wrote the index).
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "a.py").write_text("x = 1\n")
+    subprocess.run(["git", "add", "a.py"], cwd=repo, check=True)
+    index = str(repo / ".git" / "index")
+    listing = subprocess.run(
+        ["git", "ls-files", "--stage", "-z"], cwd=repo, capture_output=True, check=True
+    ).stdout
+    cache = str(tmp_path / "cache")
+    indexcache.write_listing(cache, index, indexcache.stamp(index), listing)
+    assert indexcache.read_listing(cache, index) == listing
+    # The same bytes with the checksum zeroed (git's index.skipHash): nothing
+    # vouches for the content, and a fresh index is not cached.
+    data = Path(index).read_bytes()
+    unsigned = tmp_path / "unsigned"
+    unsigned.write_bytes(data[:-20] + bytes(20))
+    indexcache.write_listing(cache + "2", str(unsigned), indexcache.stamp(str(unsigned)), listing)
+    assert indexcache.read_listing(cache + "2", str(unsigned)) is None
