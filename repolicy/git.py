@@ -779,6 +779,21 @@ class Git:
             )  # fmt: skip
         return Query(pending, lambda out: _parse_object_ids(wanted, out), {})
 
+    def tree_names(self, names: Iterable[str]) -> Query[dict[str, list[str]]]:
+        """The names directly inside each tree (`<rev>:<dir>`, or `<rev>^{tree}` for
+        the root), as `ls-tree` lists them: files, subdirectories, links and
+        submodules. One `cat-file --batch -z` reads only the trees named; a name
+        that resolves to no tree is left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch=%(objecttype) %(objectsize)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        width = self.hash_length() // 2 if wanted else 20
+        return Query(pending, lambda out: _parse_tree_names(wanted, out, width), {})
+
     def parent_diffs(
         self, pairs: Sequence[tuple[str, str]]
     ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
@@ -887,6 +902,20 @@ class Git:
         """The ids of the commits `revisions` select (`rev-list`)."""
         pending = self.start("rev-list", *revisions, "--")
         return Query(pending, lambda out: decode(out).split(), [])
+
+    def commits_and_boundary(self, revisions: Sequence[str]) -> Query[tuple[list[str], list[str]]]:
+        """The commits `revisions` select, and the boundary: the commits they
+        exclude that a selected commit has as a parent (`rev-list --boundary`)."""
+        options, names = revision_input(revisions)
+        pending = self.start(
+            "rev-list", "--stdin", "--boundary", "--ignore-missing", *options, "--", input=names
+        )
+
+        def parse(out: bytes) -> tuple[list[str], list[str]]:
+            lines = decode(out).split()
+            return [c for c in lines if c[:1] != "-"], [c[1:] for c in lines if c[:1] == "-"]
+
+        return Query(pending, parse, ([], []))
 
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
@@ -1838,6 +1867,37 @@ def _parse_object_ids(names: list[str], out: bytes) -> dict[str, str]:
         else:
             k += name.count("\n") + 1
     return ids
+
+
+def _parse_tree_names(names: list[str], out: bytes, width: int) -> dict[str, list[str]]:
+    """`cat-file --batch="%(objecttype) %(objectsize)"` answers in order: a header,
+    the raw object and a newline, or "<name> missing" (the name as sent, newlines
+    in it included). A raw tree is entries of `<mode> <name>\\0<binary id>`."""
+    found: dict[str, list[str]] = {}
+    pos = 0
+    for name in names:
+        raw = encode(name)
+        if out.startswith(raw + b" ", pos):  # missing or ambiguous
+            pos = out.index(b"\n", pos + len(raw)) + 1
+            continue
+        eol = out.find(b"\n", pos)
+        if eol < 0:
+            break
+        kind, _, size_text = out[pos:eol].partition(b" ")
+        size = int(size_text)
+        body = out[eol + 1 : eol + 1 + size]
+        pos = eol + 1 + size + 1
+        if kind != b"tree":
+            continue
+        entries = []
+        at = 0
+        while at < len(body):
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            entries.append(decode(body[space + 1 : nul]))
+            at = nul + 1 + width
+        found[name] = entries
+    return found
 
 
 def _parse_parent_diffs(

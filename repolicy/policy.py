@@ -19,7 +19,9 @@ DEFAULT_PRESET = "default"
 
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
-BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file")
+BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file", "push", "directory_entries")
+# Budgets that count entries rather than bytes: no unit, never a size.
+COUNT_BUDGET_KEYS = ("directory_entries",)
 PATTERN_BUDGET_KEYS = ("file", "file_warn")  # what a `budgets.patterns` item may set
 ITEM_KEYS = ("pattern", "why", "severity")
 SEVERITIES = ("error", "warning")

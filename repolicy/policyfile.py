@@ -22,6 +22,7 @@ from repolicy.match import Pattern, PatternError, validate
 from repolicy.policy import (
     ALLOW_KEYS,
     BUDGET_KEYS,
+    COUNT_BUDGET_KEYS,
     DEFAULT_PRESET,
     ITEM_KEYS,
     LIST_KEYS,
@@ -535,8 +536,32 @@ class _FileParser:
                 continue
             if key not in BUDGET_KEYS:
                 raise self.unknown(key_node, key, (*BUDGET_KEYS, "patterns"), "'budgets'")
+            if key in COUNT_BUDGET_KEYS:
+                out[key] = Budget(self.count(value, key), self.source(value))
+                continue
             out[key] = Budget(self.size(value, key), self.source(value))
         return out
+
+    def count(self, node: yaml.Node, key: str) -> int | None:
+        """A number of entries: a plain integer (null lifts it). A unit would make
+        it read as a size, which it is not."""
+        self.check_tag(node)
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return None
+        value = None
+        if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+            try:
+                value = int(str(node.value).replace("_", ""), 10)
+            except ValueError:
+                value = None
+        if value is None:
+            shown = f", not {node.value!r}" if isinstance(node, yaml.ScalarNode) else ""
+            raise self.fail(
+                node, f"budgets.{key} must be a whole number of entries such as 3000{shown}"
+            )
+        if value < 1:
+            raise self.fail(node, f"budgets.{key} must be at least 1")
+        return self.bounded(node, value)
 
     def size(self, node: yaml.Node, key: str) -> int | None:
         self.check_tag(node)

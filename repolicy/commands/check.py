@@ -61,6 +61,10 @@ def run(args: Options) -> int:
         report.violations.extend(require.staged(ctx, git, changes, candidates))
         allow = os.environ.get(frozen.ALLOW_ENV)
         report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
     if policy.dvc or in_dvc_project(info.toplevel, [c.path for c in candidates]):
         from repolicy.checks import dvc
 

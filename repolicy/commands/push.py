@@ -236,8 +236,11 @@ def judge(
         report.budgets = {
             "repo": {**nothing, "limit": policy.limit("repo")},
             "lfs": {"used": 0, "limit": policy.limit("lfs")},
+            "push": {"used": 0, "limit": policy.limit("push")},
         }
         return
+    # What one push sends: the objects `revs` reach that the remote lacks, as
+    # stored here. The same figure is the push's share of the repo budget.
     added = git.disk_usage(revs)
     limit = policy.limit("repo")
     after = None
@@ -302,9 +305,23 @@ def judge(
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        # The tips judged are the pushed commits the refs point at; the trees the
+        # push builds on are those of the commits it starts from.
+        pushed_commits, boundaries = git.commits_and_boundary(revs).get()
+        fresh = set(pushed_commits)
+        peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
+        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
+        written = (e.path for e in entries)
+        report.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
     report.violations = supersede(report.violations)
     if limit is not None and after is not None and after.get() > limit:
         report.violations.append(repo_budget(ctx, after.get(), added.get(), limit, blobs))
+    push_limit = policy.limit("push")
+    if push_limit is not None and added.get() > push_limit:
+        report.violations.append(push_budget(ctx, added.get(), push_limit, blobs))
     # `used` is what the remote would hold afterwards, `added` the push's share.
     # Without the walk (the bound is under the limit) only an upper bound is
     # known: it is given as such, never as the exact figure.
@@ -324,6 +341,7 @@ def judge(
             "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
             "limit": policy.limit("lfs"),
         },
+        "push": {"used": added.get(), "limit": push_limit},
     }
     if baseline is not None:
         from repolicy.baseline import apply
@@ -411,6 +429,24 @@ def repo_budget(
         ),
         fix=repo_budget_fix(ctx, blobs, everything=False),
         size=added,
+    )
+
+
+def push_budget(ctx: Context, sent: int, limit: int, blobs: Sequence[BlobAtPath] = ()) -> Violation:
+    from repolicy.checks.budgets import push_budget_fix
+    from repolicy.report import Violation, exact_size
+
+    return Violation(
+        check="push-budget",
+        severity=ctx.severity("push-budget"),
+        path=None,
+        rule=f"budgets.push: {exact_size(limit)}",
+        message=(
+            f"this push sends {exact_size(sent)} of objects the remote lacks (as stored "
+            f"here), over the {exact_size(limit)} one push may send"
+        ),
+        fix=push_budget_fix(ctx, blobs),
+        size=sent,
     )
 
 
