@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from repolicy.match import Matcher, compile_pattern
+from repolicy.policy.match import Matcher, compile_pattern
 
 Case = tuple[str, str, list[tuple[str, bool]]]  # name, pattern, (path, is_dir)
 

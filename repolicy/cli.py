@@ -12,6 +12,7 @@ import os
 import sys
 
 from repolicy import __version__
+from repolicy.options import Options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,43 +37,6 @@ _CHECK_FLAGS = (
     "-h",
     "--help",
 )
-
-
-class Options:
-    """The parsed command line, whichever parser produced it."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-        self.chdir: str | None = None
-        self.policy: str | None = None
-        self.format = "text"
-        self.strict = False
-        self.no_color = False
-        self.quiet = False
-        self.paths: list[str] = []
-        self.names: list[str] = []
-        self.push = False
-        self.pre_receive = False
-        self.from_ref: str | None = None
-        self.to_ref: str | None = None
-        self.range: str | None = None
-        self.base: str | None = None
-        self.remote: str | None = None
-        self.url: str | None = None
-        self.force = False
-        self.preset: str | None = None  # init
-        self.uninstall = False
-        self.check = False
-        self.diff = False
-        self.write_baseline = False
-        self.include_allowed = False
-
-    @classmethod
-    def from_namespace(cls, ns: argparse.Namespace) -> Options:
-        options = cls(ns.command)
-        for name, value in vars(ns).items():
-            setattr(options, name, value)
-        return options
 
 
 def _fast_options(argv: list[str]) -> Options | None:
@@ -451,6 +415,11 @@ def _fail(exc: Exception) -> int:
         print(str(exc), file=sys.stderr)
     elif isinstance(exc, RepolicyError):
         print(f"repolicy: error: {exc}", file=sys.stderr)
+    elif isinstance(exc, OSError) and exc.strerror:
+        # The file system refused (a read-only hooks directory, a full disk):
+        # the user's problem to fix, named with its file, not an internal error.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"repolicy: error: {where}{exc.strerror}", file=sys.stderr)
     else:
         if os.environ.get("REPOLICY_DEBUG"):
             import traceback
@@ -464,7 +433,45 @@ def _fail(exc: Exception) -> int:
     return 2
 
 
+# The module of each command under repolicy.commands, imported only when run.
+COMMANDS = {
+    "check": "check",
+    "audit": "audit",
+    "install": "install",
+    "fix": "fix",
+    "explain": "explain",
+    "init": "init",
+    "rule": "rule",
+}
+
+
+def _check_mode(options: Options) -> str:
+    """The module `check` runs as: staged (the default), a range, a push, a receive."""
+    from repolicy.errors import RepolicyError
+
+    push_options = (options.push, options.pre_receive, options.from_ref, options.to_ref)
+    if options.range is not None or options.base is not None:
+        if options.range is not None and options.base is not None:
+            raise RepolicyError("check takes --range or --base, not both")
+        if options.paths or any(push_options):
+            raise RepolicyError("check --range/--base takes no paths and no push options")
+        return "range"
+    if options.pre_receive:
+        if options.paths or options.push or options.from_ref or options.to_ref:
+            raise RepolicyError("check --pre-receive reads its refs from stdin and takes no others")
+        return "prereceive"
+    if options.push or options.from_ref or options.to_ref:
+        if len(options.paths) > 2:
+            raise RepolicyError("check --push takes at most a remote name and its URL")
+        options.remote = options.paths[0] if options.paths else None
+        options.url = options.paths[1] if len(options.paths) > 1 else None
+        return "push"
+    return "check"
+
+
 def _dispatch(options: Options, extra: list[str]) -> int:
+    import importlib
+
     from repolicy.errors import RepolicyError
 
     if options.format in REPORT_FORMATS and options.command not in REPORT_COMMANDS:
@@ -488,55 +495,9 @@ def _dispatch(options: Options, extra: list[str]) -> int:
             options.paths = [*options.paths, *extra]
         else:
             raise RepolicyError(f"unrecognized arguments: {' '.join(extra)}")
-    if options.command == "check" and (options.range is not None or options.base is not None):
-        from repolicy.commands import range as range_command
-
-        if options.range is not None and options.base is not None:
-            raise RepolicyError("check takes --range or --base, not both")
-        push_options = (options.push, options.pre_receive, options.from_ref, options.to_ref)
-        if options.paths or any(push_options):
-            raise RepolicyError("check --range/--base takes no paths and no push options")
-        return range_command.run(options)
-    if options.command == "check" and options.pre_receive:
-        from repolicy.commands import prereceive
-
-        if options.paths or options.push or options.from_ref or options.to_ref:
-            raise RepolicyError("check --pre-receive reads its refs from stdin and takes no others")
-        return prereceive.run(options)
-    if options.command == "check" and (options.push or options.from_ref or options.to_ref):
-        from repolicy.commands import push
-
-        if len(options.paths) > 2:
-            raise RepolicyError("check --push takes at most a remote name and its URL")
-        options.remote = options.paths[0] if options.paths else None
-        options.url = options.paths[1] if len(options.paths) > 1 else None
-        return push.run(options)
-    if options.command == "check":
-        from repolicy.commands import check
-
-        return check.run(options)
-    if options.command == "audit":
-        from repolicy.commands import audit
-
-        return audit.run(options)
-    if options.command == "install":
-        from repolicy.commands import install
-
-        return install.run(options)
-    if options.command == "fix":
-        from repolicy.commands import fix
-
-        return fix.run(options)
-    if options.command == "explain":
-        from repolicy.commands import explain
-
-        return explain.run(options)
-    if options.command == "init":
-        from repolicy.commands import init
-
-        return init.run(options)
-    if options.command == "rule":
-        from repolicy.commands import rule
-
-        return rule.run(options)
-    raise RepolicyError(f"unknown command {options.command!r}")
+    name = _check_mode(options) if options.command == "check" else COMMANDS.get(options.command)
+    if name is None:
+        raise RepolicyError(f"unknown command {options.command!r}")
+    module = importlib.import_module(f"repolicy.commands.{name}")
+    code: int = module.run(options)
+    return code

@@ -13,7 +13,7 @@ from repolicy import baseline
 from repolicy.baseline import Entry, Key, parse, quote_path, render, unquote_path
 from repolicy.errors import FileError, PolicyError
 from repolicy.git import HistoryEntry
-from repolicy.policyfile import read_policy
+from repolicy.policy.loader import read_policy
 from repolicy.report import ERROR, Report, Violation
 
 BLOB = "a" * 40

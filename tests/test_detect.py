@@ -1,4 +1,4 @@
-"""`repolicy.detect`: what init finds in a list of paths, and the policy it proposes."""
+"""`repolicy.init.detect`: what init finds in a list of paths, and the policy it proposes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from repolicy.detect import (
+from repolicy.git.repo import _parse_remote_urls
+from repolicy.init.detect import (
     GITLAB_BUDGETS,
     Facts,
     Found,
@@ -24,7 +25,6 @@ from repolicy.detect import (
     render,
     url_host,
 )
-from repolicy.git import _parse_remote_urls
 from repolicy.policy import Policy, load_policy, preset_names, presets_dir
 
 MiB = 1024**2
@@ -401,7 +401,7 @@ def test_format_size_is_exact_and_short(size: int, text: str) -> None:
 
 
 def test_one_file_is_one_file() -> None:
-    from repolicy.detect import Found
+    from repolicy.init.detect import Found
 
     assert (
         Found("*.pt files", ("out/ckpt.pt",), 0, 0).describe() == "found 1 *.pt file: 1 untracked"
@@ -413,7 +413,7 @@ def test_a_top_level_layout_is_anchored_at_the_top() -> None:
     """A Trainer writing to the repository root: its final model is kept, and the
     proposed include must not reach into checkpoint-N/ (include beats exclude)."""
     from repolicy.checks import Context
-    from repolicy.detect import layout_rules
+    from repolicy.init.detect import layout_rules
     from repolicy.policy import load_policy, presets_dir
 
     preset = load_policy(None, os.path.join(presets_dir(), "ml-checkpoints.yaml"))
@@ -429,7 +429,7 @@ def test_a_top_level_layout_is_anchored_at_the_top() -> None:
 
 
 def _as_rules(entries: list[Any]) -> list[Any]:
-    from repolicy.match import compile_pattern
     from repolicy.policy import Rule, Source
+    from repolicy.policy.match import compile_pattern
 
     return [Rule(e.key, compile_pattern(e.pattern), Source("t", 1, 1)) for e in entries]

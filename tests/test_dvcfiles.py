@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.dvcfiles import DvcFileError, DvcOut, outs_from, parse_dvc_file, parse_dvc_lock
-from repolicy.dvchash import CHUNK, Hasher, file_md5, looks_text, manifest
+from repolicy.dvc.files import DvcFileError, DvcOut, outs_from, parse_dvc_file, parse_dvc_lock
+from repolicy.dvc.hashing import CHUNK, Hasher, file_md5, looks_text, manifest
 
 from .conftest import Repo
 

@@ -34,12 +34,14 @@ from pathlib import Path
 
 import pytest
 
-from repolicy import managed, rulegen
-from repolicy.fixer import Plan, example_paths, make_plan
-from repolicy.git import IgnoreSource, _parse_check_attr, _parse_check_ignore
-from repolicy.ignorefiles import attribute_sources, lines_of, parse_attribute_line
-from repolicy.match import compile_pattern
+from repolicy.fix import blocks, patterns
+from repolicy.fix.plan import Plan, example_paths, make_plan
+from repolicy.fix.sources import attribute_sources, lines_of, parse_attribute_line
+from repolicy.git import IgnoreSource
+from repolicy.git.attributes import _parse_check_attr
+from repolicy.git.repo import _parse_check_ignore
 from repolicy.policy import load_policy
+from repolicy.policy.match import compile_pattern
 
 from .conftest import CORPUS
 
@@ -175,7 +177,7 @@ def judge(root: Path, policy_file: str | None, outcome: Outcome) -> None:
     before_filter = filters(root, files)
     plan: Plan = make_plan(str(root), policy, files, read_nested(root))
     for file, data in plan.new_contents():
-        managed.write(file, data)
+        blocks.write(file, data)
     # An example path may name what is a directory (or lies below a file) in
     # this tree; git would judge that directory, not the file the policy means.
     paths = [
@@ -312,7 +314,7 @@ def corpus_paths(lines: list[str]) -> list[str]:
         pattern = compile_pattern(pattern_text.lstrip("!"))
         if pattern.body is None:
             continue
-        out += rulegen.examples(pattern)[:2]
+        out += patterns.examples(pattern)[:2]
     return [
         p
         for p in out
@@ -357,7 +359,7 @@ def seed_layout(runs: list[str], policy_examples: list[str], lines: list[str]) -
             continue
         pattern = compile_pattern(text.lstrip("!"))
         if pattern.body is not None:
-            paths += rulegen.examples(pattern)[:1]
+            paths += patterns.examples(pattern)[:1]
     return [
         p
         for p in dict.fromkeys(paths)

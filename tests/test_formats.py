@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from repolicy.checks import REGISTRY
-from repolicy.github import escape_data, escape_property, render_github
 from repolicy.report import Report, Violation, quote_c, safe_text
-from repolicy.sarif import DESCRIPTION_LIMIT, render_sarif
+from repolicy.report.github import escape_data, escape_property, render_github
+from repolicy.report.sarif import DESCRIPTION_LIMIT, render_sarif
 
 from .conftest import ROOT, Repo
 
@@ -529,7 +529,7 @@ def test_the_hook_does_not_import_the_report_formats(repo: Repo) -> None:
         if line.startswith("import time:") and "|" in line
     }
     assert "repolicy.report" in modules
-    assert not {"repolicy.sarif", "repolicy.github", "json"} & modules
+    assert not {"repolicy.report.sarif", "repolicy.report.github", "json"} & modules
 
 
 # -- the CI examples -------------------------------------------------------------------------------

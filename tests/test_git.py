@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from repolicy.errors import GitError
-from repolicy.git import (
-    BlobFacts,
-    Git,
-    Query,
-    objects_directory,
-    parse_history_walk,
-    revision_input,
-)
+from repolicy.git import BlobFacts, Git, Query, objects_directory
+from repolicy.git.history import parse_history_walk, revision_input
 
 from .conftest import Repo
 

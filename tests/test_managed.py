@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from repolicy import managed
 from repolicy.errors import RepolicyError
+from repolicy.fix import blocks
 
 BLOCK = ["*.log", "!keep.log"]
 
 
 def roundtrip(tmp_path: Path, data: bytes, block: list[str]) -> bytes:
     (tmp_path / ".gitignore").write_bytes(data)
-    file = managed.read(str(tmp_path), ".gitignore")
-    managed.write(file, managed.render(file, block))
+    file = blocks.read(str(tmp_path), ".gitignore")
+    blocks.write(file, blocks.render(file, block))
     return (tmp_path / ".gitignore").read_bytes()
 
 
@@ -24,7 +24,7 @@ def test_a_block_is_appended_and_the_users_lines_kept(tmp_path: Path) -> None:
     out = roundtrip(tmp_path, b"# mine\n*.tmp\n", BLOCK)
     assert out.startswith(b"# mine\n*.tmp\n")
     assert b"\n*.log\n!keep.log\n" in out
-    file = managed.read(str(tmp_path), ".gitignore")
+    file = blocks.read(str(tmp_path), ".gitignore")
     assert file.block == [b"*.log", b"!keep.log"]
     assert file.user_lines == [b"# mine", b"*.tmp"]
 
@@ -39,7 +39,7 @@ def test_a_block_in_the_middle_moves_to_the_end_below_the_users_lines(tmp_path: 
     with_after = first + b"bottom\n"
     out = roundtrip(tmp_path, with_after, ["*.bin"])
     # The last matching line wins in an ignore file: the block must stay last.
-    assert out == b"top\nbottom\n" + managed.BEGIN + b"\n*.bin\n# <<< repolicy\n"
+    assert out == b"top\nbottom\n" + blocks.BEGIN + b"\n*.bin\n# <<< repolicy\n"
 
 
 def test_crlf_files_stay_crlf_and_a_bom_stays(tmp_path: Path) -> None:
@@ -63,9 +63,9 @@ def test_an_empty_block_removes_the_block_and_nothing_else(tmp_path: Path) -> No
 
 
 def test_damaged_markers_are_refused(tmp_path: Path) -> None:
-    (tmp_path / ".gitignore").write_bytes(managed.BEGIN + b"\n*.log\n")
+    (tmp_path / ".gitignore").write_bytes(blocks.BEGIN + b"\n*.log\n")
     with pytest.raises(RepolicyError, match="markers are damaged"):
-        managed.read(str(tmp_path), ".gitignore")
+        blocks.read(str(tmp_path), ".gitignore")
 
 
 def test_a_symlink_is_never_written_through(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_a_symlink_is_never_written_through(tmp_path: Path) -> None:
     repo.mkdir()
     os.symlink(outside, repo / ".gitignore")
     with pytest.raises(RepolicyError, match=r"symbolic link.*outside the repository"):
-        managed.read(str(repo), ".gitignore")
+        blocks.read(str(repo), ".gitignore")
     assert outside.read_bytes() == b"precious\n"
 
 
@@ -83,9 +83,9 @@ def test_a_read_only_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / ".gitignore"
     path.write_bytes(b"a\n")
     path.chmod(0o444)
-    file = managed.read(str(tmp_path), ".gitignore")
+    file = blocks.read(str(tmp_path), ".gitignore")
     with pytest.raises(RepolicyError, match="read-only"):
-        managed.write(file, managed.render(file, BLOCK))
+        blocks.write(file, blocks.render(file, BLOCK))
     assert path.read_bytes() == b"a\n"
     assert oct(path.stat().st_mode & 0o777) == oct(0o444)
 

@@ -1,4 +1,4 @@
-"""Differential test: `repolicy.match` against `git check-ignore` as the oracle.
+"""Differential test: `repolicy.policy.match` against `git check-ignore` as the oracle.
 
 `Pattern.selects(path, is_dir)` claims to answer "would a root `.gitignore`
 holding only this one line ignore this path?". Rather than trusting a table of
@@ -43,7 +43,7 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.match import (
+from repolicy.policy.match import (
     Matcher,
     Pattern,
     PatternError,

@@ -355,7 +355,7 @@ def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path)
     must survive it."""
     import os
 
-    from repolicy import policycache
+    from repolicy.policy import cache as policy_cache
 
     path = write_policy(
         tmp_path,
@@ -371,8 +371,8 @@ def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path)
     os.utime(path, (old, old))  # older than the cache's racy window
     fresh = load_policy(tmp_path)
     cache = str(tmp_path / "cache")
-    policycache.write(cache, (str(tmp_path), None), fresh, [str(path)])
-    cached = policycache.read(cache, (str(tmp_path), None))
+    policy_cache.write(cache, (str(tmp_path), None), fresh, [str(path)])
+    cached = policy_cache.read(cache, (str(tmp_path), None))
     assert cached == fresh
     assert cached is not None and cached.allow[-1].empty
     assert next(r.replaces for r in cached.exclude if r.text == "logs/") is not None

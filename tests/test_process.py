@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from repolicy.process import Process
+from repolicy.git.process import Process
 
 
 def open_descriptors() -> set[str]:

@@ -53,7 +53,7 @@ def test_a_warm_hook_run_does_not_import_yaml_or_argparse(repo: Repo) -> None:
 
 
 def test_a_clean_commit_imports_neither_subprocess_nor_humanize(repo: Repo) -> None:
-    # Both cost milliseconds on every commit: git runs through `repolicy.process`,
+    # Both cost milliseconds on every commit: git runs through `repolicy.git.process`,
     # and sizes are formatted only when a report shows one.
     age(repo.write(".repolicy.yaml", "extends: [ml-checkpoints]\n"))
     repo.write("train.py", "print('train')\n")

@@ -12,13 +12,13 @@ import importlib
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from repolicy.match import Matcher
 from repolicy.policy import Policy, Rule
+from repolicy.policy.match import Matcher
 from repolicy.report import ERROR, WARNING, Violation
 
 if TYPE_CHECKING:
     from repolicy.advice import Advisor
-    from repolicy.targets import BlobAtPath
+    from repolicy.facts import BlobAtPath
 
 
 class CheckInfo(NamedTuple):
@@ -50,7 +50,7 @@ REGISTRY: dict[str, CheckInfo] = {
         CheckInfo("dvc-in-git", "dvc", ERROR, ("check", "push", "audit")),
         CheckInfo("dvc-not-ignored", "dvc", ERROR, ("check", "audit")),
         CheckInfo("dvc-stale", "dvc", WARNING, ("audit",)),
-        CheckInfo("unpushed", "upstream", WARNING, ("audit",)),
+        CheckInfo("unpushed", "unpushed", WARNING, ("audit",)),
         CheckInfo("lfs-object-missing", "lfs", ERROR, ("push",)),
         CheckInfo("baseline-unused", "baseline", WARNING, ("audit",)),
         CheckInfo("allow-unused", "allow", WARNING, ("audit",)),

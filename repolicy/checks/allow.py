@@ -125,8 +125,8 @@ def keep_visible(policy: Policy, root: str, files: Iterable[str], tracked: set[s
     """The policy for `fix`, with an `include` rule for each untracked file an `allow`
     entry exempts from `excluded`: `fix` must not hide it from `git add`. (A tracked
     one needs nothing: git does not ignore what it tracks.)"""
-    from repolicy.match import compile_pattern
     from repolicy.policy import Rule
+    from repolicy.policy.match import compile_pattern
 
     if not policy.allow:
         return policy

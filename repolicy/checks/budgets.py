@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
 from repolicy.checks.lfs import history_lfs_fix, track_pattern
+from repolicy.facts import BlobAtPath
 from repolicy.report import Violation, exact_size, quote_paths
-from repolicy.targets import BlobAtPath
 
 DOCS = {
     "file-too-large": """\

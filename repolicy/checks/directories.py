@@ -18,8 +18,8 @@ from repolicy.checks import Context
 from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
+    from repolicy.facts import Candidate
     from repolicy.git import Change, Git
-    from repolicy.targets import Candidate
 
 DOCS = {
     "directory-large": """\

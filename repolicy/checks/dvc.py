@@ -3,7 +3,7 @@
 A path is DVC-managed when it is an output of a `.dvc` file or of a
 `dvc.lock` (unless declared `cache: false`, which asks for it to be in git),
 or when it matches a pattern under the policy's `dvc:` key. The facts come
-from `repolicy.dvcfiles`; the functions at the end gather them for each
+from `repolicy.dvc.files`; the functions at the end gather them for each
 command with as few git processes as the command allows.
 """
 
@@ -15,13 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.checks import Context
-from repolicy.dvcfiles import LOCK_FILE, DvcOut
+from repolicy.dvc.files import LOCK_FILE, DvcOut
 from repolicy.policy import Rule
 from repolicy.report import Violation, human_size, quote_paths
 
 if TYPE_CHECKING:
+    from repolicy.facts import BlobAtPath
     from repolicy.git import Git, IndexEntry, RepoInfo
-    from repolicy.targets import BlobAtPath
 
 DOCS = {
     "dvc-in-git": """\
@@ -297,7 +297,7 @@ _DVC_ENDINGS = (".dvc", "dvc.lock", "dvc.yaml")
 
 
 def _dvc_entries(entries: Iterable[IndexEntry]) -> list[IndexEntry]:
-    from repolicy.dvcfiles import PROJECT_FILE, is_dvc_file
+    from repolicy.dvc.files import PROJECT_FILE, is_dvc_file
 
     return [
         e
@@ -309,7 +309,7 @@ def _dvc_entries(entries: Iterable[IndexEntry]) -> list[IndexEntry]:
 
 
 def _index_outs(git: Git, entries: Sequence[IndexEntry]) -> list[DvcOut]:
-    from repolicy.dvcfiles import outs_from
+    from repolicy.dvc.files import outs_from
 
     contents = git.blob_contents(e.oid for e in entries).get()
     return outs_from({e.path: contents[e.oid] for e in entries if e.oid in contents})
@@ -317,7 +317,7 @@ def _index_outs(git: Git, entries: Sequence[IndexEntry]) -> list[DvcOut]:
 
 def _historical_outs(git: Git, blobs: Iterable[BlobAtPath]) -> list[DvcOut]:
     """Outputs named by DVC files in history; a malformed old version is skipped."""
-    from repolicy.dvcfiles import PROJECT_FILE, is_dvc_file, outs_from
+    from repolicy.dvc.files import PROJECT_FILE, is_dvc_file, outs_from
 
     wanted = {
         (b.path, b.oid)
@@ -364,7 +364,7 @@ def for_check(
         return []
     found = list(check_in_git(ctx, managed, blobs))
     if paths:
-        from repolicy.targets import repository_paths
+        from repolicy.facts import repository_paths
 
         wanted = repository_paths(info, list(paths))
         outs = [o for o in outs if _within(o, wanted)]
@@ -393,8 +393,8 @@ def for_audit(
     """`audit`: every blob in history or the index under a DVC output; outputs git
     does not ignore; outputs whose work-tree content changed. The current outputs
     are read from the DVC files on disk (as DVC reads them), else from the index."""
-    from repolicy.dvcfiles import is_dvc_file, outs_from, read_work_tree
-    from repolicy.dvchash import Hasher
+    from repolicy.dvc.files import is_dvc_file, outs_from, read_work_tree
+    from repolicy.dvc.hashing import Hasher
 
     entries = _dvc_entries(index)
     on_disk = read_work_tree(git.cwd, (e.path for e in entries))

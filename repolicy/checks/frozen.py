@@ -15,13 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.checks import Context
-from repolicy.match import compile_pattern
 from repolicy.policy import Rule
+from repolicy.policy.match import compile_pattern
 from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
+    from repolicy.facts import Candidate
     from repolicy.git import Change, CommitChanges, Git, TreeChange
-    from repolicy.targets import Candidate
 
 ALLOW_ENV = "REPOLICY_ALLOW_FROZEN"
 

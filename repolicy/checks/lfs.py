@@ -6,10 +6,10 @@ import posixpath
 from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
+from repolicy.facts import BlobAtPath
 from repolicy.lfs import Malformed
 from repolicy.policy import Rule
 from repolicy.report import Violation, exact_size, human_size, quote_paths
-from repolicy.targets import BlobAtPath
 
 ATTRIBUTE_RULE = "gitattributes: filter=lfs"
 

@@ -14,13 +14,13 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.checks import Context
-from repolicy.match import Pattern
 from repolicy.policy import Requirement
+from repolicy.policy.match import Pattern
 from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
+    from repolicy.facts import Candidate
     from repolicy.git import Change, CommitChanges, Git, TreeChange
-    from repolicy.targets import Candidate
 
 DOCS = {
     "missing-required": """\

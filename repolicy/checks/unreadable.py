@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
+from repolicy.facts import PROMISED, BlobAtPath
 from repolicy.report import WARNING, Violation, quote_paths
-from repolicy.targets import PROMISED, BlobAtPath
 
 DOCS = {
     "blob-unreadable": """\

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from repolicy.checks import Context
-    from repolicy.cli import Options
+    from repolicy.facts import BlobAtPath, Candidate
+    from repolicy.options import Options
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
-    from repolicy.targets import BlobAtPath, Candidate
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -66,11 +66,11 @@ def tag_contents(
 
 def run(args: Options) -> int:
     from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.facts import attach, gather, history_candidates, index_candidates
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
     from repolicy.report import Report, exact_size, finish, human_size
-    from repolicy.targets import attach, gather, history_candidates, index_candidates
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -277,7 +277,7 @@ class WorkTree:
     def violations(self, ctx: Context, tracked: list[str]) -> list[Violation]:
         from repolicy.checks.exclude import check_work_tree
         from repolicy.checks.lfs import check_lfs_attributes
-        from repolicy.targets import BlobAtPath
+        from repolicy.facts import BlobAtPath
 
         untracked = self.untracked.get()
         out = list(check_work_tree(ctx, self.ignored.get(), untracked))

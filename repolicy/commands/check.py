@@ -8,7 +8,7 @@ from repolicy.git import Git, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from repolicy.cli import Options
+    from repolicy.options import Options
 
 
 def in_dvc_project(top: str, paths: list[str]) -> bool:
@@ -40,9 +40,9 @@ def run(args: Options) -> int:
     # git read the attributes meanwhile too.
     reader = git.attribute_reader(("filter",), cached=True)
     from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.facts import gather, staged_selection
     from repolicy.policy import load_policy
     from repolicy.report import Report, finish
-    from repolicy.targets import gather, staged_selection
 
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)

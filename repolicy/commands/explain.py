@@ -20,10 +20,10 @@ from repolicy.git import Git
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.checks import Context
-    from repolicy.cli import Options
+    from repolicy.facts import BlobAtPath
     from repolicy.git import IgnoreSource
+    from repolicy.options import Options
     from repolicy.policy import Rule
-    from repolicy.targets import BlobAtPath
 
 ATTRIBUTES = ("filter", "diff", "merge", "text")
 _KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
@@ -32,10 +32,10 @@ _KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 def run(args: Options) -> int:
     from repolicy.checks import Context, check_blobs
     from repolicy.checks.exclude import check_work_tree
+    from repolicy.facts import gather, index_candidates, repository_paths
     from repolicy.git import GITLINK
     from repolicy.policy import load_policy
     from repolicy.report import Report, allow_json, render_json
-    from repolicy.targets import gather, index_candidates, repository_paths
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -194,7 +194,7 @@ def _info_file(git_dir: str, name: str) -> list[tuple[str, bytes]]:
 
 
 def _attribute_sources(root: str, git_dir: str, path: str) -> dict[str, Any]:
-    from repolicy.ignorefiles import attribute_sources
+    from repolicy.fix.sources import attribute_sources
 
     files = [*_files_along(root, path, ".gitattributes"), *_info_file(git_dir, "attributes")]
     found = attribute_sources(files, path, ATTRIBUTES)
@@ -206,7 +206,7 @@ def _dead_negations(
 ) -> list[dict[str, Any]]:
     """`!` lines that match the path but cannot apply: git never looks inside the
     ignored parent directory that `source` names."""
-    from repolicy.ignorefiles import ignore_lines_matching
+    from repolicy.fix.sources import ignore_lines_matching
 
     if source is None or not source.ignores:
         return []
@@ -238,7 +238,7 @@ def _verdict(entry: dict[str, Any]) -> str:
 
 
 def _render(entry: dict[str, Any]) -> str:
-    from repolicy.report import _display_path
+    from repolicy.report import quote_c as _display_path
 
     lines = [_display_path(entry["path"])]
     if entry["rules"]:

@@ -16,16 +16,16 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from repolicy.cli import Options
-    from repolicy.fixer import Plan
+    from repolicy.fix.blocks import ManagedFile
+    from repolicy.fix.plan import Plan
     from repolicy.git import IndexEntry
-    from repolicy.managed import ManagedFile
+    from repolicy.options import Options
     from repolicy.policy import Allow
 
 
 def run(args: Options) -> int:
-    from repolicy import managed
-    from repolicy.fixer import make_plan
+    from repolicy.fix import blocks
+    from repolicy.fix.plan import make_plan
     from repolicy.policy import load_policy
 
     here = Git(os.getcwd())
@@ -64,9 +64,9 @@ def run(args: Options) -> int:
     elif not args.check:
         # All or nothing: a file that cannot be written stops fix before any is.
         for file, _ in changes:
-            managed.check_writable(file)
+            blocks.check_writable(file)
         for file, data in changes:
-            managed.write(file, data)
+            blocks.write(file, data)
 
     remaining = bool(plan.conflicts or commands)
     # --check and --diff fail on a change still to write; fix itself on what remains.
@@ -86,12 +86,12 @@ def _dvc_outs(root: str, files: list[str], warnings: list[str]) -> list[tuple[st
     it is not what fix is asked to fix."""
     import posixpath
 
-    from repolicy.dvcfiles import PROJECT_FILE, is_dvc_file
+    from repolicy.dvc.files import PROJECT_FILE, is_dvc_file
 
     wanted = [f for f in files if is_dvc_file(f) or posixpath.basename(f) == PROJECT_FILE]
     if not any(is_dvc_file(f) for f in wanted):
         return []
-    from repolicy.dvcfiles import DvcFileError, outs_from, read_work_tree
+    from repolicy.dvc.files import DvcFileError, outs_from, read_work_tree
 
     sources = read_work_tree(root, wanted)
     projects = {p: d for p, d in sources.items() if posixpath.basename(p) == PROJECT_FILE}
@@ -135,9 +135,9 @@ def _commands(
     git: Git, plan: Plan, index: list[IndexEntry], allow: tuple[Allow, ...] = ()
 ) -> list[tuple[str, str]]:
     """(command, why) pairs for the user to run, in the order to run them."""
+    from repolicy.facts import gather, index_candidates
     from repolicy.git import GITLINK
     from repolicy.report import quote_paths
-    from repolicy.targets import gather, index_candidates
 
     entries = [e for e in index if e.mode != GITLINK]
     tracked = {e.path for e in entries}
@@ -182,7 +182,7 @@ def _commands(
 
 
 def _warnings(plan: Plan) -> list[str]:
-    from repolicy.ignorefiles import lint
+    from repolicy.fix.sources import lint
 
     out = []
     for file in (plan.gitignore, plan.gitattributes):

@@ -2,7 +2,7 @@
 
 Looks at every file git knows or could know (tracked, untracked, ignored: an
 ignored `wandb/` says as much as a committed one), the `.gitattributes`
-files and the remotes, writes a commented `.repolicy.yaml` (`repolicy.detect`
+files and the remotes, writes a commented `.repolicy.yaml` (`repolicy.init.detect`
 decides what goes in it), and prints the pre-commit entries and the commands
 to run next. It never replaces a policy without `--force`; it writes
 atomically, and only a policy the loader accepts.
@@ -21,8 +21,8 @@ from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from repolicy.cli import Options
-    from repolicy.detect import Facts, Proposal
+    from repolicy.init.detect import Facts, Proposal
+    from repolicy.options import Options
     from repolicy.policy import Policy
 
 # The `.pre-commit-config.yaml` entries init prints: the installed `repolicy`, run by
@@ -95,7 +95,7 @@ def run(args: Options) -> int:
 
     facts = _facts(git, info.toplevel)
     presets = _presets(names)
-    from repolicy.detect import propose, render
+    from repolicy.init.detect import propose, render
 
     proposal = propose(facts, presets, forced)
     policy = _write(target, render(proposal), info.toplevel, shown)
@@ -123,8 +123,8 @@ def _audit(policy_file: str) -> dict[str, Any]:
     import contextlib
     import io
 
-    from repolicy.cli import Options
     from repolicy.commands import audit
+    from repolicy.options import Options
 
     options = Options("audit")
     options.format = "json"
@@ -166,7 +166,7 @@ def fit_budgets(proposal: Proposal, found: dict[str, Any]) -> Proposal:
     history fits."""
     import math
 
-    from repolicy.detect import BudgetLine, format_size
+    from repolicy.init.detect import BudgetLine, format_size
     from repolicy.report import human_size
 
     violations = found.get("violations", [])
@@ -223,7 +223,7 @@ def _display(path: str, toplevel: str) -> str:
 
 
 def _facts(git: Git, toplevel: str) -> Facts:
-    from repolicy.detect import Inventory, gather
+    from repolicy.init.detect import Inventory, gather
 
     # Independent questions, asked at once; git answers them side by side.
     tracked = git.index_files()

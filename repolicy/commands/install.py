@@ -32,7 +32,7 @@ from repolicy.git import Git, decode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from repolicy.cli import Options
+    from repolicy.options import Options
 
 HOOK = "pre-push"
 LEGACY = "pre-push.legacy"  # the hook pre-commit's own pre-push hook runs first
@@ -316,36 +316,28 @@ def run(args: Options) -> int:
     uninstall = bool(getattr(args, "uninstall", False))
     force = bool(getattr(args, "force", False))
     created: list[str] = []
-    try:
-        git = Git(os.getcwd())
-        info = git.discover().get()
-        directory, shown_dir, common_dir = hooks_dir(git)
-        show = {name: os.path.join(shown_dir, name) for name in NAMES}
-        files = {name: _read(os.path.join(directory, name)) for name in NAMES}
-        if uninstall:
-            plan = plan_uninstall(files, show)
-        else:
-            plan = plan_install(files, hook_script(sys.executable), show)
-        touched = {a.name for a in plan.actions} | {a.source for a in plan.actions if a.source}
-        paths = [os.path.join(directory, name) for name in sorted(touched)]
-        in_git = tracked(git, info.toplevel, common_dir, paths)
-        if in_git and not force:
-            raise RepolicyError(
-                f"{', '.join(in_git)}: tracked in this repository (core.hooksPath points into "
-                'the work tree); call `repolicy check --push "$1" "$2"` from it by hand, '
-                "with git's stdin, or use --force to change it anyway"
-            )
-        if plan.actions and not os.path.isdir(directory):
-            os.makedirs(directory)
-            created.append(f"created {shown_dir}{os.sep}")
-        _apply(directory, plan.actions)
-    except RepolicyError as exc:
-        print(f"repolicy: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"repolicy: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
+    git = Git(os.getcwd())
+    info = git.discover().get()
+    directory, shown_dir, common_dir = hooks_dir(git)
+    show = {name: os.path.join(shown_dir, name) for name in NAMES}
+    files = {name: _read(os.path.join(directory, name)) for name in NAMES}
+    if uninstall:
+        plan = plan_uninstall(files, show)
+    else:
+        plan = plan_install(files, hook_script(sys.executable), show)
+    touched = {a.name for a in plan.actions} | {a.source for a in plan.actions if a.source}
+    paths = [os.path.join(directory, name) for name in sorted(touched)]
+    in_git = tracked(git, info.toplevel, common_dir, paths)
+    if in_git and not force:
+        raise RepolicyError(
+            f"{', '.join(in_git)}: tracked in this repository (core.hooksPath points into "
+            'the work tree); call `repolicy check --push "$1" "$2"` from it by hand, '
+            "with git's stdin, or use --force to change it anyway"
+        )
+    if plan.actions and not os.path.isdir(directory):
+        os.makedirs(directory)
+        created.append(f"created {shown_dir}{os.sep}")
+    _apply(directory, plan.actions)
     lines = created + [a.text for a in plan.actions] + plan.notes
     _emit(args, uninstall, show[plan.hook] if plan.hook else None, lines)
     return 0

@@ -32,12 +32,12 @@ from repolicy.commands.push import (
 )
 from repolicy.errors import RepolicyError
 from repolicy.git import SYMLINK, Git, decode, objects_directory
-from repolicy.policyfile import MAX_POLICY_BYTES
+from repolicy.policy.loader import MAX_POLICY_BYTES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.advice import Advisor
-    from repolicy.cli import Options
+    from repolicy.options import Options
     from repolicy.policy import Policy
 
 POLICY_CONFIG = "repolicy.policy"
@@ -191,7 +191,7 @@ def server_policy(git: Git, explicit: str | None) -> tuple[Policy, str | None]:
             "the repository is empty: this first push was judged by preset:default; later "
             f"pushes by .repolicy.yaml of {head or 'HEAD'} (or set git config {POLICY_CONFIG})"
         )
-    from repolicy.policyfile import read_policy
+    from repolicy.policy.loader import read_policy
 
     branch = BranchFiles(git, ref)
     if branch.read(".repolicy.yaml") == _ABSENT:
@@ -205,7 +205,7 @@ _ABSENT = "no such file"
 
 class BranchFiles:
     """Policy files as one commit of this repository holds them (see
-    `repolicy.policyfile.TreeFiles`)."""
+    `repolicy.policy.loader.TreeFiles`)."""
 
     def __init__(self, git: Git, rev: str) -> None:
         self.git = git

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from repolicy.advice import Advisor
     from repolicy.baseline import Baseline
     from repolicy.checks import Context
-    from repolicy.cli import Options
+    from repolicy.facts import BlobAtPath, Candidate
+    from repolicy.options import Options
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
-    from repolicy.targets import BlobAtPath, Candidate
 
 
 class RefUpdate:
@@ -224,7 +224,7 @@ def judge(
     """
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.lfs import check_lfs_objects
-    from repolicy.targets import gather, history_candidates
+    from repolicy.facts import gather, history_candidates
 
     if revs is None:
         # Nothing is sent: the remote keeps what it has, of which all that is
@@ -391,7 +391,7 @@ def content_candidates(
     at their paths in it, a bare blob under the name of its ref. `origin`
     receives, for each path, the ref that brings it; `objects`, every object
     id the tips bring (tags and trees too)."""
-    from repolicy.targets import Candidate
+    from repolicy.facts import Candidate
 
     out = []
     for tip in git.content_tips(tips):

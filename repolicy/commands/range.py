@@ -21,7 +21,7 @@ from repolicy.git import Git, objects_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from repolicy.cli import Options
+    from repolicy.options import Options
 
 FETCH_ALL = (
     "fetch the whole history (`git fetch --unshallow`; GitHub Actions: "

@@ -6,8 +6,8 @@ import difflib
 import sys
 
 from repolicy.checks import REGISTRY, doc
-from repolicy.cli import Options
 from repolicy.errors import RepolicyError
+from repolicy.options import Options
 
 
 def _summary(text: str) -> str:

@@ -12,9 +12,9 @@ from repolicy.checks import Context
 from repolicy.checks.budgets import check_file_sizes
 from repolicy.checks.exclude import check_excluded
 from repolicy.checks.lfs import check_lfs, check_lfs_attributes
+from repolicy.facts import BlobAtPath
 from repolicy.lfs import Malformed, Pointer
 from repolicy.policy import Policy, load_policy
-from repolicy.targets import BlobAtPath
 
 MiB = 1024 * 1024
 

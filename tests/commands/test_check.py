@@ -586,7 +586,7 @@ def test_all_files_ignores_a_corrupt_cached_listing(seed: Repo) -> None:
 
 
 def test_all_files_never_follows_a_cached_listing_that_is_a_link_or_a_fifo(seed: Repo) -> None:
-    from repolicy import indexcache
+    from repolicy.git import indexcache
 
     cache = committed_log(seed)
     git_dir = seed.path / ".git"

@@ -60,7 +60,7 @@ def test_a_committed_project_is_clear(repo: Repo) -> None:
     assert code == 0
     # DVC's hashes come from repolicy itself: dvc is never imported.
     modules = imported_modules(repo, "audit")
-    assert "repolicy.dvcfiles" in modules
+    assert "repolicy.dvc.files" in modules
     assert not {m for m in modules if m.split(".")[0] in ("dvc", "dvc_data", "dvc_objects")}
 
 
@@ -184,7 +184,7 @@ def test_check_without_dvc_stays_lean(repo: Repo) -> None:
     imported_modules(repo, "check")  # caches the policy
     modules = imported_modules(repo, "check")
     assert "yaml" not in modules
-    assert "repolicy.dvcfiles" not in modules
+    assert "repolicy.dvc.files" not in modules
     assert "repolicy.checks.dvc" not in modules
 
 

@@ -14,7 +14,7 @@ else below stays ignored:
                         !outputs/*/checkpoints/best.pth
 
 A directory excluded wholly stays one line (`wandb/`), so git still skips it
-whole. The lines here are pure functions of patterns; `repolicy.fixer`
+whole. The lines here are pure functions of patterns; `repolicy.fix.plan`
 decides which of them a repository needs, and git checks the result.
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from repolicy.match import Pattern, compile_pattern
 from repolicy.policy import Policy, Rule
+from repolicy.policy.match import Pattern, compile_pattern
 
 LFS_ATTRIBUTES = "filter=lfs diff=lfs merge=lfs -text"  # what `git lfs track` writes
 _GLOB = "*?["

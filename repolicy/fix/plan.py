@@ -23,12 +23,15 @@ import posixpath
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from repolicy import managed, rulegen
 from repolicy.checks import Context
-from repolicy.git import IgnoreSource, Scratch
-from repolicy.ignorefiles import attribute_sources
-from repolicy.match import Matcher, compile_pattern
+from repolicy.fix import blocks as managed_blocks
+from repolicy.fix import patterns
+from repolicy.fix.blocks import ManagedFile
+from repolicy.fix.sources import attribute_sources
+from repolicy.git import IgnoreSource
+from repolicy.git.scratch import Scratch
 from repolicy.policy import Policy, Rule, Source
+from repolicy.policy.match import Matcher, compile_pattern
 
 GITIGNORE = ".gitignore"
 GITATTRIBUTES = ".gitattributes"
@@ -55,26 +58,26 @@ class Conflict(NamedTuple):
 
 
 class Plan(NamedTuple):
-    gitignore: managed.ManagedFile
+    gitignore: ManagedFile
     ignore_block: list[str]
-    gitattributes: managed.ManagedFile
+    gitattributes: ManagedFile
     attribute_block: list[str]
     conflicts: list[Conflict]
     needs: dict[str, Need]
-    nested: tuple[tuple[managed.ManagedFile, list[str]], ...] = ()  # nested .gitignore blocks
+    nested: tuple[tuple[ManagedFile, list[str]], ...] = ()  # nested .gitignore blocks
 
-    def blocks(self) -> list[tuple[managed.ManagedFile, list[str]]]:
+    def blocks(self) -> list[tuple[ManagedFile, list[str]]]:
         return [
             (self.gitignore, self.ignore_block),
             *self.nested,
             (self.gitattributes, self.attribute_block),
         ]
 
-    def new_contents(self) -> list[tuple[managed.ManagedFile, bytes]]:
+    def new_contents(self) -> list[tuple[ManagedFile, bytes]]:
         """The files whose bytes would change, with their new bytes."""
         out = []
         for file, block in self.blocks():
-            data = managed.render(file, block)
+            data = managed_blocks.render(file, block)
             if data != file.original:
                 out.append((file, data))
         return out
@@ -96,7 +99,7 @@ def needs(ctx: Context, paths: Iterable[str]) -> dict[str, Need]:
 
 def example_paths(policy: Policy) -> list[str]:
     rules = [*policy.exclude, *policy.include, *policy.lfs, *policy.dvc]
-    return [p for rule in rules for p in rulegen.examples(rule.pattern)]
+    return [p for rule in rules for p in patterns.examples(rule.pattern)]
 
 
 def _nested(files: Sequence[str], name: str) -> list[str]:
@@ -160,8 +163,8 @@ def make_plan(
         examples += [f"{p}/f.bin" if is_dir else p for p, is_dir, _, _ in dvc_outs]
     ctx = Context(policy)
     paths = candidate_paths(files, examples)
-    gitignore = managed.read(root, GITIGNORE)
-    gitattributes = managed.read(root, GITATTRIBUTES)
+    gitignore = managed_blocks.read(root, GITIGNORE)
+    gitattributes = managed_blocks.read(root, GITATTRIBUTES)
 
     nested: dict[str, bytes] = {}
     for rel in [*_nested(files, GITIGNORE), *_nested(files, GITATTRIBUTES)]:
@@ -170,7 +173,7 @@ def make_plan(
             nested[rel] = data
     ignore_files = {GITIGNORE: gitignore}
     for rel in sorted(f for f in nested if f.endswith(GITIGNORE)):
-        ignore_files[rel] = managed.read(root, rel)
+        ignore_files[rel] = managed_blocks.read(root, rel)
 
     with Scratch(nested, info_exclude=info_exclude, excludes_file=excludes_file) as scratch:
         need = needs(ctx, paths)
@@ -178,10 +181,10 @@ def make_plan(
         blocks, conflicts = builder.build()
 
         attribute_block = _attribute_block(scratch, gitattributes, policy, need)
-        scratch.put(GITATTRIBUTES, managed.render(gitattributes, attribute_block))
+        scratch.put(GITATTRIBUTES, managed_blocks.render(gitattributes, attribute_block))
         lfs_paths = [p for p, n in need.items() if n.lfs]
         attrs = scratch.git.attributes(lfs_paths, ("filter",)).get()
-        attribute_files = [(GITATTRIBUTES, managed.render(gitattributes, attribute_block))]
+        attribute_files = [(GITATTRIBUTES, managed_blocks.render(gitattributes, attribute_block))]
         attribute_files += sorted(
             ((f, d) for f, d in nested.items() if f.endswith(GITATTRIBUTES)),
             key=lambda item: item[0].count("/"),
@@ -237,7 +240,7 @@ class _IgnoreBuilder:
     def __init__(
         self,
         scratch: Scratch,
-        files: dict[str, managed.ManagedFile],
+        files: dict[str, ManagedFile],
         policy: Policy,
         need: dict[str, Need],
         paths: list[str],
@@ -267,12 +270,12 @@ class _IgnoreBuilder:
     def _policy_lines(self) -> tuple[list[str], list[str], list[str]]:
         excludes: list[str] = []
         openings: list[str] = []
-        for rule in rulegen.ignore_rules(self.policy):
+        for rule in patterns.ignore_rules(self.policy):
             if rule not in self.excluded:
                 continue
             pattern = rule.pattern
             if rule in self.opened:
-                excludes += rulegen.contents_form(pattern)
+                excludes += patterns.contents_form(pattern)
                 continue
             excludes.append(pattern.text)
             if not pattern.dir_only:
@@ -280,15 +283,15 @@ class _IgnoreBuilder:
             # A directory the policy names, on a path an include spells out: open it
             # now, so files that do not exist yet are kept too.
             for inc in self.policy.include:
-                found = rulegen.openings(pattern, inc.pattern, globs=False)
+                found = patterns.openings(pattern, inc.pattern, globs=False)
                 for directory in found or []:
-                    openings += rulegen.opening_lines(directory)
+                    openings += patterns.opening_lines(directory)
                     if inc not in self.included:
                         self.included.append(inc)
         includes: list[str] = []
         for rule in self.policy.include:
             if rule in self.included:
-                includes += rulegen.include_lines(rule.pattern, rule in self.contents)
+                includes += patterns.include_lines(rule.pattern, rule in self.contents)
         return excludes, openings, includes
 
     def blocks(self) -> dict[str, list[str]]:
@@ -306,7 +309,7 @@ class _IgnoreBuilder:
         if last is not None and last[0] == blocks and set(wanted) <= last[1].keys():
             return {p: v for p in wanted if (v := last[1][p]) is not None}
         for rel, file in self.files.items():
-            self.scratch.put(rel, managed.render(file, blocks[rel]))
+            self.scratch.put(rel, managed_blocks.render(file, blocks[rel]))
         verdicts = self.scratch.git.ignore_sources(wanted).get()
         self._last = (blocks, {p: verdicts.get(p) for p in wanted})
         return verdicts
@@ -400,7 +403,7 @@ class _IgnoreBuilder:
                 elif source is not None and source.file != GITIGNORE and source.file in self.files:
                     # A nested file's `!` line overrules the root block below it.
                     base = posixpath.dirname(source.file)
-                    rel = rulegen.relativize(rule.pattern, base)
+                    rel = patterns.relativize(rule.pattern, base)
                     if rel is not None and not self._is_ours(source):
                         progress |= _Draft.add(self.drafts[source.file].excludes, [rel.text])
                 continue
@@ -424,7 +427,7 @@ class _IgnoreBuilder:
         self._tried.add(key)
         target = self._target(source)
         base = "" if target == GITIGNORE else posixpath.dirname(target)
-        include = rulegen.relativize(rule.pattern, base)
+        include = patterns.relativize(rule.pattern, base)
         if include is None:
             return False
         line = compile_pattern(source.pattern)
@@ -438,7 +441,7 @@ class _IgnoreBuilder:
                 # The block's own re-ignoring of what it opened: keep the file after it
                 # (the root block's `!` line already comes after it).
                 return target != GITIGNORE and _Draft.add(
-                    draft.includes, rulegen.include_lines(include, contents)
+                    draft.includes, patterns.include_lines(include, contents)
                 )
         rel = path[len(base) + 1 :] if base else path
         above = (d.encode("utf-8", "surrogateescape") for d in _ancestors(rel))
@@ -446,20 +449,20 @@ class _IgnoreBuilder:
             # The line names the file itself. The root block's `!` line comes after
             # every root line; a nested file's block needs one of its own.
             return target != GITIGNORE and _Draft.add(
-                draft.includes, rulegen.include_lines(include, contents)
+                draft.includes, patterns.include_lines(include, contents)
             )
         if hider is not None:
             if hider in self.opened:
                 return False
-            found = rulegen.openings(hider.pattern, include)
+            found = patterns.openings(hider.pattern, include)
             if found is None:
                 self.opened.add(hider)
                 return True
             return _Draft.add(draft.openings, _opening_lines(found))
         # A line (the user's, or a nested block's) hides a directory on the way.
-        found = rulegen.openings(line, include)
+        found = patterns.openings(line, include)
         if found is None:
-            lines = rulegen.contents_form(line)[0 if line.dir_only else 1 :]
+            lines = patterns.contents_form(line)[0 if line.dir_only else 1 :]
             return _Draft.add(draft.openings, lines)
         return _Draft.add(draft.openings, _opening_lines(found))
 
@@ -516,23 +519,26 @@ class _IgnoreBuilder:
 
 
 def _opening_lines(directories: Iterable[str]) -> list[str]:
-    return [line for d in directories for line in rulegen.opening_lines(d)]
+    return [line for d in directories for line in patterns.opening_lines(d)]
 
 
 def _exact(path: str, target: str, prefix: str, suffix: str = "") -> str:
     base = posixpath.dirname(target)
     rel = path[len(base) + 1 :] if base else path
-    return f"{prefix}/{rulegen.escape_name(rel)}{suffix}"
+    return f"{prefix}/{patterns.escape_name(rel)}{suffix}"
 
 
 def _attribute_block(
-    scratch: Scratch, gitattributes: managed.ManagedFile, policy: Policy, need: dict[str, Need]
+    scratch: Scratch,
+    gitattributes: ManagedFile,
+    policy: Policy,
+    need: dict[str, Need],
 ) -> list[str]:
-    scratch.put(GITATTRIBUTES, managed.render(gitattributes, []))
+    scratch.put(GITATTRIBUTES, managed_blocks.render(gitattributes, []))
     lfs_paths = [p for p, n in need.items() if n.lfs]
     before = scratch.git.attributes(lfs_paths, ("filter",)).get()
     wanted = {need[p].lfs for p in lfs_paths if before.get(p, {}).get("filter") != "lfs"}
-    return _unique(rulegen.lfs_line(rule).text for rule in policy.lfs if rule in wanted)
+    return _unique(patterns.lfs_line(rule).text for rule in policy.lfs if rule in wanted)
 
 
 def _unique(lines: Iterable[str]) -> list[str]:

@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from repolicy.match import Pattern, compile_pattern
+from repolicy.policy.match import Pattern, compile_pattern
 
 # `binary` is git's one built-in macro; repositories rarely define others.
 _MACROS = {"binary": ("-diff", "-merge", "-text")}

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from repolicy.checks import Context
-from repolicy.match import PatternError, validate
 from repolicy.policy import BUDGET_KEYS, Policy
+from repolicy.policy.match import PatternError, validate
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 # Directories experiment trackers write by default, and the file TensorBoard writes.
@@ -514,7 +514,7 @@ def layout_rules(
 
 
 def _selects(rule: RuleEntry, path: str) -> bool:
-    from repolicy.match import compile_pattern
+    from repolicy.policy.match import compile_pattern
 
     pattern = compile_pattern(rule.pattern)
     raw = path.encode("utf-8", "surrogateescape")

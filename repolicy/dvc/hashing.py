@@ -38,11 +38,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple
 
-from repolicy.dvcfiles import MD5, MD5_DOS2UNIX
-from repolicy.match import Pattern, compile_pattern
+from repolicy.dvc.files import MD5, MD5_DOS2UNIX
+from repolicy.policy.match import Pattern, compile_pattern
 
 if TYPE_CHECKING:
-    from repolicy.dvcfiles import DvcOut
+    from repolicy.dvc.files import DvcOut
 
 CHUNK = 1 << 20  # DVC hashes in 1 MiB reads; the dos2unix verdict is per read
 TEXT_PROBE = 512

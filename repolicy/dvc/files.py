@@ -3,7 +3,7 @@
 A `.dvc` file (and a `dvc.lock`) lists outputs: a path relative to the
 file's directory (or to its `wdir`), the `md5` of the content (`hash: md5`
 for DVC 3, none for DVC 2), and for a directory the md5 of a `.dir`
-manifest. How those hashes are computed lives in `repolicy.dvchash`.
+manifest. How those hashes are computed lives in `repolicy.dvc.hashing`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from repolicy import __version__
-from repolicy.match import Pattern
 from repolicy.policy import (
     LIST_KEYS,
     Allow,
@@ -26,6 +25,7 @@ from repolicy.policy import (
     Rule,
     Source,
 )
+from repolicy.policy.match import Pattern
 
 _FILE = "policy.cache"
 _FORMAT = 5

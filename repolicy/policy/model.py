@@ -2,7 +2,7 @@
 
 `load_policy` answers from a cache in the git directory when no policy file
 has changed, so the pre-commit hook does not import or parse YAML on every
-commit; on a miss, `repolicy.policyfile` reads the YAML. Past this module no
+commit; on a miss, `repolicy.policy.loader` reads the YAML. Past this module no
 code sees a raw mapping: checks receive `Policy`, `Rule` and `Requirement`.
 """
 
@@ -12,7 +12,7 @@ import os
 import re
 from typing import NamedTuple
 
-from repolicy.match import Pattern
+from repolicy.policy.match import Pattern
 
 POLICY_FILE = ".repolicy.yaml"
 DEFAULT_PRESET = "default"
@@ -153,12 +153,14 @@ def parse_size(text: str) -> int:
 
 def presets_dir() -> str:
     # Plain paths, not importlib.resources: the hook starts on every commit and
-    # the wheel installs the presets as ordinary files next to this module. A
+    # the wheel installs the presets as ordinary files in the package folder. A
     # source checkout keeps them in the top-level policies/ folder.
-    here = os.path.dirname(os.path.realpath(__file__))
-    installed = os.path.join(here, "policies")
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    installed = os.path.join(package, "policies")
     return (
-        installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "policies")
+        installed
+        if os.path.isdir(installed)
+        else os.path.join(os.path.dirname(package), "policies")
     )
 
 
@@ -176,19 +178,19 @@ def load_policy(
     With `cache_dir`, a policy resolved before is reused while none of the
     files it was read from (nor the absence of `.repolicy.yaml`) has changed.
     """
-    from repolicy import policycache
+    from repolicy.policy import cache
 
     root_str = os.fspath(root) if root is not None else None
     key = (root_str, explicit)
     if cache_dir is not None:
-        cached = policycache.read(cache_dir, key)
+        cached = cache.read(cache_dir, key)
         if cached is not None:
             return cached
-    from repolicy.policyfile import read_policy
+    from repolicy.policy.loader import read_policy
 
     policy, files = read_policy(root_str, explicit)
     if cache_dir is not None:
         if explicit is None and root_str is not None:
             files.append(os.path.join(root_str, POLICY_FILE))  # its absence matters too
-        policycache.write(cache_dir, key, policy, files)
+        cache.write(cache_dir, key, policy, files)
     return policy

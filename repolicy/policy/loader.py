@@ -18,11 +18,9 @@ from typing import Protocol
 import yaml
 
 from repolicy.errors import PolicyError
-from repolicy.match import Pattern, PatternError, validate
 from repolicy.policy import (
     ALLOW_KEYS,
     BUDGET_KEYS,
-    COUNT_BUDGET_KEYS,
     DEFAULT_PRESET,
     ITEM_KEYS,
     LIST_KEYS,
@@ -39,6 +37,8 @@ from repolicy.policy import (
     preset_names,
     presets_dir,
 )
+from repolicy.policy.match import Pattern, PatternError, validate
+from repolicy.policy.model import COUNT_BUDGET_KEYS
 
 SEVERITY_OFF = "off"  # in a policy file only: the item is removed while merging
 _STR = "tag:yaml.org,2002:str"

@@ -10,7 +10,7 @@ newline, `%`, `:` or `,` cannot end the command early or start another one.
 from __future__ import annotations
 
 from repolicy.report import ERROR, Report, Violation, plural, quote_c, safe_text
-from repolicy.sarif import message_text
+from repolicy.report.sarif import message_text
 
 _COMMANDS = {ERROR: "error"}
 

@@ -1,0 +1,1 @@
+"""DVC: its files read with positions, and its content hashes."""

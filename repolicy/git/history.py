@@ -1,0 +1,341 @@
+"""Walking history: every blob each commit wrote, at its path, in one pass."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import NamedTuple
+
+from repolicy.errors import GitError
+from repolicy.git.attributes import _Attributes
+from repolicy.git.objects import BlobFacts, _BlobQuestions, loose_ids, read_loose
+from repolicy.git.query import Feed, _Lines
+from repolicy.git.records import (
+    GITLINK,
+    SYMLINK,
+    CommitChanges,
+    HistoryEntry,
+    ObjectInfo,
+    TreeChange,
+    decode,
+    encode,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.git.repo import Git
+
+
+def revision_input(revisions: Sequence[str]) -> tuple[list[str], bytes]:
+    """`revisions` split for a `--stdin` walk: options (`--branches`, `--not`...)
+    stay on the command line, names go to stdin, once each. A push of 60,000
+    tags names 60,000 commits, more than a command line holds.
+
+    `--stdin` comes first on the command line, where no `--not` is in force
+    yet; a name after an odd number of `--not` is sent as `^name` instead."""
+    options: list[str] = []
+    names: dict[str, None] = {}
+    negated = False
+    for rev in revisions:
+        if rev == "--not":
+            negated = not negated
+            options.append(rev)
+        elif rev.startswith("-"):
+            options.append(rev)
+        elif negated and not rev.startswith("^"):
+            names["^" + rev] = None
+        elif negated:
+            names[rev[1:]] = None
+        else:
+            names[rev] = None
+    return options, b"".join(encode(name) + b"\n" for name in names)
+
+
+class RawRecord(NamedTuple):
+    """One `--raw` record; a merge's combined record has one old mode and id per parent."""
+
+    old_modes: list[str]
+    old_oids: list[str]
+    new_mode: str
+    new_oid: str
+    status: str
+    path: bytes
+
+
+def raw_record(meta: bytes, path: bytes) -> RawRecord:
+    """One `--raw` record from its meta field and its path (with `-c`, a merge's)."""
+    text = meta.decode()
+    n = len(text) - len(text.lstrip(":"))
+    parts = text[n:].split(" ")
+    return RawRecord(
+        parts[:n], parts[n + 1 : 2 * n + 1], parts[n], parts[2 * n + 1], parts[-1][:1], path
+    )
+
+
+class HistoryWalk(NamedTuple):
+    entries: list[HistoryEntry]
+    objects: set[bytes]  # the ids of the commits and trees of the walk
+
+
+_TREE = b"040000"
+
+
+_NOTHING = (b"000000", GITLINK.encode())
+
+
+_MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
+
+
+class WalkParser:
+    """`git log --raw -z -c --format=%x01%H[ %T]` (with or without `-t`), parsed
+    chunk by chunk as it arrives.
+
+    Read field by field: a path may hold any byte but NUL, so only the order
+    of the fields tells a commit's header from a path. A record is a meta
+    field (`:` once per parent, the parents' modes, the new mode, the
+    parents' ids, the new id, the status letters) and then its path.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[HistoryEntry] = []
+        self.objects: set[bytes] = set()  # commits and trees
+        self._commit = ""
+        self._meta: bytes | None = None
+        self._fields = _Lines(b"\0")
+
+    def feed(self, data: bytes) -> None:
+        fields = self._fields.feed(data)
+        add_entry, add_object = self.entries.append, self.objects.add
+        commit, meta = self._commit, self._meta
+        for field in fields:
+            if meta is not None:
+                parts = meta.split(b" ")
+                if meta[1] == 0x3A:  # a merge's combined record: one ':' per parent
+                    n = len(meta) - len(meta.lstrip(b":"))
+                    mode, oid = parts[n], parts[2 * n + 1]
+                else:
+                    mode, oid = parts[1], parts[3]
+                meta = None
+                if mode == _TREE:
+                    add_object(oid)
+                elif mode not in _NOTHING and parts[-1][:1] != b"D":
+                    mode_text = _MODES.get(mode) or mode.decode()
+                    add_entry(HistoryEntry(commit, decode(field), oid.decode(), mode_text))
+                continue
+            field = field.lstrip(b"\n")
+            if field[:1] == b":":
+                meta = field
+            elif field[:1] == b"\x01":
+                ids = field[1:].split()
+                add_object(ids[0])
+                if len(ids) > 1:
+                    add_object(ids[1])
+                commit = ids[0].decode()
+        self._commit, self._meta = commit, meta
+
+    def result(self) -> HistoryWalk:
+        return HistoryWalk(self.entries, self.objects)
+
+
+def parse_history_walk(chunks: Iterable[bytes]) -> HistoryWalk:
+    parser = WalkParser()
+    for data in chunks:
+        parser.feed(data)
+    return parser.result()
+
+
+class HistoryScan:
+    """The history walk, with the facts of each blob gathered while it goes.
+
+    Each new blob id is asked of `cat-file` (its size, then the contents of
+    the small ones, kept where `keep` says) and each new path of `check-attr`
+    as soon as the walk meets them: both run beside `git log` instead of
+    after it. Git without `cat-file --batch-command` (before 2.36) is asked
+    once the walk is over.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        revisions: Sequence[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None,
+        attributes: Sequence[str],
+        objects: str | None = None,
+        promised: Collection[str] = (),
+    ) -> None:
+        self.info: dict[str, ObjectInfo] = {}
+        self._objects = objects
+        self._promised = promised
+        self.contents: dict[str, bytes] = {}
+        self.attributes = _Attributes()
+        self._git = git
+        self._read_below = read_below
+        self._keep = keep
+        self._attr_fields = _Lines(b"\0")
+        self._attr_carry: list[bytes] = []
+        self._attr_paths: collections.deque[str] = collections.deque()
+        self._attr_names = len(attributes)
+        self._attr_answers = 0
+        self._attr_path = ""
+        self._log = git._history_log(revisions, trees=True)
+        self._blobs = _BlobQuestions(git, read_below, keep, self.info, self.contents)
+        self._attrs = Feed(
+            git, ("check-attr", "-z", "--stdin", "--cached", *attributes), self._on_attributes
+        )
+
+    def _on_attributes(self, data: bytes) -> None:
+        fields = self._attr_carry + self._attr_fields.feed(data)
+        whole = len(fields) - len(fields) % 3
+        self._attr_carry = fields[whole:]
+        for k in range(0, whole, 3):
+            # Answers come in the order asked, one per name: the path objects
+            # the walk made are reused rather than decoded again.
+            if self._attr_answers == 0:
+                self._attr_path = self._attr_paths.popleft()
+                self._attr_answers = self._attr_names
+            self._attr_answers -= 1
+            self.attributes.add(self._attr_path, fields[k + 1], fields[k + 2])
+
+    def release(self) -> None:
+        """Drop the facts once they are attached to the blobs."""
+        self.info, self.contents, self.attributes = {}, {}, _Attributes()
+
+    def get(self) -> HistoryWalk:
+        parser = WalkParser()
+        seen_oids: dict[str, None] = {}
+        seen_paths: set[str] = set()
+        done = 0
+        # Loose objects are read here, as the hook reads them: git would hang
+        # on a FIFO and believe a header that lies. A partial clone's absent
+        # blobs are never asked: git would fetch them.
+        objects = self._objects
+        loose = loose_ids(objects) if objects is not None else set()
+        asked: list[str] = []  # of git
+        for data in self._log.stream():
+            parser.feed(data)
+            fresh = parser.entries[done:]
+            done = len(parser.entries)
+            oids = list(dict.fromkeys(e.oid for e in fresh if e.oid not in seen_oids))
+            paths = list(
+                dict.fromkeys(
+                    e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths
+                )
+            )
+            seen_oids.update(dict.fromkeys(oids))
+            seen_paths.update(paths)
+            if self._promised:
+                oids = [o for o in oids if o not in self._promised]
+            if loose and objects is not None:
+                here = [o for o in oids if o in loose]
+                if here:
+                    rest = read_loose(
+                        objects, here, self._read_below, self._keep, self.info, self.contents
+                    )
+                    unread = set(here) - set(rest)
+                    oids = [o for o in oids if o not in unread]
+            asked += oids
+            self._blobs.ask(oids)
+            if paths:
+                self._attr_paths.extend(paths)
+                self._attrs.send(b"\0".join(map(encode, paths)) + b"\0")
+        walk = parser.result()
+        try:
+            self._blobs.finish()
+        except GitError:
+            # Git died on an object: what it said is asked again, one object
+            # at a time where it dies (see `BlobFacts`).
+            for oid in asked:
+                self.info.pop(oid, None)
+                self.contents.pop(oid, None)
+            facts = BlobFacts(self._git, asked, self._read_below, self._keep)
+            info, contents = facts.get()
+            self.info.update(info)
+            self.contents.update(contents)
+        self._attrs.finish()
+        return walk
+
+
+def parse_commit_changes(out: bytes) -> list[CommitChanges]:
+    """Parse `git log --raw -z -c` with the header `%x01%H %P%x02<trailers>%x02`.
+
+    Read field by field, as `WalkParser` does: a path may hold \\x01 or \\x02,
+    so only the order of the fields tells a header from a path.
+    """
+    commits: list[CommitChanges] = []
+    header: bytes | None = None
+    changes: list[TreeChange] = []
+    meta: bytes | None = None
+
+    def close() -> None:
+        if header is None:
+            return
+        ids_text, _, rest = header.partition(b"\x02")
+        trailers = rest.rpartition(b"\x02")[0]
+        ids = ids_text.decode().split()
+        allow = tuple(v.strip() for v in decode(trailers).split("\x1f") if v.strip())
+        commits.append(CommitChanges(ids[0], tuple(ids[1:]), allow, tuple(changes)))
+
+    for field in out.split(b"\0"):
+        if meta is not None:
+            record = raw_record(meta, field)
+            meta = None
+            present = [
+                o for m, o in zip(record.old_modes, record.old_oids, strict=True) if m != "000000"
+            ]
+            zero = "0" * len(record.new_oid)
+            changes.append(
+                TreeChange(
+                    decode(record.path),
+                    bool(present),
+                    record.new_mode != "000000",
+                    present[0] if present else zero,
+                    record.new_oid,
+                )
+            )
+            continue
+        field = field.lstrip(b"\n")
+        if field[:1] == b":":
+            meta = field
+        elif field[:1] == b"\x01":
+            close()
+            header, changes = field[1:], []
+    close()
+    return commits
+
+
+def _parse_parent_diffs(
+    pairs: list[tuple[str, str]], out: bytes
+) -> list[tuple[str, str, tuple[TreeChange, ...]]]:
+    """`diff-tree --stdin --always -z`: for each input pair in order, the commit id
+    then its raw records (a path follows each record's meta field)."""
+    result: list[tuple[str, str, tuple[TreeChange, ...]]] = []
+    changes: list[TreeChange] = []
+    meta: bytes | None = None
+    for field in out.split(b"\0"):
+        if meta is not None:
+            old_mode, new_mode, old_oid, new_oid = meta[1:].split(b" ")[:4]
+            changes.append(
+                TreeChange(
+                    decode(field),
+                    old_mode != b"000000",
+                    new_mode != b"000000",
+                    old_oid.decode(),
+                    new_oid.decode(),
+                )
+            )
+            meta = None
+            continue
+        field = field.strip(b"\n")
+        if field[:1] == b":":
+            meta = field
+        elif field:
+            if result:
+                result[-1] = (*result[-1][:2], tuple(changes))
+            if len(result) == len(pairs):
+                break
+            result.append((*pairs[len(result)], ()))
+            changes = []
+    if result:
+        result[-1] = (*result[-1][:2], tuple(changes))
+    return result

@@ -1,0 +1,460 @@
+"""Reading objects: sizes and small contents in batches, loose objects with bounds.
+
+The one thing read without git is a loose object (`read_loose`): what the
+hook was just given, and what git itself would hang on or believe too readily.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+from repolicy.errors import GitError
+from repolicy.git.query import Feed, _Lines
+from repolicy.git.records import ObjectInfo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.git.repo import Git
+
+
+class BlobFacts:
+    """Sizes, then small blobs' contents: loose objects read in place (with
+    `objects`; see `read_loose`), the rest asked of one `cat-file
+    --batch-command` (`_BlobQuestions`). Git older than 2.36 lacks
+    --batch-command: then the same answer comes from `--batch-check` and `--batch`.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        oids: list[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None = None,
+        objects: str | None = None,
+    ) -> None:
+        self.git = git
+        self.read_below = read_below
+        # Which contents to hold on to: over a whole history, keeping every
+        # small blob would make memory grow with the repository.
+        self.keep = keep
+        self.info: dict[str, ObjectInfo] = {}
+        self.contents: dict[str, bytes] = {}
+        # Objects a partial clone left out: git would fetch each one it is
+        # asked about. Every transport is refused instead, git dies on them,
+        # and they end up here (see `_fallback`).
+        self.promised: set[str] = set()
+        self.partial = False
+        if objects is not None:
+            oids = read_loose(objects, oids, read_below, keep, self.info, self.contents)
+            if oids and is_partial_clone(objects):
+                self.partial = True
+                git.env["GIT_ALLOW_PROTOCOL"] = ""
+        self.oids = oids  # the ones git is asked about
+        self.questions: _BlobQuestions | None = None
+        if oids:
+            self.questions = _BlobQuestions(git, read_below, keep, self.info, self.contents)
+            self.questions.ask(oids)
+
+    def get(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
+        if self.questions is not None:
+            try:
+                self.questions.finish()
+            except GitError:
+                for oid in self.oids:  # answered before git died: asked again
+                    self.info.pop(oid, None)
+                    self.contents.pop(oid, None)
+                info, contents = self._fallback()
+                self.info.update(info)
+                self.contents.update(contents)
+            self.questions = None
+        return self.info, self.contents
+
+    def _fallback(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
+        """One object at a time where git dies on one (damaged, or a partial
+        clone's that git may not fetch): that object gets no facts, the rest do."""
+        info: dict[str, ObjectInfo] = {}
+        contents: dict[str, bytes] = {}
+        absent = _each_answered(
+            self.git,
+            ("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"),
+            self.oids,
+            lambda asked, out: _parse_batch_check_into(out, info),
+        )
+        if self.partial:
+            self.promised.update(absent)
+        small = [o for o, i in info.items() if i.type == "blob" and i.size < self.read_below]
+        damaged = _each_answered(
+            self.git,
+            ("cat-file", "--batch"),
+            small,
+            lambda asked, out: _parse_batch_into(out, contents),
+        )
+        for oid in damaged:  # its size was read, its contents cannot be
+            del info[oid]
+        if self.keep is not None:
+            contents = {oid: data for oid, data in contents.items() if self.keep(data)}
+        return info, contents
+
+
+def _each_answered(
+    git: Git, args: tuple[str, ...], oids: list[str], parse: Callable[[list[str], bytes], int]
+) -> list[str]:
+    """`cat-file` over `oids`; `parse` takes the answers and says how many are
+    whole. When git dies on an object its message names, that object is
+    skipped (left without facts) and the rest asked again; any other failure
+    is git's own, and raised. Returns the skipped objects."""
+    skipped = []
+    todo = oids
+    while todo:
+        pending = git.start(*args, input="".join(o + "\n" for o in todo).encode())
+        out, err = pending.proc.communicate(pending.input or b"")
+        answered = parse(todo, out)
+        returncode = pending.proc.wait()
+        if returncode == 0:
+            break
+        if answered >= len(todo) or todo[answered].encode() not in err:
+            raise GitError(pending.argv, returncode, err.decode(errors="replace"))
+        skipped.append(todo[answered])
+        todo = todo[answered + 1 :]
+    return skipped
+
+
+# Enough of a loose object's compressed bytes to hold the header of any object
+# and the whole of one small enough to be an LFS pointer.
+_LOOSE_HEAD = 4096
+
+
+_LOOSE_TYPES = {b"blob": "blob", b"tree": "tree", b"commit": "commit", b"tag": "tag"}
+
+
+# zlib cannot shrink data more than about 1032 to 1, nor grow it by more than
+# 5 bytes per 16 KiB block and a few bytes of framing: a header that claims
+# a size outside those bounds of the file it is in says something false.
+_MAX_RATIO = 1100
+
+
+def read_loose(
+    objects: str,
+    oids: list[str],
+    read_below: int,
+    keep: Callable[[bytes], bool] | None,
+    info: dict[str, ObjectInfo],
+    contents: dict[str, bytes],
+) -> list[str]:
+    """Facts about loose objects read straight from `objects/xx/yyyy`; returns the
+    oids still to ask `cat-file` about (packed, or in an alternate).
+
+    What `git add` just wrote is loose, so the hook learns everything it needs
+    about the staged blobs without starting a process. Only the header is
+    inflated, and the whole object only when it is under `read_below` bytes
+    (or when the file's own size belies its header). The bytes are the object
+    as stored: what a push sends, not what a `refs/replace/` object would show.
+
+    A loose file that is there but cannot be read as an object (damaged, a
+    header that lies, not a regular file) is left out of `info` and not asked
+    of git either: git would hang on a FIFO and believe a lying header. The
+    caller takes an id without facts for an unreadable object, never for 0 bytes.
+    """
+    rest = []
+    for oid in oids:
+        try:
+            facts = _loose_object(os.path.join(objects, oid[:2], oid[2:]), read_below)
+        except (FileNotFoundError, NotADirectoryError):  # not loose: packed, or elsewhere
+            rest.append(oid)
+            continue
+        if facts is None:
+            continue  # unreadable
+        kind, size, data = facts
+        info[oid] = ObjectInfo(oid, kind, size)
+        if data is not None and kind == "blob" and (keep is None or keep(data)):
+            contents[oid] = data
+    return rest
+
+
+def _loose_object(path: str, read_below: int) -> tuple[str, int, bytes | None] | None:
+    """(type, size, contents when under `read_below`) of one loose object file, or
+    None when the file is there but is not a sound object. Never blocks (a
+    FIFO), never reads more than the header promises (a zlib bomb)."""
+    import stat
+    import zlib
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+            raise
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        raw = os.read(fd, _LOOSE_HEAD)
+        inflate = zlib.decompressobj()
+        head = inflate.decompress(raw, 64)
+        header, nul, data = head.partition(b"\0")
+        kind_raw, space, size_text = header.partition(b" ")
+        kind = _LOOSE_TYPES.get(kind_raw)
+        # Digits only: int() would take "-5", "+5", " 5" or "5_0".
+        if not nul or not space or kind is None or not size_text.isdigit():
+            return None
+        size = int(size_text)
+        stored = st.st_size
+        if size > (stored + 64) * _MAX_RATIO:
+            return None  # far more than the file could ever inflate to
+        too_big_a_file = stored > size + size // 2048 + 4096
+        if size >= read_below and not too_big_a_file:
+            return kind, size, None
+        # Inflate the whole object, never beyond one byte past the claimed size.
+        chunks = [data]
+        have = len(data)
+        pending = inflate.unconsumed_tail
+        while have <= size and not inflate.eof:
+            if not pending:
+                pending = os.read(fd, 1 << 16)
+                if not pending:
+                    break
+            out = inflate.decompress(pending, size + 1 - have)
+            pending = inflate.unconsumed_tail
+            have += len(out)
+            if size < read_below:
+                chunks.append(out)
+        if have != size or not inflate.eof:
+            return None
+        return kind, size, b"".join(chunks) if size < read_below else None
+    except (OSError, zlib.error):
+        return None
+    finally:
+        os.close(fd)
+
+
+def loose_ids(objects: str) -> set[str]:
+    """The ids of the loose objects in `objects` (one listing per fan-out directory)."""
+    found: set[str] = set()
+    for k in range(256):
+        prefix = f"{k:02x}"
+        try:
+            names = os.listdir(os.path.join(objects, prefix))
+        except OSError:
+            continue
+        found.update(prefix + name for name in names if len(name) in (38, 62))
+    return found
+
+
+def is_partial_clone(objects: str) -> bool:
+    """Whether objects came from a partial clone's promisor remote (a `.promisor`
+    pack): objects it left out are fetched by git on demand, unless asked not to."""
+    try:
+        names = os.listdir(os.path.join(objects, "pack"))
+    except OSError:
+        return False
+    return any(name.endswith(".promisor") for name in names)
+
+
+def objects_directory(git_dir: str) -> str:
+    """Where a repository's own objects live: `$GIT_OBJECT_DIRECTORY`, or `objects`
+    in the common directory (a linked worktree's `commondir` names it)."""
+    configured = os.environ.get("GIT_OBJECT_DIRECTORY")
+    if configured:
+        return configured
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
+            common = os.path.normpath(os.path.join(git_dir, f.read().strip()))
+    except OSError:
+        common = git_dir
+    return os.path.join(common, "objects")
+
+
+_OBJECT_TYPE_NAMES = {t: t.decode() for t in (b"blob", b"tree", b"commit", b"tag")}
+
+
+class _BlobQuestions:
+    """One `cat-file --batch-command --buffer` asked, as ids arrive, for sizes and
+    then for the contents of the blobs under `read_below` bytes.
+
+    One process, so the pack is mapped once. Only the caller's thread
+    writes, and it never waits on an answer while writing; the reader thread
+    parses the answers in the order the questions were written (`_asked`)
+    and never writes, so neither side can block the other.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        read_below: int,
+        keep: Callable[[bytes], bool] | None,
+        info: dict[str, ObjectInfo],
+        contents: dict[str, bytes],
+    ) -> None:
+        import threading
+
+        self._read_below = read_below
+        self._keep = keep
+        self._info = info
+        self._contents = contents
+        self._answered = threading.Condition()
+        self._asked: collections.deque[tuple[bool, list[str]]] = collections.deque()
+        self._sizes_unanswered = 0
+        self._small: list[str] = []  # sized, contents not asked for yet
+        self._batch: tuple[bool, list[str]] | None = None
+        self._k = 0
+        self._buffer = bytearray()
+        self.feed = Feed(git, ("cat-file", "--batch-command", "--buffer"), self._parse)
+
+    def ask(self, oids: list[str]) -> None:
+        """Sizes of `oids`, and contents of the small blobs sized since last time."""
+        with self._answered:
+            small, self._small = self._small, []
+            lines = [b"info %s\n" % o.encode() for o in oids]
+            if oids:
+                self._asked.append((False, oids))
+                self._sizes_unanswered += 1
+            if small:
+                self._asked.append((True, small))
+                lines += [b"contents %s\n" % o.encode() for o in small]
+        if lines:
+            self.feed.send(b"".join(lines) + b"flush\n")
+
+    def finish(self) -> None:
+        """Wait for every size, ask for the last contents, and read them."""
+        with self._answered:
+            while self._sizes_unanswered and self.feed.alive():
+                self._answered.wait(0.05)
+        self.ask([])
+        self.feed.finish()
+
+    def _parse(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        pos = 0
+        small: list[str] = []
+        info, read_below = self._info, self._read_below
+        while True:
+            if self._batch is None:
+                with self._answered:
+                    if not self._asked:
+                        break
+                    self._batch, self._k = self._asked.popleft(), 0
+            is_contents, oids = self._batch
+            k = self._k
+            if not is_contents:
+                # Sizes come one line each: take every whole line at once.
+                lines = bytes(buffer[pos:]).split(b"\n", len(oids) - k)
+                for line in lines[:-1]:
+                    pos += len(line) + 1
+                    parts = line.split(b" ")
+                    oid = oids[k]
+                    k += 1
+                    if len(parts) == 3:  # not "<oid> missing"
+                        kind = _OBJECT_TYPE_NAMES.get(parts[1]) or parts[1].decode()
+                        size = int(parts[2])
+                        info[oid] = ObjectInfo(oid, kind, size)
+                        if kind == "blob" and size < read_below:
+                            small.append(oid)
+            else:
+                end = buffer.find(b"\n", pos)
+                if end < 0:
+                    break
+                parts = bytes(buffer[pos:end]).split(b" ")
+                if len(parts) != 3:  # "<oid> missing"
+                    pos = end + 1
+                else:
+                    size = int(parts[2])
+                    if len(buffer) < end + size + 2:
+                        break
+                    content = bytes(buffer[end + 1 : end + 1 + size])
+                    pos = end + size + 2
+                    if self._keep is None or self._keep(content):
+                        self._contents[oids[k]] = content
+                k += 1
+            self._k = k
+            if k < len(oids):
+                if is_contents:
+                    continue
+                break  # the rest of the sizes are still to come
+            self._batch = None
+            if not is_contents:
+                with self._answered:
+                    self._sizes_unanswered -= 1
+                    self._small += small
+                    small = []
+                    self._answered.notify_all()
+        if small:
+            with self._answered:
+                self._small += small
+        del buffer[:pos]
+
+
+class DiskSizes:
+    """`cat-file --batch-check=%(objectsize:disk)` over many ids, summed as the
+    answers arrive."""
+
+    def __init__(self, git: Git, oids: Iterable[bytes]) -> None:
+        self._total = 0
+        self._lines = _Lines()
+        self._feed = Feed(git, ("cat-file", "--batch-check=%(objectsize:disk)"), self._add)
+        self._feed.send(_batches(oids))
+
+    def _add(self, data: bytes) -> None:
+        for line in self._lines.feed(data):
+            if not line.endswith(b" missing"):
+                self._total += int(line)
+
+    def get(self) -> int:
+        self._feed.finish()
+        return self._total
+
+
+def _batches(oids: Iterable[bytes], size: int = 4096) -> Iterator[bytes]:
+    batch: list[bytes] = []
+    for oid in oids:
+        batch.append(oid)
+        if len(batch) == size:
+            yield b"\n".join(batch) + b"\n"
+            batch = []
+    if batch:
+        yield b"\n".join(batch) + b"\n"
+
+
+def _parse_batch_check(out: bytes) -> dict[str, ObjectInfo]:
+    info: dict[str, ObjectInfo] = {}
+    _parse_batch_check_into(out, info)
+    return info
+
+
+def _parse_batch_check_into(out: bytes, info: dict[str, ObjectInfo]) -> int:
+    """Whole answer lines into `info`; returns how many there were."""
+    lines = out.split(b"\n")[:-1]
+    for line in lines:
+        parts = line.decode().split(" ")
+        if len(parts) == 3:  # not "<oid> missing"
+            info[parts[0]] = ObjectInfo(parts[0], parts[1], int(parts[2]))
+    return len(lines)
+
+
+def _parse_batch(out: bytes) -> dict[str, bytes]:
+    contents: dict[str, bytes] = {}
+    _parse_batch_into(out, contents)
+    return contents
+
+
+def _parse_batch_into(out: bytes, contents: dict[str, bytes]) -> int:
+    """Whole `cat-file --batch` answers into `contents`; returns how many there were."""
+    pos = answered = 0
+    while pos < len(out):
+        eol = out.find(b"\n", pos)
+        if eol < 0:
+            break
+        header = out[pos:eol].split(b" ")
+        if len(header) != 3:  # "<oid> missing"
+            pos = eol + 1
+            answered += 1
+            continue
+        size = int(header[2])
+        if len(out) < eol + size + 2:
+            break  # cut short: git died while writing it
+        contents[header[0].decode()] = out[eol + 1 : eol + 1 + size]
+        pos = eol + size + 2
+        answered += 1
+    return answered

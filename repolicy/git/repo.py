@@ -1,0 +1,853 @@
+"""Every question repolicy asks of git, and nothing else.
+
+Each function is named for the fact it returns. Lists of paths and objects
+travel on stdin (`--stdin`, `--batch-check`), output is read with `-z`, and
+paths are decoded once, here, with surrogateescape so names that are not
+UTF-8 survive the round trip. No other module runs git (`repolicy.git.process`
+starts the processes) or reads the repository's own files: the one thing
+read without git is a loose object (`read_loose`: what the hook was just
+given, and what git itself would hang on or believe too readily).
+
+Every call sees the objects as stored (no `refs/replace/`) and neutral
+values for the settings that change what plumbing prints (`_NEUTRAL_CONFIG`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterable, Sequence
+
+from repolicy.errors import GitError, RepolicyError
+from repolicy.git.attributes import AttributeReader, _parse_check_attr
+from repolicy.git.environment import _DISCOVERY_ENV, _NEUTRAL_ARGS, _env
+from repolicy.git.history import (
+    _MODES,
+    HistoryScan,
+    HistoryWalk,
+    _parse_parent_diffs,
+    parse_commit_changes,
+    parse_history_walk,
+    revision_input,
+)
+from repolicy.git.objects import BlobFacts, DiskSizes, _parse_batch, _parse_batch_check
+from repolicy.git.process import Process
+from repolicy.git.query import Pending, Query, StreamQuery
+from repolicy.git.records import (
+    ALLOW_FROZEN_TRAILER,
+    Change,
+    CommitChanges,
+    HistoryEntry,
+    IgnoreSource,
+    IndexEntry,
+    ObjectInfo,
+    RepoInfo,
+    TreeChange,
+    decode,
+    encode,
+)
+
+# Paths relative to the top level whatever `diff.relative` says; renames split
+# into delete + add, which is all a check of the new side needs.
+_STAGED_DIFF = (
+    "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
+    "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
+)  # fmt: skip
+
+
+class Git:
+    """Runs git in one repository (or, before discovery, one directory)."""
+
+    def __init__(self, cwd: str) -> None:
+        self.cwd = cwd
+        self.env = _env()
+
+    def start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
+        """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
+        argv = ("git", *args)
+        if not os.path.isdir(self.cwd):
+            raise RepolicyError(f"not a directory: {self.cwd}")
+        try:
+            proc = Process(
+                ("git", "-C", self.cwd, *_NEUTRAL_ARGS, *args), self.env, stdin or input is not None
+            )
+        except FileNotFoundError:
+            raise RepolicyError("git is not installed or not on PATH") from None
+        return Pending(argv, proc, input)
+
+    def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
+        return self.start(*args, input=input).result(ok)
+
+    # -- the repository ---------------------------------------------------
+
+    def discover(self) -> Query[RepoInfo]:
+        """Top level, git directory and current prefix; a clear error outside a work tree."""
+        found = _plain_repository(self.cwd)
+        if found is not None:
+            return Query(None, self._repo_info, found)
+        pending = self.start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
+        return Query(pending, self._repo_info, RepoInfo("", "", ""), self._not_a_repository)
+
+    def _repo_info(self, out: bytes) -> RepoInfo:
+        lines = decode(out).split("\n")
+        if len(lines) < 3:
+            raise RepolicyError(f"not a work tree (a bare repository?): {self.cwd}")
+        return RepoInfo(toplevel=lines[0], git_dir=lines[1], prefix=lines[2])
+
+    def _not_a_repository(self, exc: GitError) -> Exception:
+        if "not a git repository" in exc.stderr:
+            return RepolicyError(f"not a git repository: {self.cwd}")
+        if "must be run in a work tree" in exc.stderr:
+            return RepolicyError(f"not a work tree (a bare repository?): {self.cwd}")
+        return exc
+
+    # -- the index --------------------------------------------------------
+
+    def staged_changes(self, git_dir: str | None = None) -> Query[list[Change]]:
+        """Index against HEAD (or against nothing on an unborn branch). With
+        `git_dir`, the answer is kept in (and taken from) a cache there, valid
+        for this index file and HEAD's tree: see `indexcache`."""
+        if git_dir is None or "GIT_INDEX_FILE" in os.environ:
+            return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
+        key = self.start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+        if not key:  # an unborn branch
+            return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
+        from repolicy.git import indexcache
+
+        cache_dir = os.path.join(git_dir, "repolicy")
+        index = os.path.join(git_dir, "index")
+        cached = indexcache.read(cache_dir, indexcache.STAGED, index, key)
+        if cached is not None:
+            return Query(None, parse_raw_diff, parse_raw_diff(cached))
+        before = indexcache.stamp(index)
+
+        def parse(out: bytes) -> list[Change]:
+            indexcache.write(cache_dir, indexcache.STAGED, index, before, out, key)
+            return parse_raw_diff(out)
+
+        # Against the very tree the answer is stored for, should HEAD move meanwhile.
+        return Query(self.start(*_STAGED_DIFF, decode(key), "--"), parse, [])
+
+    def index_entries(
+        self, under: Iterable[str] | None = None, git_dir: str | None = None
+    ) -> Query[list[IndexEntry]]:
+        """The index; with `under`, only the entries at or below those repository
+        paths (the rest are never decoded). With `git_dir` too, the listing is
+        kept in (and taken from) a cache there: see `indexcache`."""
+        if under is None:
+            return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
+        wanted = {encode(p.rstrip("/")) for p in under}
+        if git_dir is None or "GIT_INDEX_FILE" in os.environ:
+            return Query(
+                self.start("ls-files", "--stage", "-z"),
+                lambda out: _parse_ls_files_under(out, wanted),
+                [],
+            )
+        from repolicy.git import indexcache
+
+        cache_dir = os.path.join(git_dir, "repolicy")
+        index = os.path.join(git_dir, "index")
+        cached = indexcache.read(cache_dir, indexcache.LISTING, index)
+        if cached is not None:
+            return Query(None, _parse_ls_files, _parse_ls_files_under(cached, wanted))
+        before = indexcache.stamp(index)
+
+        def parse(out: bytes) -> list[IndexEntry]:
+            indexcache.write(cache_dir, indexcache.LISTING, index, before, out)
+            return _parse_ls_files_under(out, wanted)
+
+        return Query(self.start("ls-files", "--stage", "-z"), parse, [])
+
+    def untracked(self, ignored: bool) -> Query[list[str]]:
+        """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
+        args = ["ls-files", "-z", "--others", "--exclude-standard"]
+        if ignored:
+            args.append("--ignored")
+        return Query(self.start(*args), _parse_paths, [])
+
+    # -- history ----------------------------------------------------------
+
+    def history(self, revisions: Sequence[str]) -> Query[list[HistoryEntry]]:
+        """Every blob each commit of `revisions` wrote, at every path, oldest commit first.
+
+        One `git log --raw`: a root commit counts as adding all its files, a
+        merge only for what differs from every parent (what the merge itself
+        wrote); blobs it brings from a side branch are that branch's commits'.
+        """
+        pending = self._history_log(revisions, trees=False)
+        return StreamQuery(pending, lambda chunks: parse_history_walk(chunks).entries, [])
+
+    def history_walk(self, revisions: Sequence[str]) -> Query[HistoryWalk]:
+        """`history`, plus every commit and tree the walk passes: with the blobs,
+        all the objects `rev-list --objects` would list (`-t` names each tree
+        a commit changed; `%T` its root tree), so their disk usage can be summed
+        without walking the history a second time."""
+        pending = self._history_log(revisions, trees=True)
+        return StreamQuery(pending, parse_history_walk, HistoryWalk([], set()))
+
+    def _history_log(self, revisions: Sequence[str], trees: bool) -> Pending:
+        """The `git log` that `WalkParser` reads."""
+        options, names = revision_input(revisions)
+        return self.start(
+            "log", "--stdin", "--raw", *(["-t"] if trees else []), "-z", "-c", "--no-abbrev",
+            "--no-renames", "--root", "--reverse", "--topo-order", "--ignore-missing",
+            "--format=%x01%H %T" if trees else "--format=%x01%H", *options, "--",
+            input=names,
+        )  # fmt: skip
+
+    def history_scan(
+        self,
+        revisions: Sequence[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None,
+        attributes: Sequence[str],
+        objects: str | None = None,
+        promised: Collection[str] = (),
+    ) -> HistoryScan:
+        """`history_walk`, with every blob's facts and every path's attributes
+        asked while the walk goes (see `HistoryScan`). With `objects`, loose
+        objects are read there; `promised` ids are never asked (see `promised`)."""
+        return HistoryScan(self, revisions, read_below, keep, attributes, objects, promised)
+
+    def promised(self, revisions: Sequence[str]) -> Query[set[str]]:
+        """In a partial clone, the objects `revisions` reach that are not here (the
+        promisor remote has them). Asking `cat-file` about one would fetch it;
+        `rev-list --missing=print` lists them and fetches nothing. From now on
+        no git call of this object may fetch either: every transport is refused."""
+        self.env["GIT_ALLOW_PROTOCOL"] = ""
+        options, names = revision_input(revisions)
+        pending = self.start(
+            "rev-list", "--stdin", "--objects", "--missing=print", "--ignore-missing",
+            *options, "--", input=names,
+        )  # fmt: skip
+        return Query(
+            pending,
+            lambda out: {line[1:].decode() for line in out.split(b"\n") if line[:1] == b"?"},
+            set(),
+        )
+
+    def tag_objects(self) -> Query[list[str]]:
+        """The annotated tag objects under refs/tags (what `--tags` adds to a walk)."""
+        pending = self.start("for-each-ref", "--format=%(objecttype) %(objectname)", "refs/tags")
+        return Query(
+            pending,
+            lambda out: [line[4:] for line in out.decode().splitlines() if line[:4] == "tag "],
+            [],
+        )
+
+    def disk_sizes(self, oids: Iterable[bytes]) -> DiskSizes:
+        """Bytes on disk of the given objects, summed (missing ones count nothing).
+        `oids` is read by a thread, a batch at a time, while the caller goes on."""
+        return DiskSizes(self, oids)
+
+    def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
+        """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
+        options, names = revision_input(revisions)
+        pending = self.start(
+            # An absent object counts nothing and is never fetched: a partial
+            # clone's are on its promisor remote, and a blob that is gone
+            # otherwise is reported by the checks (blob-unreadable).
+            "rev-list", "--stdin", "--objects", "--disk-usage", "--ignore-missing",
+            "--missing=allow-any", *options, "--", input=names,
+        )  # fmt: skip
+        return Query(pending, lambda out: int(out.strip() or b"0"), 0)
+
+    # -- trees (require, frozen) --
+
+    def commit_changes(self, revisions: Sequence[str]) -> Query[list[CommitChanges]]:
+        """Each commit of `revisions`, oldest first, with its parents, its
+        `Repolicy-Allow-Frozen:` trailers and every path it added, modified or
+        deleted (a merge: what differs from every parent, as `-c` shows it)."""
+        options, names = revision_input(revisions)
+        pending = self.start(
+            "log", "--stdin", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
+            "--reverse", "--topo-order", "--ignore-missing",
+            f"--format=%x01%H %P%x02%(trailers:key={ALLOW_FROZEN_TRAILER},valueonly,unfold,"
+            "separator=%x1f)%x02",
+            *options, "--", input=names,
+        )  # fmt: skip
+        return Query(pending, parse_commit_changes, [])
+
+    def object_types(self, names: Iterable[str]) -> Query[dict[str, str]]:
+        """The type of each object name (`<rev>:<path>` says whether a tree holds a
+        path) from one `cat-file --batch-check -z`; names git cannot resolve are left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objecttype)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_object_types(wanted, out), {})
+
+    def content_tips(self, tips: Sequence[str]) -> list[str]:
+        """The tips that name a tree or a blob (directly or through tags): `git log`
+        passes over them silently, though a push stores what they hold."""
+        types = self.object_types([f"{t}^{{}}" for t in tips]).get()
+        return [t for t in tips if types.get(f"{t}^{{}}") in ("tree", "blob")]
+
+    def tip_contents(
+        self, tip: str, bounds: Sequence[str]
+    ) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """For a tip naming a tree or a blob: (mode, blob id, path in the tree) of
+        each blob below it that `bounds` do not reach (a bare blob has path ""),
+        and every object id it brings (tags and trees included)."""
+        out = self.run(
+            "rev-list", "--objects", "--no-object-names", "--ignore-missing", tip, *bounds, "--"
+        )
+        new = out.decode().split()
+        fresh = set(new)
+        peeled = self.run("rev-parse", "--verify", "--end-of-options", f"{tip}^{{}}")
+        peeled_id = peeled.decode().strip()
+        if self.object_types([peeled_id]).get().get(peeled_id) == "blob":
+            return ([("100644", peeled_id, "")] if peeled_id in fresh else []), new
+        blobs = []
+        listing = self.run("ls-tree", "-r", "-z", "--full-tree", peeled_id)
+        for record in listing.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if not meta:
+                continue
+            mode, kind, oid = meta.decode().split(" ")
+            if kind == "blob" and oid in fresh:
+                blobs.append((mode, oid, decode(name)))
+        return blobs, new
+
+    def object_ids(self, names: Iterable[str]) -> Query[dict[str, str]]:
+        """The object id of each name (`<rev>:<path>`), from one `cat-file
+        --batch-check -z`; names git cannot resolve are left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objectname)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_object_ids(wanted, out), {})
+
+    def tree_names(self, names: Iterable[str]) -> Query[dict[str, list[str]]]:
+        """The names directly inside each tree (`<rev>:<dir>`, or `<rev>^{tree}` for
+        the root), as `ls-tree` lists them: files, subdirectories, links and
+        submodules. One `cat-file --batch -z` reads only the trees named; a name
+        that resolves to no tree is left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch=%(objecttype) %(objectsize)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        width = self.hash_length() // 2 if wanted else 20
+        return Query(pending, lambda out: _parse_tree_names(wanted, out, width), {})
+
+    def parent_diffs(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
+        """(commit, parent, changes) for each pair: what `commit` changed against
+        that one parent (a merge against each of its parents, which `-c` hides)."""
+        pending = None
+        if pairs:
+            pending = self.start(
+                "diff-tree", "--stdin", "-r", "-z", "--raw", "--no-abbrev", "--no-renames",
+                "--always", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
+                input="".join(f"{c} {p}\n" for c, p in pairs).encode(),
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_parent_diffs(list(pairs), out), [])
+
+    def merge_bases(self, a: str, b: str) -> list[str]:
+        """Every merge base of two commits (none for unrelated histories)."""
+        out = self.run("merge-base", "--all", "--end-of-options", a, b, ok=(0, 1))
+        return out.decode().split()
+
+    def tree_files(self, rev: str, directories: Iterable[str] = ()) -> Query[list[str]]:
+        """Files in the tree of `rev`, below `directories` when given (all when not)."""
+        specs = [f":(literal){d}/" for d in dict.fromkeys(directories)]
+        if sum(len(s) for s in specs) > _MAX_ARGS:
+            specs = []  # the caller keeps what it asked for
+        pending = self.start("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs)
+        return Query(pending, _parse_paths, [])
+
+    def tree_entry(self, rev: str, path: str) -> tuple[str, str] | None:
+        """(mode, object id) of the entry at `path` in the tree of `rev`; None when
+        there is none (a directory is an entry too, of mode 040000)."""
+        out = self.run("ls-tree", "-z", "--full-tree", rev, "--", f":(literal){path}")
+        for record in out.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if decode(name) == path:
+                mode, _type, oid = meta.decode().split(" ")
+                return mode, oid
+        return None
+
+    def index_files(self, directories: Iterable[str] = ()) -> Query[list[str]]:
+        """Paths in the index, below `directories` when given (all when not)."""
+        specs = [f":(literal,top){d}/" for d in dict.fromkeys(directories)]
+        if sum(len(s) for s in specs) > _MAX_ARGS:
+            specs = []  # the caller keeps what it asked for
+        pending = self.start("ls-files", "-z", "--cached", "--full-name", "--", *specs)
+        return Query(pending, _parse_unique_paths_of_index, [])
+
+    def work_tree_changes(self) -> Query[list[Change]]:
+        """Tracked files whose work-tree state differs from HEAD (staged or not)."""
+        pending = self.start(
+            "diff", "HEAD", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-relative",
+            "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
+        )  # fmt: skip
+        return Query(pending, parse_raw_diff, [])
+
+    def first_added(self, revisions: Sequence[str], paths: Iterable[str]) -> Query[dict[str, str]]:
+        """For each path (a file or a directory), the oldest commit of `revisions` that
+        added it (or, for a directory, a file below it). Paths never added are left out."""
+        wanted = list(dict.fromkeys(paths))
+        specs = [f":(literal,top){p}" for p in wanted]
+        if sum(len(s) for s in specs) > _MAX_ARGS:
+            specs = []  # walk every added path rather than overflow the command line
+        pending = None
+        if wanted and revisions:
+            options, names = revision_input(revisions)
+            pending = self.start(
+                "log", "--stdin", "--reverse", "--topo-order", "--format=%x01%H", "--name-only",
+                "-z", "--no-renames", "--diff-filter=A", "--ignore-missing", *options, "--",
+                *specs, input=names,
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_first_added(wanted, out), {})
+
+    def hash_length(self) -> int:
+        """Hex digits of an object id here: 40 (SHA-1) or 64 (SHA-256)."""
+        out = self.run("rev-parse", "--show-object-format")
+        return 64 if out.strip() == b"sha256" else 40
+
+    def head(self) -> str | None:
+        """The commit HEAD names, or None on an unborn branch."""
+        out = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", ok=(0, 1))
+        return decode(out).strip() or None
+
+    def commit_named(self, rev: str) -> str | None:
+        """The commit a revision the user typed names, or None when it names none.
+        `--end-of-options` keeps a revision such as `--output=x` from being an option."""
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", ok=(0, 1)
+        )
+        return decode(out).strip() or None
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The best common ancestor of two commit ids, or None when they share none
+        (or, in a shallow clone, none that was fetched)."""
+        out = self.run("merge-base", "--end-of-options", one, other, ok=(0, 1))
+        return decode(out).strip() or None
+
+    def shallow_commits(self) -> set[str]:
+        """The commits whose parents a shallow clone did not fetch (empty when not shallow)."""
+        path = decode(self.run("rev-parse", "--path-format=absolute", "--git-path", "shallow"))
+        try:
+            with open(path.strip(), encoding="ascii") as fh:
+                return {line.strip() for line in fh if line.strip()}
+        except FileNotFoundError:
+            return set()
+
+    def commits(self, revisions: Sequence[str]) -> Query[list[str]]:
+        """The ids of the commits `revisions` select (`rev-list`)."""
+        pending = self.start("rev-list", *revisions, "--")
+        return Query(pending, lambda out: decode(out).split(), [])
+
+    def commits_and_boundary(self, revisions: Sequence[str]) -> Query[tuple[list[str], list[str]]]:
+        """The commits `revisions` select, and the boundary: the commits they
+        exclude that a selected commit has as a parent (`rev-list --boundary`)."""
+        options, names = revision_input(revisions)
+        pending = self.start(
+            "rev-list", "--stdin", "--boundary", "--ignore-missing", *options, "--", input=names
+        )
+
+        def parse(out: bytes) -> tuple[list[str], list[str]]:
+            lines = decode(out).split()
+            return [c for c in lines if c[:1] != "-"], [c[1:] for c in lines if c[:1] == "-"]
+
+        return Query(pending, parse, ([], []))
+
+    def stored_bound(self) -> int | None:
+        """An upper bound on the bytes any set of reachable objects takes on disk:
+        every loose object and pack in this repository (`count-objects -v`), or
+        None when objects also live elsewhere (alternates) and no bound is known."""
+        fields: dict[str, str] = {}
+        for line in decode(self.run("count-objects", "-v")).splitlines():
+            key, _, value = line.partition(": ")
+            fields[key] = value
+        if "alternate" in fields:
+            return None
+        # KiB rounded up per file; a pack also holds headers, so this never
+        # undercounts what rev-list --disk-usage would find.
+        return (int(fields.get("size", "0")) + int(fields.get("size-pack", "0"))) * 1024
+
+    def config(self, *args: str) -> str | None:
+        """A `git config` value, or None when unset."""
+        out = self.run("config", *args, ok=(0, 1))
+        return decode(out).rstrip("\n") if out else None
+
+    # -- objects ----------------------------------------------------------
+
+    def object_info(self, oids: Iterable[str]) -> Query[dict[str, ObjectInfo]]:
+        """Type and size of many objects from one `cat-file --batch-check`."""
+        wanted = "\n".join(dict.fromkeys(oids))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+                input=wanted.encode() + b"\n",
+            )  # fmt: skip
+        return Query(pending, _parse_batch_check, {})
+
+    def blob_facts(
+        self,
+        oids: Iterable[str],
+        read_below: int,
+        keep: Callable[[bytes], bool] | None = None,
+        objects: str | None = None,
+    ) -> BlobFacts:
+        """Sizes of many objects, and the contents of the blobs under `read_below` bytes
+        (only those `keep` accepts, when given). With `objects`, the object
+        directory, loose objects are read there first (see `read_loose`)."""
+        return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep, objects)
+
+    def blob_contents(self, oids: Iterable[str]) -> Query[dict[str, bytes]]:
+        """Contents of many (small) blobs from one `cat-file --batch`."""
+        wanted = "\n".join(dict.fromkeys(oids))
+        pending = None
+        if wanted:
+            pending = self.start("cat-file", "--batch", input=wanted.encode() + b"\n")
+        return Query(pending, _parse_batch, {})
+
+    # -- attributes -------------------------------------------------------
+
+    def attribute_reader(self, names: Sequence[str], cached: bool = False) -> AttributeReader:
+        """A `git check-attr` started now and asked later: the hook starts it beside
+        the diff, so git has read the attributes by the time the paths are known."""
+        args = ["check-attr", "-z", "--stdin"]
+        if cached:
+            args.append("--cached")
+        return AttributeReader(self.start(*args, *names, stdin=True))
+
+    def attributes(
+        self, paths: Iterable[str], names: Sequence[str], cached: bool = False
+    ) -> Query[dict[str, dict[str, str]]]:
+        """`git check-attr` for many paths: {path: {attr: value}}, unspecified left out."""
+        wanted = list(dict.fromkeys(paths))
+        pending = None
+        if wanted:
+            args = ["check-attr", "-z", "--stdin"]
+            if cached:
+                args.append("--cached")
+            pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
+        query: Query[dict[str, dict[str, str]]] = Query(pending, _parse_check_attr, {})
+        # In the background: the paths may be many, and the caller has other work.
+        return query.background()
+
+    # -- dvc --
+
+    def dvc_files(self) -> Query[list[IndexEntry]]:
+        """Index entries of DVC's files at any depth (`*.dvc`, `dvc.lock`, `dvc.yaml`),
+        repository-relative from wherever git runs."""
+        pending = self.start(
+            "ls-files", "--stage", "-z", "--full-name", "--",
+            ":(top)*.dvc", ":(top)dvc.lock", ":(top)*/dvc.lock",
+            ":(top)dvc.yaml", ":(top)*/dvc.yaml",
+        )  # fmt: skip
+        return Query(pending, _parse_ls_files, [])
+
+    def ignored_by_rules(self, paths: Iterable[str]) -> set[str]:
+        """The paths git's ignore rules ignore, tracked or not (`check-ignore --no-index`)."""
+        wanted = list(dict.fromkeys(paths))
+        if not wanted:
+            return set()
+        out = self.run(
+            "check-ignore", "-z", "--stdin", "--no-index",
+            input=b"\0".join(map(encode, wanted)) + b"\0", ok=(0, 1),
+        )  # fmt: skip
+        return set(_parse_paths(out))
+
+    # -- init --
+
+    def remote_urls(self) -> Query[list[tuple[str, str]]]:
+        """(remote, URL) for every fetch and push URL of every remote, from one
+        `git remote -v`: it prints URLs after `url.<base>.insteadOf` rewriting,
+        so a shorthand such as `gh:org/repo` is seen as the host it stands for.
+        (`remote -v` has no `-z`; a URL holding a tab or newline is not a URL
+        any forge serves.)"""
+        return Query(self.start("remote", "-v"), _parse_remote_urls, [])
+
+    # -- ignore rules (fix, explain) ----------------------------------------
+
+    def files(self) -> Query[list[str]]:
+        """Every file in the index or the work tree, ignored ones included."""
+        return Query(self.start("ls-files", "-z", "--cached", "--others"), _parse_unique_paths, [])
+
+    def excludes_file(self) -> Query[str | None]:
+        """`core.excludesFile` as git reads it (set, or git's XDG default when that file
+        exists; None otherwise), as an absolute path."""
+        pending = self.start("config", "-z", "--path", "--get", "core.excludesFile")
+
+        def parse(out: bytes) -> str | None:
+            found = out.rstrip(b"\0")
+            if found:
+                return os.path.join(self.cwd, decode(found))
+            xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
+                os.path.expanduser("~"), ".config"
+            )
+            default = os.path.join(xdg, "git", "ignore")
+            return default if os.path.isfile(default) else None
+
+        return Query(pending, parse, None, ok=(0, 1))
+
+    def ignore_sources(self, paths: Iterable[str]) -> Query[dict[str, IgnoreSource]]:
+        """The line that decides each path's ignore state, as `check-ignore -v` reports
+        it, judged by the rules alone (tracked or not); paths no line matches are left out."""
+        wanted = list(dict.fromkeys(paths))
+        pending = None
+        if wanted:
+            pending = self.start(
+                "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, _parse_check_ignore, {}, ok=(0, 1))
+
+
+def _plain_repository(cwd: str) -> RepoInfo | None:
+    """The common case found without a process: a `.git` directory in `cwd` or above
+    it. A `.git` file (linked worktree, submodule), an environment that steers
+    discovery, or a start inside the git directory: None, and git is asked."""
+    if any(name in os.environ for name in _DISCOVERY_ENV):
+        return None
+    here = os.path.realpath(cwd)
+    top = here
+    while True:
+        dotgit = os.path.join(top, ".git")
+        if os.path.isdir(dotgit) and not os.path.islink(dotgit):
+            if not os.path.isfile(os.path.join(dotgit, "HEAD")):
+                return None
+            rel = os.path.relpath(here, top)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if prefix == ".git/" or prefix.startswith(".git/"):
+                return None
+            return RepoInfo(top, dotgit, prefix)
+        if os.path.lexists(dotgit):
+            return None
+        parent = os.path.dirname(top)
+        if parent == top:
+            return None
+        top = parent
+
+
+def _parse_paths(out: bytes) -> list[str]:
+    return [decode(p) for p in out.split(b"\0") if p]
+
+
+def _parse_unique_paths(out: bytes) -> list[str]:
+    return list(dict.fromkeys(_parse_paths(out)))
+
+
+def _parse_check_ignore(out: bytes) -> dict[str, IgnoreSource]:
+    fields = out.split(b"\0")
+    result: dict[str, IgnoreSource] = {}
+    for k in range(0, len(fields) - 3, 4):
+        source, line, pattern, path = fields[k : k + 4]
+        if source:
+            result[decode(path)] = IgnoreSource(decode(source), int(line), decode(pattern))
+    return result
+
+
+def _parse_ls_files_under(out: bytes, wanted: set[bytes]) -> list[IndexEntry]:
+    """`_parse_ls_files` of the records at or below the `wanted` paths.
+
+    `pre-commit run --all-files` splits the whole index into dozens of command
+    lines, each of which reads the whole index: the records of wanted files
+    are found by searching the output (in C) and only those are decoded.
+    """
+    found = None if b"" in wanted else _records_at(out, wanted)
+    if found is not None:
+        return _parse_ls_files(b"".join(found))
+    dirs = wanted - {b""}
+
+    def keep(path: bytes) -> bool:
+        if b"" in wanted or path in wanted:
+            return True
+        end = path.find(b"/")
+        while end != -1:
+            if path[:end] in dirs:
+                return True
+            end = path.find(b"/", end + 1)
+        return False
+
+    return _parse_ls_files(out, keep)
+
+
+def _records_at(out: bytes, wanted: set[bytes]) -> list[bytes] | None:
+    """The `ls-files --stage -z` records of the wanted paths (every stage), or None
+    when one of them is not an index entry (a directory, say).
+
+    The output is in index order, bytewise by path, so each path is searched
+    from where the previous one was found: one pass over the output in all.
+    """
+    records: list[bytes] = []
+    pos = 0
+    for path in sorted(wanted):
+        needle = b"\t" + path + b"\0"
+        k = out.find(needle, pos)
+        # The tab must be the record's first (a path may hold a tab itself).
+        while k != -1 and b"\t" in out[out.rfind(b"\0", 0, k) + 1 : k]:
+            k = out.find(needle, k + 1)
+        if k == -1:
+            return None
+        start = out.rfind(b"\0", 0, k) + 1
+        end = k + len(needle)
+        records.append(out[start:end])
+        while True:  # the other stages of a conflicted path come next
+            tab = out.find(b"\t", end)
+            if tab == -1 or not out.startswith(needle, tab):
+                break
+            records.append(out[end : tab + len(needle)])
+            end = tab + len(needle)
+        pos = end
+    return records
+
+
+def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        if keep is not None and not keep(path):
+            continue
+        mode, oid, stage = meta.split(b" ")
+        mode_text = _MODES.get(mode) or mode.decode()
+        entries.append(IndexEntry(mode_text, oid.decode(), int(stage), decode(path)))
+    return entries
+
+
+def parse_raw_diff(out: bytes) -> list[Change]:
+    """Parse `git diff --raw -z` output (renames and copies carry two paths)."""
+    fields = out.split(b"\0")
+    changes = []
+    k = 0
+    while k < len(fields) - 1:
+        meta = fields[k].decode()
+        if not meta.startswith(":"):
+            k += 1
+            continue
+        old_mode, new_mode, old_oid, new_oid, status = meta[1:].split(" ")
+        letter = status[:1]
+        if letter in ("R", "C"):
+            path = fields[k + 2]
+            k += 3
+        else:
+            path = fields[k + 1]
+            k += 2
+        changes.append(Change(letter, old_mode, new_mode, old_oid, new_oid, decode(path)))
+    return changes
+
+
+# Bytes of pathspecs one command line may carry, well inside every OS's limit.
+_MAX_ARGS = 100_000
+
+
+_OBJECT_TYPES = (b"blob", b"tree", b"commit", b"tag")
+
+
+def _parse_object_ids(names: list[str], out: bytes) -> dict[str, str]:
+    """`cat-file --batch-check=%(objectname)` answers in order; a name it cannot
+    resolve comes back as "<name> missing", newlines in the name included."""
+    lines = out.split(b"\n")
+    ids: dict[str, str] = {}
+    k = 0
+    for name in names:
+        if k >= len(lines):
+            break
+        line = lines[k]
+        if len(line) in (40, 64) and not line.strip(b"0123456789abcdef"):
+            ids[name] = line.decode()
+            k += 1
+        else:
+            k += name.count("\n") + 1
+    return ids
+
+
+def _parse_object_types(names: list[str], out: bytes) -> dict[str, str]:
+    """`cat-file --batch-check=%(objecttype)` answers in order; a name it cannot
+    resolve comes back as "<name> missing", newlines in the name included."""
+    lines = out.split(b"\n")
+    types: dict[str, str] = {}
+    k = 0
+    for name in names:
+        if k >= len(lines):
+            break
+        line = lines[k]
+        if line not in _OBJECT_TYPES:
+            k += name.count("\n") + 1
+            continue
+        types[name] = line.decode()
+        k += 1
+    return types
+
+
+def _parse_unique_paths_of_index(out: bytes) -> list[str]:
+    # A conflicted path is listed once per stage.
+    return list(dict.fromkeys(decode(p) for p in out.split(b"\0") if p))
+
+
+def _parse_first_added(paths: list[str], out: bytes) -> dict[str, str]:
+    wanted = set(paths)
+    first: dict[str, str] = {}
+    for chunk in out.split(b"\x01")[1:]:
+        commit_raw, _, names = chunk.partition(b"\0")
+        commit = commit_raw.decode().strip()
+        if names.startswith(b"\n"):
+            names = names[1:]
+        for raw in names.split(b"\0"):
+            name = decode(raw)
+            # The file itself, or any directory above it that was asked about.
+            candidates = [name] if name else []
+            end = name.find("/")
+            while end != -1:
+                candidates.append(name[:end])
+                end = name.find("/", end + 1)
+            for path in candidates:
+                if path in wanted and path not in first:
+                    first[path] = commit
+    return first
+
+
+def _parse_remote_urls(out: bytes) -> list[tuple[str, str]]:
+    """`git remote -v` lines (`<name>\t<url> (fetch|push)`), each pair once, in order."""
+    pairs: dict[tuple[str, str], None] = {}
+    for line in decode(out).splitlines():
+        name, tab, rest = line.partition("\t")
+        url, space, _kind = rest.rpartition(" ")
+        if tab and space and url:
+            pairs[(name, url)] = None
+    return list(pairs)
+
+
+def _parse_tree_names(names: list[str], out: bytes, width: int) -> dict[str, list[str]]:
+    """`cat-file --batch="%(objecttype) %(objectsize)"` answers in order: a header,
+    the raw object and a newline, or "<name> missing" (the name as sent, newlines
+    in it included). A raw tree is entries of `<mode> <name>\\0<binary id>`."""
+    found: dict[str, list[str]] = {}
+    pos = 0
+    for name in names:
+        raw = encode(name)
+        if out.startswith(raw + b" ", pos):  # missing or ambiguous
+            pos = out.index(b"\n", pos + len(raw)) + 1
+            continue
+        eol = out.find(b"\n", pos)
+        if eol < 0:
+            break
+        kind, _, size_text = out[pos:eol].partition(b" ")
+        size = int(size_text)
+        body = out[eol + 1 : eol + 1 + size]
+        pos = eol + 1 + size + 1
+        if kind != b"tree":
+            continue
+        entries = []
+        at = 0
+        while at < len(body):
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            entries.append(decode(body[space + 1 : nul]))
+            at = nul + 1 + width
+        found[name] = entries
+    return found

@@ -1,0 +1,1 @@
+"""Starting a policy for a repository: what it holds, and the policy that fits it."""

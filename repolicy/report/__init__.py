@@ -1,0 +1,44 @@
+"""What a run found, and the formats it is printed in.
+
+- `model`: `Violation`, `Report` and the sizes they are told in
+- `names`: paths quoted as git quotes them
+- `text`, `json` (the one JSON writer), `sarif`, `github`: the formats
+- `output`: how a judging command ends (settle, print, exit code)
+"""
+
+from repolicy.report.json import allow_json, dumps_json, render_json
+from repolicy.report.model import (
+    ERROR,
+    PUSHED,
+    WARNING,
+    Report,
+    Violation,
+    exact_size,
+    human_size,
+    plural,
+)
+from repolicy.report.names import quote_c, quote_paths, safe_text
+from repolicy.report.output import ReportOptions, emit, finish
+from repolicy.report.text import render_text, use_color
+
+__all__ = [
+    "ERROR",
+    "PUSHED",
+    "WARNING",
+    "Report",
+    "ReportOptions",
+    "Violation",
+    "allow_json",
+    "dumps_json",
+    "emit",
+    "exact_size",
+    "finish",
+    "human_size",
+    "plural",
+    "quote_c",
+    "quote_paths",
+    "render_json",
+    "render_text",
+    "safe_text",
+    "use_color",
+]

@@ -1,0 +1,64 @@
+"""How a judging command ends: settle the report, print it in the chosen format, exit."""
+
+import sys
+from typing import Protocol, TextIO
+
+from repolicy.report.json import render_json
+from repolicy.report.model import Report
+from repolicy.report.text import render_text, use_color
+
+
+class ReportOptions(Protocol):
+    """What a judging command's options say about its report."""
+
+    format: str
+    no_color: bool
+    quiet: bool
+    strict: bool
+    include_allowed: bool
+
+
+def finish(report: Report, options: ReportOptions) -> int:
+    """Settle the report (order, `allow`), print it as asked, and give the exit code:
+    the last step of every command that judges (check, push, pre-receive, range, audit)."""
+    report.sort()
+    emit(
+        report,
+        options.format,
+        no_color=options.no_color,
+        quiet=options.quiet,
+        include_allowed=options.include_allowed,
+    )
+    return report.exit_code(options.strict)
+
+
+def emit(
+    report: Report,
+    fmt: str,
+    *,
+    no_color: bool,
+    quiet: bool,
+    stream: TextIO | None = None,
+    include_allowed: bool = False,
+) -> None:
+    out = stream or sys.stdout
+    report.include_allowed = include_allowed
+    if fmt == "json":
+        text = render_json(report)
+    elif fmt == "sarif":
+        # Imported here, not above: the pre-commit hook prints text and must
+        # not pay for the SARIF or GitHub renderers.
+        from repolicy.report.sarif import render_sarif
+
+        text = render_sarif(report)
+    elif fmt == "github":
+        from repolicy.report.github import render_github
+
+        text = render_github(report)
+    else:
+        text = render_text(report, use_color(out, no_color), quiet)
+    if text:
+        if hasattr(out, "reconfigure"):
+            # A path that is not UTF-8 is written back as the bytes git gave us.
+            out.reconfigure(errors="surrogateescape")
+        out.write(text + "\n")
