@@ -246,6 +246,7 @@ def test_a_github_training_repository(presets: dict[str, Policy], tmp_path: Path
     assert names(proposal) == ["github", "ml-checkpoints"]
     assert budgets(proposal) == {
         "file": 100 * MiB, "file_warn": 50 * MiB, "repo": GiB, "lfs_file": 2 * GiB,
+        "push": 2 * 1000**3, "directory_entries": 3000,
     }  # fmt: skip
     assert proposal.extends[0].reasons == ("remote origin is github.com",)
     policy = loads(proposal, tmp_path)
@@ -298,6 +299,7 @@ def test_two_hosts_get_the_strictest_budget_of_each(
     assert names(proposal) == ["github", "huggingface", "datasets-lfs"]
     assert budgets(proposal) == {
         "file": 10 * MiB, "file_warn": MiB, "repo": GiB, "lfs_file": 2 * GiB,
+        "push": 2 * 1000**3, "directory_entries": 3000,
     }  # fmt: skip
     # GitHub leaves `lfs` to the presets, so datasets-lfs's GitHub LFS quota stays.
     assert loads(proposal, tmp_path).limit("lfs") == 10 * GiB
