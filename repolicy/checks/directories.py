@@ -184,11 +184,9 @@ def staged(
     if not added:
         return []
     gaining = _new_entries(added)
-    head = git.head()
-    before: dict[str, list[str]] = {}
-    if head is not None:
-        found = git.tree_names(_tree_name(head, d) for d in gaining).get()
-        before = {d: found.get(_tree_name(head, d), []) for d in gaining}
+    # By name: on an unborn branch HEAD names no tree, and every directory is new.
+    found = git.tree_names(_tree_name("HEAD", d) for d in gaining).get()
+    before = {d: found.get(_tree_name("HEAD", d), []) for d in gaining}
     # Only a directory that gains a name it did not have grows; only one that
     # could then be over the limit is worth listing the index for.
     suspects: dict[str, int] = {}

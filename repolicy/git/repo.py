@@ -326,16 +326,16 @@ class Git:
         """The names directly inside each tree (`<rev>:<dir>`, or `<rev>^{tree}` for
         the root), as `ls-tree` lists them: files, subdirectories, links and
         submodules. One `cat-file --batch -z` reads only the trees named; a name
-        that resolves to no tree is left out."""
+        that resolves to no tree (an unborn HEAD, a path that is not a
+        directory) is left out."""
         wanted = list(dict.fromkeys(names))
         pending = None
         if wanted:
             pending = self.start(
-                "cat-file", "--batch=%(objecttype) %(objectsize)", "-z",
+                "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
-        width = self.hash_length() // 2 if wanted else 20
-        return Query(pending, lambda out: _parse_tree_names(wanted, out, width), {})
+        return Query(pending, lambda out: _parse_tree_names(wanted, out), {})
 
     def parent_diffs(
         self, pairs: Sequence[tuple[str, str]]
@@ -822,10 +822,11 @@ def _parse_remote_urls(out: bytes) -> list[tuple[str, str]]:
     return list(pairs)
 
 
-def _parse_tree_names(names: list[str], out: bytes, width: int) -> dict[str, list[str]]:
-    """`cat-file --batch="%(objecttype) %(objectsize)"` answers in order: a header,
-    the raw object and a newline, or "<name> missing" (the name as sent, newlines
-    in it included). A raw tree is entries of `<mode> <name>\\0<binary id>`."""
+def _parse_tree_names(names: list[str], out: bytes) -> dict[str, list[str]]:
+    """`cat-file --batch="%(objecttype) %(objectsize) %(objectname)"` answers in
+    order: that header, the raw object and a newline; or "<name> missing" (the
+    name as sent, newlines in it included). A raw tree is entries of
+    `<mode> <name>\\0<binary id>`, the id as long as the header's is in bytes."""
     found: dict[str, list[str]] = {}
     pos = 0
     for name in names:
@@ -836,12 +837,13 @@ def _parse_tree_names(names: list[str], out: bytes, width: int) -> dict[str, lis
         eol = out.find(b"\n", pos)
         if eol < 0:
             break
-        kind, _, size_text = out[pos:eol].partition(b" ")
+        kind, size_text, oid = out[pos:eol].split(b" ")
         size = int(size_text)
         body = out[eol + 1 : eol + 1 + size]
         pos = eol + 1 + size + 1
         if kind != b"tree":
             continue
+        width = len(oid) // 2
         entries = []
         at = 0
         while at < len(body):

@@ -164,6 +164,25 @@ def test_a_new_subdirectory_is_a_new_entry_of_its_parent(repo: Repo) -> None:
     assert found(run_json(repo, "check")) == {("directory-large", "runs/")}
 
 
+def test_the_first_commit_on_an_unborn_branch_is_judged(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "budgets: {directory_entries: 3}\n")
+    repo.add(".repolicy.yaml")
+    files(repo, "d/a", "d/b", "d/c", "d/e")
+    assert found(run_json(repo, "check")) == {("directory-large", "d/")}
+
+
+def test_a_sha256_repository_reads_its_trees(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = Repo(path)
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a", "d/b", "d/c")
+    repo.commit("at the limit")
+    files(repo, "d/e")
+    (violation,) = wide(run_json(repo, "check"))
+    assert "holds 4 entries once this commit is made (up from 3)" in violation["message"]
+
+
 # -- pushes: the pre-push hook and the server's pre-receive hook -------------------------------
 
 
