@@ -68,28 +68,24 @@ def shown(directory: str) -> str:
 
 def count_entries(paths: Iterable[str], judge: set[str] | None = None) -> dict[str, int]:
     """The number of entries directly inside each directory that `paths` (the
-    files of one tree or index, in git's order) make up; '' is the top.
-
-    Git lists paths sorted byte by byte, so everything below one entry comes
-    in one run: an entry is new to its directory exactly where a path first
-    differs from the one before it. `judge` limits the answer to those
-    directories."""
+    files of one tree or index: git lists no directory on its own) make up; ''
+    is the top. Each file is an entry of its directory, each directory one of
+    its parent. `judge` limits the answer to those directories."""
     counts: dict[str, int] = {}
-    previous: list[str] = []
+    known: set[str] = set()
+    previous = None
     for path in paths:
-        parts = path.split("/")
-        same = 0
-        for mine, theirs in zip(parts, previous, strict=False):
-            if mine != theirs:
-                break
-            same += 1
-        if same == len(parts):
-            continue  # the same path again (a conflicted index entry)
-        for depth in range(same, len(parts)):
-            directory = "/".join(parts[:depth])
-            if judge is None or directory in judge:
-                counts[directory] = counts.get(directory, 0) + 1
-        previous = parts
+        if path == previous:
+            continue  # a conflicted index entry, listed once per stage
+        previous = path
+        directory = path.rpartition("/")[0]
+        counts[directory] = counts.get(directory, 0) + 1
+        while directory and directory not in known:
+            known.add(directory)
+            directory = directory.rpartition("/")[0]
+            counts[directory] = counts.get(directory, 0) + 1
+    if judge is not None:
+        return {d: n for d, n in counts.items() if d in judge}
     return counts
 
 
