@@ -38,10 +38,11 @@ What it does
   leaves no larger is reported by `audit` only.
 
 Why it matters
-  GitHub recommends at most 3,000 entries per directory: larger trees make
-  every checkout, status and web view slow, and its web interface stops
-  listing them. A dataset dumped as 50,000 images in one folder is the
-  usual cause.
+  GitHub recommends at most 3,000 entries per directory ("Repository
+  limits", directory width). Git stores a directory as one tree object: a
+  change to any file in it writes a new copy of the whole list, so a wide
+  directory that changes often makes history grow and slows git down. A
+  dataset dumped as 50,000 images in one folder is the usual cause.
 
 Example
   budgets: {directory_entries: 3000}
