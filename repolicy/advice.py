@@ -21,7 +21,6 @@ a run without history violations starts no process here.
 
 from __future__ import annotations
 
-import os
 import shlex
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -87,14 +86,10 @@ class HistoryScope:
 
     sees_work_tree = True  # the work tree the advice is followed in is this one
 
-    def _lines(self, *args: str, ok: Sequence[int] = (0,)) -> list[str]:
-        return [os.fsdecode(line) for line in self.git.run(*args, ok=ok).splitlines() if line]
-
     def remote_refs(self) -> list[str]:
         """Remote-tracking branches, without the symbolic `<remote>/HEAD`."""
         if self._remote_refs is None:
-            rows = self._lines("for-each-ref", "--format=%(refname) %(symref)", REMOTES)
-            self._remote_refs = [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
+            self._remote_refs = self.git.remote_tracking_refs()
         return self._remote_refs
 
     def also_published(self, oid: str, path: str, commit: str) -> bool:
@@ -113,14 +108,12 @@ class HistoryScope:
         """The full name of the local branch `name` stands for (`HEAD`, `main`), or ""."""
         if name.startswith(HEADS):
             return name
-        out = self._lines("rev-parse", "-q", "--symbolic-full-name", name, "--", ok=(0, 1, 128))
-        return next((r for r in out if r.startswith(HEADS)), "")
+        return next((r for r in self.git.full_ref_names(name) if r.startswith(HEADS)), "")
 
     def checked_out(self) -> str | None:
         """The branch HEAD names (None when detached or unborn)."""
         if self._head is False:
-            out = self._lines("symbolic-ref", "-q", "HEAD", ok=(0, 1))
-            self._head = out[0] if out else None
+            self._head = self.git.symbolic_head() or None
         return self._head if isinstance(self._head, str) else None
 
     def containing(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -132,9 +125,7 @@ class HistoryScope:
         if commit not in self._containing and len(self._containing) >= _ONE_BY_ONE:
             self._name_all()
         if commit not in self._containing:
-            refs = self._lines(
-                "for-each-ref", "--format=%(refname)", "--contains", commit, REMOTES, HEADS
-            )
+            refs = self.git.ref_names(REMOTES, HEADS, contains=commit)
             self._containing[commit] = (
                 tuple(r for r in refs if r.startswith(REMOTES)),
                 tuple(r for r in refs if r.startswith(HEADS)),
@@ -146,18 +137,10 @@ class HistoryScope:
         commits = [c for c in commits if c not in self._containing]
         if not commits:
             return
-        feed = "".join(f"{c}\n" for c in commits).encode()
         names: dict[str, list[str]] = {c: [] for c in commits}
         for pattern, prefix in (("refs/remotes/*", "refs/"), ("refs/heads/*", HEADS)):
-            out = self.git.run(
-                "name-rev", "--annotate-stdin", f"--refs={pattern}",
-                "--exclude=refs/remotes/*/HEAD", input=feed,
-            )  # fmt: skip
-            for line in os.fsdecode(out).splitlines():
-                sha, _, name = line.partition(" (")
-                if not name.endswith(")"):
-                    continue  # on no such ref
-                name = name[:-1].split("~", 1)[0].split("^", 1)[0]
+            for sha, found in self.git.name_commits(commits, pattern).items():
+                name = found.split("~", 1)[0].split("^", 1)[0]
                 if prefix == HEADS and name.startswith("heads/"):
                     name = name[len("heads/") :]
                 names.setdefault(sha, []).append(prefix + name)
@@ -169,11 +152,8 @@ class HistoryScope:
 
     def upstream(self, branch: str) -> list[str]:
         if branch not in self._upstream:
-            out = self._lines(
-                "rev-parse", "-q", "--symbolic-full-name", f"{branch}@{{upstream}}",
-                ok=(0, 1, 128),
-            )  # fmt: skip
-            self._upstream[branch] = [r for r in out if r.startswith(REMOTES)]
+            found = self.git.upstream(branch)
+            self._upstream[branch] = [found] if found and found.startswith(REMOTES) else []
         return self._upstream[branch]
 
     def excludes(self, branch: str) -> tuple[str, ...]:
@@ -191,8 +171,7 @@ class HistoryScope:
         return self._excludes[branch]
 
     def _count(self, branch: str, bounds: Sequence[str]) -> int:
-        out = self._lines("rev-list", "--count", branch, "--not", *bounds, "--")
-        return int(out[0]) if out else 0
+        return self.git.count_commits([branch], bounds)
 
     def where(self, commit: str, oid: str, path: str) -> Unpushed | Published | None:
         """Where the blob `oid` that `commit` wrote at `path` lies (None: on no ref
@@ -215,23 +194,7 @@ class HistoryScope:
         violations ask."""
         key = (place.branches, place.excludes)
         if key not in self._ranges:
-            out = self.git.run(
-                "log", "--topo-order", "--format=%x01%H", "--name-only", "-z", "--no-renames",
-                *place.branches, "--not", *place.excludes, "--",
-            )  # fmt: skip
-            commits: list[str] = []
-            by_path: dict[str, list[str]] = {}
-            # Each commit is "\x01<sha>\0", then "\n" and its paths, each ending in NUL.
-            for record in out.split(b"\x01")[1:]:
-                head, *names = record.split(b"\0")
-                commit = head.decode()
-                commits.append(commit)
-                if names:
-                    names[0] = names[0].removeprefix(b"\n")  # only the first: names may hold one
-                for name in names:
-                    if name:
-                        by_path.setdefault(os.fsdecode(name), []).append(commit)
-            self._ranges[key] = (commits, by_path)
+            self._ranges[key] = self.git.changed_paths(place.branches, place.excludes)
         return self._ranges[key]
 
     def touching(self, place: Unpushed, path: str) -> list[str]:
@@ -424,14 +387,7 @@ class ServerScope(HistoryScope):
 
     def _update(self, new: str) -> tuple[set[str], tuple[str, ...]]:
         if new not in self._brought:
-            commits: set[str] = set()
-            bounds: list[str] = []
-            for line in self._lines("rev-list", "--boundary", new, "--not", "--all", "--"):
-                if line.startswith("-"):
-                    bounds.append(line[1:])
-                else:
-                    commits.add(line)
-            self._brought[new] = (commits, tuple(bounds))
+            self._brought[new] = self.git.boundary(new)
         return self._brought[new]
 
     def where(self, commit: str, oid: str, path: str) -> Unpushed | Published | None:

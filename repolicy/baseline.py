@@ -152,10 +152,8 @@ def load_from_revision(git: Git, rev: str, policy: Policy) -> Baseline | None:
     """The baseline as commit `rev` holds it (for a server, which has no work
     tree and must not trust the pushed commits), or None when it holds none."""
     rel = relative_path(policy)
-    oid = git.run("rev-parse", "--verify", "-q", f"{rev}:{rel}", ok=(0, 1, 128)).strip()
-    if not oid:
-        return None
-    return parse(git.run("cat-file", "blob", oid.decode()), f"{rev}:{rel}")
+    data = git.file_at(rev, rel)
+    return None if data is None else parse(data, f"{rev}:{rel}")
 
 
 # -- the file format ---------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from repolicy.checks import Context
 from repolicy.checks.lfs import history_lfs_fix, track_pattern
 from repolicy.facts import BlobAtPath
-from repolicy.report import Violation, exact_size, quote_paths
+from repolicy.report import Report, Violation, exact_size, quote_paths
 
 DOCS = {
     "file-too-large": """\
@@ -227,3 +227,69 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
             commit=blob.commit,
             size=blob.size,
         )
+
+
+def push_repo_budget(
+    ctx: Context, total: int, added: int, limit: int, blobs: Sequence[BlobAtPath] = ()
+) -> Violation:
+
+    return Violation(
+        check="repo-budget",
+        severity=ctx.severity("repo-budget"),
+        path=None,
+        rule=f"budgets.repo: {exact_size(limit)}",
+        message=(
+            f"after this push the remote would hold {exact_size(total)}, over the "
+            f"{exact_size(limit)} budget; the push adds {exact_size(added)}"
+        ),
+        fix=repo_budget_fix(ctx, blobs, everything=False),
+        size=added,
+    )
+
+
+def push_budget(ctx: Context, sent: int, limit: int, blobs: Sequence[BlobAtPath] = ()) -> Violation:
+    """push-budget: what one push sends is over `budgets.push`."""
+    return Violation(
+        check="push-budget",
+        severity=ctx.severity("push-budget"),
+        path=None,
+        rule=f"budgets.push: {exact_size(limit)}",
+        message=(
+            f"this push sends {exact_size(sent)} of objects the remote lacks (as stored "
+            f"here), over the {exact_size(limit)} one push may send"
+        ),
+        fix=push_budget_fix(ctx, blobs),
+        size=sent,
+    )
+
+
+def history_budgets(
+    ctx: Context, report: Report, blobs: Sequence[BlobAtPath] = ()
+) -> list[Violation]:
+
+    out = []
+    budgets = report.budgets or {}
+    for key, check, what in (
+        ("repo", "repo-budget", "objects reachable from branches and tags take"),
+        ("lfs", "lfs-budget", "LFS objects referenced in history add up to"),
+    ):
+        used, limit = budgets[key]["used"] or 0, budgets[key]["limit"]
+        if limit is None or used <= limit:
+            continue
+        out.append(
+            Violation(
+                check=check,
+                severity=ctx.severity(check),
+                path=None,
+                rule=f"budgets.{key}: {exact_size(limit)}",
+                message=f"{what} {exact_size(used)}, over the {exact_size(limit)} budget",
+                fix=(
+                    repo_budget_fix(ctx, blobs, everything=True)
+                    if key == "repo"
+                    else "keep only released versions in LFS and prune the rest: "
+                    "git lfs migrate export, or raise the budget on purpose"
+                ),
+                size=used,
+            )
+        )
+    return out

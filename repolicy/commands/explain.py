@@ -30,8 +30,7 @@ _KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 
 
 def run(args: Options) -> int:
-    from repolicy.checks import Context, check_blobs
-    from repolicy.checks.exclude import check_work_tree
+    from repolicy.checks import Context
     from repolicy.facts import gather, index_candidates, repository_paths
     from repolicy.git import GITLINK
     from repolicy.policy import load_policy
@@ -49,19 +48,23 @@ def run(args: Options) -> int:
     index_query = git.index_entries()
     ignore_query = git.ignore_sources(paths)
     attr_query = git.attributes(paths, ATTRIBUTES)
-    untracked_query = git.untracked(ignored=False)
     policy = load_policy(info.toplevel, args.policy, os.path.join(info.git_dir, "repolicy"))
     ctx = Context(policy)
     from repolicy.advice import Advisor
 
     ctx.advice = Advisor(git)
 
+    # The verdicts are the engine's on the repository, for these paths: exactly
+    # what `audit` reports for them, history included.
+    from repolicy.engine import judge
+    from repolicy.scope import Repository
+
+    judged = judge(Repository(tuple(paths)), args.policy, quiet=True)
     wanted = set(paths)
     entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
     blobs = {b.path: b for b in gather(git, index_candidates(entries), cached_attributes=True)}
     sources = ignore_query.get()
     attrs = attr_query.get()
-    untracked = set(untracked_query.get()) & wanted
     git_dir = info.git_dir
 
     results = []
@@ -70,17 +73,8 @@ def run(args: Options) -> int:
         source = sources.get(path)
         ignored = source is not None and source.ignores
         on_disk = os.path.isfile(os.path.join(info.toplevel, path))
-        violations = check_blobs(ctx, [blob]) if blob is not None else []
-        if on_disk and blob is None:
-            violations += list(
-                check_work_tree(
-                    ctx,
-                    [path] if ignored else [],
-                    [path] if path in untracked else [],
-                )
-            )
-        report = Report("explain", policy, violations)
-        report.sort()
+        report = Report("explain", policy, [v for v in judged.violations if v.path == path])
+        report.allowed = [(v, a) for v, a in judged.allowed if v.path == path]
         entry: dict[str, Any] = {
             "path": path,
             "ignored": ignored,

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 from repolicy.errors import RepolicyError
-from repolicy.git import Git, decode
+from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -252,8 +252,7 @@ def _read(path: str) -> HookFile | None:
 
 def hooks_dir(git: Git) -> tuple[str, str, str]:
     """The directory git runs hooks from (absolute, and as printed) and the common git dir."""
-    out = decode(git.run("rev-parse", "--git-path", "hooks", "--git-common-dir"))
-    shown, common = out.split("\n")[:2]
+    shown, common = git.hooks_path()
     return (
         os.path.normpath(os.path.join(git.cwd, shown)),
         shown,
@@ -277,8 +276,7 @@ def tracked(git: Git, toplevel: str, common_dir: str, paths: list[str]) -> list[
     ]
     if not inside:
         return []
-    out = Git(toplevel).run("ls-files", "-z", "--", *(f":(literal){p}" for p in inside))
-    return [decode(p) for p in out.split(b"\0") if p]
+    return Git(toplevel).tracked(inside)
 
 
 def _apply(directory: str, actions: list[Action]) -> None:

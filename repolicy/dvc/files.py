@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from repolicy.errors import FileError
+from repolicy.policy.positions import NodeReader, compose
 
 # The names DVC gives its files; `*.dvc` at any depth, `dvc.lock`/`dvc.yaml` in any directory.
 DVC_SUFFIX = ".dvc"
@@ -55,95 +56,6 @@ def is_dvc_file(path: str) -> bool:
 # -- parsing ------------------------------------------------------------------
 
 
-def _compose(source: str, data: bytes) -> Any:
-    import yaml
-
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DvcFileError(source, line, 1, "not valid UTF-8") from None
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.compose(text, Loader=loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = exc.problem or exc.context or "invalid YAML"
-        raise DvcFileError(source, line, col, f"invalid YAML: {message}") from None
-    except yaml.YAMLError as exc:
-        raise DvcFileError(source, 1, 1, f"invalid YAML: {exc}") from None
-
-
-class _Reader:
-    """Typed access to composed YAML nodes; every complaint carries its position."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, node: Any, message: str) -> DvcFileError:
-        mark = node.start_mark
-        return DvcFileError(self.source, mark.line + 1, mark.column + 1, message)
-
-    def mapping(self, node: Any, what: str) -> dict[str, Any]:
-        import yaml
-
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        out: dict[str, Any] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                raise self.fail(key, f"keys of {what} must be strings")
-            if key.value in out:
-                raise self.fail(key, f"duplicate key {key.value!r} in {what}")
-            out[str(key.value)] = value
-        return out
-
-    def sequence(self, node: Any, what: str) -> list[Any]:
-        import yaml
-
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list")
-        return list(node.value)
-
-    def scalar(self, node: Any, what: str) -> str:
-        import yaml
-
-        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
-            raise self.fail(node, f"{what} must be a value, not {_kind(node)}")
-        return str(node.value)
-
-    def integer(self, node: Any, what: str) -> int:
-        text = self.scalar(node, what)
-        try:
-            value = int(text)
-        except ValueError:
-            raise self.fail(node, f"{what} must be a whole number, not {text!r}") from None
-        if value < 0:
-            raise self.fail(node, f"{what} cannot be negative")
-        return value
-
-    def boolean(self, node: Any, what: str) -> bool:
-        text = self.scalar(node, what).lower()
-        if text in ("true", "yes", "on"):
-            return True
-        if text in ("false", "no", "off"):
-            return False
-        raise self.fail(node, f"{what} must be true or false, not {text!r}")
-
-
-def _kind(node: Any) -> str:
-    import yaml
-
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    return "empty"
-
-
 def _repo_path(base: str, path: str) -> str | None:
     """An output path as a repository path; None when it lies outside the repository
     (an absolute path, a URL such as s3://, or `..` past the root): not git's business."""
@@ -155,7 +67,7 @@ def _repo_path(base: str, path: str) -> str | None:
     return "" if joined == "." else joined
 
 
-def _outs(reader: _Reader, node: Any, base: str, cache_off: set[str]) -> list[DvcOut]:
+def _outs(reader: NodeReader, node: Any, base: str, cache_off: set[str]) -> list[DvcOut]:
     outs = []
     for item in reader.sequence(node, "'outs'"):
         fields = reader.mapping(item, "an entry of 'outs'")
@@ -191,10 +103,10 @@ def parse_dvc_file(source: str, data: bytes) -> list[DvcOut]:
     """The outputs of a `.dvc` file (`source` is its repository-relative path)."""
     import yaml
 
-    root = _compose(source, data)
+    root = compose(data, source, DvcFileError)
     if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
         return []
-    reader = _Reader(source)
+    reader = NodeReader(source, DvcFileError)
     fields = reader.mapping(root, "a .dvc file")
     base = posixpath.dirname(source)
     if "wdir" in fields:
@@ -213,10 +125,10 @@ def parse_dvc_lock(source: str, data: bytes, project: bytes | None = None) -> li
 
     base = posixpath.dirname(source)
     wdirs, cache_off = _project_facts(posixpath.join(base, PROJECT_FILE), base, project)
-    root = _compose(source, data)
+    root = compose(data, source, DvcFileError)
     if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
         return []
-    reader = _Reader(source)
+    reader = NodeReader(source, DvcFileError)
     fields = reader.mapping(root, "a dvc.lock file")
     if "stages" not in fields:
         return []
@@ -239,8 +151,8 @@ def _project_facts(source: str, base: str, data: bytes | None) -> tuple[dict[str
     if data is None:
         return wdirs, cache_off
     try:
-        root = _compose(source, data)
-        reader = _Reader(source)
+        root = compose(data, source, DvcFileError)
+        reader = NodeReader(source, DvcFileError)
         stages = reader.mapping(reader.mapping(root, "dvc.yaml").get("stages"), "'stages'")
         for name, stage in stages.items():
             fields = reader.mapping(stage, "a stage")

@@ -479,6 +479,132 @@ class Git:
         out = self.run("config", *args, ok=(0, 1))
         return decode(out).rstrip("\n") if out else None
 
+    # -- refs and places --------------------------------------------------
+
+    def ref_names(self, *prefixes: str, contains: str | None = None) -> list[str]:
+        """Full names of the refs under `prefixes` (all refs when none), those
+        that contain the commit `contains` when given."""
+        where = ("--contains", contains) if contains else ()
+        out = self.run("for-each-ref", "--format=%(refname)", *where, *prefixes)
+        return [decode(r) for r in out.splitlines() if r]
+
+    def remote_tracking_refs(self) -> list[str]:
+        """Remote-tracking branches, without the symbolic `<remote>/HEAD`."""
+        out = self.run("for-each-ref", "--format=%(refname) %(symref)", "refs/remotes/")
+        rows = [decode(r) for r in out.splitlines()]
+        return [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
+
+    def has_refs(self) -> bool:
+        return bool(self.run("for-each-ref", "--count=1", "--format=x").strip())
+
+    def symbolic_head(self) -> str:
+        """The ref HEAD names, or "" when HEAD is detached."""
+        return decode(self.run("symbolic-ref", "-q", "HEAD", ok=(0, 1)).strip())
+
+    def ref_exists(self, ref: str) -> bool:
+        out = self.run("rev-parse", "-q", "--verify", "--end-of-options", ref, ok=(0, 1))
+        return bool(out.strip())
+
+    def full_ref_names(self, name: str) -> list[str]:
+        """The full ref names a name the user typed stands for (`HEAD` -> its branch)."""
+        out = self.run("rev-parse", "-q", "--symbolic-full-name", name, "--", ok=(0, 1, 128))
+        return [decode(r) for r in out.splitlines() if r]
+
+    def upstream(self, branch: str = "") -> str | None:
+        """The full name of `branch`'s upstream (the current branch's when ""), or None."""
+        out = self.run(
+            "rev-parse", "-q", "--symbolic-full-name", f"{branch}@{{upstream}}", ok=(0, 1, 128)
+        )
+        return decode(out).strip() or None
+
+    def count_commits(self, tips: Sequence[str], bounds: Sequence[str] = ()) -> int:
+        """Commits reachable from `tips` and not from `bounds`."""
+        out = self.run("rev-list", "--count", *tips, "--not", *bounds, "--").strip()
+        return int(out or b"0")
+
+    def boundary(self, tip: str) -> tuple[set[str], tuple[str, ...]]:
+        """The commits `tip` brings that no ref has, and the commits that bound them."""
+        commits: set[str] = set()
+        bounds: list[str] = []
+        out = self.run("rev-list", "--boundary", tip, "--not", "--all", "--")
+        for line in decode(out).splitlines():
+            if line.startswith("-"):
+                bounds.append(line[1:])
+            elif line:
+                commits.add(line)
+        return commits, tuple(bounds)
+
+    def name_commits(self, commits: Sequence[str], refs: str) -> dict[str, str]:
+        """For each commit, the name `name-rev` gives it from the refs matching the
+        pattern `refs` (`heads/main~2`), when one contains it."""
+        feed = "".join(f"{c}\n" for c in commits).encode()
+        out = self.run(
+            "name-rev", "--annotate-stdin", f"--refs={refs}",
+            "--exclude=refs/remotes/*/HEAD", input=feed,
+        )  # fmt: skip
+        names: dict[str, str] = {}
+        for line in decode(out).splitlines():
+            sha, _, name = line.partition(" (")
+            if name.endswith(")"):  # else on no such ref
+                names[sha] = name[:-1]
+        return names
+
+    def changed_paths(
+        self, tips: Sequence[str], bounds: Sequence[str]
+    ) -> tuple[list[str], dict[str, list[str]]]:
+        """The commits of `tips --not bounds`, children first, and for each path
+        they change, the commits that change it (one `git log`)."""
+        out = self.run(
+            "log", "--topo-order", "--format=%x01%H", "--name-only", "-z", "--no-renames",
+            *tips, "--not", *bounds, "--",
+        )  # fmt: skip
+        commits: list[str] = []
+        by_path: dict[str, list[str]] = {}
+        # Each commit is "\x01<sha>\0", then "\n" and its paths, each ending in NUL.
+        for record in out.split(b"\x01")[1:]:
+            head, *names = record.split(b"\0")
+            commit = head.decode()
+            commits.append(commit)
+            if names:
+                names[0] = names[0].removeprefix(b"\n")  # only the first: names may hold one
+            for name in names:
+                if name:
+                    by_path.setdefault(decode(name), []).append(commit)
+        return commits, by_path
+
+    def is_shallow(self) -> bool:
+        return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+
+    def absolute_git_dir(self) -> str:
+        return decode(self.run("rev-parse", "--absolute-git-dir").rstrip(b"\n"))
+
+    def hooks_path(self) -> tuple[str, str]:
+        """Where git runs hooks from, and the common git directory, as git prints them
+        (relative to this directory, or absolute)."""
+        out = decode(self.run("rev-parse", "--git-path", "hooks", "--git-common-dir"))
+        shown, common = out.split("\n")[:2]
+        return shown, common
+
+    def lfs_store(self) -> str:
+        """Where git-lfs keeps objects: `lfs.storage` (relative to the git directory),
+        else <common git dir>/lfs."""
+        common = decode(self.run("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+        configured = self.config("--get", "lfs.storage")
+        base = os.path.join(common, configured) if configured else os.path.join(common, "lfs")
+        return os.path.join(base, "objects")
+
+    def tracked(self, paths: Sequence[str]) -> list[str]:
+        """Those of `paths` (relative to this directory) that the index tracks."""
+        out = self.run("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))
+        return [decode(p) for p in out.split(b"\0") if p]
+
+    def file_at(self, rev: str, path: str) -> bytes | None:
+        """The contents of `path` in commit `rev`, or None when it holds no such blob."""
+        oid = self.run("rev-parse", "--verify", "-q", f"{rev}:{path}", ok=(0, 1, 128)).strip()
+        if not oid:
+            return None
+        return self.run("cat-file", "blob", oid.decode())
+
     # -- objects ----------------------------------------------------------
 
     def object_info(self, oids: Iterable[str]) -> Query[dict[str, ObjectInfo]]:

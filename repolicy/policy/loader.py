@@ -39,6 +39,7 @@ from repolicy.policy import (
 )
 from repolicy.policy.match import Pattern, PatternError, validate
 from repolicy.policy.model import COUNT_BUDGET_KEYS
+from repolicy.policy.positions import compose
 
 SEVERITY_OFF = "off"  # in a policy file only: the item is removed while merging
 _STR = "tag:yaml.org,2002:str"
@@ -249,25 +250,9 @@ class _Loader:
 
     def parse_bytes(self, data: bytes, identity: str, parser: _FileParser) -> _Partial:
         errpath = parser.errpath
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise PolicyError(errpath, line, 1, "policy file is not valid UTF-8") from None
-        try:
-            loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            root_node = yaml.compose(text, Loader=loader_cls)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            message = exc.problem or exc.context or "invalid YAML"
-            if "alias" in f"{exc.context} {message}":
-                # An unquoted `*.log` is a YAML alias; point at the '*'.
-                mark = exc.context_mark or mark
-                message += " (quote patterns that start with '*', e.g. \"*.log\")"
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise PolicyError(errpath, line, col, f"invalid YAML: {message}") from None
-        except yaml.YAMLError as exc:
-            raise PolicyError(errpath, 1, 1, f"invalid YAML: {exc}") from None
+        root_node = compose(
+            data, errpath, PolicyError, _alias_hint, "policy file is not valid UTF-8"
+        )
         self.stack.append(identity)
         try:
             partial = parser.parse(root_node)
@@ -279,6 +264,10 @@ class _Loader:
     def load_preset(self, preset: str) -> _Partial:
         path = Path(presets_dir()) / f"{preset}.yaml"
         return self.load_file(path, f"preset:{preset}", f"preset:{preset}")
+
+
+def _alias_hint(context: str, message: str) -> str:
+    return message + " (quote patterns that start with '*', e.g. \"*.log\")"
 
 
 _NOT_SHOWN = "not a valid policy (not shown: the file lies outside the repository)"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.commands import install as install_cmd
+from repolicy.cli import main
 from repolicy.commands.install import CHAINED, HOOK, LEGACY, MARKER, hook_script
 
 from ..conftest import Repo
@@ -32,16 +32,6 @@ from ..conftest import Repo
 Z40 = "0" * 40
 PYTHON = sys.executable  # the real one: the `recorder` fixture replaces sys.executable
 LFS_ATTRIBUTES = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
-
-
-class Args:
-    """What the command line hands `install.run`."""
-
-    def __init__(self, *, uninstall: bool = False, force: bool = False, fmt: str = "text") -> None:
-        self.uninstall = uninstall
-        self.force = force
-        self.quiet = False
-        self.format = fmt
 
 
 Result = tuple[int, str, str]
@@ -60,7 +50,10 @@ def install(
         capsys.readouterr()
         with monkeypatch.context() as m:
             m.chdir(cwd or repo.path)
-            code = install_cmd.run(Args(uninstall=uninstall, force=force, fmt=fmt))  # type: ignore[arg-type]
+            argv = ["install", "--format", fmt]
+            argv += ["--uninstall"] * uninstall + ["--force"] * force
+            # Through the command line's one error handler, as a user runs it.
+            code = main(argv)
         out, err = capsys.readouterr()
         return code, out, err
 

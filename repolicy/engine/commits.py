@@ -1,0 +1,234 @@
+"""Judging commits: every blob a set of commits brings, at every path they write it.
+
+The common part of the pushed, received and range scopes. The objects are
+those `revs` selects (`log`/`rev-list` arguments: tips, `--not`, bounds);
+each blob is judged at every path any of the commits wrote it to, so a blob
+added in one commit and deleted in the next is still seen. Tags that name a
+tree or a blob bring their contents, judged too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from repolicy.errors import RepolicyError
+from repolicy.git import Git
+from repolicy.scope import is_zero
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.advice import Advisor
+    from repolicy.baseline import Baseline
+    from repolicy.facts import Candidate
+    from repolicy.policy import Policy
+    from repolicy.report import Report
+
+
+def require_objects(git: Git, oids: list[str], what: str) -> None:
+    """Stop (exit 2) when an object the hook was told about does not exist: an
+    unknown id is never judged as an empty push."""
+    wanted = [o for o in dict.fromkeys(oids) if not is_zero(o)]
+    known = git.object_types(wanted).get()
+    missing = [o for o in wanted if o not in known]
+    if missing:
+        raise RepolicyError(f"{what} names object {missing[0]}, which this repository lacks")
+
+
+class Escapes:
+    """Which escapes from `frozen` a run honours: the REPOLICY_ALLOW_FROZEN value
+    (the pusher's environment; never on a server) and commit trailers."""
+
+    __slots__ = ("env", "trailers")
+
+    def __init__(self, env: str | None, trailers: bool) -> None:
+        self.env = env
+        self.trailers = trailers
+
+
+def judge_commits(
+    git: Git,
+    policy: Policy,
+    revs: list[str] | None,
+    report: Report,
+    *,
+    lfs_objects: bool,
+    escapes: Escapes,
+    bound: int | None = None,
+    baseline: Baseline | None = None,
+    advisor: Advisor | None = None,
+    names: dict[str, str] | None = None,
+    objects: str | None = None,
+) -> None:
+    """Every check of a push over the objects `revs` selects, into `report`.
+
+    Shared by the pre-push hook and the server's pre-receive hook. The LFS
+    store is only consulted where it is the pusher's (`lfs_objects`). `bound`
+    is an upper bound of what the remote will hold, when the caller knows one
+    (None: this repository's own objects bound it). A `baseline` drops what it
+    accepts in the commits that brought it (see `repolicy.baseline.apply`).
+    `names` maps a pushed tip to the ref it goes to, which names a bare blob.
+    `objects`: the object directory, where loose objects are read (see
+    `repolicy.git.read_loose`) and a partial clone is recognised.
+    """
+    from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.checks.budgets import push_budget, push_repo_budget
+    from repolicy.checks.lfs import check_lfs_objects
+    from repolicy.facts import gather, history_candidates
+
+    if revs is None:
+        # Nothing is sent: the remote keeps what it has, of which all that is
+        # stored here is an upper bound.
+        held = bound if bound is not None else git.stored_bound()
+        nothing: dict[str, int | None] = {"used": held or 0, "added": 0}
+        if held is not None:
+            nothing["at_most"] = True
+        report.budgets = {
+            "repo": {**nothing, "limit": policy.limit("repo")},
+            "lfs": {"used": 0, "limit": policy.limit("lfs")},
+            "push": {"used": 0, "limit": policy.limit("push")},
+        }
+        return
+    # What one push sends: the objects `revs` reach that the remote lacks, as
+    # stored here. The same figure is the push's share of the repo budget.
+    added = git.disk_usage(revs)
+    limit = policy.limit("repo")
+    after = None
+    if limit is not None:
+        # What the remote will hold afterwards is at most everything stored
+        # here; only when that bound is over the budget is walking the whole
+        # history worth its cost.
+        if bound is None:
+            bound = git.stored_bound()
+        if bound is None or bound > limit:
+            cut = revs.index("--not")
+            after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+    from repolicy.git import is_partial_clone
+
+    promised = git.promised(revs) if objects and is_partial_clone(objects) else None
+    entries = git.history(revs).get()
+    cut = revs.index("--not")
+    origin: dict[str, str] = {}
+    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
+    blobs = gather(
+        git,
+        [*history_candidates(entries), *contents],
+        cached_attributes=True,
+        objects=objects,
+        promised=promised.get() if promised is not None else (),
+    )
+    ctx = Context(policy)
+    if advisor is not None:
+        ctx.advice = advisor
+        if advisor.history is not None:
+            advisor.history.entries = entries
+    report.violations.extend(check_blobs(ctx, blobs))
+    if contents:
+        # A tag's tree or blob is in no commit: the usual advice would not apply.
+        report.violations = [
+            v._replace(
+                fix=f"delete or move {origin[v.path]}, which names it outside any commit, "
+                "before pushing"
+            )
+            if v.commit is None and v.path in origin
+            else v
+            for v in report.violations
+        ]
+    if lfs_objects:
+        store = git.lfs_store()
+        missing = {
+            oid
+            for oid in {b.lfs_oid for b in blobs if b.lfs_oid}
+            if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
+        }
+        report.violations.extend(check_lfs_objects(ctx, blobs, missing))
+    if policy.require or policy.frozen:
+        from repolicy.checks import frozen, require
+
+        pushed = git.commit_changes(revs).get()
+        # Merges against each parent: `-c` hides what a merge keeps from one side.
+        diffs = git.parent_diffs(frozen.merge_pairs(pushed)).get()
+        report.violations.extend(require.pushed(ctx, git, pushed, diffs))
+        if not escapes.trailers:
+            pushed = [c._replace(allow_frozen=()) for c in pushed]
+        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env, diffs))
+    from repolicy.checks import dvc
+
+    report.violations.extend(dvc.for_push(ctx, git, blobs))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        # The tips judged are the pushed commits the refs point at; the trees the
+        # push builds on are those of the commits it starts from.
+        pushed_commits, boundaries = git.commits_and_boundary(revs).get()
+        fresh = set(pushed_commits)
+        peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
+        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
+        written = (e.path for e in entries)
+        report.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
+    report.violations = supersede(report.violations)
+    if limit is not None and after is not None and after.get() > limit:
+        report.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))
+    push_limit = policy.limit("push")
+    if push_limit is not None and added.get() > push_limit:
+        report.violations.append(push_budget(ctx, added.get(), push_limit, blobs))
+    # `used` is what the remote would hold afterwards, `added` the push's share.
+    # Without the walk (the bound is under the limit) only an upper bound is
+    # known: it is given as such, never as the exact figure.
+    if after is None and bound is None:
+        bound = git.stored_bound()
+    if after is None and bound is None:
+        cut = revs.index("--not")
+        after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+    repo: dict[str, int | None] = {"used": None, "added": added.get(), "limit": limit}
+    if after is not None:
+        repo["used"] = after.get()
+    elif bound is not None:
+        repo["used"], repo["at_most"] = max(bound, added.get()), True
+    report.budgets = {
+        "repo": repo,
+        "lfs": {
+            "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
+            "limit": policy.limit("lfs"),
+        },
+        "push": {"used": added.get(), "limit": push_limit},
+    }
+    if baseline is not None:
+        from repolicy.baseline import apply
+
+        # A push sees a part of history: it cannot tell that an entry is unused.
+        apply(report, baseline, entries)
+
+
+def content_candidates(
+    git: Git,
+    tips: list[str],
+    bounds: list[str],
+    names: dict[str, str],
+    notes: list[str],
+    origin: dict[str, str] | None = None,
+    objects: list[str] | None = None,
+) -> list[Candidate]:
+    """The blobs of tips that name a tree or a blob rather than a commit (a tag
+    may point at either), which the history walk never meets: a tree's files
+    at their paths in it, a bare blob under the name of its ref. `origin`
+    receives, for each path, the ref that brings it; `objects`, every object
+    id the tips bring (tags and trees too)."""
+    from repolicy.facts import Candidate
+
+    out = []
+    for tip in git.content_tips(tips):
+        found, brought = git.tip_contents(tip, bounds)
+        if objects is not None:
+            objects.extend(brought)
+        name = names.get(tip, tip)
+        out += [Candidate(path or name, oid, mode) for mode, oid, path in found]
+        if origin is not None:
+            origin.update((path or name, name) for _mode, _oid, path in found)
+        if found:
+            what = "a blob" if found[0][2] == "" else "a tree"
+            notes.append(
+                f"{name} names {what}, not a commit: "
+                + ("it was judged under that name" if what == "a blob" else "its files were judged")
+            )
+    # Two tags may name one tree: each blob is judged once at each path.
+    return list({(c.oid, c.path): c for c in out}.values())

@@ -1,0 +1,293 @@
+"""The repository scope: the work tree, the index and the history of every branch and tag.
+
+What `audit` judges, and what `explain` judges for its paths. History: every
+blob any commit of any branch or tag wrote, at every path, with the commit
+that wrote it first. Work tree: what the next `git add -A` would do with the
+policy's paths. Repository-wide facts (budgets, unpushed commits) come last.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import NamedTuple
+
+from repolicy.git import Git, HistoryEntry, is_partial_clone, objects_directory
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from repolicy.checks import Context
+    from repolicy.facts import BlobAtPath, Candidate
+    from repolicy.policy import Policy
+    from repolicy.report import Report, Violation
+    from repolicy.scope import Repository
+
+
+def emptied(ids: set[bytes]) -> Iterator[bytes]:
+    """The ids, then none: the set is emptied once read."""
+    yield from ids
+    ids.clear()
+
+
+def history_revisions(git: Git) -> list[str]:
+    """Branches and tags, and remote-tracking branches no local branch stands for
+    (a CI checkout often has only those). Stashes and reflogs are not history."""
+    names = git.ref_names("refs/heads", "refs/remotes")
+    local = {n[len("refs/heads/") :] for n in names if n.startswith("refs/heads/")}
+    revs = ["--branches", "--tags"]
+    for name in names:
+        if not name.startswith("refs/remotes/"):
+            continue
+        _remote, _, short = name[len("refs/remotes/") :].partition("/")
+        if short and short != "HEAD" and short not in local:
+            revs.append(name)
+    return revs
+
+
+def tag_contents(
+    git: Git, walked: set[bytes], blobs: Mapping[str, object], tags: list[str], report: Report
+) -> tuple[list[Candidate], list[str]]:
+    """Tags that name a tree or a blob, which the history walk never meets: their
+    blobs to judge, and the objects they add to what the repository holds."""
+    from repolicy.engine.commits import content_candidates
+
+    refs = git.ref_names("refs/tags")
+    tips = git.content_tips(refs)
+    if not tips:
+        return [], []
+    brought: list[str] = []
+    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes, None, brought)
+    known = set(tags)
+    extra = {o for o in brought if o.encode() not in walked and o not in blobs and o not in known}
+    return found, sorted(extra)
+
+
+def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> Examined:
+    """Every check of the whole repository, before the baseline is applied."""
+    from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.checks.budgets import history_budgets
+    from repolicy.checks.unpushed import unpushed
+    from repolicy.facts import attach, gather, history_candidates, index_candidates
+    from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
+    from repolicy.policy import load_policy
+    from repolicy.progress import Progress
+    from repolicy.report import Report, exact_size, human_size
+
+    here = Git(os.getcwd())
+    info = here.discover().get()
+    git = Git(info.toplevel)
+    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    ctx = Context(policy)
+    report = Report("audit", policy)
+
+    revs = history_revisions(git)
+    # Every independent question is asked now; git answers them side by side
+    # while the history is parsed and judged. One walk of the history answers
+    # three: the blobs at their paths (whose sizes, contents and attributes
+    # are asked as the walk meets them) and, with the commits and trees it
+    # passes, what the history takes on disk.
+    objects = objects_directory(info.git_dir)
+    promised = git.promised(revs).get() if is_partial_clone(objects) else set()
+    scan = git.history_scan(
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised
+    )
+    tags = git.tag_objects()
+    progress = Progress(enabled=None if not quiet else False)
+    progress.say("reading the history of every branch and tag, and its blobs")
+    walk = scan.get()
+    # Listed after the walk, not beside it: each listing holds the index in
+    # memory, and the walk is when this command's processes hold the most.
+    if policy.include or policy.exclude or policy.lfs:
+        from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+        # The work-tree listings read the ignore files: a FIFO would hang them.
+        dirs = parent_directories({e.path for e in walk.entries})
+        refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
+    on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
+    index = git.index_entries().background()
+    # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
+    blob_ids = list(scan.info)
+    contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report)
+    usage = git.disk_sizes(
+        itertools.chain(
+            emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids, *content_ids])
+        )
+    )
+    history = history_candidates(walk.entries)
+    raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
+    progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
+    seen = {(c.oid, c.path) for c in history}
+    index_entries = index_candidates(index.get())
+    staged = [c for c in index_entries if (c.oid, c.path) not in seen]
+    del seen
+    blobs = [
+        *attach(history, scan.info, scan.contents, scan.attributes, promised),
+        *gather(git, staged, cached_attributes=True, objects=objects, promised=promised),
+    ]
+    if contents:
+        blobs += gather(git, contents, cached_attributes=True, objects=objects, promised=promised)
+    scan.release()
+    from repolicy.advice import Advisor, HistoryScope
+
+    ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries))
+    report.violations.extend(check_blobs(ctx, blobs))
+    if policy.require or policy.frozen:
+        from repolicy.checks import frozen, require
+
+        head = git.head()
+        report.violations.extend(require.audited(ctx, git, head))
+        report.violations.extend(frozen.audited(ctx, git, revs, head))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        listed = [e.path for e in index.get()]
+        report.violations.extend(directories.audited(ctx, git, git.head(), listed))
+
+    lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}
+    report.budgets = {
+        "repo": {"used": usage.get(), "limit": policy.limit("repo")},
+        "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
+    }
+    report.violations.extend(history_budgets(ctx, report, blobs))
+    if on_disk is not None:
+        tracked = [c.path for c in index_entries]
+        report.violations.extend(on_disk.violations(ctx, tracked))
+    from repolicy.checks import dvc
+
+    untracked = on_disk.untracked.get() if on_disk is not None else None
+    report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
+    report.violations = supersede(report.violations)
+    report.violations.extend(unpushed(ctx, git, report))
+    if policy.allow:
+        report.violations.extend(allow_unused(git, policy, blobs, on_disk))
+    shallow = git.is_shallow()
+    if shallow:
+        report.notes.append(
+            "this is a shallow clone: only the history it has was audited "
+            "(fetch it all with `git fetch --unshallow`)"
+        )
+    report.sections.append(
+        (
+            "repository size",
+            [
+                f"{exact_size(usage.get())} on disk, as git stores it (what budgets.repo counts)",
+                f"{human_size(raw)} of distinct blobs in history, uncompressed",
+            ],
+        )
+    )
+    # One line per path (its largest version, and how many it had): a file
+    # rewritten at every commit would otherwise fill the list alone.
+    versions: dict[str, int] = {}
+    biggest: dict[str, BlobAtPath] = {}
+    for b in blobs:
+        if b.commit and not b.is_lfs_pointer and not b.unreadable:
+            versions[b.path] = versions.get(b.path, 0) + 1
+            if b.path not in biggest or b.size > biggest[b.path].size:
+                biggest[b.path] = b
+    largest = sorted(biggest.values(), key=lambda b: -b.size)[:10]
+    if largest:
+        report.sections.append(
+            (
+                "largest blobs in history",
+                [
+                    f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})"
+                    + (f", {versions[b.path]} versions" if versions[b.path] > 1 else "")
+                    for b in largest
+                ],
+            )
+        )
+    progress.clear()
+    staged_map = {c.path: c.oid for c in staged}
+    if scope.paths is not None:
+        wanted = set(scope.paths)
+        report.violations = [v for v in report.violations if v.path in wanted]
+    report.sort()  # settles `allow` first: the baseline never records what it exempts
+    return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
+
+
+class Examined(NamedTuple):
+    """A repository's report before the baseline, with what the baseline needs."""
+
+    toplevel: str
+    policy: Policy
+    report: Report
+    entries: list[HistoryEntry]  # every blob of history at its path, with its commit
+    staged: dict[str, str]  # path -> blob id, for index entries history lacks
+    shallow: bool
+
+
+def judge(scope: Repository, policy_arg: str | None, quiet: bool = False) -> Report:
+    """The repository's report: every check, then the baseline (`audit`, `explain`)."""
+    from repolicy import baseline
+
+    found = examine(scope, policy_arg, quiet)
+    report = found.report
+    accepted = baseline.load(found.toplevel, found.policy, report)
+    if accepted is not None:
+        # A shallow clone lacks the history that old entries match: it cannot
+        # tell an unused entry from one it does not see. Nor can a judgment of
+        # some paths tell that an entry for other paths is unused.
+        baseline.apply(
+            report,
+            accepted,
+            found.entries,
+            staged=found.staged,
+            judge_unused=not found.shallow and scope.paths is None,
+        )
+    return report
+
+
+def write_baseline(policy_arg: str | None, quiet: bool = False) -> dict[str, object]:
+    """Record every violation of the repository as accepted (`audit --write-baseline`)."""
+    from repolicy import baseline
+    from repolicy.scope import Repository
+
+    found = examine(Repository(), policy_arg, quiet)
+    return baseline.rewrite(
+        found.toplevel, found.policy, found.report.violations, found.entries, found.staged
+    )
+
+
+def allow_unused(
+    git: Git, policy: Policy, blobs: list[BlobAtPath], on_disk: WorkTree | None
+) -> list[Violation]:
+    """`allow` entries that select no path of history, the index or the work tree."""
+    from repolicy.checks.allow import unused
+
+    examined = {b.path for b in blobs}
+    ignored = on_disk.ignored if on_disk is not None else git.untracked(ignored=True)
+    untracked = on_disk.untracked if on_disk is not None else git.untracked(ignored=False)
+    examined.update(ignored.get())
+    examined.update(untracked.get())
+    return unused(policy, examined)
+
+
+class WorkTree:
+    """include-ignored, include-untracked, not-ignored and lfs-attr-missing on disk."""
+
+    def __init__(self, git: Git) -> None:
+        self.git = git
+        self.ignored = git.untracked(ignored=True)
+        self.untracked = git.untracked(ignored=False)
+
+    def violations(self, ctx: Context, tracked: list[str]) -> list[Violation]:
+        from repolicy.checks.exclude import check_work_tree
+        from repolicy.checks.lfs import check_lfs_attributes
+        from repolicy.facts import BlobAtPath
+
+        untracked = self.untracked.get()
+        out = list(check_work_tree(ctx, self.ignored.get(), untracked))
+        if ctx.policy.lfs:
+            wanted = [p for p in [*tracked, *untracked] if ctx.lfs_rule(p)]
+            attrs = self.git.attributes(wanted, ("filter",)).get()
+            # Only a file git does not give filter=lfs can be lfs-attr-missing.
+            files = [
+                BlobAtPath(p, "", "100644", 0)
+                for p in wanted
+                if attrs.get(p, {}).get("filter") != "lfs"
+                and os.path.isfile(os.path.join(self.git.cwd, p))
+            ]
+            out.extend(check_lfs_attributes(ctx, files))
+        return out

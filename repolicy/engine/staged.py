@@ -1,0 +1,80 @@
+"""The staged scope: what the next commit would record (the pre-commit hook).
+
+Every added, modified, copied or renamed entry of the index against HEAD, or
+those at or below the paths given. Start-up matters here more than anywhere:
+the modules a judgment needs are imported while git reads the index.
+"""
+
+from __future__ import annotations
+
+import os
+
+from repolicy.git import Git, objects_directory
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.report import Report
+    from repolicy.scope import Staged
+
+
+def in_dvc_project(top: str, paths: list[str]) -> bool:
+    """Whether DVC could manage anything here: a `.dvc` directory at the top or above
+    a staged path (`dvc init --subdir`), or a staged DVC file. Most repositories
+    are not DVC projects; their hook then never lists the index for DVC files."""
+    if os.path.isdir(os.path.join(top, ".dvc")):
+        return True
+    seen: set[str] = set()
+    for path in paths:
+        if path.endswith((".dvc", "dvc.lock", "dvc.yaml")):
+            return True
+        parent = path.rpartition("/")[0]
+        while parent and parent not in seen:
+            seen.add(parent)
+            if os.path.isdir(os.path.join(top, parent, ".dvc")):
+                return True
+            parent = parent.rpartition("/")[0]
+    return False
+
+
+def judge(scope: Staged, policy_arg: str | None) -> Report:
+    here = Git(os.getcwd())
+    info = here.discover().get()
+    git = Git(info.toplevel)
+    staged = git.staged_changes(info.git_dir)
+    # The diff reads the whole index; on a large repository it takes about as
+    # long as importing the rest of the engine, so do both at once, and let
+    # git read the attributes meanwhile too.
+    reader = git.attribute_reader(("filter",), cached=True)
+    from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.facts import gather, staged_selection
+    from repolicy.policy import load_policy
+    from repolicy.report import Report
+
+    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    ctx = Context(policy)
+    ctx.prepare()
+    from repolicy.advice import Advisor
+
+    ctx.advice = Advisor(git)
+    candidates = staged_selection(git, info, staged.get(), scope.paths)
+    objects = objects_directory(info.git_dir)
+    blobs = gather(git, candidates, cached_attributes=True, objects=objects, reader=reader)
+    report = Report("check", policy, check_blobs(ctx, blobs))
+    if policy.require or policy.frozen:
+        from repolicy.checks import frozen, require
+
+        changes = staged.get()
+        report.violations.extend(require.staged(ctx, git, changes, candidates))
+        allow = os.environ.get(frozen.ALLOW_ENV)
+        report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
+    if policy.dvc or in_dvc_project(info.toplevel, [c.path for c in candidates]):
+        from repolicy.checks import dvc
+
+        dvc_files = git.dvc_files().get()
+        found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, scope.paths)
+        report.violations = supersede([*report.violations, *found])
+    return report
