@@ -404,7 +404,9 @@ def apply(
         else:
             kept.append(v)
     unused = [e for k, e in baseline.entries.items() if k not in matched] if judge_unused else []
-    kept.extend(unused_violation(baseline.file, e) for e in sorted(unused, key=lambda e: e.line))
+    from repolicy.checks.baseline import unused_entry
+
+    kept.extend(unused_entry(baseline.file, e) for e in sorted(unused, key=lambda e: e.line))
     report.violations = kept
     summary: dict[str, object] = {"file": baseline.file, "accepted": accepted}
     summary["unused"] = len(unused) if judge_unused else None
@@ -415,23 +417,6 @@ def apply(
         note += f", {len(unused)} {entries_word} anything"
     if accepted or unused:  # "0 accepted" on every push says nothing
         report.notes.append(note)
-
-
-def unused_violation(file: str, entry: Entry) -> Violation:
-    from repolicy.checks import REGISTRY
-
-    blob = f" blob {entry.blob[:12]}" if entry.blob else ""
-    return Violation(
-        check="baseline-unused",
-        severity=REGISTRY["baseline-unused"].severity,
-        path=file,
-        rule=f"{file}:{entry.line}",
-        message=(
-            f"line {entry.line} accepts [{entry.check}] at {quote_path(entry.path)}{blob}, "
-            "which no longer occurs: the entry can go"
-        ),
-        fix=f"repolicy audit --write-baseline (or delete line {entry.line} of {file})",
-    )
 
 
 def rewrite(

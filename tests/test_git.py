@@ -214,7 +214,7 @@ def test_the_history_parser_does_not_care_where_the_output_is_cut(repo: Repo) ->
 
 def test_a_failure_in_the_background_reaches_the_caller(repo: Repo) -> None:
     git = Git(str(repo.path))
-    query = Query(git.start("rev-parse", "--verify", "no-such-branch"), bytes, b"")
+    query = Query(git._start("rev-parse", "--verify", "no-such-branch"), bytes, b"")
     with pytest.raises(GitError, match="single revision"):
         query.background().get()
 

@@ -1,6 +1,12 @@
-"""The baseline's own check: entries that no longer accept anything (code in repolicy.baseline)."""
+"""baseline-unused: baseline entries that no longer accept anything (the baseline is
+`repolicy.baseline`, which reports them through `unused_entry`)."""
 
 from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.baseline import Entry
+    from repolicy.report import Violation
 
 DOCS = {
     "baseline-unused": """\
@@ -27,3 +33,23 @@ Policy keys
   baseline
 """,
 }
+
+
+def unused_entry(file: str, entry: Entry) -> Violation:
+    """baseline-unused for one entry of the baseline `file` that matched nothing."""
+    from repolicy.baseline import quote_path
+    from repolicy.checks import REGISTRY
+    from repolicy.report import Violation
+
+    blob = f" blob {entry.blob[:12]}" if entry.blob else ""
+    return Violation(
+        check="baseline-unused",
+        severity=REGISTRY["baseline-unused"].severity,
+        path=file,
+        rule=f"{file}:{entry.line}",
+        message=(
+            f"line {entry.line} accepts [{entry.check}] at {quote_path(entry.path)}{blob}, "
+            "which no longer occurs: the entry can go"
+        ),
+        fix=f"repolicy audit --write-baseline (or delete line {entry.line} of {file})",
+    )

@@ -108,7 +108,7 @@ def _each_answered(
     skipped = []
     todo = oids
     while todo:
-        pending = git.start(*args, input="".join(o + "\n" for o in todo).encode())
+        pending = git._start(*args, input="".join(o + "\n" for o in todo).encode())
         out, err = pending.proc.communicate(pending.input or b"")
         answered = parse(todo, out)
         returncode = pending.proc.wait()

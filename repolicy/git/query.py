@@ -149,7 +149,7 @@ class Feed:
         import queue
         import threading
 
-        self.pending = git.start(*args, stdin=True)
+        self.pending = git._start(*args, stdin=True)
         self._parse = parse
         self._failure: BaseException | None = None
         self._queue: queue.SimpleQueue[bytes | Iterable[bytes] | None] = queue.SimpleQueue()

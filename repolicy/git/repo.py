@@ -60,7 +60,7 @@ class Git:
         self.cwd = cwd
         self.env = _env()
 
-    def start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
+    def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
         """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
         argv = ("git", *args)
         if not os.path.isdir(self.cwd):
@@ -73,8 +73,8 @@ class Git:
             raise RepolicyError("git is not installed or not on PATH") from None
         return Pending(argv, proc, input)
 
-    def run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
-        return self.start(*args, input=input).result(ok)
+    def _run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
+        return self._start(*args, input=input).result(ok)
 
     # -- the repository ---------------------------------------------------
 
@@ -83,7 +83,7 @@ class Git:
         found = _plain_repository(self.cwd)
         if found is not None:
             return Query(None, self._repo_info, found)
-        pending = self.start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
+        pending = self._start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
         return Query(pending, self._repo_info, RepoInfo("", "", ""), self._not_a_repository)
 
     def _repo_info(self, out: bytes) -> RepoInfo:
@@ -106,10 +106,10 @@ class Git:
         `git_dir`, the answer is kept in (and taken from) a cache there, valid
         for this index file and HEAD's tree: see `indexcache`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
-            return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
-        key = self.start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+            return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
+        key = self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
         if not key:  # an unborn branch
-            return Query(self.start(*_STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
         from repolicy.git import indexcache
 
         cache_dir = os.path.join(git_dir, "repolicy")
@@ -124,7 +124,7 @@ class Git:
             return parse_raw_diff(out)
 
         # Against the very tree the answer is stored for, should HEAD move meanwhile.
-        return Query(self.start(*_STAGED_DIFF, decode(key), "--"), parse, [])
+        return Query(self._start(*_STAGED_DIFF, decode(key), "--"), parse, [])
 
     def index_entries(
         self, under: Iterable[str] | None = None, git_dir: str | None = None
@@ -133,11 +133,11 @@ class Git:
         paths (the rest are never decoded). With `git_dir` too, the listing is
         kept in (and taken from) a cache there: see `indexcache`."""
         if under is None:
-            return Query(self.start("ls-files", "--stage", "-z"), _parse_ls_files, [])
+            return Query(self._start("ls-files", "--stage", "-z"), _parse_ls_files, [])
         wanted = {encode(p.rstrip("/")) for p in under}
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
             return Query(
-                self.start("ls-files", "--stage", "-z"),
+                self._start("ls-files", "--stage", "-z"),
                 lambda out: _parse_ls_files_under(out, wanted),
                 [],
             )
@@ -154,14 +154,14 @@ class Git:
             indexcache.write(cache_dir, indexcache.LISTING, index, before, out)
             return _parse_ls_files_under(out, wanted)
 
-        return Query(self.start("ls-files", "--stage", "-z"), parse, [])
+        return Query(self._start("ls-files", "--stage", "-z"), parse, [])
 
     def untracked(self, ignored: bool) -> Query[list[str]]:
         """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
         args = ["ls-files", "-z", "--others", "--exclude-standard"]
         if ignored:
             args.append("--ignored")
-        return Query(self.start(*args), _parse_paths, [])
+        return Query(self._start(*args), _parse_paths, [])
 
     # -- history ----------------------------------------------------------
 
@@ -186,7 +186,7 @@ class Git:
     def _history_log(self, revisions: Sequence[str], trees: bool) -> Pending:
         """The `git log` that `WalkParser` reads."""
         options, names = revision_input(revisions)
-        return self.start(
+        return self._start(
             "log", "--stdin", "--raw", *(["-t"] if trees else []), "-z", "-c", "--no-abbrev",
             "--no-renames", "--root", "--reverse", "--topo-order", "--ignore-missing",
             "--format=%x01%H %T" if trees else "--format=%x01%H", *options, "--",
@@ -214,7 +214,7 @@ class Git:
         no git call of this object may fetch either: every transport is refused."""
         self.env["GIT_ALLOW_PROTOCOL"] = ""
         options, names = revision_input(revisions)
-        pending = self.start(
+        pending = self._start(
             "rev-list", "--stdin", "--objects", "--missing=print", "--ignore-missing",
             *options, "--", input=names,
         )  # fmt: skip
@@ -226,7 +226,7 @@ class Git:
 
     def tag_objects(self) -> Query[list[str]]:
         """The annotated tag objects under refs/tags (what `--tags` adds to a walk)."""
-        pending = self.start("for-each-ref", "--format=%(objecttype) %(objectname)", "refs/tags")
+        pending = self._start("for-each-ref", "--format=%(objecttype) %(objectname)", "refs/tags")
         return Query(
             pending,
             lambda out: [line[4:] for line in out.decode().splitlines() if line[:4] == "tag "],
@@ -241,7 +241,7 @@ class Git:
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
         options, names = revision_input(revisions)
-        pending = self.start(
+        pending = self._start(
             # An absent object counts nothing and is never fetched: a partial
             # clone's are on its promisor remote, and a blob that is gone
             # otherwise is reported by the checks (blob-unreadable).
@@ -257,7 +257,7 @@ class Git:
         `Repolicy-Allow-Frozen:` trailers and every path it added, modified or
         deleted (a merge: what differs from every parent, as `-c` shows it)."""
         options, names = revision_input(revisions)
-        pending = self.start(
+        pending = self._start(
             "log", "--stdin", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
             "--reverse", "--topo-order", "--ignore-missing",
             f"--format=%x01%H %P%x02%(trailers:key={ALLOW_FROZEN_TRAILER},valueonly,unfold,"
@@ -272,7 +272,7 @@ class Git:
         wanted = list(dict.fromkeys(names))
         pending = None
         if wanted:
-            pending = self.start(
+            pending = self._start(
                 "cat-file", "--batch-check=%(objecttype)", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
@@ -290,17 +290,17 @@ class Git:
         """For a tip naming a tree or a blob: (mode, blob id, path in the tree) of
         each blob below it that `bounds` do not reach (a bare blob has path ""),
         and every object id it brings (tags and trees included)."""
-        out = self.run(
+        out = self._run(
             "rev-list", "--objects", "--no-object-names", "--ignore-missing", tip, *bounds, "--"
         )
         new = out.decode().split()
         fresh = set(new)
-        peeled = self.run("rev-parse", "--verify", "--end-of-options", f"{tip}^{{}}")
+        peeled = self._run("rev-parse", "--verify", "--end-of-options", f"{tip}^{{}}")
         peeled_id = peeled.decode().strip()
         if self.object_types([peeled_id]).get().get(peeled_id) == "blob":
             return ([("100644", peeled_id, "")] if peeled_id in fresh else []), new
         blobs = []
-        listing = self.run("ls-tree", "-r", "-z", "--full-tree", peeled_id)
+        listing = self._run("ls-tree", "-r", "-z", "--full-tree", peeled_id)
         for record in listing.split(b"\0"):
             meta, _, name = record.partition(b"\t")
             if not meta:
@@ -316,7 +316,7 @@ class Git:
         wanted = list(dict.fromkeys(names))
         pending = None
         if wanted:
-            pending = self.start(
+            pending = self._start(
                 "cat-file", "--batch-check=%(objectname)", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
@@ -344,7 +344,7 @@ class Git:
         that one parent (a merge against each of its parents, which `-c` hides)."""
         pending = None
         if pairs:
-            pending = self.start(
+            pending = self._start(
                 "diff-tree", "--stdin", "-r", "-z", "--raw", "--no-abbrev", "--no-renames",
                 "--always", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
                 input="".join(f"{c} {p}\n" for c, p in pairs).encode(),
@@ -353,7 +353,7 @@ class Git:
 
     def merge_bases(self, a: str, b: str) -> list[str]:
         """Every merge base of two commits (none for unrelated histories)."""
-        out = self.run("merge-base", "--all", "--end-of-options", a, b, ok=(0, 1))
+        out = self._run("merge-base", "--all", "--end-of-options", a, b, ok=(0, 1))
         return out.decode().split()
 
     def tree_files(self, rev: str, directories: Iterable[str] = ()) -> Query[list[str]]:
@@ -361,13 +361,15 @@ class Git:
         specs = [f":(literal){d}/" for d in dict.fromkeys(directories)]
         if sum(len(s) for s in specs) > _MAX_ARGS:
             specs = []  # the caller keeps what it asked for
-        pending = self.start("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs)
+        pending = self._start(
+            "ls-tree", "-r", "-z", "--name-only", "--full-tree", rev, "--", *specs
+        )
         return Query(pending, _parse_paths, [])
 
     def tree_entry(self, rev: str, path: str) -> tuple[str, str] | None:
         """(mode, object id) of the entry at `path` in the tree of `rev`; None when
         there is none (a directory is an entry too, of mode 040000)."""
-        out = self.run("ls-tree", "-z", "--full-tree", rev, "--", f":(literal){path}")
+        out = self._run("ls-tree", "-z", "--full-tree", rev, "--", f":(literal){path}")
         for record in out.split(b"\0"):
             meta, _, name = record.partition(b"\t")
             if decode(name) == path:
@@ -380,12 +382,12 @@ class Git:
         specs = [f":(literal,top){d}/" for d in dict.fromkeys(directories)]
         if sum(len(s) for s in specs) > _MAX_ARGS:
             specs = []  # the caller keeps what it asked for
-        pending = self.start("ls-files", "-z", "--cached", "--full-name", "--", *specs)
+        pending = self._start("ls-files", "-z", "--cached", "--full-name", "--", *specs)
         return Query(pending, _parse_unique_paths_of_index, [])
 
     def work_tree_changes(self) -> Query[list[Change]]:
         """Tracked files whose work-tree state differs from HEAD (staged or not)."""
-        pending = self.start(
+        pending = self._start(
             "diff", "HEAD", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-relative",
             "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
         )  # fmt: skip
@@ -401,7 +403,7 @@ class Git:
         pending = None
         if wanted and revisions:
             options, names = revision_input(revisions)
-            pending = self.start(
+            pending = self._start(
                 "log", "--stdin", "--reverse", "--topo-order", "--format=%x01%H", "--name-only",
                 "-z", "--no-renames", "--diff-filter=A", "--ignore-missing", *options, "--",
                 *specs, input=names,
@@ -410,18 +412,18 @@ class Git:
 
     def hash_length(self) -> int:
         """Hex digits of an object id here: 40 (SHA-1) or 64 (SHA-256)."""
-        out = self.run("rev-parse", "--show-object-format")
+        out = self._run("rev-parse", "--show-object-format")
         return 64 if out.strip() == b"sha256" else 40
 
     def head(self) -> str | None:
         """The commit HEAD names, or None on an unborn branch."""
-        out = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", ok=(0, 1))
+        out = self._run("rev-parse", "--verify", "-q", "HEAD^{commit}", ok=(0, 1))
         return decode(out).strip() or None
 
     def commit_named(self, rev: str) -> str | None:
         """The commit a revision the user typed names, or None when it names none.
         `--end-of-options` keeps a revision such as `--output=x` from being an option."""
-        out = self.run(
+        out = self._run(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", ok=(0, 1)
         )
         return decode(out).strip() or None
@@ -429,12 +431,12 @@ class Git:
     def merge_base(self, one: str, other: str) -> str | None:
         """The best common ancestor of two commit ids, or None when they share none
         (or, in a shallow clone, none that was fetched)."""
-        out = self.run("merge-base", "--end-of-options", one, other, ok=(0, 1))
+        out = self._run("merge-base", "--end-of-options", one, other, ok=(0, 1))
         return decode(out).strip() or None
 
     def shallow_commits(self) -> set[str]:
         """The commits whose parents a shallow clone did not fetch (empty when not shallow)."""
-        path = decode(self.run("rev-parse", "--path-format=absolute", "--git-path", "shallow"))
+        path = decode(self._run("rev-parse", "--path-format=absolute", "--git-path", "shallow"))
         try:
             with open(path.strip(), encoding="ascii") as fh:
                 return {line.strip() for line in fh if line.strip()}
@@ -443,7 +445,7 @@ class Git:
 
     def commits(self, revisions: Sequence[str]) -> Query[list[str]]:
         """The ids of the commits `revisions` select (`rev-list`)."""
-        pending = self.start("rev-list", *revisions, "--")
+        pending = self._start("rev-list", *revisions, "--")
         return Query(pending, lambda out: decode(out).split(), [])
 
     def commits_and_boundary(self, revisions: Sequence[str]) -> Query[tuple[list[str], list[str]]]:
@@ -465,7 +467,7 @@ class Git:
         every loose object and pack in this repository (`count-objects -v`), or
         None when objects also live elsewhere (alternates) and no bound is known."""
         fields: dict[str, str] = {}
-        for line in decode(self.run("count-objects", "-v")).splitlines():
+        for line in decode(self._run("count-objects", "-v")).splitlines():
             key, _, value = line.partition(": ")
             fields[key] = value
         if "alternate" in fields:
@@ -476,7 +478,7 @@ class Git:
 
     def config(self, *args: str) -> str | None:
         """A `git config` value, or None when unset."""
-        out = self.run("config", *args, ok=(0, 1))
+        out = self._run("config", *args, ok=(0, 1))
         return decode(out).rstrip("\n") if out else None
 
     # -- refs and places --------------------------------------------------
@@ -485,48 +487,48 @@ class Git:
         """Full names of the refs under `prefixes` (all refs when none), those
         that contain the commit `contains` when given."""
         where = ("--contains", contains) if contains else ()
-        out = self.run("for-each-ref", "--format=%(refname)", *where, *prefixes)
+        out = self._run("for-each-ref", "--format=%(refname)", *where, *prefixes)
         return [decode(r) for r in out.splitlines() if r]
 
     def remote_tracking_refs(self) -> list[str]:
         """Remote-tracking branches, without the symbolic `<remote>/HEAD`."""
-        out = self.run("for-each-ref", "--format=%(refname) %(symref)", "refs/remotes/")
+        out = self._run("for-each-ref", "--format=%(refname) %(symref)", "refs/remotes/")
         rows = [decode(r) for r in out.splitlines()]
         return [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
 
     def has_refs(self) -> bool:
-        return bool(self.run("for-each-ref", "--count=1", "--format=x").strip())
+        return bool(self._run("for-each-ref", "--count=1", "--format=x").strip())
 
     def symbolic_head(self) -> str:
         """The ref HEAD names, or "" when HEAD is detached."""
-        return decode(self.run("symbolic-ref", "-q", "HEAD", ok=(0, 1)).strip())
+        return decode(self._run("symbolic-ref", "-q", "HEAD", ok=(0, 1)).strip())
 
     def ref_exists(self, ref: str) -> bool:
-        out = self.run("rev-parse", "-q", "--verify", "--end-of-options", ref, ok=(0, 1))
+        out = self._run("rev-parse", "-q", "--verify", "--end-of-options", ref, ok=(0, 1))
         return bool(out.strip())
 
     def full_ref_names(self, name: str) -> list[str]:
         """The full ref names a name the user typed stands for (`HEAD` -> its branch)."""
-        out = self.run("rev-parse", "-q", "--symbolic-full-name", name, "--", ok=(0, 1, 128))
+        out = self._run("rev-parse", "-q", "--symbolic-full-name", name, "--", ok=(0, 1, 128))
         return [decode(r) for r in out.splitlines() if r]
 
     def upstream(self, branch: str = "") -> str | None:
         """The full name of `branch`'s upstream (the current branch's when ""), or None."""
-        out = self.run(
+        out = self._run(
             "rev-parse", "-q", "--symbolic-full-name", f"{branch}@{{upstream}}", ok=(0, 1, 128)
         )
         return decode(out).strip() or None
 
     def count_commits(self, tips: Sequence[str], bounds: Sequence[str] = ()) -> int:
         """Commits reachable from `tips` and not from `bounds`."""
-        out = self.run("rev-list", "--count", *tips, "--not", *bounds, "--").strip()
+        out = self._run("rev-list", "--count", *tips, "--not", *bounds, "--").strip()
         return int(out or b"0")
 
     def boundary(self, tip: str) -> tuple[set[str], tuple[str, ...]]:
         """The commits `tip` brings that no ref has, and the commits that bound them."""
         commits: set[str] = set()
         bounds: list[str] = []
-        out = self.run("rev-list", "--boundary", tip, "--not", "--all", "--")
+        out = self._run("rev-list", "--boundary", tip, "--not", "--all", "--")
         for line in decode(out).splitlines():
             if line.startswith("-"):
                 bounds.append(line[1:])
@@ -538,7 +540,7 @@ class Git:
         """For each commit, the name `name-rev` gives it from the refs matching the
         pattern `refs` (`heads/main~2`), when one contains it."""
         feed = "".join(f"{c}\n" for c in commits).encode()
-        out = self.run(
+        out = self._run(
             "name-rev", "--annotate-stdin", f"--refs={refs}",
             "--exclude=refs/remotes/*/HEAD", input=feed,
         )  # fmt: skip
@@ -554,7 +556,7 @@ class Git:
     ) -> tuple[list[str], dict[str, list[str]]]:
         """The commits of `tips --not bounds`, children first, and for each path
         they change, the commits that change it (one `git log`)."""
-        out = self.run(
+        out = self._run(
             "log", "--topo-order", "--format=%x01%H", "--name-only", "-z", "--no-renames",
             *tips, "--not", *bounds, "--",
         )  # fmt: skip
@@ -573,37 +575,39 @@ class Git:
         return commits, by_path
 
     def is_shallow(self) -> bool:
-        return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+        return self._run("rev-parse", "--is-shallow-repository").strip() == b"true"
 
     def absolute_git_dir(self) -> str:
-        return decode(self.run("rev-parse", "--absolute-git-dir").rstrip(b"\n"))
+        return decode(self._run("rev-parse", "--absolute-git-dir").rstrip(b"\n"))
 
     def hooks_path(self) -> tuple[str, str]:
         """Where git runs hooks from, and the common git directory, as git prints them
         (relative to this directory, or absolute)."""
-        out = decode(self.run("rev-parse", "--git-path", "hooks", "--git-common-dir"))
+        out = decode(self._run("rev-parse", "--git-path", "hooks", "--git-common-dir"))
         shown, common = out.split("\n")[:2]
         return shown, common
 
     def lfs_store(self) -> str:
         """Where git-lfs keeps objects: `lfs.storage` (relative to the git directory),
         else <common git dir>/lfs."""
-        common = decode(self.run("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+        common = decode(
+            self._run("rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+        )
         configured = self.config("--get", "lfs.storage")
         base = os.path.join(common, configured) if configured else os.path.join(common, "lfs")
         return os.path.join(base, "objects")
 
     def tracked(self, paths: Sequence[str]) -> list[str]:
         """Those of `paths` (relative to this directory) that the index tracks."""
-        out = self.run("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))
+        out = self._run("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))
         return [decode(p) for p in out.split(b"\0") if p]
 
     def file_at(self, rev: str, path: str) -> bytes | None:
         """The contents of `path` in commit `rev`, or None when it holds no such blob."""
-        oid = self.run("rev-parse", "--verify", "-q", f"{rev}:{path}", ok=(0, 1, 128)).strip()
+        oid = self._run("rev-parse", "--verify", "-q", f"{rev}:{path}", ok=(0, 1, 128)).strip()
         if not oid:
             return None
-        return self.run("cat-file", "blob", oid.decode())
+        return self._run("cat-file", "blob", oid.decode())
 
     # -- objects ----------------------------------------------------------
 
@@ -612,7 +616,7 @@ class Git:
         wanted = "\n".join(dict.fromkeys(oids))
         pending = None
         if wanted:
-            pending = self.start(
+            pending = self._start(
                 "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
                 input=wanted.encode() + b"\n",
             )  # fmt: skip
@@ -635,7 +639,7 @@ class Git:
         wanted = "\n".join(dict.fromkeys(oids))
         pending = None
         if wanted:
-            pending = self.start("cat-file", "--batch", input=wanted.encode() + b"\n")
+            pending = self._start("cat-file", "--batch", input=wanted.encode() + b"\n")
         return Query(pending, _parse_batch, {})
 
     # -- attributes -------------------------------------------------------
@@ -646,7 +650,7 @@ class Git:
         args = ["check-attr", "-z", "--stdin"]
         if cached:
             args.append("--cached")
-        return AttributeReader(self.start(*args, *names, stdin=True))
+        return AttributeReader(self._start(*args, *names, stdin=True))
 
     def attributes(
         self, paths: Iterable[str], names: Sequence[str], cached: bool = False
@@ -658,7 +662,7 @@ class Git:
             args = ["check-attr", "-z", "--stdin"]
             if cached:
                 args.append("--cached")
-            pending = self.start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
+            pending = self._start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
         query: Query[dict[str, dict[str, str]]] = Query(pending, _parse_check_attr, {})
         # In the background: the paths may be many, and the caller has other work.
         return query.background()
@@ -668,7 +672,7 @@ class Git:
     def dvc_files(self) -> Query[list[IndexEntry]]:
         """Index entries of DVC's files at any depth (`*.dvc`, `dvc.lock`, `dvc.yaml`),
         repository-relative from wherever git runs."""
-        pending = self.start(
+        pending = self._start(
             "ls-files", "--stage", "-z", "--full-name", "--",
             ":(top)*.dvc", ":(top)dvc.lock", ":(top)*/dvc.lock",
             ":(top)dvc.yaml", ":(top)*/dvc.yaml",
@@ -680,7 +684,7 @@ class Git:
         wanted = list(dict.fromkeys(paths))
         if not wanted:
             return set()
-        out = self.run(
+        out = self._run(
             "check-ignore", "-z", "--stdin", "--no-index",
             input=b"\0".join(map(encode, wanted)) + b"\0", ok=(0, 1),
         )  # fmt: skip
@@ -694,18 +698,18 @@ class Git:
         so a shorthand such as `gh:org/repo` is seen as the host it stands for.
         (`remote -v` has no `-z`; a URL holding a tab or newline is not a URL
         any forge serves.)"""
-        return Query(self.start("remote", "-v"), _parse_remote_urls, [])
+        return Query(self._start("remote", "-v"), _parse_remote_urls, [])
 
     # -- ignore rules (fix, explain) ----------------------------------------
 
     def files(self) -> Query[list[str]]:
         """Every file in the index or the work tree, ignored ones included."""
-        return Query(self.start("ls-files", "-z", "--cached", "--others"), _parse_unique_paths, [])
+        return Query(self._start("ls-files", "-z", "--cached", "--others"), _parse_unique_paths, [])
 
     def excludes_file(self) -> Query[str | None]:
         """`core.excludesFile` as git reads it (set, or git's XDG default when that file
         exists; None otherwise), as an absolute path."""
-        pending = self.start("config", "-z", "--path", "--get", "core.excludesFile")
+        pending = self._start("config", "-z", "--path", "--get", "core.excludesFile")
 
         def parse(out: bytes) -> str | None:
             found = out.rstrip(b"\0")
@@ -725,7 +729,7 @@ class Git:
         wanted = list(dict.fromkeys(paths))
         pending = None
         if wanted:
-            pending = self.start(
+            pending = self._start(
                 "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip

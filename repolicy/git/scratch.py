@@ -36,11 +36,11 @@ class Scratch:
         )
         self.git.env.pop("GIT_INDEX_FILE", None)
         self.git.env.pop("GIT_WORK_TREE", None)
-        self.git.run("init", "-q", root)
+        self.git._run("init", "-q", root)
         if ignore_case:
-            self.git.run("config", "core.ignoreCase", "true")
+            self.git._run("config", "core.ignoreCase", "true")
         if excludes_file is not None:
-            self.git.run("config", "core.excludesFile", excludes_file)
+            self.git._run("config", "core.excludesFile", excludes_file)
         if info_exclude:
             self.put(os.path.join(".git", "info", "exclude"), info_exclude)
         for rel, data in files.items():

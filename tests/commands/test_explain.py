@@ -122,3 +122,40 @@ def test_an_empty_file_is_a_pointer_only_under_filter_lfs(repo: Repo) -> None:
     assert (keep["index"], empty["index"]) == ("blob", "lfs-pointer")
     text = repo.run("explain", "logs/.gitkeep").stdout
     assert "tracked as an ordinary blob" in text
+
+
+def test_a_path_only_history_holds_gets_the_verdict_audit_gives(repo: Repo) -> None:
+    # An oversized file committed once and deleted since: only history holds it.
+    repo.write(".repolicy.yaml", "budgets:\n  file: 1 KiB\n")
+    repo.write("big.bin", "x" * 4096)
+    repo.add(".repolicy.yaml", "big.bin")
+    repo.commit("add a big file")
+    repo.git("rm", "-q", "big.bin")
+    repo.commit("drop it again")
+    audit = json.loads(repo.run("audit", "--format", "json").stdout)
+    from_audit = [v for v in audit["violations"] if v["path"] == "big.bin"]
+    assert [v["check"] for v in from_audit] == ["file-too-large"]
+
+    (entry,) = explain(repo, "big.bin")
+
+    assert entry["violations"] == from_audit
+    assert entry["tracked"] is False
+    assert entry["verdict"] == "would be blocked by audit: file-too-large"
+
+
+def test_explain_and_audit_agree_on_every_path_of_a_repository(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", POLICY + "budgets:\n  file: 1 KiB\n")
+    repo.write("outputs/r1/checkpoints/best.pth", "w")
+    repo.write("outputs/r1/epoch_3.pth", "w")
+    repo.write("notes.log", "x")
+    repo.write("data/huge.csv", "y" * 2048)
+    repo.git("add", "-f", "--", ".")
+    repo.commit("everything")
+    audit = json.loads(repo.run("audit", "--format", "json").stdout)
+    paths = sorted({v["path"] for v in audit["violations"] if v["path"]})
+    assert len(paths) >= 3
+
+    entries = explain(repo, *paths)
+
+    for entry in entries:
+        assert entry["violations"] == [v for v in audit["violations"] if v["path"] == entry["path"]]
