@@ -331,7 +331,7 @@ class Git:
         wanted = list(dict.fromkeys(names))
         pending = None
         if wanted:
-            pending = self.start(
+            pending = self._start(
                 "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
@@ -452,7 +452,7 @@ class Git:
         """The commits `revisions` select, and the boundary: the commits they
         exclude that a selected commit has as a parent (`rev-list --boundary`)."""
         options, names = revision_input(revisions)
-        pending = self.start(
+        pending = self._start(
             "rev-list", "--stdin", "--boundary", "--ignore-missing", *options, "--", input=names
         )
 

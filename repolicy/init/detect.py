@@ -576,6 +576,9 @@ _HOST_WHY: dict[str, dict[str, str]] = {
         "repo": "the Hub publishes no repository size limit (lifts GitHub's from other presets)",
         "lfs": "Hub storage is metered per account, not per repository",
         "lfs_file": "the Hub's hard limit for one file",
+        "push": "the Hub publishes no per-push limit (lifts GitHub's from other presets)",
+        "directory_entries": "the Hub recommends under 10,000 entries per folder; "
+        "this lifts GitHub's 3,000 (write 10000 to be warned)",
     },
 }
 
