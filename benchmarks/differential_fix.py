@@ -1,4 +1,4 @@
-"""Run the random `fix` differential (tests/test_fixer_differential.py) at scale.
+"""Run the random `fix` differential (tests/fix/test_plan_differential.py) at scale.
 
 Each case is a fresh repository with a random policy, tree, user `.gitignore`
 (root and nested, with negations and ignored parent directories) and
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.test_fixer_differential import SEED, run_random_cases
+from tests.fix.test_plan_differential import SEED, run_random_cases
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -172,3 +172,24 @@ def test_the_circle_finder_finds_a_circle() -> None:
 
 def test_module_level_imports_form_no_circle() -> None:
     assert circles(module_level_imports()) == []
+
+
+# json.dumps for other ends than a report: YAML string quoting in the policy
+# init writes, and DVC's own manifest format, whose bytes its hash covers.
+_JSON_ELSEWHERE = {"repolicy.init.detect", "repolicy.dvc.hashing"}
+
+
+def test_every_command_prints_json_through_the_one_writer() -> None:
+    found = []
+    for name, tree in modules():
+        if name == "repolicy.report.json" or name in _JSON_ELSEWHERE:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "json"
+                and node.attr in ("dump", "dumps")
+            ):
+                found.append(f"{name}: json.{node.attr}")
+    assert found == []

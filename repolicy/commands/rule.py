@@ -28,8 +28,6 @@ def run(args: Options) -> int:
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             raise RepolicyError(f"unknown check {name!r}{suggestion} (see `repolicy rule`)")
     if args.format == "json":
-        import json
-
         entries = [
             {
                 "name": name,
@@ -39,7 +37,9 @@ def run(args: Options) -> int:
             }
             for name in names
         ]
-        print(json.dumps(entries, indent=2))
+        from repolicy.report import dumps_json
+
+        print(dumps_json(entries))
         return 0
     if not args.names:
         width = max(map(len, REGISTRY))

@@ -19,15 +19,6 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from repolicy.errors import GitError, RepolicyError
 from repolicy.git.attributes import AttributeReader, _parse_check_attr
 from repolicy.git.environment import _DISCOVERY_ENV, _NEUTRAL_ARGS, _env
-from repolicy.git.history import (
-    _MODES,
-    HistoryScan,
-    HistoryWalk,
-    _parse_parent_diffs,
-    parse_commit_changes,
-    parse_history_walk,
-    revision_input,
-)
 from repolicy.git.objects import BlobFacts, DiskSizes, _parse_batch, _parse_batch_check
 from repolicy.git.process import Process
 from repolicy.git.query import Pending, Query, StreamQuery
@@ -44,6 +35,10 @@ from repolicy.git.records import (
     decode,
     encode,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from repolicy.git.history import HistoryScan, HistoryWalk
 
 # Paths relative to the top level whatever `diff.relative` says; renames split
 # into delete + add, which is all a check of the new side needs.
@@ -172,6 +167,8 @@ class Git:
         merge only for what differs from every parent (what the merge itself
         wrote); blobs it brings from a side branch are that branch's commits'.
         """
+        from repolicy.git.history import parse_history_walk
+
         pending = self._history_log(revisions, trees=False)
         return StreamQuery(pending, lambda chunks: parse_history_walk(chunks).entries, [])
 
@@ -180,11 +177,15 @@ class Git:
         all the objects `rev-list --objects` would list (`-t` names each tree
         a commit changed; `%T` its root tree), so their disk usage can be summed
         without walking the history a second time."""
+        from repolicy.git.history import HistoryWalk, parse_history_walk
+
         pending = self._history_log(revisions, trees=True)
         return StreamQuery(pending, parse_history_walk, HistoryWalk([], set()))
 
     def _history_log(self, revisions: Sequence[str], trees: bool) -> Pending:
         """The `git log` that `WalkParser` reads."""
+        from repolicy.git.history import revision_input
+
         options, names = revision_input(revisions)
         return self._start(
             "log", "--stdin", "--raw", *(["-t"] if trees else []), "-z", "-c", "--no-abbrev",
@@ -205,6 +206,8 @@ class Git:
         """`history_walk`, with every blob's facts and every path's attributes
         asked while the walk goes (see `HistoryScan`). With `objects`, loose
         objects are read there; `promised` ids are never asked (see `promised`)."""
+        from repolicy.git.history import HistoryScan
+
         return HistoryScan(self, revisions, read_below, keep, attributes, objects, promised)
 
     def promised(self, revisions: Sequence[str]) -> Query[set[str]]:
@@ -212,6 +215,8 @@ class Git:
         promisor remote has them). Asking `cat-file` about one would fetch it;
         `rev-list --missing=print` lists them and fetches nothing. From now on
         no git call of this object may fetch either: every transport is refused."""
+        from repolicy.git.history import revision_input
+
         self.env["GIT_ALLOW_PROTOCOL"] = ""
         options, names = revision_input(revisions)
         pending = self._start(
@@ -240,6 +245,8 @@ class Git:
 
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
+        from repolicy.git.history import revision_input
+
         options, names = revision_input(revisions)
         pending = self._start(
             # An absent object counts nothing and is never fetched: a partial
@@ -256,6 +263,8 @@ class Git:
         """Each commit of `revisions`, oldest first, with its parents, its
         `Repolicy-Allow-Frozen:` trailers and every path it added, modified or
         deleted (a merge: what differs from every parent, as `-c` shows it)."""
+        from repolicy.git.history import parse_commit_changes, revision_input
+
         options, names = revision_input(revisions)
         pending = self._start(
             "log", "--stdin", "--raw", "-z", "-c", "--no-abbrev", "--no-renames", "--root",
@@ -342,6 +351,8 @@ class Git:
     ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
         """(commit, parent, changes) for each pair: what `commit` changed against
         that one parent (a merge against each of its parents, which `-c` hides)."""
+        from repolicy.git.history import _parse_parent_diffs
+
         pending = None
         if pairs:
             pending = self._start(
@@ -396,6 +407,8 @@ class Git:
     def first_added(self, revisions: Sequence[str], paths: Iterable[str]) -> Query[dict[str, str]]:
         """For each path (a file or a directory), the oldest commit of `revisions` that
         added it (or, for a directory, a file below it). Paths never added are left out."""
+        from repolicy.git.history import revision_input
+
         wanted = list(dict.fromkeys(paths))
         specs = [f":(literal,top){p}" for p in wanted]
         if sum(len(s) for s in specs) > _MAX_ARGS:
@@ -836,6 +849,8 @@ def _records_at(out: bytes, wanted: set[bytes]) -> list[bytes] | None:
 
 
 def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
+    from repolicy.git.history import _MODES
+
     entries = []
     for record in out.split(b"\0"):
         if not record:

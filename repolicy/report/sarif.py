@@ -131,7 +131,7 @@ def rule_descriptor(name: str) -> dict[str, Any]:
         "help": {"text": text, "markdown": doc_markdown(sections)},
         "defaultConfiguration": {"level": _LEVELS.get(info.severity, "note")},
         "properties": {
-            "tags": ["repository-policy", info.family],
+            "tags": ["repository-policy", _TAGS.get(info.family, info.family)],
             "precision": "very-high",
             "reportedBy": list(info.reported_by),
         },
@@ -238,6 +238,11 @@ def blob_id(v: Violation) -> str | None:
 def fingerprint(v: Violation, blob: str | None) -> str:
     key = "\0".join((v.check, v.commit or "", blob or "", v.path or ""))
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+# A rule's tag is its family's name, which code-scanning filters may name; the
+# family module `upstream` became `unpushed`, and its tag stays what it was.
+_TAGS = {"unpushed": "upstream"}
 
 
 def _first_sentence(text: str) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..conftest import Repo
+from ..dvc.test_files import dvc
 from ..test_advice import alternatives, copy, run_commands
-from ..test_dvcfiles import dvc
 from ..test_startup import imported_modules
 
 PAST = time.time() - 3600

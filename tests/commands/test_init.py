@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from repolicy.commands.init import HOOKS, LOCAL_HOOKS
+from repolicy.init.adopt import HOOKS, LOCAL_HOOKS
 from repolicy.policy import load_policy
 
 from ..conftest import ROOT, Repo

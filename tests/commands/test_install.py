@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from repolicy.cli import main
-from repolicy.commands.install import CHAINED, HOOK, LEGACY, MARKER, hook_script
+from repolicy.hooks import CHAINED, HOOK, LEGACY, MARKER, hook_script
 
 from ..conftest import Repo
 

@@ -13,7 +13,7 @@ from repolicy.errors import GitError
 from repolicy.git import BlobFacts, Git, Query, objects_directory
 from repolicy.git.history import parse_history_walk, revision_input
 
-from .conftest import Repo
+from ..conftest import Repo
 
 
 def test_blob_facts_batch_command_and_fallback_agree(repo: Repo) -> None:

@@ -52,7 +52,7 @@ from repolicy.policy.match import (
     validate,
 )
 
-from .conftest import CORPUS, Repo
+from ..conftest import CORPUS, Repo
 
 SEED = 20240611
 MAX_DEPTH = 4  # path components, root entries included

@@ -15,7 +15,7 @@ import pytest
 from repolicy.dvc.files import DvcFileError, DvcOut, outs_from, parse_dvc_file, parse_dvc_lock
 from repolicy.dvc.hashing import CHUNK, Hasher, file_md5, looks_text, manifest
 
-from .conftest import Repo
+from ..conftest import Repo
 
 CRLF_TEXT = b"epoch,loss\r\n1,0.9\r\n2,0.7\r\n"
 BINARY = bytes(range(256)) * 4

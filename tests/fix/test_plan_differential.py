@@ -43,7 +43,7 @@ from repolicy.git.repo import _parse_check_ignore
 from repolicy.policy import load_policy
 from repolicy.policy.match import compile_pattern
 
-from .conftest import CORPUS
+from ..conftest import CORPUS
 
 SEED = 7031
 ROUNDS = 60

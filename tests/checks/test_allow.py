@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import Repo
-from .test_formats import valid
+from ..conftest import Repo
+from ..report.test_formats import valid
 
 POLICY = """\
 extends: [github]

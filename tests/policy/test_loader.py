@@ -13,7 +13,7 @@ import pytest
 from repolicy.errors import PolicyError
 from repolicy.policy import load_policy, parse_size, preset_names
 
-from .conftest import Repo
+from ..conftest import Repo
 
 
 def write_policy(tmp_path: Path, text: str, name: str = ".repolicy.yaml") -> Path:
@@ -311,7 +311,9 @@ def test_a_child_item_with_the_parents_pattern_replaces_it(repo: Repo) -> None:
     logs = [r for r in policy.exclude if r.text == "logs/"]
     assert [(r.source.file, r.severity) for r in logs] == [(".repolicy.yaml", "warning")]
     # In place: the preset's order of rules is kept.
-    preset = load_policy(None, str(Path(__file__).parent.parent / "policies/ml-checkpoints.yaml"))
+    preset = load_policy(
+        None, str(Path(__file__).parent.parent.parent / "policies/ml-checkpoints.yaml")
+    )
     assert [r.text for r in policy.exclude] == [r.text for r in preset.exclude]
 
 

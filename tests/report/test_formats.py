@@ -25,9 +25,9 @@ from repolicy.report import Report, Violation, quote_c, safe_text
 from repolicy.report.github import escape_data, escape_property, render_github
 from repolicy.report.sarif import DESCRIPTION_LIMIT, render_sarif
 
-from .conftest import ROOT, Repo
+from ..conftest import ROOT, Repo
 
-SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+SCHEMA = json.loads((Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json").read_text())
 VALIDATOR = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
 ZERO = "0" * 40
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Repo
+from ..conftest import Repo
 
 POLICY = """\
 exclude: ["*.log", "*.ckpt"]
