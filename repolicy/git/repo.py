@@ -464,6 +464,8 @@ class Git:
     def commits_and_boundary(self, revisions: Sequence[str]) -> Query[tuple[list[str], list[str]]]:
         """The commits `revisions` select, and the boundary: the commits they
         exclude that a selected commit has as a parent (`rev-list --boundary`)."""
+        from repolicy.git.history import revision_input
+
         options, names = revision_input(revisions)
         pending = self._start(
             "rev-list", "--stdin", "--boundary", "--ignore-missing", *options, "--", input=names
