@@ -1,10 +1,12 @@
 """Benchmark `repolicy check --push` and `repolicy audit` on a long history.
 
-    python benchmarks/bench_history.py [--files 100000 --commits 10000 --unpushed 20]
+    python benchmarks/bench_history.py [--shapes blobs,paths --commits 10000 --unpushed 20]
                                        [--runs 15 --audit-runs 7 --slow-runs 3] [--no-peers]
 
 Generates (or reuses) two variants of a synthetic ML repository with a long
-history (see make_history.py): checkpoints raw, and checkpoints in Git LFS.
+history (see make_history.py): checkpoints raw, and checkpoints in Git LFS;
+each in two shapes, `blobs` (100,000 files, checkpoints of 8-64 KiB) and
+`paths` (86,000 files imported at once, then small edits; small blobs).
 Checks that `check --push` reports exactly the violations planted in the
 unpushed range, then times, round-robin and with warm-up rounds discarded:
 
@@ -36,7 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from bench_check import BenchmarkError, Case, bytecode_env, git_version, measure, script
-from make_history import PLANTED, History, HistoryParams, Variant, ensure, generate
+from make_history import (
+    DEFAULT_FILES,
+    PLANTED,
+    SHAPES,
+    History,
+    HistoryParams,
+    Variant,
+    ensure,
+    generate,
+)
 from make_repo import BENCH_DIR, DEFAULT_WORKDIR, isolated_env
 
 # What a blob-size listing needs: `%(rest)` makes cat-file split the object name
@@ -207,12 +218,12 @@ def push_line(variant: Variant, env: Mapping[str, str]) -> bytes:
 
 
 def build_cases(
-    history: History, env: Mapping[str, str], variants: Sequence[str], peers: bool
+    targets: Mapping[str, Variant], env: Mapping[str, str], peers: bool
 ) -> list[HistoryCase]:
+    """The timed commands of each repository in `targets` (keyed "shape/variant")."""
     repolicy = script("repolicy")
     cases: list[HistoryCase] = []
-    for name in variants:
-        v = history.variants[name]
+    for name, v in targets.items():
         line = push_line(v, env)
         cases += [
             HistoryCase(
@@ -314,14 +325,13 @@ def errors_reported(
 
 
 def verify(
-    history: History, env: Mapping[str, str], cases: Sequence[HistoryCase], variants: Sequence[str]
+    targets: Mapping[str, Variant], env: Mapping[str, str], cases: Sequence[HistoryCase]
 ) -> dict[str, Any]:
     """Abort unless `check --push` reports exactly the expected errors on the range,
     `audit` reports the planted ones too, and the floors see every object."""
     found: dict[str, Any] = {}
     planted = {(check, path) for path, checks in PLANTED.items() for check in checks}
-    for name in variants:
-        v = history.variants[name]
+    for name, v in targets.items():
         push = by_name(cases, name, "repolicy check --push origin")
         assert push.argv is not None
         rc, pushed = errors_reported(push.argv, v.root, env, push.stdin)
@@ -550,9 +560,12 @@ def markdown(
     cases: Sequence[HistoryCase], rat: Mapping[str, Mapping[str, float]], env: Mapping[str, Any]
 ) -> str:
     load = "/".join(f"{x:.1f}" for x in env["loadavg_before"])
+    shapes = "; ".join(
+        f"{shape}: {p['files']} files, {p['commits']} commits ({p['unpushed']} unpushed)"
+        for shape, p in env["shapes"].items()
+    )
     lines = [
-        f"{env['files']} files, {env['commits']} commits ({env['unpushed']} unpushed), "
-        f"repolicy {env['repolicy']}; rounds "
+        f"{shapes}; repolicy {env['repolicy']}; rounds "
         f"timed/warm-up: push {env['runs']}/{env['warmup']}, audit {env['audit_runs']}/"
         f"{env['warmup']}, slow peers {env['slow_runs']}/{env['slow_warmup']}; Python "
         f"{env['python']}, git {env['git']}, git-lfs {env['git_lfs']}, filter-repo "
@@ -637,7 +650,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Time `repolicy check --push` and `repolicy audit` on a long history."
     )
-    parser.add_argument("--files", type=int, default=HistoryParams.files)
+    parser.add_argument(
+        "--shapes", default="blobs,paths", help=f"comma-separated: {', '.join(SHAPES)}"
+    )
+    parser.add_argument(
+        "--files",
+        type=int,
+        help="default: " + ", ".join(f"{n} ({s})" for s, n in DEFAULT_FILES.items()),
+    )
     parser.add_argument("--commits", type=int, default=HistoryParams.commits)
     parser.add_argument("--unpushed", type=int, default=HistoryParams.unpushed)
     parser.add_argument("--variants", default="plain,lfs", help="comma-separated: plain, lfs")
@@ -660,11 +680,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     variants = [v for v in args.variants.split(",") if v]
     if not variants or set(variants) - {"plain", "lfs"}:
         parser.error("--variants takes plain, lfs or both")
+    shapes = [s for s in args.shapes.split(",") if s]
+    if not shapes or set(shapes) - set(SHAPES):
+        parser.error(f"--shapes takes {', '.join(SHAPES)}")
     rounds = (args.runs, args.audit_runs, args.slow_runs)
     if min(rounds) < 1 or min(args.warmup, args.slow_warmup) < 0:
         parser.error("rounds must be >= 1 and warm-up rounds >= 0")
-    params = HistoryParams(args.files, args.commits, args.unpushed)
+    all_params = {
+        shape: HistoryParams(
+            args.files if args.files is not None else DEFAULT_FILES[shape],
+            args.commits,
+            args.unpushed,
+            shape=shape,
+        )
+        for shape in shapes
+    }
     load_before = os.getloadavg()
+    histories: dict[str, History] = {}
 
     with tempfile.TemporaryDirectory(prefix="repolicy-bench-home-") as home_dir:
         home = Path(home_dir)
@@ -673,16 +705,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             bytecode_env(env, args.workdir)
         revision = repolicy_revision(env)
         try:
-            history = (
-                generate(args.workdir, params, home)
-                if args.regenerate
-                else ensure(args.workdir, params, home)
-            )
-            how = "generated in" if history.generated_in is not None else "reused"
-            took = f" {history.generated_in:.1f}s" if history.generated_in is not None else ""
-            print(f"repositories: {history.base} ({how}{took})", file=sys.stderr)
-            cases = build_cases(history, env, variants, peers=not args.no_peers)
-            found = verify(history, env, cases, variants)
+            targets: dict[str, Variant] = {}
+            for shape, params in all_params.items():
+                history = (
+                    generate(args.workdir, params, home)
+                    if args.regenerate
+                    else ensure(args.workdir, params, home)
+                )
+                histories[shape] = history
+                how = "generated in" if history.generated_in is not None else "reused"
+                took = f" {history.generated_in:.1f}s" if history.generated_in is not None else ""
+                print(f"repositories: {history.base} ({how}{took})", file=sys.stderr)
+                targets.update({f"{shape}/{name}": history.variants[name] for name in variants})
+            cases = build_cases(targets, env, peers=not args.no_peers)
+            found = verify(targets, env, cases)
             print("verified: check --push reports exactly the planted errors", file=sys.stderr)
             groups = (
                 ("push", args.runs, args.warmup),
@@ -713,11 +749,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench_history: aborted: {exc}", file=sys.stderr)
             return 3
         finally:
-            for v in history.variants.values() if "history" in locals() else ():
-                shutil.rmtree(v.root / ".git" / "filter-repo", True)  # --analyze's reports
+            for history in histories.values():
+                for v in history.variants.values():
+                    shutil.rmtree(v.root / ".git" / "filter-repo", True)  # --analyze's reports
 
         environment: dict[str, Any] = {
-            **asdict(params),
+            "shapes": {shape: asdict(params) for shape, params in all_params.items()},
             "variants": variants,
             "runs": args.runs,
             "audit_runs": args.audit_runs,
@@ -740,9 +777,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "loadavg_before": load_before,
             "loadavg_after": os.getloadavg(),
-            "repository": history.facts,
+            "repository": {shape: h.facts for shape, h in histories.items()},
         }
-    rat = ratios(cases, variants)
+    rat = ratios(cases, list(targets))
     print(markdown(cases, rat, environment))
     out = args.json or default_json_path()
     result = {

@@ -14,7 +14,17 @@ with planted violations: an excluded `epoch_3.pth` and `train.log`, and a raw
 120 MB `best.pth` added in one commit and deleted in the next. Everything is
 deterministic for given parameters and cached like `make_repo.py` does.
 
-Usable on its own: `python benchmarks/make_history.py [--files N --commits N]`.
+Two shapes of history (`--shape`):
+
+- `blobs` (the default): 100,000 files, ~4,000 checkpoint versions of 8-64 KiB
+  of random bytes, which dominate what a walk of the objects reads;
+- `paths`: 86,000 files, 90% of them added by the first commit (a project
+  imported at once), then commits that each edit one or two files and add
+  about one; every blob is small (checkpoints of 256 B to 2 KiB) but for a few
+  large ones (four raw 6 MiB archives). Reading the objects is cheap, so the
+  per-path work (the tree, the index, each path of the history) is what shows.
+
+Usable on its own: `python benchmarks/make_history.py [--shape S --files N --commits N]`.
 """
 
 from __future__ import annotations
@@ -69,6 +79,14 @@ PLANT_BIG_AT = 15  # deleted again by the next commit
 
 # Checkpoints are random bytes (incompressible, like weights) of this many bytes.
 CKPT_SIZES = (8 * 1024, 64 * 1024)
+SHAPES = ("blobs", "paths")
+# The `paths` shape: small checkpoints, and a few large raw archives spread
+# over the history (random bytes, stored as they are in both variants).
+SMALL_CKPT_SIZES = (256, 2 * 1024)
+LARGE_FILES = 4
+LARGE_SIZE = 6 * 1024 * 1024
+LARGE_PATH = "datasets/x/raw/dump_{k}.bin"
+DEFAULT_FILES = {"blobs": 100_000, "paths": 86_000}
 
 FIXED_CONTENT = {
     ".repolicy.yaml": POLICY.encode(),
@@ -86,9 +104,12 @@ class HistoryParams:
     commits: int = 10_000
     unpushed: int = 20
     generator: int = GENERATOR_VERSION
+    shape: str = "blobs"
 
     def key(self) -> str:
-        return f"history-f{self.files}-c{self.commits}-u{self.unpushed}-v{self.generator}"
+        key = f"history-f{self.files}-c{self.commits}-u{self.unpushed}-v{self.generator}"
+        # The first shape keeps the name its caches had before shapes existed.
+        return key if self.shape == "blobs" else f"{key}-{self.shape}"
 
 
 @dataclass
@@ -174,8 +195,8 @@ class Commit(NamedTuple):
     changes: list[tuple[str, Blob | None]]  # None deletes the path
 
 
-def checkpoint(rng: random.Random) -> Checkpoint:
-    return Checkpoint(rng.randbytes(rng.randrange(*CKPT_SIZES)))
+def checkpoint(rng: random.Random, sizes: tuple[int, int] = CKPT_SIZES) -> Checkpoint:
+    return Checkpoint(rng.randbytes(rng.randrange(*sizes)))
 
 
 def commits(params: HistoryParams) -> Iterator[Commit]:
@@ -187,18 +208,36 @@ def commits(params: HistoryParams) -> Iterator[Commit]:
     n = max(1, params.commits)
     if params.unpushed >= n or params.unpushed <= PLANT_EXCLUDED_AT:
         raise ValueError(f"--unpushed must be in ({PLANT_EXCLUDED_AT}, --commits)")
+    if params.shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}")
     chunks: list[list[str]] = [[] for _ in range(n)]
-    for k, path in enumerate(rest):
-        chunks[k * n // max(1, len(rest))].append(path)
+    if params.shape == "paths":
+        # A project imported at once, then worked on: the first commit adds
+        # 90% of the files, the others add the rest about one at a time.
+        first = len(rest) * 9 // 10
+        chunks[0] += rest[:first]
+        later = rest[first:]
+        for k, path in enumerate(later):
+            chunks[1 + k * (n - 1) // max(1, len(later))].append(path)
+    else:
+        for k, path in enumerate(rest):
+            chunks[k * n // max(1, len(rest))].append(path)
     chunks[0][:0] = fixed
     versions: dict[str, int] = {}
     modifiable: list[str] = []
+    sizes = SMALL_CKPT_SIZES if params.shape == "paths" else CKPT_SIZES
+    # Commit number -> the large archive it adds (`paths` shape only).
+    large = (
+        {n * (k + 1) // (LARGE_FILES + 1): k for k in range(LARGE_FILES)}
+        if params.shape == "paths"
+        else {}
+    )
 
     def blob(path: str, version: int) -> Blob:
         if path in FIXED_CONTENT:
             return FIXED_CONTENT[path]
         if path.endswith(".pth"):
-            return checkpoint(rng)
+            return checkpoint(rng, sizes)
         return content(path, version, rng)
 
     for i, added in enumerate(chunks):
@@ -209,12 +248,14 @@ def commits(params: HistoryParams) -> Iterator[Commit]:
             if path not in FIXED_CONTENT:
                 modifiable.append(path)
         if i and modifiable:  # retrains and tweaks of files already there
-            for _ in range(1 + rng.randrange(3)):
+            for _ in range(1 + rng.randrange(2 if params.shape == "paths" else 3)):
                 path = rng.choice(modifiable)
                 if path in added:
                     continue
                 versions[path] += 1
                 changes.append((path, blob(path, versions[path])))
+        if i in large:
+            changes.append((LARGE_PATH.format(k=large[i]), rng.randbytes(LARGE_SIZE)))
         back = n - i  # 1 for the tip
         if back == PLANT_EXCLUDED_AT:
             changes.append((EPOCH_FILE, checkpoint(rng)))
@@ -441,7 +482,10 @@ def load(workdir: Path, params: HistoryParams) -> History | None:
         stamp = json.loads((base / STAMP).read_text())
     except (OSError, ValueError):
         return None
-    if stamp.get("params") != asdict(params):
+    stamped = stamp.get("params")
+    if isinstance(stamped, dict):
+        stamped.setdefault("shape", "blobs")  # stamped before shapes existed
+    if stamped != asdict(params):
         return None
     return History(params, base, make_variants(base, params), stamp.get("facts", {}))
 
@@ -453,13 +497,15 @@ def ensure(workdir: Path, params: HistoryParams, home: Path, *, log: bool = True
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=HistoryParams.files)
+    parser.add_argument("--shape", choices=SHAPES, default="blobs")
+    parser.add_argument("--files", type=int, help="default: 100000 (blobs), 86000 (paths)")
     parser.add_argument("--commits", type=int, default=HistoryParams.commits)
     parser.add_argument("--unpushed", type=int, default=HistoryParams.unpushed)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--force", action="store_true", help="regenerate even if cached")
     args = parser.parse_args(argv)
-    params = HistoryParams(args.files, args.commits, args.unpushed)
+    files = args.files if args.files is not None else DEFAULT_FILES[args.shape]
+    params = HistoryParams(files, args.commits, args.unpushed, shape=args.shape)
     with tempfile.TemporaryDirectory(prefix="repolicy-bench-home-") as home:
         if args.force:
             history = generate(args.workdir, params, Path(home))

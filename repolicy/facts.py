@@ -173,19 +173,22 @@ def attach(
     A blob without facts could not be read (or, among `promised`, is only on
     a partial clone's promisor remote): it is marked so, never taken as 0 bytes."""
     pointers = {oid: parse_pointer(data) for oid, data in contents.items()}
-    return [
-        BlobAtPath(
-            path=c.path,
-            oid=c.oid,
-            mode=c.mode,
-            size=info[c.oid].size if c.oid in info else 0,
-            pointer=pointers.get(c.oid),
-            lfs_filter=attrs.get(c.path, {}).get("filter") == "lfs",
-            commit=c.commit,
-            unreadable="" if c.oid in info else PROMISED if c.oid in promised else UNREADABLE,
-        )
-        for c in candidates
-    ]
+    # Once per blob of a whole history: the fields are given in BlobAtPath's
+    # order to tuple.__new__, with the lookups bound once.
+    new, info_of, pointer_of, attrs_of = tuple.__new__, info.get, pointers.get, attrs.get
+    blobs: list[BlobAtPath] = []
+    add = blobs.append
+    for path, oid, mode, commit in candidates:
+        found = info_of(oid)
+        attributes = attrs_of(path)
+        lfs_filter = attributes is not None and attributes.get("filter") == "lfs"
+        if found is not None:
+            fields = (path, oid, mode, found.size, pointer_of(oid), lfs_filter, commit, "")
+        else:
+            absent = PROMISED if oid in promised else UNREADABLE
+            fields = (path, oid, mode, 0, pointer_of(oid), lfs_filter, commit, absent)
+        add(new(BlobAtPath, fields))
+    return blobs
 
 
 def repository_paths(info: RepoInfo, paths: list[str]) -> list[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +127,70 @@ def repo(tmp_path: Path) -> Iterator[Repo]:
     r = Repo(path)
     r.git("init", "-q")
     yield r
+
+
+class Server:
+    """A bare repository as a hosting server holds one, pushed to over file://.
+
+    `install` makes `repolicy check --pre-receive` its pre-receive hook, which
+    writes its report to `report`; `push` is a user's `git push` to it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.report = path / "report.json"
+
+    @classmethod
+    def create(cls, path: Path, *options: str) -> Server:
+        """`git init --bare` with `options` (`-b main`, `--object-format=sha256`)."""
+        subprocess.run(["git", "init", "-q", "--bare", *options, str(path)], check=True)
+        return cls(path)
+
+    @property
+    def url(self) -> str:
+        return f"file://{self.path}"
+
+    def git(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run(
+            ["git", *args], cwd=self.path, capture_output=True, text=True, check=False
+        )
+        if check:
+            assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def install(self, *options: str, format: str = "json") -> None:
+        """The pre-receive hook: `check --pre-receive --format FORMAT OPTIONS`."""
+        hook = self.path / "hooks" / "pre-receive"
+        args = " ".join(["--pre-receive", "--format", format, *options])
+        hook.write_text(f"#!/bin/sh\n{sys.executable} -m repolicy check {args} > {self.report}\n")
+        hook.chmod(0o755)
+
+    def last(self) -> dict[str, Any]:
+        """The report of the hook's last run."""
+        data: dict[str, Any] = json.loads(self.report.read_text())
+        return data
+
+    def connect(self, repo: Repo, name: str = "origin") -> None:
+        """Make this server the remote `name` of `repo`."""
+        repo.git("remote", "add", name, self.url)
+
+    def push(
+        self, repo: Repo, *refs: str, remote: str = "origin", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`git push --porcelain REMOTE REFS` from `repo`, as its user runs it."""
+        # A timeout only so that a hanging hook fails the test instead of the suite.
+        return subprocess.run(
+            ["git", "push", "--porcelain", remote, *refs],
+            cwd=repo.path,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **(env or {})},
+            timeout=300,
+        )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Server:
+    """An empty server whose HEAD is `main`, without a hook until `install`."""
+    return Server.create(tmp_path / "server.git", "-b", "main")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Repo
+from .conftest import Repo, Server
 
 ODD_CKPT = "-odd last.ckpt"
 ODD_LOG = "-odd train.log"
@@ -468,16 +468,10 @@ def test_a_missing_lfs_object_is_fetched_as_advised(tmp_path: Path) -> None:
 def test_a_rejected_push_is_fixed_by_the_servers_advice(pushed: Repo) -> None:
     # The server's hook rejects the push; its advice rewrites only what the
     # server lacks, and the push that follows is accepted.
-    server = pushed.path.parent / "remote.git"
-    hook = server / "hooks" / "pre-receive"
-    report = server / "report.json"
-    policy = server / "policy.yaml"
+    server = Server(pushed.path.parent / "remote.git")
+    policy = server.path / "policy.yaml"
     policy.write_text('exclude: ["*.log"]\nbudgets: {file: 4 KiB}\n')
-    hook.write_text(
-        f"#!/bin/sh\n{sys.executable} -m repolicy check --pre-receive --policy {policy} "
-        f"--format json > {report}\n"
-    )
-    hook.chmod(0o755)
+    server.install("--policy", str(policy))
     data = os.urandom(8000)
     add_then_delete(pushed, "-big model.bin", data)
     pushed.write(ODD_LOG, "epoch 1\n")
@@ -488,7 +482,7 @@ def test_a_rejected_push_is_fixed_by_the_servers_advice(pushed: Repo) -> None:
     pushed.commit("train")
     assert pushed.git("push", "-q", "origin", "main", check=False) == ""
     assert pushed.git("rev-parse", "origin/main") != pushed.git("rev-parse", "main")
-    found = json.loads(report.read_text())
+    found = server.last()
     fixes = {v["check"]: v["fix"] for v in found["violations"]}
     assert set(fixes) == {"file-too-large", "excluded"}
     for fix in fixes.values():
@@ -500,4 +494,4 @@ def test_a_rejected_push_is_fixed_by_the_servers_advice(pushed: Repo) -> None:
     assert "copy it aside first" in fixes["excluded"]
     run_commands(pushed, [*store, *remove])
     pushed.git("push", "-q", "origin", "main")
-    assert json.loads(report.read_text())["violations"] == []
+    assert server.last()["violations"] == []

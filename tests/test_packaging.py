@@ -2,14 +2,16 @@
 
 A snapshot of this checkout is built into an sdist and a wheel; the wheel is
 installed with `--no-deps --no-index` into a fresh virtual environment that
-sees the site-packages of the interpreter running the tests (for pathspec,
-humanize and PyYAML). Every command then
+sees the site-packages of the interpreter running the tests (for the declared
+dependencies). Every command then
 runs from that environment with its current directory outside the checkout, so
 nothing can be found in the source tree by accident.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
 import os
 import re
@@ -23,6 +25,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli, the same parser
+    import tomli as tomllib
+
 if TYPE_CHECKING:
     from .conftest import Repo
 
@@ -33,6 +40,27 @@ CACHES = shutil.ignore_patterns(
 )
 # CONTRACT.md section 1: the presets shipped inside the installed package.
 CONTRACT_PRESETS = {"default", "github", "huggingface", "ml-checkpoints", "datasets-lfs", "dvc"}
+
+
+def declared_dependencies() -> list[str]:
+    """The distribution names `[project] dependencies` lists, normalized (PEP 503)."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        requirements = tomllib.load(file)["project"]["dependencies"]
+    names = []
+    for requirement in requirements:
+        match = re.match(r"[A-Za-z0-9._-]+", requirement)
+        assert match, requirement
+        names.append(re.sub(r"[-_.]+", "-", match.group(0)).lower())
+    return names
+
+
+def import_names(distribution: str) -> set[str]:
+    """The top-level modules an installed distribution provides (PyYAML gives `yaml`)."""
+    return {
+        module
+        for module, owners in importlib.metadata.packages_distributions().items()
+        if any(re.sub(r"[-_.]+", "-", owner).lower() == distribution for owner in owners)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +138,8 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=_venv_env(path),
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    deps = in_venv(path, "python", "-c", "import humanize, pathspec, yaml", cwd=path)
+    modules = sorted(m for d in declared_dependencies() for m in import_names(d))
+    deps = in_venv(path, "python", "-c", f"import {', '.join(modules)}", cwd=path)
     assert deps.returncode == 0, f"the dependencies are not importable: {deps.stderr}"
     return path
 
@@ -133,6 +162,26 @@ def in_venv(venv: Path, *argv: str, cwd: Path) -> subprocess.CompletedProcess[st
         check=False,
         env=_venv_env(venv),
     )
+
+
+def test_every_declared_dependency_is_imported_by_repolicy() -> None:
+    """A dependency nothing imports still costs every user an install."""
+    imported: set[str] = set()
+    for file in (ROOT / "repolicy").rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_bytes(), str(file))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.partition(".")[0])
+    declared = declared_dependencies()
+    assert declared, "no [project] dependencies read from pyproject.toml"
+    unused = {}
+    for distribution in declared:
+        modules = import_names(distribution)
+        assert modules, f"{distribution} is declared but not installed here"
+        if not modules & imported:
+            unused[distribution] = sorted(modules)
+    assert not unused, f"declared in pyproject.toml, never imported under repolicy/: {unused}"
 
 
 def test_wheel_ships_every_preset_inside_the_package(wheel: Path) -> None:

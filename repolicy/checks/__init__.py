@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.policy import Policy, Rule
@@ -118,23 +119,49 @@ class Context:
 
     def excluding_rule(self, path: str) -> Rule | None:
         """The first `exclude` rule that selects `path`, unless an `include` rule keeps it."""
-        try:
-            return self._excluding[path]
-        except KeyError:
-            pass
-        hits = self.rules_for("exclude", path)
-        rule = None if not hits or self.including_rule(path) else hits[0]
-        self._excluding[path] = rule
-        return rule
+        known = self._excluding
+        return known[path] if path in known else self.excluding_rules((path,))[path]
+
+    def excluding_rules(self, paths: Iterable[str]) -> Mapping[str, Rule | None]:
+        """`excluding_rule` of each of `paths` (and of every path asked before)."""
+        known = self._excluding
+        rules: tuple[Rule, ...] = self.policy.exclude
+        hits_of = self.matcher("exclude").hits if rules else None
+        for path in paths:
+            if path in known:
+                continue
+            # Most paths match no exclude pattern: the include question is
+            # asked only of those that do.
+            hits = hits_of(path) if hits_of is not None else None
+            known[path] = rules[hits[0]] if hits and not self.including_rule(path) else None
+        return known
 
     def lfs_rule(self, path: str) -> Rule | None:
-        try:
-            return self._lfs[path]
-        except KeyError:
-            pass
-        hits = self.file_rules("lfs", path)
-        rule = self._lfs[path] = hits[0] if hits else None
-        return rule
+        known = self._lfs
+        return known[path] if path in known else self.lfs_rules((path,))[path]
+
+    def lfs_rules(self, paths: Iterable[str]) -> Mapping[str, Rule | None]:
+        """The first `lfs` rule that applies to each file of `paths` (and of every
+        path asked before)."""
+        known = self._lfs
+        rules: tuple[Rule, ...] = self.policy.lfs
+        hits_of = self.matcher("lfs").hits if rules else None
+        for path in paths:
+            if path in known:
+                continue
+            # `file_rules("lfs", path)[0]`, without building the list: most
+            # paths match no lfs pattern, and this runs for every one.
+            hits = hits_of(path) if hits_of is not None else None
+            rule = None
+            if hits:
+                raw = os.fsencode(path)
+                for k in hits:
+                    pattern = rules[k].pattern
+                    if pattern.dir_only or pattern.matches(raw, False):
+                        rule = rules[k]
+                        break
+            known[path] = rule
+        return known
 
     def severity(self, check: str, rule: Rule | None = None) -> str:
         if rule is not None and rule.severity:

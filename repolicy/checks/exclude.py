@@ -130,7 +130,10 @@ def _fix(ctx: Context, blob: BlobAtPath, pattern: str, ignored: bool) -> str:
 def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     if not ctx.policy.exclude:
         return
-    hits = [(blob, rule) for blob in blobs if (rule := ctx.excluding_rule(blob.path)) is not None]
+    blobs = blobs if isinstance(blobs, list) else list(blobs)
+    # Each path is matched once, however many blobs history holds at it.
+    rule_of = ctx.excluding_rules(dict.fromkeys(b.path for b in blobs)).get
+    hits = [(blob, rule) for blob in blobs if (rule := rule_of(blob.path)) is not None]
     # One question to git for every path at once, and only when something matched.
     ignored = ctx.advice.ignored(b.path for b, _ in hits) if ctx.advice and hits else set()
     for blob, rule in hits:

@@ -126,8 +126,7 @@ Policy keys
 }
 
 
-def _lfs_rule(ctx: Context, blob: BlobAtPath) -> tuple[str, Rule | None] | None:
-    rule = ctx.lfs_rule(blob.path)
+def _lfs_rule(ctx: Context, blob: BlobAtPath, rule: Rule | None) -> tuple[str, Rule | None] | None:
     if rule is not None:
         return str(rule), rule
     if blob.lfs_filter:
@@ -156,6 +155,9 @@ def history_lfs_fix(ctx: Context, pattern: str, blob: BlobAtPath) -> str:
 def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """lfs-pointer-invalid, lfs-missing and lfs-file-too-large for each blob."""
     lfs_file = ctx.policy.limit("lfs_file")
+    blobs = blobs if isinstance(blobs, list) else list(blobs)
+    # Each path is matched once, however many blobs history holds at it.
+    rule_of = ctx.lfs_rules(dict.fromkeys(b.path for b in blobs)).get
     for blob in blobs:
         if blob.is_symlink:
             continue
@@ -192,7 +194,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                     size=size,
                 )
             continue
-        decided = _lfs_rule(ctx, blob)
+        decided = _lfs_rule(ctx, blob, rule_of(blob.path))
         if decided is None:
             continue
         rule_text, rule = decided
@@ -229,10 +231,12 @@ def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[
     """lfs-attr-missing: a path the policy keeps in LFS that .gitattributes does not."""
     if not ctx.policy.lfs:
         return
+    blobs = blobs if isinstance(blobs, list) else list(blobs)
+    rule_of = ctx.lfs_rules(dict.fromkeys(b.path for b in blobs)).get
     for blob in blobs:
         if blob.is_symlink or blob.lfs_filter:
             continue
-        rule = ctx.lfs_rule(blob.path)
+        rule = rule_of(blob.path)
         if rule is None:
             continue
         pattern = track_pattern(rule, blob.path)

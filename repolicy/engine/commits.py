@@ -195,6 +195,7 @@ def judge_commits(
     if baseline is not None:
         from repolicy.baseline import apply
 
+        report.sort()  # settles `allow` first, as audit does: allowed is not baselined
         # A push sees a part of history: it cannot tell that an entry is unused.
         apply(report, baseline, entries)
 

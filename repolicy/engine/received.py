@@ -11,7 +11,9 @@ The policy is the server's, never the push's (`repolicy.policy.server`).
 Nothing the push brings is trusted: its lines are checked before git sees
 them (`repolicy.scope`), refs/replace/ is refused, the pusher's environment
 grants no escape, and commit trailers do only where the server enables them
-(`repolicy.allowEscapes`).
+(`repolicy.allowEscapes`); tracebacks of internal errors likewise show only
+where the server's `repolicy.debug` asks for them, never for the pusher's
+REPOLICY_DEBUG (`repolicy.commands.prereceive`).
 """
 
 from __future__ import annotations
@@ -30,16 +32,7 @@ if TYPE_CHECKING:
     from repolicy.report import Report
 
 ESCAPES_CONFIG = "repolicy.allowEscapes"
-_QUARANTINE_ENV = (
-    "GIT_QUARANTINE_PATH",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-)
-
-
-ESCAPES_CONFIG = "repolicy.allowEscapes"
-
-
+DEBUG_CONFIG = "repolicy.debug"
 _QUARANTINE_ENV = (
     "GIT_QUARANTINE_PATH",
     "GIT_OBJECT_DIRECTORY",
@@ -113,6 +106,12 @@ def escapes_enabled(git: Git) -> bool:
     commits: only the repository's own config file decides (not a global or
     system file, which a local pusher's environment could name)."""
     return (git.config("--local", "--bool", "--get", ESCAPES_CONFIG) or "") == "true"
+
+
+def debug_enabled(git: Git) -> bool:
+    """Whether an internal error shows its traceback here: as for escapes, only
+    the repository's own config file decides."""
+    return (git.config("--local", "--bool", "--get", DEBUG_CONFIG) or "") == "true"
 
 
 def stored_bound(git: Git) -> int | None:

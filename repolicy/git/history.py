@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NamedTuple
 
@@ -86,6 +87,11 @@ _NOTHING = (b"000000", GITLINK.encode())
 _MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
 
 
+_OID = operator.attrgetter("oid")
+_PATH = operator.attrgetter("path")
+_MODE = operator.attrgetter("mode")
+
+
 class WalkParser:
     """`git log --raw -z -c --format=%x01%H[ %T]` (with or without `-t`), parsed
     chunk by chunk as it arrives.
@@ -106,26 +112,40 @@ class WalkParser:
     def feed(self, data: bytes) -> None:
         fields = self._fields.feed(data)
         add_entry, add_object = self.entries.append, self.objects.add
+        new = tuple.__new__  # HistoryEntry's fields in order, without its __new__
         commit, meta = self._commit, self._meta
         for field in fields:
             if meta is not None:
-                parts = meta.split(b" ")
                 if meta[1] == 0x3A:  # a merge's combined record: one ':' per parent
+                    parts = meta.split(b" ")
                     n = len(meta) - len(meta.lstrip(b":"))
-                    mode, oid = parts[n], parts[2 * n + 1]
+                    mode, oid, deleted = parts[n], parts[2 * n + 1], parts[-1][:1] == b"D"
                 else:
-                    mode, oid = parts[1], parts[3]
+                    # ":<mode> <mode> <id> <id> <status>": fixed widths (modes of
+                    # six digits, full ids, one status letter, no rename score),
+                    # so the fields are sliced out rather than split.
+                    end = len(meta) - 2
+                    mode = meta[8:14]
+                    oid = meta[end - (end - 16) // 2 : end]
+                    deleted = meta[-1] == 0x44  # "D"
                 meta = None
                 if mode == _TREE:
                     add_object(oid)
-                elif mode not in _NOTHING and parts[-1][:1] != b"D":
+                elif mode not in _NOTHING and not deleted:
                     mode_text = _MODES.get(mode) or mode.decode()
-                    add_entry(HistoryEntry(commit, decode(field), oid.decode(), mode_text))
+                    add_entry(new(HistoryEntry, (commit, decode(field), oid.decode(), mode_text)))
                 continue
-            field = field.lstrip(b"\n")
-            if field[:1] == b":":
+            first = field[:1]
+            if first == b":":
                 meta = field
-            elif field[:1] == b"\x01":
+                continue
+            if first == b"\n":
+                field = field.lstrip(b"\n")
+                first = field[:1]
+                if first == b":":
+                    meta = field
+                    continue
+            if first == b"\x01":
                 ids = field[1:].split()
                 add_object(ids[0])
                 if len(ids) > 1:
@@ -203,7 +223,7 @@ class HistoryScan:
 
     def get(self) -> HistoryWalk:
         parser = WalkParser()
-        seen_oids: dict[str, None] = {}
+        seen_oids: set[str] = set()
         seen_paths: set[str] = set()
         done = 0
         # Loose objects are read here, as the hook reads them: git would hang
@@ -216,13 +236,18 @@ class HistoryScan:
             parser.feed(data)
             fresh = parser.entries[done:]
             done = len(parser.entries)
-            oids = list(dict.fromkeys(e.oid for e in fresh if e.oid not in seen_oids))
-            paths = list(
-                dict.fromkeys(
-                    e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths
+            # New ids and paths in the order the walk met them; the first
+            # commit of an imported project alone brings tens of thousands.
+            oids = [o for o in dict.fromkeys(map(_OID, fresh)) if o not in seen_oids]
+            if SYMLINK in map(_MODE, fresh):  # a symlink's target has no attributes
+                paths = list(
+                    dict.fromkeys(
+                        e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths
+                    )
                 )
-            )
-            seen_oids.update(dict.fromkeys(oids))
+            else:
+                paths = [p for p in dict.fromkeys(map(_PATH, fresh)) if p not in seen_paths]
+            seen_oids.update(oids)
             seen_paths.update(paths)
             if self._promised:
                 oids = [o for o in oids if o not in self._promised]

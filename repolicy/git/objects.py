@@ -306,15 +306,18 @@ class _BlobQuestions:
         """Sizes of `oids`, and contents of the small blobs sized since last time."""
         with self._answered:
             small, self._small = self._small, []
-            lines = [b"info %s\n" % o.encode() for o in oids]
+            # One join per batch, not one bytes object per id: the first commit
+            # of a large project brings tens of thousands of ids at once.
+            lines = ""
             if oids:
+                lines = "info " + "\ninfo ".join(oids) + "\n"
                 self._asked.append((False, oids))
                 self._sizes_unanswered += 1
             if small:
                 self._asked.append((True, small))
-                lines += [b"contents %s\n" % o.encode() for o in small]
+                lines += "contents " + "\ncontents ".join(small) + "\n"
         if lines:
-            self.feed.send(b"".join(lines) + b"flush\n")
+            self.feed.send(lines.encode() + b"flush\n")
 
     def finish(self) -> None:
         """Wait for every size, ask for the last contents, and read them."""

@@ -285,7 +285,7 @@ class Git:
                 "cat-file", "--batch-check=%(objecttype)", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
-        return Query(pending, lambda out: _parse_object_types(wanted, out), {})
+        return Query(pending, lambda out: _parse_batch_answers(wanted, out, _is_object_type), {})
 
     def content_tips(self, tips: Sequence[str]) -> list[str]:
         """The tips that name a tree or a blob (directly or through tags): `git log`
@@ -329,7 +329,7 @@ class Git:
                 "cat-file", "--batch-check=%(objectname)", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
-        return Query(pending, lambda out: _parse_object_ids(wanted, out), {})
+        return Query(pending, lambda out: _parse_batch_answers(wanted, out, _is_object_id), {})
 
     def tree_names(self, names: Iterable[str]) -> Query[dict[str, list[str]]]:
         """The names directly inside each tree (`<rev>:<dir>`, or `<rev>^{tree}` for
@@ -895,40 +895,33 @@ _MAX_ARGS = 100_000
 _OBJECT_TYPES = (b"blob", b"tree", b"commit", b"tag")
 
 
-def _parse_object_ids(names: list[str], out: bytes) -> dict[str, str]:
-    """`cat-file --batch-check=%(objectname)` answers in order; a name it cannot
-    resolve comes back as "<name> missing", newlines in the name included."""
+def _is_object_id(line: bytes) -> bool:
+    return len(line) in (40, 64) and not line.strip(b"0123456789abcdef")
+
+
+def _is_object_type(line: bytes) -> bool:
+    return line in _OBJECT_TYPES
+
+
+def _parse_batch_answers(
+    names: list[str], out: bytes, answered: Callable[[bytes], bool]
+) -> dict[str, str]:
+    """`cat-file --batch-check=<one field>` answers in order, one line each; a line
+    `answered` turns down is a name git could not resolve, which comes back as
+    "<name> missing" and spans as many lines as the name holds newlines."""
     lines = out.split(b"\n")
-    ids: dict[str, str] = {}
+    answers: dict[str, str] = {}
     k = 0
     for name in names:
         if k >= len(lines):
             break
         line = lines[k]
-        if len(line) in (40, 64) and not line.strip(b"0123456789abcdef"):
-            ids[name] = line.decode()
+        if answered(line):
+            answers[name] = line.decode()
             k += 1
         else:
             k += name.count("\n") + 1
-    return ids
-
-
-def _parse_object_types(names: list[str], out: bytes) -> dict[str, str]:
-    """`cat-file --batch-check=%(objecttype)` answers in order; a name it cannot
-    resolve comes back as "<name> missing", newlines in the name included."""
-    lines = out.split(b"\n")
-    types: dict[str, str] = {}
-    k = 0
-    for name in names:
-        if k >= len(lines):
-            break
-        line = lines[k]
-        if line not in _OBJECT_TYPES:
-            k += name.count("\n") + 1
-            continue
-        types[name] = line.decode()
-        k += 1
-    return types
+    return answers
 
 
 def _parse_unique_paths_of_index(out: bytes) -> list[str]:

@@ -593,9 +593,22 @@ class Matcher:
         if not self.patterns:
             return []
         raw = path if isinstance(path, bytes) else path.encode(_FS_ENCODING, _FS_ERRORS)
-        parent, slash, _ = raw.rpartition(b"/")
-        inherited = self._dir_hits(parent) if slash else frozenset()
-        own = self._own(raw, is_dir)
+        parent, slash, base = raw.rpartition(b"/")
+        # Called once for every path a history holds, and most paths match
+        # nothing: the cached directory and the screen are looked at inline.
+        inherited = self._dir_cache.get(parent) if slash else None
+        if inherited is None and slash:
+            inherited = self._dir_hits(parent)
+        screen = self._screen
+        if (screen.path is not None and screen.path.fullmatch(raw)) or (
+            screen.base is not None and screen.base.fullmatch(base)
+        ):
+            own: Iterable[int] = [k for k, p in enumerate(self.patterns) if p.matches(raw, is_dir)]
+        elif screen.careful:
+            patterns = self.patterns
+            own = [k for k in screen.careful if patterns[k].matches(raw, is_dir)]
+        else:
+            own = ()
         if not own:
             return sorted(inherited) if inherited else []
-        return sorted(inherited.union(own))
+        return sorted(inherited.union(own)) if inherited else sorted(own)

@@ -8,14 +8,12 @@ command lets it be, and still fails on the next real log.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..conftest import Repo
+from ..conftest import Repo, Server
 from ..report.test_formats import valid
 
 POLICY = """\
@@ -100,24 +98,36 @@ def test_audit_and_push_honour_it_across_history(kept: Repo, tmp_path: Path) -> 
     assert (code, found(data)) == (1, {("excluded", "logs/run.tmp")})
 
 
-def test_the_server_honours_the_allow_list_of_its_policy(kept: Repo, tmp_path: Path) -> None:
-    server = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
-    (server / "policy.yaml").write_text(POLICY)
-    out = server / "report.json"
-    hook = server / "hooks" / "pre-receive"
-    hook.write_text(
-        f"#!/bin/sh\n{sys.executable} -m repolicy check --pre-receive --format json "
-        f"--policy {server / 'policy.yaml'} > {out}\n"
-    )
-    hook.chmod(0o755)
+def test_allowed_and_baselined_counts_as_allowed_in_push_as_in_audit(repo: Repo) -> None:
+    """`allow` is the policy's own word; the baseline records only what it does not
+    exempt. A violation an older baseline holds and a newer `allow` entry covers
+    is allowed, not accepted by the baseline."""
+    without_allow = POLICY[: POLICY.index("allow:")]
+    repo.write(".repolicy.yaml", without_allow)
+    repo.write("logs/.gitkeep")
+    repo.add(".repolicy.yaml", "logs/.gitkeep")
+    repo.commit("start")
+    written = repo.run("audit", "--write-baseline")
+    assert written.returncode == 0, written.stderr
+    assert "logs/.gitkeep" in (repo.path / ".repolicy-baseline").read_text()
+    repo.write(".repolicy.yaml", POLICY)
+
+    for command in (["check", "--push", "--to-ref", "HEAD"], ["audit"]):
+        code, data = report(repo, *command, "--include-allowed")
+        assert (code, found(data) - {("baseline-unused", ".repolicy-baseline")}) == (0, set())
+        assert data["baseline"]["accepted"] == 0, command
+        allowed = [(v["check"], v["path"]) for v in data["allowed"]]
+        assert allowed == [("excluded", "logs/.gitkeep")], command
+
+
+def test_the_server_honours_the_allow_list_of_its_policy(kept: Repo, server: Server) -> None:
+    (server.path / "policy.yaml").write_text(POLICY)
+    server.install("--policy", str(server.path / "policy.yaml"))
     kept.commit("start")
-    kept.git("remote", "add", "origin", f"file://{server}")
-    pushed = subprocess.run(
-        ["git", "push", "-q", "origin", "main"], cwd=kept.path, capture_output=True, text=True
-    )
+    server.connect(kept)
+    pushed = server.push(kept, "main")
     assert pushed.returncode == 0, pushed.stderr
-    assert found(json.loads(out.read_text())) == set()
+    assert found(server.last()) == set()
 
 
 def test_explain_shows_the_entry_and_its_reason(kept: Repo) -> None:

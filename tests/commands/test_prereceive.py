@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -12,46 +11,15 @@ from typing import Any
 
 import pytest
 
-from ..conftest import Repo
+from ..conftest import Repo, Server
 
 POLICY = 'exclude: ["*.log"]\nbudgets: {file: 1 MiB}\n'
-
-
-class Server:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.report = path / "report.json"
-
-    def git(self, *args: str, check: bool = True) -> str:
-        proc = subprocess.run(
-            ["git", *args], cwd=self.path, capture_output=True, text=True, check=False
-        )
-        if check:
-            assert proc.returncode == 0, proc.stderr
-        return proc.stdout
-
-    def install(self, *options: str) -> None:
-        hook = self.path / "hooks" / "pre-receive"
-        args = " ".join(["--pre-receive", "--format", "json", *options])
-        hook.write_text(f"#!/bin/sh\n{sys.executable} -m repolicy check {args} > {self.report}\n")
-        hook.chmod(0o755)
-
-    def last(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.report.read_text())
-        return data
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Server:
-    path = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
-    return Server(path)
 
 
 @pytest.fixture
 def work(repo: Repo, server: Server) -> Repo:
     """A clone-like work repository whose first push (with the policy) is accepted."""
-    repo.git("remote", "add", "origin", f"file://{server.path}")
+    server.connect(repo)
     repo.write(".repolicy.yaml", POLICY)
     repo.write("train.py", "print(1)\n")
     repo.add(".repolicy.yaml", "train.py")
@@ -59,21 +27,6 @@ def work(repo: Repo, server: Server) -> Repo:
     repo.git("push", "-q", "origin", "main")
     server.install()
     return repo
-
-
-def push(
-    repo: Repo, *refs: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    # A timeout only so that a hanging hook fails the test instead of the suite.
-    return subprocess.run(
-        ["git", "push", "--porcelain", "origin", *refs],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
 
 
 def found(data: dict[str, Any]) -> set[tuple[str, str | None]]:
@@ -84,7 +37,7 @@ def test_a_clean_push_is_accepted(work: Repo, server: Server) -> None:
     work.write("model.py", "x = 1\n")
     work.add("model.py")
     head = work.commit("model")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     assert server.git("rev-parse", "main").strip() == head
     data = server.last()
     assert (data["command"], data["violations"]) == ("pre-receive", [])
@@ -99,7 +52,7 @@ def test_a_bad_push_is_rejected_and_its_objects_never_land(work: Repo, server: S
     bad = work.commit("log")
     work.git("rm", "-q", "logs/train.log")
     work.commit("remove it again")
-    proc = push(work, "main")
+    proc = server.push(work, "main")
     assert proc.returncode != 0 and "pre-receive hook declined" in proc.stdout + proc.stderr
     assert server.git("rev-parse", "main").strip() == before
     (violation,) = server.last()["violations"]
@@ -123,11 +76,11 @@ def test_several_refs_at_once_and_a_deletion(work: Repo, server: Server) -> None
     work.write("notes.md", "fine\n")
     work.add("notes.md")
     work.commit("notes")
-    proc = push(work, "main", "exp", "v1", ":old")
+    proc = server.push(work, "main", "exp", "v1", ":old")
     assert proc.returncode != 0
     assert found(server.last()) == {("file-too-large", "big.bin")}
     assert server.git("branch", "--list", "old").strip() == "old"  # all or nothing
-    proc = push(work, "main", ":old")
+    proc = server.push(work, "main", ":old")
     assert proc.returncode == 0, proc.stderr
     assert server.git("branch", "--list", "old").strip() == ""
 
@@ -137,7 +90,7 @@ def test_a_push_cannot_loosen_its_own_policy(work: Repo, server: Server) -> None
     work.write("debug.log", "x")
     work.add(".repolicy.yaml", "debug.log")
     work.commit("no more rules")
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     assert found(server.last()) == {("excluded", "debug.log")}
 
 
@@ -150,13 +103,13 @@ def test_the_servers_config_or_option_names_the_policy(
     work.write("README.md", "hello\n")
     work.add("README.md")
     work.commit("readme")
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     assert found(server.last()) == {("excluded", "README.md")}
     assert server.last()["policy"] == str(strict)
     lenient = tmp_path / "lenient.yaml"
     lenient.write_text("exclude: []\n")
     server.install("--policy", str(lenient))
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
 
 
 def test_a_policy_extending_a_file_of_its_branch(work: Repo, server: Server) -> None:
@@ -164,11 +117,11 @@ def test_a_policy_extending_a_file_of_its_branch(work: Repo, server: Server) -> 
     work.write(".repolicy.yaml", "extends: [policy/base.yaml]\n" + POLICY)
     work.add("policy/base.yaml", ".repolicy.yaml")
     work.commit("shared rules")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     work.write("scratch.tmp", "x")
     work.add("scratch.tmp")
     work.commit("tmp")
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     assert found(server.last()) == {("excluded", "scratch.tmp")}
 
 
@@ -176,11 +129,11 @@ def test_an_empty_server_judges_the_first_push_by_the_default_preset(
     repo: Repo, server: Server
 ) -> None:
     server.install()
-    repo.git("remote", "add", "origin", f"file://{server.path}")
+    server.connect(repo)
     repo.write("w.bin", b"\0" * (101 * 1024 * 1024 // 64))  # small: passes
     repo.add("w.bin")
     repo.commit("first")
-    assert push(repo, "main").returncode == 0
+    assert server.push(repo, "main").returncode == 0
     assert server.last()["policy"] == "preset:default"
     assert "the repository is empty" in server.last()["notes"][0]
 
@@ -188,7 +141,7 @@ def test_an_empty_server_judges_the_first_push_by_the_default_preset(
 def test_the_servers_baseline_accepts_old_commits_but_not_new_ones(
     repo: Repo, server: Server
 ) -> None:
-    repo.git("remote", "add", "origin", f"file://{server.path}")
+    server.connect(repo)
     repo.write(".repolicy.yaml", POLICY)
     repo.add(".repolicy.yaml")
     repo.commit("policy")
@@ -202,13 +155,13 @@ def test_the_servers_baseline_accepts_old_commits_but_not_new_ones(
     repo.commit("accept the past")
     repo.git("push", "-q", "origin", "main")
     server.install()
-    assert push(repo, "legacy").returncode == 0
+    assert server.push(repo, "legacy").returncode == 0
     assert server.last()["baseline"]["accepted"] == 1
     repo.git("checkout", "-q", "legacy")
     repo.write("new.log", "today\n")
     repo.add("new.log")
     repo.commit("a new mistake")
-    assert push(repo, "legacy").returncode != 0
+    assert server.push(repo, "legacy").returncode != 0
     assert found(server.last()) == {("excluded", "new.log")}
 
 
@@ -225,10 +178,10 @@ def test_a_replace_ref_is_refused_and_cannot_disguise_a_commit(work: Repo, serve
     work.write("clean.py", "ok = 1\n")
     work.add("clean.py")
     clean = work.commit("clean")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     bad = commit_log(work)
     work.git("replace", bad, clean)
-    proc = push(work, f"refs/replace/{bad}")
+    proc = server.push(work, f"refs/replace/{bad}")
     assert proc.returncode != 0
     assert f"refusing refs/replace/{bad}" in proc.stderr
     assert server.git("for-each-ref", "refs/replace").strip() == ""
@@ -236,7 +189,7 @@ def test_a_replace_ref_is_refused_and_cannot_disguise_a_commit(work: Repo, serve
     # read `bad` as `clean`; the hook still judges the commit that is pushed.
     server.git("update-ref", f"refs/replace/{bad}", clean)
     work.git("replace", "-d", bad)
-    proc = push(work, "main")
+    proc = server.push(work, "main")
     assert proc.returncode != 0
     assert found(server.last()) == {("excluded", "debug.log")}
 
@@ -251,7 +204,7 @@ def released(work: Repo, server: Server) -> Repo:
     work.write("datasets/a/v1/labels.json", "[1]\n")
     work.add(".repolicy.yaml", "datasets/a/v1/labels.json")
     work.commit("release v1")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     return work
 
 
@@ -261,20 +214,44 @@ def test_escapes_on_the_server_are_the_servers_to_grant(released: Repo, server: 
     work.add("datasets/a/v1/labels.json")
     work.git("commit", "-q", "-m", "relabel\n\nRepolicy-Allow-Frozen: **")
     # The pusher's trailer and environment: neither lifts the server's gate.
-    proc = push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"})
+    proc = server.push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"})
     assert proc.returncode != 0
     assert found(server.last()) == {("frozen-modified", "datasets/a/v1/labels.json")}
     # Nor a config file the pusher's environment names.
     mine = work.path.parent / "mine.gitconfig"
     mine.write_text("[repolicy]\n\tallowEscapes = true\n")
-    assert push(work, "main", env={"GIT_CONFIG_GLOBAL": str(mine)}).returncode != 0
+    assert server.push(work, "main", env={"GIT_CONFIG_GLOBAL": str(mine)}).returncode != 0
     server.git("config", "repolicy.allowEscapes", "true")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     # Enabled escapes are the trailers of the commits; the environment never.
     work.write("datasets/a/v1/labels.json", "[3]\n")
     work.add("datasets/a/v1/labels.json")
     work.commit("relabel again, no trailer")
-    assert push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"}).returncode != 0
+    assert server.push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"}).returncode != 0
+
+
+def test_tracebacks_on_the_server_are_the_servers_to_turn_on(work: Repo, server: Server) -> None:
+    server.install(format="text")
+    work.write("é.log", "x\n")
+    work.add("é.log")
+    work.commit("log")
+    # An output encoding that cannot spell the report's path: an internal error
+    # in the hook, which the pusher's environment reaches over file://.
+    broken = {"PYTHONIOENCODING": "ascii"}
+    proc = server.push(work, "main", env={**broken, "REPOLICY_DEBUG": "1"})
+    assert proc.returncode != 0
+    assert "repolicy: internal error: UnicodeEncodeError" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Nor a config file the pusher's environment names.
+    mine = work.path.parent / "mine.gitconfig"
+    mine.write_text("[repolicy]\n\tdebug = true\n")
+    proc = server.push(work, "main", env={**broken, "GIT_CONFIG_GLOBAL": str(mine)})
+    assert "repolicy: internal error" in proc.stderr and "Traceback" not in proc.stderr
+    server.git("config", "--local", "repolicy.debug", "true")
+    proc = server.push(work, "main", env=broken)
+    assert proc.returncode != 0
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "repolicy: internal error: UnicodeEncodeError" in proc.stderr
 
 
 def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
@@ -282,7 +259,7 @@ def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
 ) -> None:
     server.git("symbolic-ref", "HEAD", "refs/heads/master")
     commit_log(work)
-    proc = push(work, "main")
+    proc = server.push(work, "main")
     assert proc.returncode != 0
     assert "HEAD names refs/heads/master, which does not exist" in proc.stderr
     assert "git symbolic-ref HEAD refs/heads/main" in proc.stderr
@@ -291,7 +268,7 @@ def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
     policy = tmp_path / "server-policy.yaml"
     policy.write_text(POLICY)
     server.git("config", "repolicy.policy", str(policy))
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     assert found(server.last()) == {("excluded", "debug.log")}
 
 
@@ -300,15 +277,15 @@ def test_the_branch_holding_the_servers_policy_cannot_be_deleted(
 ) -> None:
     server.git("config", "receive.denyDeleteCurrent", "false")  # git's own guard, off
     work.git("push", "-q", "origin", "main:other")
-    proc = push(work, ":main")
+    proc = server.push(work, ":main")
     assert proc.returncode != 0
     assert "refusing to delete refs/heads/main" in proc.stderr
     assert server.git("rev-parse", "--verify", "-q", "main", check=False).strip()
-    assert push(work, ":other").returncode == 0
+    assert server.push(work, ":other").returncode == 0
     policy = tmp_path / "server-policy.yaml"
     policy.write_text(POLICY)
     server.git("config", "repolicy.policy", str(policy))
-    assert push(work, ":main").returncode == 0
+    assert server.push(work, ":main").returncode == 0
 
 
 def run_hook(server: Server, lines: str) -> subprocess.CompletedProcess[str]:
@@ -343,9 +320,8 @@ def test_hook_input_is_checked_before_git_sees_it(work: Repo, server: Server) ->
 
 
 def test_hook_input_uses_the_repositorys_hash_length(tmp_path: Path) -> None:
-    path = tmp_path / "sha256.git"
-    subprocess.run(["git", "init", "-q", "--bare", "--object-format=sha256", str(path)], check=True)
-    proc = run_hook(Server(path), f"{'0' * 40} {'1' * 40} refs/heads/main\n")
+    sha256 = Server.create(tmp_path / "sha256.git", "--object-format=sha256")
+    proc = run_hook(sha256, f"{'0' * 40} {'1' * 40} refs/heads/main\n")
     assert proc.returncode == 2
     assert "64 hex digits" in proc.stderr
 
@@ -366,10 +342,10 @@ def test_extends_on_the_server_never_reads_the_servers_files(
         work.write(".repolicy.yaml", f"extends: {target}\n")
         work.add(".repolicy.yaml")
         work.commit(f"extend {target}")
-        assert push(work, "main").returncode == 0
+        assert server.push(work, "main").returncode == 0
         server.install()  # from now on the branch's policy, which extends `target`
         commit_log(work, "x.txt")
-        proc = push(work, "main")
+        proc = server.push(work, "main")
         assert proc.returncode != 0
         assert "x9Kq2" not in proc.stderr + proc.stdout
         assert f".repolicy.yaml:1:10: extends {target!r}: " in proc.stderr
@@ -389,10 +365,10 @@ def test_a_branch_policy_that_is_a_link_is_refused_unfollowed(
     work.write("base.yaml", "exclude: []\n")
     work.add(".repolicy.yaml", "base.yaml")
     work.commit("the policy is a link")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     server.install()
     commit_log(work, "x.txt")
-    proc = push(work, "main")
+    proc = server.push(work, "main")
     assert proc.returncode != 0
     assert "x9Kq2" not in proc.stderr
     assert ".repolicy.yaml:1:1: cannot read policy '.repolicy.yaml': it is a symbolic link" in (
@@ -405,13 +381,13 @@ def test_a_policy_extending_a_yml_file_of_its_branch(work: Repo, server: Server)
     work.write(".repolicy.yaml", "extends: [base.yml]\n" + POLICY)
     work.add("base.yml", ".repolicy.yaml")
     work.commit("shared rules, .yml")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     work.write("notes.md", "fine\n")
     work.add("notes.md")
     work.commit("notes")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     commit_log(work, "scratch.tmp")
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     assert found(server.last()) == {("excluded", "scratch.tmp")}
 
 
@@ -424,15 +400,15 @@ def test_an_extends_fan_out_neither_hangs_nor_blocks_its_revert(work: Repo, serv
     work.write(".repolicy.yaml", "extends: p/p1.yaml\n")
     work.add("p", ".repolicy.yaml")
     work.commit("fan-out")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     commit_log(work, "a.l7")
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     assert found(server.last()) == {("excluded", "a.l7")}
     work.git("reset", "-q", "--hard", "HEAD~1")
     work.write(".repolicy.yaml", POLICY)
     work.add(".repolicy.yaml")
     work.commit("back to the plain policy")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
 
 
 def test_an_extends_cycle_on_the_branch_is_reported_at_its_line(work: Repo, server: Server) -> None:
@@ -441,9 +417,9 @@ def test_an_extends_cycle_on_the_branch_is_reported_at_its_line(work: Repo, serv
     work.write(".repolicy.yaml", "extends: a.yaml\n")
     work.add("a.yaml", "b.yaml", ".repolicy.yaml")
     work.commit("cycle")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     commit_log(work, "y.txt")
-    proc = push(work, "main")
+    proc = server.push(work, "main")
     assert proc.returncode != 0
     assert "b.yaml:2:11: extends cycle: a.yaml -> b.yaml -> a.yaml" in proc.stderr
 
@@ -469,7 +445,7 @@ def test_a_merge_with_a_new_root_cannot_delete_a_frozen_dataset(
     released: Repo, server: Server
 ) -> None:
     merge = merge_with_new_root(released)
-    assert push(released, "main").returncode != 0
+    assert server.push(released, "main").returncode != 0
     (violation,) = server.last()["violations"]
     assert (violation["check"], violation["path"], violation["commit"]) == (
         "frozen-modified",
@@ -487,7 +463,7 @@ def test_a_merge_that_drops_a_required_file_is_judged(work: Repo, server: Server
     work.write("datasets/a/v1/labels.json", "[1]\n")
     work.add("datasets")
     work.commit("release v1")
-    assert push(work, "main").returncode == 0
+    assert server.push(work, "main").returncode == 0
     work.git("checkout", "-q", "side")
     work.write("other.txt", "side work\n")
     work.add("other.txt")
@@ -497,7 +473,7 @@ def test_a_merge_that_drops_a_required_file_is_judged(work: Repo, server: Server
     work.git("merge", "-q", "--no-commit", "-s", "ours", "side")
     work.git("rm", "-q", "datasets/a/v1/README.md")
     merge = work.commit("merge side")
-    assert push(work, "main").returncode != 0
+    assert server.push(work, "main").returncode != 0
     (violation,) = server.last()["violations"]
     assert (violation["check"], violation["path"], violation["commit"]) == (
         "missing-required",
@@ -520,7 +496,7 @@ def test_merging_a_side_whose_frozen_change_was_allowed_is_not_blamed(
     work.add("notes.md")
     work.commit("notes")
     work.git("merge", "-q", "--no-edit", "fix")
-    assert push(work, "main").returncode == 0, server.last()
+    assert server.push(work, "main").returncode == 0, server.last()
 
 
 # -- tags that name a tree or a blob ---------------------------------------------
@@ -552,7 +528,7 @@ def test_a_tag_naming_a_tree_has_its_files_judged(work: Repo, server: Server, sh
         if shape == "tag of a tag":
             work.git("-c", "advice.nestedTag=false", "tag", "-a", "outer", "-m", "again", "inner")
             ref = "refs/tags/outer"
-    proc = push(work, ref)
+    proc = server.push(work, ref)
     assert proc.returncode != 0
     data = server.last()
     assert found(data) == {("excluded", "sub/a.log")}
@@ -562,7 +538,7 @@ def test_a_tag_naming_a_tree_has_its_files_judged(work: Repo, server: Server, sh
 
 def test_a_tag_naming_a_blob_is_judged_under_the_refs_name(work: Repo, server: Server) -> None:
     _tree, blob = loose_content(work)
-    assert push(work, f"{blob}:refs/tags/b").returncode != 0
+    assert server.push(work, f"{blob}:refs/tags/b").returncode != 0
     (violation,) = server.last()["violations"]
     assert (violation["check"], violation["path"], violation["size"]) == (
         "file-too-large",
@@ -584,11 +560,11 @@ def test_merging_a_side_that_adds_a_new_version_is_accepted(released: Repo, serv
     work.add("notes.md")
     work.commit("notes")
     work.git("merge", "-q", "--no-edit", "v2")
-    assert push(work, "main").returncode == 0, server.last()
+    assert server.push(work, "main").returncode == 0, server.last()
     # The other way round: main merged into the side, then the side pushed.
     work.git("checkout", "-q", "-b", "v3", "main~1")
     work.write("datasets/a/v3/labels.json", "[3]\n")
     work.add("datasets")
     work.commit("release v3")
     work.git("merge", "-q", "--no-edit", "main")
-    assert push(work, "v3").returncode == 0, server.last()
+    assert server.push(work, "v3").returncode == 0, server.last()

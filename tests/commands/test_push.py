@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import Repo
+from ..conftest import Repo, Server
 
 POLICY = """\
 exclude: ["*.log"]
@@ -27,10 +27,9 @@ def found(data: dict[str, Any]) -> set[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def pushing(repo: Repo, tmp_path: Path) -> Repo:
-    """A repository with a policy, pushed once to a local bare remote `origin`."""
-    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "remote.git")], check=True)
-    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+def pushing(repo: Repo, server: Server) -> Repo:
+    """A repository with a policy, pushed once to a bare remote `origin` (no server hook)."""
+    server.connect(repo)
     repo.write(".repolicy.yaml", POLICY)
     repo.write("train.py", "print(1)\n")
     repo.add(".repolicy.yaml", "train.py")
@@ -187,7 +186,9 @@ def test_odd_names_travel_through_the_push(pushing: Repo) -> None:
     assert found(data) == {("excluded", name) for name in names}
 
 
-def test_a_real_git_push_of_several_refs_is_blocked_by_the_hook(pushing: Repo) -> None:
+def test_a_real_git_push_of_several_refs_is_blocked_by_the_hook(
+    pushing: Repo, server: Server
+) -> None:
     install_hook(pushing)
     pushing.git("checkout", "-q", "-b", "feature")
     pushing.write("feature.log", "x")
@@ -197,21 +198,14 @@ def test_a_real_git_push_of_several_refs_is_blocked_by_the_hook(pushing: Repo) -
     pushing.write("ok.py", "x = 1\n")
     pushing.add("ok.py")
     pushing.commit("fine")
-    proc = subprocess.run(
-        ["git", "push", "origin", "main", "feature"],
-        cwd=pushing.path,
-        capture_output=True,
-        text=True,
-    )
+    proc = server.push(pushing, "main", "feature")
     assert proc.returncode != 0
     assert "feature.log" in proc.stdout + proc.stderr
     # Nothing reached the remote: neither ref moved.
     remote = pushing.git("ls-remote", "origin").split()
     assert sha(pushing, "main") not in remote
     pushing.git("branch", "-q", "-D", "feature")
-    proc = subprocess.run(
-        ["git", "push", "origin", "main"], cwd=pushing.path, capture_output=True, text=True
-    )
+    proc = server.push(pushing, "main")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

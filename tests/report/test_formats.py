@@ -25,7 +25,7 @@ from repolicy.report import Report, Violation, quote_c, safe_text
 from repolicy.report.github import escape_data, escape_property, render_github
 from repolicy.report.sarif import DESCRIPTION_LIMIT, render_sarif
 
-from ..conftest import ROOT, Repo
+from ..conftest import ROOT, Repo, Server
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json").read_text())
 VALIDATOR = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
@@ -440,17 +440,15 @@ def test_push_reports_every_pushed_blob_with_its_commit(repo: Repo, tmp_path: Pa
     assert all_formats(repo, "check", "--push", "origin", stdin=stdin)["violations"] == []
 
 
-def test_pre_receive_reports_in_every_format(repo: Repo, tmp_path: Path) -> None:
-    server = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
-    repo.git("remote", "add", "origin", f"file://{server}")
+def test_pre_receive_reports_in_every_format(repo: Repo, server: Server, tmp_path: Path) -> None:
+    server.connect(repo)
     repo.write(".repolicy.yaml", POLICY)
     repo.add(".repolicy.yaml")
     repo.commit("start")
     repo.git("push", "-q", "origin", "main")
     # The hook reads git's lines once and reports them in each format, then
     # rejects the push on the JSON run's verdict.
-    hook = server / "hooks" / "pre-receive"
+    hook = server.path / "hooks" / "pre-receive"
     hook.write_text(
         "#!/bin/sh\n"
         "lines=$(cat)\n"
@@ -463,8 +461,7 @@ def test_pre_receive_reports_in_every_format(repo: Repo, tmp_path: Path) -> None
     repo.write("logs/train, run:1.log", "x")
     add(repo, "logs/train, run:1.log")
     entered = repo.commit("logs")
-    proc = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=repo.path, check=False)
-    assert proc.returncode != 0
+    assert server.push(repo, "main").returncode != 0
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["command"] == "pre-receive"
     assert found(data) == {("excluded", "logs/train, run:1.log")}
