@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import Repo
-from .test_prereceive import Server, push
+from ..conftest import Repo, Server
 
 
 def found(data: dict[str, Any]) -> set[tuple[str, str | None]]:
@@ -277,7 +276,7 @@ def test_the_server_warns_and_accepts_a_push_that_grows_a_directory(
     server.install()
     files(repo, "d/e")
     tip = repo.commit("a fourth entry")
-    proc = push(repo, "main")
+    proc = server.push(repo, "main")
     assert proc.returncode == 0, proc.stderr
     data = server.last()
     assert data["command"] == "pre-receive"

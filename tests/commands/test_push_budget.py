@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import Repo
-from .test_prereceive import Server, push
+from ..conftest import Repo, Server
 
 LIMIT = 10 * 1024  # 10 KiB
 
@@ -185,13 +184,6 @@ def test_without_a_push_budget_the_report_says_it_is_unlimited(pushing: Repo) ->
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Server:
-    path = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
-    return Server(path)
-
-
-@pytest.fixture
 def work(repo: Repo, server: Server) -> Repo:
     repo.git("remote", "add", "origin", f"file://{server.path}")
     repo.write(".repolicy.yaml", f"budgets: {{push: {LIMIT}}}\n")
@@ -206,7 +198,7 @@ def work(repo: Repo, server: Server) -> Repo:
 def test_the_server_refuses_a_push_over_its_budget(work: Repo, server: Server) -> None:
     before = server.git("rev-parse", "main").strip()
     add_random(work, "weights.bin", 12 * 1024, "weights")
-    proc = push(work, "main")
+    proc = server.push(work, "main")
     assert proc.returncode != 0 and "pre-receive hook declined" in proc.stdout + proc.stderr
     data = server.last()
     assert (data["command"], found(data)) == ("pre-receive", {("push-budget", None)})
@@ -222,7 +214,7 @@ def test_the_server_counts_what_the_push_brings_once_and_nothing_it_has(
     old = server.git("rev-parse", "main").strip()
     add_random(work, "weights.bin", 3 * 1024, "weights")
     work.git("branch", "copy")  # a second ref to the same objects
-    proc = push(work, "main", "copy")
+    proc = server.push(work, "main", "copy")
     assert proc.returncode == 0, proc.stderr
     data = server.last()
     assert data["violations"] == []
@@ -234,7 +226,7 @@ def test_the_server_counts_what_the_push_brings_once_and_nothing_it_has(
     }
     # A ref to what the server already holds brings nothing.
     work.git("tag", "v1")
-    assert push(work, "v1").returncode == 0
+    assert server.push(work, "v1").returncode == 0
     assert server.last()["budgets"]["push"]["used"] == 0
 
 
