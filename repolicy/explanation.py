@@ -49,7 +49,7 @@ def _source_json(source: IgnoreSource | None) -> dict[str, Any] | None:
 
 def _rule_json(rule: Rule, key: str, wins: bool | None) -> dict[str, Any]:
     replaced = rule.replaces
-    return {
+    out = {
         "key": key,
         "pattern": rule.text,
         "file": rule.source.file,
@@ -58,6 +58,31 @@ def _rule_json(rule: Rule, key: str, wins: bool | None) -> dict[str, Any]:
         # The extended policy's item with the same pattern that this one replaced.
         "replaces": {"file": replaced.file, "line": replaced.line} if replaced else None,
     }
+    if key == "lfs":
+        out["above"] = rule.above if rule.sized else None
+    return out
+
+
+def _budget_rules(ctx: Context, path: str) -> list[dict[str, Any]]:
+    """The `budgets.patterns` items that select the path; an item wins when it
+    decides at least one budget for it (the last item setting a key does)."""
+    from repolicy.policy import PATTERN_BUDGET_KEYS
+
+    patterns = ctx.policy.budgets.get("patterns")
+    items = [i for i in patterns.patterns if i.pattern.selects(path)] if patterns else []
+    deciding = {id(ctx.policy.file_limit(key, path)[1]) for key in PATTERN_BUDGET_KEYS}
+    return [
+        {
+            "key": "budgets.patterns",
+            "pattern": item.pattern.text,
+            "file": item.source.file,
+            "line": item.source.line,
+            "wins": id(item) in deciding,
+            "replaces": None,
+            "limits": dict(item.limits),
+        }
+        for item in items
+    ]
 
 
 def _rules(ctx: Context, path: str) -> list[dict[str, Any]]:
@@ -76,7 +101,10 @@ def _rules(ctx: Context, path: str) -> list[dict[str, Any]]:
                 wins = k == 0
             elif key == "exclude":
                 wins = k == 0 and not included
+            elif key == "lfs" and len(hits) > 1:
+                wins = k == 0  # the first matching item decides (and its `above`)
             out.append(_rule_json(rule, key, wins))
+    out += _budget_rules(ctx, path)
     directory = posixpath.dirname(path)
     for requirement in ctx.policy.require:
         if directory and requirement.directory.pattern.matches(
@@ -186,7 +214,15 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     judged = judge(Repository(tuple(paths)), policy_arg, quiet=True)
     wanted = set(paths)
     entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
-    blobs = {b.path: b for b in gather(git, index_candidates(entries), cached_attributes=True)}
+    blobs = {
+        b.path: b
+        for b in gather(
+            git,
+            index_candidates(entries),
+            cached_attributes=True,
+            binary=policy.binary_window(),
+        )
+    }
     sources = ignore_query.get()
     attrs = attr_query.get()
     git_dir = info.git_dir

@@ -43,6 +43,9 @@ class BlobAtPath(NamedTuple):
     lfs_filter: bool = False  # .gitattributes gives the path filter=lfs
     commit: str | None = None
     unreadable: str = ""  # UNREADABLE or PROMISED: no facts (size is then 0, and meaningless)
+    # Git's verdict (a NUL byte in the first 8,000 bytes), for the blobs whose
+    # size makes it matter to a `file_binary` budget; None: not read for it.
+    binary: bool | None = None
 
     @property
     def is_symlink(self) -> bool:
@@ -134,6 +137,7 @@ def gather(
     objects: str | None = None,
     reader: AttributeReader | None = None,
     promised: Collection[str] = (),
+    binary: tuple[int, int] | None = None,
 ) -> list[BlobAtPath]:
     """Attach size, pointer and attribute facts to each candidate.
 
@@ -143,7 +147,8 @@ def gather(
     the attribute question. `reader`, a `check-attr` for `filter` started
     earlier, is asked instead of starting one. `promised`: ids a partial
     clone's promisor remote holds; git is never asked about them (it would
-    fetch them).
+    fetch them). `binary` (`Policy.binary_window`): blobs sized within it are
+    judged binary or text in the same batch, on their first bytes only.
     """
     if not candidates:
         if reader is not None:
@@ -156,9 +161,11 @@ def gather(
         attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
     absent = set(promised)
     oids = (c.oid for c in candidates if c.oid not in absent)
-    facts = git.blob_facts(oids, MAX_POINTER_SIZE, might_be_pointer, objects)
+    facts = git.blob_facts(oids, MAX_POINTER_SIZE, might_be_pointer, objects, binary)
     info, contents = facts.get()
-    return attach(candidates, info, contents, attributes.get(), absent | facts.promised)
+    return attach(
+        candidates, info, contents, attributes.get(), absent | facts.promised, facts.binary
+    )
 
 
 def attach(
@@ -167,6 +174,7 @@ def attach(
     contents: Mapping[str, bytes],
     attrs: Mapping[str, Mapping[str, str]],
     promised: Collection[str] = (),
+    binary: Mapping[str, bool] | None = None,
 ) -> list[BlobAtPath]:
     """Blobs at their paths, from facts already gathered: sizes (`info`), the
     contents of the small blobs that might be pointers, `filter` attributes.
@@ -176,6 +184,7 @@ def attach(
     # Once per blob of a whole history: the fields are given in BlobAtPath's
     # order to tuple.__new__, with the lookups bound once.
     new, info_of, pointer_of, attrs_of = tuple.__new__, info.get, pointers.get, attrs.get
+    binary_of = (binary or {}).get
     blobs: list[BlobAtPath] = []
     add = blobs.append
     for path, oid, mode, commit in candidates:
@@ -183,10 +192,13 @@ def attach(
         attributes = attrs_of(path)
         lfs_filter = attributes is not None and attributes.get("filter") == "lfs"
         if found is not None:
-            fields = (path, oid, mode, found.size, pointer_of(oid), lfs_filter, commit, "")
+            fields = (
+                path, oid, mode, found.size, pointer_of(oid), lfs_filter, commit, "",
+                binary_of(oid),
+            )  # fmt: skip
         else:
             absent = PROMISED if oid in promised else UNREADABLE
-            fields = (path, oid, mode, 0, pointer_of(oid), lfs_filter, commit, absent)
+            fields = (path, oid, mode, 0, pointer_of(oid), lfs_filter, commit, absent, None)
         add(new(BlobAtPath, fields))
     return blobs
 

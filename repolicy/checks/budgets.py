@@ -13,8 +13,10 @@ DOCS = {
     "file-too-large": """\
 What it does
   Flags a blob stored in git itself (not an LFS pointer) larger than
-  `budgets.file`, measured as git stores it uncompressed (`cat-file -s`).
-  For a modified file it is the new, staged size.
+  `budgets.file`, measured as git stores it uncompressed (`cat-file -s`),
+  or a binary one larger than `budgets.file_binary` (binary as git decides
+  it: a NUL byte in the first 8,000 bytes). For a modified file it is the
+  new, staged size.
 
 Why it matters
   GitHub rejects any push that contains a file over 100 MiB, even when a
@@ -24,6 +26,12 @@ Why it matters
 Example
   budgets: {file: 100 MiB}
   $ git add outputs/run1/checkpoints/best.pth    # 300 MB -> file-too-large
+
+  budgets: {file: 10 MiB, file_binary: 1 MB}     # the huggingface preset
+  $ git add weights.dat     # 2 MB, binary -> file-too-large (file_binary)
+  $ git add corpus.txt      # 2 MB of text -> fine; over 10 MiB it is not
+  The rule names the budget that applies and its exact bytes:
+  `budgets.file_binary: 976.6 KiB (1,000,000 bytes)`.
 
 How to fix
   Store it in Git LFS, or keep it out of git:
@@ -35,9 +43,14 @@ How to fix
       --include-ref=refs/heads/main --exclude-ref=refs/remotes/origin/main
 
 Policy keys
-  budgets.file; per path, `budgets.patterns` items (`{pattern: "*.ipynb",
-  file: 2 MB}`): of the items whose pattern selects the path, the last one
-  that sets `file` wins over the top-level figure (`file: null` lifts it).
+  budgets.file and budgets.file_binary; per path, `budgets.patterns` items
+  (`{pattern: "*.ipynb", file: 2 MB}`, `{pattern: "docs/**", file_binary:
+  500 KB}`): of the items whose pattern selects the path, the last one that
+  sets a key wins over the top-level figure (`file: null` lifts it). A blob
+  over `file` is reported against `file` whatever it holds; only blobs
+  sized between the two figures are read (their first 8,000 bytes), and
+  only when the policy sets `file_binary`. An LFS pointer is never judged
+  binary.
 """,
     "file-large": """\
 What it does
@@ -184,23 +197,41 @@ def push_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath]) -> str:
     )
 
 
+_WHAT = {
+    "file": "limit for a file",
+    "file_warn": "warning threshold for a file",
+    # Git's own rule, as `git diff --numstat` applies it.
+    "file_binary": "limit for a binary file (a NUL byte in its first 8,000 bytes)",
+}
+
+
 def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     """file-too-large and file-large on blobs stored in git (LFS pointers are exempt)."""
     policy = ctx.policy
     top_limit, top_warn = policy.limit("file"), policy.limit("file_warn")
+    top_binary = policy.limit("file_binary")
     per_pattern = "patterns" in policy.budgets
-    if top_limit is None and top_warn is None and not per_pattern:
+    if top_limit is None and top_warn is None and top_binary is None and not per_pattern:
         return
     for blob in blobs:
         if blob.is_lfs_pointer or blob.is_symlink:
             continue
-        limit, warn = top_limit, top_warn
-        limit_item = warn_item = None
+        limit, warn, binary = top_limit, top_warn, top_binary
+        limit_item = warn_item = binary_item = None
         if per_pattern:
             limit, limit_item = policy.file_limit("file", blob.path)
             warn, warn_item = policy.file_limit("file_warn", blob.path)
+            binary, binary_item = policy.file_limit("file_binary", blob.path)
         if limit is not None and blob.size > limit:
             check, budget, key, item = "file-too-large", limit, "file", limit_item
+        elif (
+            binary is not None
+            and blob.size > binary
+            # Fail closed: a blob whose first bytes were not read for this
+            # budget is taken for binary, never waved through as text.
+            and blob.binary is not False
+        ):
+            check, budget, key, item = "file-too-large", binary, "file_binary", binary_item
         elif warn is not None and blob.size > warn:
             check, budget, key, item = "file-large", warn, "file_warn", warn_item
         else:
@@ -215,7 +246,7 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
             rule=f"{where}: {exact_size(budget)}",
             message=(
                 f"is {exact_size(blob.size)}, over the {exact_size(budget)} "
-                f"{'limit' if key == 'file' else 'warning threshold'} for a file stored in git"
+                f"{_WHAT[key]} stored in git"
             ),
             fix=(
                 _history_fix(ctx, blob)

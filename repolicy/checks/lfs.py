@@ -42,7 +42,12 @@ How to fix
   Commits a remote already has need a force-push, and everyone re-clones.
 
 Policy keys
-  lfs
+  lfs; an item may carry a size, `{pattern: "*.bin", above: 10 MB}`: then
+  only blobs larger than that must be pointers, and smaller ones are fine
+  in git. .gitattributes cannot express a size, so such a file is tracked
+  by name: git lfs track --filename -- PATH (`repolicy fix` prints this for
+  each tracked file over the size). Of several matching items, the first
+  decides; `repolicy explain PATH` shows which.
 """,
     "lfs-pointer-invalid": """\
 What it does
@@ -82,7 +87,8 @@ How to fix
   (or run `repolicy fix`)
 
 Policy keys
-  lfs
+  lfs; for an item with `above: SIZE`, only the files over the size need
+  the attribute, each by name (git lfs track --filename -- PATH).
 """,
     "lfs-file-too-large": """\
 What it does
@@ -126,9 +132,22 @@ Policy keys
 }
 
 
+def rule_text(rule: Rule) -> str:
+    """How a violation names an `lfs` item: with its size condition, if any."""
+    if rule.sized:
+        assert rule.above is not None
+        return f"{rule} above {exact_size(rule.above)}"
+    return str(rule)
+
+
+def covers(rule: Rule, size: int) -> bool:
+    """Whether an `lfs` item asks a blob of `size` bytes (its real size) to be a pointer."""
+    return rule.above is None or size > rule.above
+
+
 def _lfs_rule(ctx: Context, blob: BlobAtPath, rule: Rule | None) -> tuple[str, Rule | None] | None:
-    if rule is not None:
-        return str(rule), rule
+    if rule is not None and covers(rule, blob.size):
+        return rule_text(rule), rule
     if blob.lfs_filter:
         return ATTRIBUTE_RULE, None
     return None
@@ -136,6 +155,8 @@ def _lfs_rule(ctx: Context, blob: BlobAtPath, rule: Rule | None) -> tuple[str, R
 
 def track_pattern(rule: Rule | None, path: str) -> str:
     """The pattern to give `git lfs track` for a path the policy keeps in LFS."""
+    if rule is not None and rule.sized:
+        return "/" + path  # a size cannot be a pattern: this file alone
     if rule is not None and not rule.pattern.dir_only:
         return rule.text
     ext = posixpath.splitext(posixpath.basename(path))[1]
@@ -206,6 +227,12 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                 "git-lfs did not clean this file (is it installed?):\n"
                 f"git lfs install && git add --renormalize -- {quoted}"
             )
+        elif rule is not None and rule.sized:
+            fix = (
+                # .gitattributes cannot say "over 10 MB": this file is tracked by name.
+                f"git lfs install && git lfs track --filename -- {quoted} "
+                f"&& git add .gitattributes\ngit add --renormalize -- {quoted}"
+            )
         else:
             fix = (
                 f"git lfs install && git lfs track {quote_paths([track_pattern(rule, blob.path)])} "
@@ -219,7 +246,12 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
             severity=ctx.severity("lfs-missing", rule),
             path=blob.path,
             rule=rule_text,
-            message=f"is stored in git ({human_size(blob.size)}), not as a Git LFS pointer",
+            message=(
+                f"is stored in git ({exact_size(blob.size)}), not as a Git LFS pointer, "
+                f"and is over the {exact_size(rule.above)} from which the policy keeps it in LFS"
+                if rule is not None and rule.sized and rule.above is not None
+                else f"is stored in git ({human_size(blob.size)}), not as a Git LFS pointer"
+            ),
             fix=fix,
             commit=blob.commit,
             size=blob.size,
@@ -239,14 +271,20 @@ def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[
         rule = rule_of(blob.path)
         if rule is None:
             continue
-        pattern = track_pattern(rule, blob.path)
+        if rule.sized:
+            # Only the files over the size need the attribute, each by name.
+            if not covers(rule, blob.lfs_size if blob.is_lfs_pointer else blob.size):
+                continue
+            track = f"git lfs track --filename -- {quote_paths([blob.path])}"
+        else:
+            track = f"git lfs track {quote_paths([track_pattern(rule, blob.path)])}"
         yield Violation(
             check="lfs-attr-missing",
             severity=ctx.severity("lfs-attr-missing", rule),
             path=blob.path,
-            rule=str(rule),
+            rule=rule_text(rule),
             message=".gitattributes does not give this path filter=lfs",
-            fix=f"git lfs track {quote_paths([pattern])} && git add .gitattributes",
+            fix=f"{track} && git add .gitattributes",
             commit=blob.commit,
             size=blob.size,
             why=rule.why,

@@ -29,6 +29,24 @@ def run(args: Options) -> int:
     return 0
 
 
+def _condition(rule: dict[str, Any]) -> str:
+    """What an item bounds: an `lfs` item's size, a budget item's figures."""
+    from repolicy.report import exact_size
+
+    if rule.get("above") is not None:
+        return f" above {exact_size(rule['above'])}"
+    limits = rule.get("limits")
+    if limits:
+        return (
+            " ("
+            + ", ".join(
+                f"{k}: {'unlimited' if v is None else exact_size(v)}" for k, v in limits.items()
+            )
+            + ")"
+        )
+    return ""
+
+
 def _render(entry: dict[str, Any]) -> str:
     from repolicy.report import quote_c as _display_path
 
@@ -40,7 +58,7 @@ def _render(entry: dict[str, Any]) -> str:
             replaced = rule.get("replaces")
             over = f", replacing {replaced['file']}:{replaced['line']}" if replaced else ""
             lines.append(
-                f"  {label:<12}{rule['key']}: {rule['pattern']}  "
+                f"  {label:<12}{rule['key']}: {rule['pattern']}{_condition(rule)}  "
                 f"[{rule['file']}:{rule['line']}{over}]{won}"
             )
     else:

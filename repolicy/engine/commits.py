@@ -115,6 +115,7 @@ def judge_commits(
         cached_attributes=True,
         objects=objects,
         promised=promised.get() if promised is not None else (),
+        binary=policy.binary_window(),
     )
     ctx = Context(policy)
     if advisor is not None:

@@ -90,8 +90,9 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # passes, what the history takes on disk.
     objects = objects_directory(info.git_dir)
     promised = git.promised(revs).get() if is_partial_clone(objects) else set()
+    window = policy.binary_window()
     scan = git.history_scan(
-        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised, window
     )
     tags = git.tag_objects()
     progress = Progress(enabled=None if not quiet else False)
@@ -123,11 +124,20 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     del seen
     blobs = [
-        *attach(history, scan.info, scan.contents, scan.attributes, promised),
-        *gather(git, staged, cached_attributes=True, objects=objects, promised=promised),
+        *attach(history, scan.info, scan.contents, scan.attributes, promised, scan.binary),
+        *gather(
+            git, staged, cached_attributes=True, objects=objects, promised=promised, binary=window
+        ),
     ]
     if contents:
-        blobs += gather(git, contents, cached_attributes=True, objects=objects, promised=promised)
+        blobs += gather(
+            git,
+            contents,
+            cached_attributes=True,
+            objects=objects,
+            promised=promised,
+            binary=window,
+        )
     scan.release()
     from repolicy.advice import Advisor, HistoryScope
 
@@ -282,12 +292,24 @@ class WorkTree:
         if ctx.policy.lfs:
             wanted = [p for p in [*tracked, *untracked] if ctx.lfs_rule(p)]
             attrs = self.git.attributes(wanted, ("filter",)).get()
-            # Only a file git does not give filter=lfs can be lfs-attr-missing.
+            # Only a file git does not give filter=lfs can be lfs-attr-missing;
+            # with its size on disk, as an `lfs` item with `above` asks only larger files.
             files = [
-                BlobAtPath(p, "", "100644", 0)
+                BlobAtPath(p, "", "100644", size)
                 for p in wanted
                 if attrs.get(p, {}).get("filter") != "lfs"
-                and os.path.isfile(os.path.join(self.git.cwd, p))
+                and (size := _file_size(os.path.join(self.git.cwd, p))) is not None
             ]
             out.extend(check_lfs_attributes(ctx, files))
         return out
+
+
+def _file_size(path: str) -> int | None:
+    """A regular file's size, or None for anything else (or nothing) there."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None

@@ -58,7 +58,14 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     ctx.advice = Advisor(git)
     candidates = staged_selection(git, info, staged.get(), scope.paths)
     objects = objects_directory(info.git_dir)
-    blobs = gather(git, candidates, cached_attributes=True, objects=objects, reader=reader)
+    blobs = gather(
+        git,
+        candidates,
+        cached_attributes=True,
+        objects=objects,
+        reader=reader,
+        binary=policy.binary_window(),
+    )
     report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks import frozen, require

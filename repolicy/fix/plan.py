@@ -87,10 +87,13 @@ def needs(ctx: Context, paths: Iterable[str]) -> dict[str, Need]:
     out = {}
     for path in paths:
         dvc = ctx.rules_for("dvc", path)
+        lfs = ctx.lfs_rule(path)
         need = Need(
             ignore=ctx.excluding_rule(path) or (dvc[0] if dvc else None),
             keep=ctx.including_rule(path),
-            lfs=ctx.lfs_rule(path),
+            # An item with `above` has no .gitattributes line: a line cannot say
+            # "only the large ones" (`fix` prints per-file advice instead).
+            lfs=None if lfs is not None and lfs.sized else lfs,
         )
         if need.ignore or need.keep or need.lfs:
             out[path] = need

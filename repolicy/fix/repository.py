@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from repolicy.fix.blocks import ManagedFile
     from repolicy.fix.plan import Plan
     from repolicy.git import IndexEntry
-    from repolicy.policy import Allow
+    from repolicy.policy import Allow, Policy
 
 
 class Found(NamedTuple):
@@ -62,7 +62,7 @@ def work_out(policy_arg: str | None) -> Found:
         excludes_file=excludes_file,
     )
     changes = plan.new_contents()
-    commands = commands_to_run(git, plan, index_query.get(), allow)
+    commands = commands_to_run(git, plan, index_query.get(), allow, policy)
     return Found(plan, changes, commands, dvc_warnings + lint_warnings(plan))
 
 
@@ -118,7 +118,11 @@ def read_nested(root: str, rel: str) -> bytes | None:
 
 
 def commands_to_run(
-    git: Git, plan: Plan, index: list[IndexEntry], allow: tuple[Allow, ...] = ()
+    git: Git,
+    plan: Plan,
+    index: list[IndexEntry],
+    allow: tuple[Allow, ...] = (),
+    policy: Policy | None = None,
 ) -> list[tuple[str, str]]:
     """(command, why) pairs for the user to run, in the order to run them."""
     from repolicy.facts import gather, index_candidates
@@ -164,7 +168,55 @@ def commands_to_run(
                 "to what no remote has where that is enough",
             )
         )
+    if policy is not None:
+        out += _sized_lfs_commands(git, policy, entries, set(untrack))
     return out
+
+
+def _sized_lfs_commands(
+    git: Git, policy: Policy, entries: list[IndexEntry], untrack: set[str]
+) -> list[tuple[str, str]]:
+    """`git lfs track --filename` for the tracked files over an `lfs` item's `above`
+    size that are not already pointers: .gitattributes cannot express a size."""
+    if not any(rule.sized for rule in policy.lfs):
+        return []
+    from repolicy.checks import Context
+    from repolicy.checks.lfs import covers, rule_text
+    from repolicy.facts import gather, index_candidates
+    from repolicy.report import quote_paths
+
+    ctx = Context(policy)
+    sized = {
+        e.path: rule
+        for e in index_candidates(entries)
+        if e.path not in untrack and (rule := ctx.lfs_rule(e.path)) is not None and rule.sized
+    }
+    if not sized:
+        return []
+    wanted = [c for c in index_candidates(entries) if c.path in sized]
+    over = [
+        b
+        for b in gather(git, wanted, cached_attributes=True)
+        if not b.is_lfs_pointer and not b.is_symlink and covers(sized[b.path], b.size)
+    ]
+    if not over:
+        return []
+    paths = sorted(b.path for b in over)
+    untracked_attr = sorted(b.path for b in over if not b.lfs_filter)
+    items = ", ".join(sorted({rule_text(sized[p]) for p in paths}))
+    track = (
+        f"git lfs install && git lfs track --filename -- {quote_paths(untracked_attr)} "
+        "&& git add .gitattributes && "
+        if untracked_attr
+        else "git lfs install && "
+    )
+    return [
+        (
+            f"{track}git add --renormalize -- {quote_paths(paths)}",
+            f"over the size of {items}; .gitattributes cannot express a size, so fix "
+            "writes no rule for it: these files are tracked one by one",
+        )
+    ]
 
 
 def lint_warnings(plan: Plan) -> list[str]:

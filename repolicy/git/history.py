@@ -183,8 +183,11 @@ class HistoryScan:
         attributes: Sequence[str],
         objects: str | None = None,
         promised: Collection[str] = (),
+        head: tuple[int, int] | None = None,
     ) -> None:
         self.info: dict[str, ObjectInfo] = {}
+        self.binary: dict[str, bool] = {}
+        self._head = head
         self._objects = objects
         self._promised = promised
         self.contents: dict[str, bytes] = {}
@@ -199,7 +202,9 @@ class HistoryScan:
         self._attr_answers = 0
         self._attr_path = ""
         self._log = git._history_log(revisions, trees=True)
-        self._blobs = _BlobQuestions(git, read_below, keep, self.info, self.contents)
+        self._blobs = _BlobQuestions(
+            git, read_below, keep, self.info, self.contents, head, self.binary
+        )
         self._attrs = Feed(
             git, ("check-attr", "-z", "--stdin", "--cached", *attributes), self._on_attributes
         )
@@ -220,6 +225,7 @@ class HistoryScan:
     def release(self) -> None:
         """Drop the facts once they are attached to the blobs."""
         self.info, self.contents, self.attributes = {}, {}, _Attributes()
+        self.binary = {}
 
     def get(self) -> HistoryWalk:
         parser = WalkParser()
@@ -255,7 +261,14 @@ class HistoryScan:
                 here = [o for o in oids if o in loose]
                 if here:
                     rest = read_loose(
-                        objects, here, self._read_below, self._keep, self.info, self.contents
+                        objects,
+                        here,
+                        self._read_below,
+                        self._keep,
+                        self.info,
+                        self.contents,
+                        self._head,
+                        self.binary,
                     )
                     unread = set(here) - set(rest)
                     oids = [o for o in oids if o not in unread]
@@ -273,10 +286,12 @@ class HistoryScan:
             for oid in asked:
                 self.info.pop(oid, None)
                 self.contents.pop(oid, None)
-            facts = BlobFacts(self._git, asked, self._read_below, self._keep)
+                self.binary.pop(oid, None)
+            facts = BlobFacts(self._git, asked, self._read_below, self._keep, head=self._head)
             info, contents = facts.get()
             self.info.update(info)
             self.contents.update(contents)
+            self.binary.update(facts.binary)
         self._attrs.finish()
         return walk
 

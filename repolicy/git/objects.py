@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from repolicy.errors import GitError
 from repolicy.git.query import Feed, _Lines
@@ -24,6 +24,10 @@ class BlobFacts:
     `objects`; see `read_loose`), the rest asked of one `cat-file
     --batch-command` (`_BlobQuestions`). Git older than 2.36 lacks
     --batch-command: then the same answer comes from `--batch-check` and `--batch`.
+
+    With `head` (low, high), each blob of more than `low` and at most `high`
+    bytes is also judged binary or text by git's rule (`binary`): only its
+    first BINARY_PROBE bytes are kept, the rest is read past as it streams.
     """
 
     def __init__(
@@ -33,28 +37,35 @@ class BlobFacts:
         read_below: int,
         keep: Callable[[bytes], bool] | None = None,
         objects: str | None = None,
+        head: tuple[int, int] | None = None,
     ) -> None:
         self.git = git
         self.read_below = read_below
         # Which contents to hold on to: over a whole history, keeping every
         # small blob would make memory grow with the repository.
         self.keep = keep
+        self.head = head
         self.info: dict[str, ObjectInfo] = {}
         self.contents: dict[str, bytes] = {}
+        self.binary: dict[str, bool] = {}
         # Objects a partial clone left out: git would fetch each one it is
         # asked about. Every transport is refused instead, git dies on them,
         # and they end up here (see `_fallback`).
         self.promised: set[str] = set()
         self.partial = False
         if objects is not None:
-            oids = read_loose(objects, oids, read_below, keep, self.info, self.contents)
+            oids = read_loose(
+                objects, oids, read_below, keep, self.info, self.contents, head, self.binary
+            )
             if oids and is_partial_clone(objects):
                 self.partial = True
                 git.env["GIT_ALLOW_PROTOCOL"] = ""
         self.oids = oids  # the ones git is asked about
         self.questions: _BlobQuestions | None = None
         if oids:
-            self.questions = _BlobQuestions(git, read_below, keep, self.info, self.contents)
+            self.questions = _BlobQuestions(
+                git, read_below, keep, self.info, self.contents, head, self.binary
+            )
             self.questions.ask(oids)
 
     def get(self) -> tuple[dict[str, ObjectInfo], dict[str, bytes]]:
@@ -65,6 +76,7 @@ class BlobFacts:
                 for oid in self.oids:  # answered before git died: asked again
                     self.info.pop(oid, None)
                     self.contents.pop(oid, None)
+                    self.binary.pop(oid, None)
                 info, contents = self._fallback()
                 self.info.update(info)
                 self.contents.update(contents)
@@ -91,6 +103,28 @@ class BlobFacts:
             small,
             lambda asked, out: _parse_batch_into(out, contents),
         )
+        if self.head is not None:
+            low, high = self.head
+            for oid in small:
+                if oid in contents and low < info[oid].size <= high:
+                    self.binary[oid] = is_binary(contents[oid])
+            wide = [
+                o
+                for o, i in info.items()
+                if i.type == "blob" and i.size >= self.read_below and low < i.size <= high
+            ]
+            heads: dict[str, bytes] = {}
+            # `--batch` answers whole blobs, and each call is read whole: a few
+            # blobs at a time keep what is held at once bounded.
+            for batch in _by_weight(wide, info, _FALLBACK_BATCH_BYTES):
+                damaged += _each_answered(
+                    self.git,
+                    ("cat-file", "--batch"),
+                    batch,
+                    lambda asked, out: _parse_batch_into(out, heads, BINARY_PROBE),
+                )
+                self.binary.update((oid, is_binary(data)) for oid, data in heads.items())
+                heads.clear()
         for oid in damaged:  # its size was read, its contents cannot be
             del info[oid]
         if self.keep is not None:
@@ -121,6 +155,37 @@ def _each_answered(
     return skipped
 
 
+# Git's test for a binary blob looks at this many leading bytes (xdiff's
+# buffer_is_binary, FIRST_FEW_BYTES): a NUL among them makes the blob binary.
+BINARY_PROBE = 8000
+_FALLBACK_BATCH_BYTES = 64 * 1024 * 1024
+
+
+def is_binary(data: bytes | bytearray) -> bool:
+    """Whether git takes a blob starting with `data` for binary (`diff --numstat`
+    shows `-`): a NUL byte in its first BINARY_PROBE bytes."""
+    return data.find(b"\0", 0, BINARY_PROBE) >= 0
+
+
+def _in_window(head: tuple[int, int] | None, size: int) -> bool:
+    return head is not None and head[0] < size <= head[1]
+
+
+def _by_weight(oids: list[str], info: Mapping[str, ObjectInfo], most: int) -> Iterator[list[str]]:
+    """`oids` in runs whose sizes add up to at most `most` bytes (one, if larger)."""
+    batch: list[str] = []
+    weight = 0
+    for oid in oids:
+        size = info[oid].size
+        if batch and weight + size > most:
+            yield batch
+            batch, weight = [], 0
+        batch.append(oid)
+        weight += size
+    if batch:
+        yield batch
+
+
 # Enough of a loose object's compressed bytes to hold the header of any object
 # and the whole of one small enough to be an LFS pointer.
 _LOOSE_HEAD = 4096
@@ -142,6 +207,8 @@ def read_loose(
     keep: Callable[[bytes], bool] | None,
     info: dict[str, ObjectInfo],
     contents: dict[str, bytes],
+    head: tuple[int, int] | None = None,
+    binary: dict[str, bool] | None = None,
 ) -> list[str]:
     """Facts about loose objects read straight from `objects/xx/yyyy`; returns the
     oids still to ask `cat-file` about (packed, or in an alternate).
@@ -156,27 +223,35 @@ def read_loose(
     header that lies, not a regular file) is left out of `info` and not asked
     of git either: git would hang on a FIFO and believe a lying header. The
     caller takes an id without facts for an unreadable object, never for 0 bytes.
+
+    With `head`, a blob whose size lies in that window is judged binary or text
+    (into `binary`) on its first BINARY_PROBE bytes, the only ones inflated.
     """
     rest = []
     for oid in oids:
         try:
-            facts = _loose_object(os.path.join(objects, oid[:2], oid[2:]), read_below)
+            facts = _loose_object(os.path.join(objects, oid[:2], oid[2:]), read_below, head)
         except (FileNotFoundError, NotADirectoryError):  # not loose: packed, or elsewhere
             rest.append(oid)
             continue
         if facts is None:
             continue  # unreadable
-        kind, size, data = facts
+        kind, size, data, probe = facts
         info[oid] = ObjectInfo(oid, kind, size)
+        if kind == "blob" and binary is not None and probe is not None:
+            binary[oid] = is_binary(probe)
         if data is not None and kind == "blob" and (keep is None or keep(data)):
             contents[oid] = data
     return rest
 
 
-def _loose_object(path: str, read_below: int) -> tuple[str, int, bytes | None] | None:
-    """(type, size, contents when under `read_below`) of one loose object file, or
-    None when the file is there but is not a sound object. Never blocks (a
-    FIFO), never reads more than the header promises (a zlib bomb)."""
+def _loose_object(
+    path: str, read_below: int, head: tuple[int, int] | None = None
+) -> tuple[str, int, bytes | None, bytes | None] | None:
+    """(type, size, contents when under `read_below`, the first BINARY_PROBE bytes
+    when the size lies in `head`) of one loose object file, or None when the
+    file is there but is not a sound object. Never blocks (a FIFO), never
+    reads more than the header promises (a zlib bomb)."""
     import stat
     import zlib
 
@@ -192,8 +267,8 @@ def _loose_object(path: str, read_below: int) -> tuple[str, int, bytes | None] |
             return None
         raw = os.read(fd, _LOOSE_HEAD)
         inflate = zlib.decompressobj()
-        head = inflate.decompress(raw, 64)
-        header, nul, data = head.partition(b"\0")
+        start = inflate.decompress(raw, 64)
+        header, nul, data = start.partition(b"\0")
         kind_raw, space, size_text = header.partition(b" ")
         kind = _LOOSE_TYPES.get(kind_raw)
         # Digits only: int() would take "-5", "+5", " 5" or "5_0".
@@ -204,25 +279,31 @@ def _loose_object(path: str, read_below: int) -> tuple[str, int, bytes | None] |
         if size > (stored + 64) * _MAX_RATIO:
             return None  # far more than the file could ever inflate to
         too_big_a_file = stored > size + size // 2048 + 4096
-        if size >= read_below and not too_big_a_file:
-            return kind, size, None
-        # Inflate the whole object, never beyond one byte past the claimed size.
+        probe_to = min(size, BINARY_PROBE) if _in_window(head, size) else 0
+        # Inflate the whole object, never beyond one byte past the claimed size;
+        # or, when only its size and its first bytes are wanted, just those.
+        whole = size < read_below or too_big_a_file
+        end = size + 1 if whole else probe_to
         chunks = [data]
         have = len(data)
         pending = inflate.unconsumed_tail
-        while have <= size and not inflate.eof:
+        while have < end and not inflate.eof:
             if not pending:
                 pending = os.read(fd, 1 << 16)
                 if not pending:
                     break
-            out = inflate.decompress(pending, size + 1 - have)
+            out = inflate.decompress(pending, end - have)
             pending = inflate.unconsumed_tail
             have += len(out)
-            if size < read_below:
+            if size < read_below or have - len(out) < probe_to:
                 chunks.append(out)
-        if have != size or not inflate.eof:
+        if whole and (have != size or not inflate.eof):
             return None
-        return kind, size, b"".join(chunks) if size < read_below else None
+        if not whole and have < probe_to:
+            return None  # cut short: not the object its header promises
+        first = b"".join(chunks)
+        probe = first[:probe_to] if probe_to else None
+        return kind, size, first if size < read_below else None, probe
     except (OSError, zlib.error):
         return None
     finally:
@@ -286,6 +367,8 @@ class _BlobQuestions:
         keep: Callable[[bytes], bool] | None,
         info: dict[str, ObjectInfo],
         contents: dict[str, bytes],
+        head: tuple[int, int] | None = None,
+        binary: dict[str, bool] | None = None,
     ) -> None:
         import threading
 
@@ -293,6 +376,11 @@ class _BlobQuestions:
         self._keep = keep
         self._info = info
         self._contents = contents
+        # Blobs sized within `head` are read too, for their first bytes only:
+        # the rest of each answer is skipped as it arrives (`_skip` bytes left).
+        self._head = head
+        self._binary = binary if binary is not None else {}
+        self._skip = 0
         self._answered = threading.Condition()
         self._asked: collections.deque[tuple[bool, list[str]]] = collections.deque()
         self._sizes_unanswered = 0
@@ -332,8 +420,14 @@ class _BlobQuestions:
         buffer += data
         pos = 0
         small: list[str] = []
-        info, read_below = self._info, self._read_below
+        info, read_below, head = self._info, self._read_below, self._head
         while True:
+            if self._skip:
+                passed = min(self._skip, len(buffer) - pos)
+                pos += passed
+                self._skip -= passed
+                if self._skip:
+                    break
             if self._batch is None:
                 with self._answered:
                     if not self._asked:
@@ -353,7 +447,7 @@ class _BlobQuestions:
                         kind = _OBJECT_TYPE_NAMES.get(parts[1]) or parts[1].decode()
                         size = int(parts[2])
                         info[oid] = ObjectInfo(oid, kind, size)
-                        if kind == "blob" and size < read_below:
+                        if kind == "blob" and (size < read_below or _in_window(head, size)):
                             small.append(oid)
             else:
                 end = buffer.find(b"\n", pos)
@@ -362,12 +456,23 @@ class _BlobQuestions:
                 parts = bytes(buffer[pos:end]).split(b" ")
                 if len(parts) != 3:  # "<oid> missing"
                     pos = end + 1
+                elif int(parts[2]) >= read_below:
+                    # Asked for its first bytes only: judged on those, the rest skipped.
+                    size = int(parts[2])
+                    probe = min(size, BINARY_PROBE)
+                    if len(buffer) < end + 1 + probe:
+                        break
+                    self._binary[oids[k]] = is_binary(buffer[end + 1 : end + 1 + probe])
+                    pos = end + 1 + probe
+                    self._skip = size - probe + 1  # and the newline that ends the answer
                 else:
                     size = int(parts[2])
                     if len(buffer) < end + size + 2:
                         break
                     content = bytes(buffer[end + 1 : end + 1 + size])
                     pos = end + size + 2
+                    if _in_window(head, size):
+                        self._binary[oids[k]] = is_binary(content)
                     if self._keep is None or self._keep(content):
                         self._contents[oids[k]] = content
                 k += 1
@@ -442,8 +547,9 @@ def _parse_batch(out: bytes) -> dict[str, bytes]:
     return contents
 
 
-def _parse_batch_into(out: bytes, contents: dict[str, bytes]) -> int:
-    """Whole `cat-file --batch` answers into `contents`; returns how many there were."""
+def _parse_batch_into(out: bytes, contents: dict[str, bytes], limit: int | None = None) -> int:
+    """Whole `cat-file --batch` answers into `contents` (the first `limit` bytes of
+    each, when given); returns how many there were."""
     pos = answered = 0
     while pos < len(out):
         eol = out.find(b"\n", pos)
@@ -457,7 +563,8 @@ def _parse_batch_into(out: bytes, contents: dict[str, bytes]) -> int:
         size = int(header[2])
         if len(out) < eol + size + 2:
             break  # cut short: git died while writing it
-        contents[header[0].decode()] = out[eol + 1 : eol + 1 + size]
+        keep = size if limit is None else min(size, limit)
+        contents[header[0].decode()] = out[eol + 1 : eol + 1 + keep]
         pos = eol + size + 2
         answered += 1
     return answered

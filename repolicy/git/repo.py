@@ -202,13 +202,15 @@ class Git:
         attributes: Sequence[str],
         objects: str | None = None,
         promised: Collection[str] = (),
+        head: tuple[int, int] | None = None,
     ) -> HistoryScan:
         """`history_walk`, with every blob's facts and every path's attributes
         asked while the walk goes (see `HistoryScan`). With `objects`, loose
-        objects are read there; `promised` ids are never asked (see `promised`)."""
+        objects are read there; `promised` ids are never asked (see `promised`);
+        blobs sized within `head` are judged binary or text (see `BlobFacts`)."""
         from repolicy.git.history import HistoryScan
 
-        return HistoryScan(self, revisions, read_below, keep, attributes, objects, promised)
+        return HistoryScan(self, revisions, read_below, keep, attributes, objects, promised, head)
 
     def promised(self, revisions: Sequence[str]) -> Query[set[str]]:
         """In a partial clone, the objects `revisions` reach that are not here (the
@@ -643,11 +645,13 @@ class Git:
         read_below: int,
         keep: Callable[[bytes], bool] | None = None,
         objects: str | None = None,
+        head: tuple[int, int] | None = None,
     ) -> BlobFacts:
         """Sizes of many objects, and the contents of the blobs under `read_below` bytes
         (only those `keep` accepts, when given). With `objects`, the object
-        directory, loose objects are read there first (see `read_loose`)."""
-        return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep, objects)
+        directory, loose objects are read there first (see `read_loose`). With
+        `head`, blobs sized within it are judged binary or text (`binary`)."""
+        return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep, objects, head)
 
     def blob_contents(self, oids: Iterable[str]) -> Query[dict[str, bytes]]:
         """Contents of many (small) blobs from one `cat-file --batch`."""

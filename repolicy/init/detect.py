@@ -571,8 +571,9 @@ _HOST_WHY: dict[str, dict[str, str]] = {
         "lfs_file": "GitHub's LFS object limit on Free and Pro",
     },
     "huggingface": {
-        "file": "the Hub rejects plain-git files over 10 MB: larger ones need LFS/Xet",
-        "file_warn": "the Hub rejects binary files over about 1 MB that are not in LFS/Xet",
+        "file": "the Hub rejects plain-git text files over 10 MiB: larger ones need LFS/Xet",
+        "file_warn": "no warning threshold: the Hub's two limits, file and file_binary, are errors",
+        "file_binary": "the Hub rejects binary files over 1 MB that are not in LFS/Xet",
         "repo": "the Hub publishes no repository size limit (lifts GitHub's from other presets)",
         "lfs": "Hub storage is metered per account, not per repository",
         "lfs_file": "the Hub's hard limit for one file",

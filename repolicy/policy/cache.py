@@ -28,7 +28,7 @@ from repolicy.policy import (
 from repolicy.policy.match import Pattern
 
 _FILE = "policy.cache"
-_FORMAT = 5
+_FORMAT = 6  # 6: file_binary, and an lfs item's `above`
 _RACY_SECONDS = 2.0
 
 
@@ -59,11 +59,12 @@ def _rule(rule: Rule) -> tuple[Any, ...]:
         rule.why,
         rule.severity,
         _source(rule.replaces),
+        rule.above,
     )
 
 
 def _unrule(data: tuple[Any, ...]) -> Rule:
-    key, pattern, source, why, severity, replaces = data
+    key, pattern, source, why, severity, replaces, above = data
     return Rule(
         key,
         Pattern(*pattern),
@@ -71,6 +72,7 @@ def _unrule(data: tuple[Any, ...]) -> Rule:
         why,
         severity,
         Source(*replaces) if replaces else None,
+        above,
     )
 
 

@@ -38,7 +38,7 @@ from repolicy.policy import (
     presets_dir,
 )
 from repolicy.policy.match import Pattern, PatternError, validate
-from repolicy.policy.model import COUNT_BUDGET_KEYS
+from repolicy.policy.model import COUNT_BUDGET_KEYS, LFS_ITEM_KEYS
 from repolicy.policy.positions import compose
 
 SEVERITY_OFF = "off"  # in a policy file only: the item is removed while merging
@@ -111,6 +111,7 @@ def _overlay(base: list[Rule], extending: list[Rule]) -> list[Rule]:
             why=rule.why if rule.why is not None else old.why,
             severity=rule.severity if rule.severity is not None else old.severity,
             replaces=old.source,
+            above=rule.above if rule.above is not None else old.above,
         )
     return [rule for rule in out if rule.severity != SEVERITY_OFF]
 
@@ -519,7 +520,9 @@ class _FileParser:
                     if pattern is None:
                         raise self.fail(item, f"{where} needs a 'pattern'")
                     if not limits:
-                        raise self.fail(item, f"{where} sets no budget (file or file_warn)")
+                        raise self.fail(
+                            item, f"{where} sets no budget (file, file_warn or file_binary)"
+                        )
                     items.append(PatternBudget(pattern, limits, self.source(item)))
                 out[key] = Budget(None, self.source(value), tuple(items))
                 continue
@@ -552,10 +555,12 @@ class _FileParser:
             raise self.fail(node, f"budgets.{key} must be at least 1")
         return self.bounded(node, value)
 
-    def size(self, node: yaml.Node, key: str) -> int | None:
+    def size(self, node: yaml.Node, key: str, label: str | None = None) -> int | None:
+        """A size; `label` names the value in messages (default `budgets.KEY`)."""
+        label = label or f"budgets.{key}"
         self.check_tag(node)
         if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, f"budgets.{key} must be a size such as '100 MiB'")
+            raise self.fail(node, f"{label} must be a size such as '100 MiB'")
         if node.tag == _NULL:
             return None  # explicitly unlimited, e.g. to lift a preset's budget
         if node.tag == _INT:
@@ -567,9 +572,7 @@ class _FileParser:
                 raise self.fail(node, "a size cannot be negative")
             return self.bounded(node, value)
         if node.tag != _STR:
-            raise self.fail(
-                node, f"budgets.{key} must be a size such as '100 MiB', not {node.value!r}"
-            )
+            raise self.fail(node, f"{label} must be a size such as '100 MiB', not {node.value!r}")
         try:
             return self.bounded(node, parse_size(str(node.value)))
         except ValueError as exc:
@@ -595,9 +598,10 @@ class _FileParser:
 
     def rule_mapping(self, key: str, node: yaml.Node) -> Rule:
         fields: dict[str, yaml.Node] = {}
+        allowed = LFS_ITEM_KEYS if key == "lfs" else ITEM_KEYS
         for name, name_node, value in self.mapping(node, f"an entry of '{key}'"):
-            if name not in ITEM_KEYS:
-                raise self.unknown(name_node, name, ITEM_KEYS, f"an entry of '{key}'")
+            if name not in allowed:
+                raise self.unknown(name_node, name, allowed, f"an entry of '{key}'")
             fields[name] = value
         if "pattern" not in fields:
             raise self.fail(node, f"an entry of '{key}' needs a 'pattern'")
@@ -611,7 +615,16 @@ class _FileParser:
                     fields["severity"],
                     f"severity must be 'error', 'warning' or 'off', not {severity!r}",
                 )
-        return Rule(key, pattern, self.source(fields["pattern"]), why, severity)
+        above = None
+        if "above" in fields:
+            above_node = fields["above"]
+            if isinstance(above_node, yaml.ScalarNode) and above_node.tag == _NULL:
+                raise self.fail(
+                    above_node,
+                    "'above' must be a size such as '10 MB' (0: every size must be a pointer)",
+                )
+            above = self.size(above_node, "above", "'above'")
+        return Rule(key, pattern, self.source(fields["pattern"]), why, severity, above=above)
 
     def allow_entries(self, node: yaml.Node) -> list[Allow]:
         """`allow: [{path, checks, reason}]`; `reason` is required, as a review needs it."""

@@ -19,11 +19,15 @@ DEFAULT_PRESET = "default"
 
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
-BUDGET_KEYS = ("file", "file_warn", "repo", "lfs", "lfs_file", "push", "directory_entries")
+BUDGET_KEYS = (
+    "file", "file_warn", "file_binary", "repo", "lfs", "lfs_file", "push", "directory_entries",
+)  # fmt: skip
 # Budgets that count entries rather than bytes: no unit, never a size.
 COUNT_BUDGET_KEYS = ("directory_entries",)
-PATTERN_BUDGET_KEYS = ("file", "file_warn")  # what a `budgets.patterns` item may set
+# What a `budgets.patterns` item may set.
+PATTERN_BUDGET_KEYS = ("file", "file_warn", "file_binary")
 ITEM_KEYS = ("pattern", "why", "severity")
+LFS_ITEM_KEYS = (*ITEM_KEYS, "above")  # an `lfs` item may bound the sizes it covers
 SEVERITIES = ("error", "warning")
 ALLOW_KEYS = ("path", "checks", "reason", "empty")
 
@@ -63,6 +67,14 @@ class Rule(NamedTuple):
     severity: str | None = None
     # The item of an extended policy this one replaced (same key and pattern).
     replaces: Source | None = None
+    # `lfs` only: blobs of at most this many bytes may stay in git (None or 0:
+    # every blob must be a pointer). .gitattributes cannot say this.
+    above: int | None = None
+
+    @property
+    def sized(self) -> bool:
+        """An `lfs` item that covers only blobs over a size."""
+        return bool(self.above)
 
     @property
     def text(self) -> str:
@@ -138,6 +150,30 @@ class Policy(NamedTuple):
                 if key in item.limits and item.pattern.selects(path):
                     return item.limits[key], item
         return self.limit(key), None
+
+    def binary_window(self) -> tuple[int, int] | None:
+        """The sizes at which whether a blob is binary can change a verdict: over
+        the smallest `file_binary` figure, and not over the largest `file` figure
+        (a larger blob is too large either way). None when no budget tells binary
+        from text: then no blob's contents are read for it."""
+        figures = [self.budgets["file_binary"].limit] if "file_binary" in self.budgets else []
+        files = [self.limit("file")]
+        patterns = self.budgets.get("patterns")
+        for item in patterns.patterns if patterns is not None else ():
+            if "file_binary" in item.limits:
+                figures.append(item.limits["file_binary"])
+            if "file" in item.limits:
+                files.append(item.limits["file"])
+        bounded = [f for f in figures if f is not None]
+        if not bounded:
+            return None
+        highest = max((f for f in files if f is not None), default=None)
+        if highest is None or None in files:
+            highest = _UNBOUNDED
+        return min(bounded), highest
+
+
+_UNBOUNDED = 2**63 - 1
 
 
 def parse_size(text: str) -> int:

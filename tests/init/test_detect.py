@@ -297,9 +297,10 @@ def test_two_hosts_get_the_strictest_budget_of_each(
     )
     proposal = propose(found, presets)
     assert names(proposal) == ["github", "huggingface", "datasets-lfs"]
+    # The Hub's binary limit is its own key now; GitHub's warning stays.
     assert budgets(proposal) == {
-        "file": 10 * MiB, "file_warn": MiB, "repo": GiB, "lfs_file": 2 * GiB,
-        "push": 2 * 1000**3, "directory_entries": 3000,
+        "file": 10 * MiB, "file_warn": 50 * MiB, "file_binary": 1000 * 1000, "repo": GiB,
+        "lfs_file": 2 * GiB, "push": 2 * 1000**3, "directory_entries": 3000,
     }  # fmt: skip
     # GitHub leaves `lfs` to the presets, so datasets-lfs's GitHub LFS quota stays.
     assert loads(proposal, tmp_path).limit("lfs") == 10 * GiB

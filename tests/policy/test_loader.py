@@ -159,7 +159,8 @@ def test_presets_hold_the_documented_limits(tmp_path: Path) -> None:
         50 * 1024**2,
         1024**3,
     )
-    assert preset("huggingface").limit("file") == 10 * 1024**2
+    hub = preset("huggingface")
+    assert (hub.limit("file"), hub.limit("file_binary")) == (10 * 1024**2, 1000**2)
     ml = preset("ml-checkpoints")
     assert ml.limit("repo") == 1024**3
     assert {"*.pth", "*.pt", "*.ckpt", "*.safetensors"} <= {r.text for r in ml.lfs}
@@ -207,6 +208,13 @@ def test_presets_hold_the_documented_limits(tmp_path: Path) -> None:
         ("exclude: !!python/object:os.system [a]\n", 1, 10, "not allowed"),
         ("exclude:\n  - 12\n", 2, 5, "must be a string"),
         ("- a\n- b\n", 1, 1, "must be a mapping"),
+        ("budgets:\n  file_binary: 1 MiBs\n", 2, 16, "bad size"),
+        ("budgets:\n  file_binry: 1 MB\n", 2, 3, "did you mean 'file_binary'?"),
+        ("lfs:\n  - {pattern: '*.bin', above: ten}\n", 2, 31, "bad size 'ten'"),
+        ("lfs:\n  - {pattern: '*.bin', abve: 1 MB}\n", 2, 24, "did you mean 'above'?"),
+        ("lfs:\n  - {pattern: '*.bin', above: }\n", 2, 31, "'above' must be a size"),
+        ("lfs:\n  - {pattern: '*.bin', above: [1]}\n", 2, 31, "'above' must be a size"),
+        ("exclude:\n  - {pattern: '*.bin', above: 1 MB}\n", 2, 24, "unknown key 'above'"),
     ],
 )
 def test_policy_errors_point_at_file_line_and_column(
@@ -502,3 +510,31 @@ def test_a_broken_link_replacing_an_absent_policy_is_not_served_from_the_cache(
     proc = repo.run("check")
     assert proc.returncode == 2
     assert "symbolic link to a file that does not exist" in proc.stderr
+
+
+def test_the_policy_cache_keeps_binary_budgets_and_lfs_sizes(tmp_path: Path) -> None:
+    from repolicy.policy import cache as policy_cache
+
+    path = write_policy(
+        tmp_path,
+        """\
+        extends: [huggingface]
+        budgets:
+          patterns:
+            - {pattern: "docs/**", file_binary: 500 KB}
+        lfs:
+          - {pattern: "*.bin", above: 10 MB}
+        """,
+    )
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))  # older than the cache's racy window
+    fresh = load_policy(tmp_path)
+    cache = str(tmp_path / "cache")
+    policy_cache.write(cache, (str(tmp_path), None), fresh, [str(path)])
+    cached = policy_cache.read(cache, (str(tmp_path), None))
+    assert cached == fresh
+    assert cached is not None and cached.limit("file_binary") == 1000**2
+    assert cached.file_limit("file_binary", "docs/a.png")[0] == 500 * 1000
+    # The preset's `*.bin` item is replaced in place, gaining the size.
+    (item,) = [r for r in cached.lfs if r.text == "*.bin"]
+    assert (item.above, item.sized, item.replaces is not None) == (10 * 1000**2, True, True)
