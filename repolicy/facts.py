@@ -205,6 +205,8 @@ def attach(
 
 def repository_paths(info: RepoInfo, paths: list[str]) -> list[str]:
     """Command-line paths (relative to the current directory) as repository paths."""
+    if not info.prefix and _already_normal(paths):
+        return list(paths)
     out = []
     top = os.path.realpath(info.toplevel)
     for arg in paths:
@@ -216,6 +218,24 @@ def repository_paths(info: RepoInfo, paths: list[str]) -> list[str]:
             raise RepolicyError(f"{arg}: outside the repository {info.toplevel}")
         out.append("" if rel == "." else rel)
     return out
+
+
+# What `posixpath.normpath` would change in a name, each between NULs: a
+# leading or doubled slash, a trailing one, an empty name, a `.` or `..` part.
+_NOT_NORMAL = (
+    "\0/", "//", "/\0", "\0\0", "\0./", "/./", "/.\0", "\0.\0",
+    "\0../", "/../", "/..\0", "\0..\0",
+)  # fmt: skip
+
+
+def _already_normal(paths: list[str]) -> bool:
+    """Whether every path is relative and already normal, so is its own
+    repository path from the top level: then `repository_paths` has nothing to
+    do, for the thousands of names of each of pre-commit's command lines."""
+    if os.sep != "/" or not paths:
+        return False
+    joined = "\0" + "\0".join(paths) + "\0"
+    return not any(part in joined for part in _NOT_NORMAL)
 
 
 def staged_selection(

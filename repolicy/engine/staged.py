@@ -41,10 +41,17 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     info = here.discover().get()
     git = Git(info.toplevel)
     staged = git.staged_changes(info.git_dir)
-    # The diff reads the whole index; on a large repository it takes about as
-    # long as importing the rest of the engine, so do both at once, and let
+    # File names and nothing staged, known from the cache: one of the many
+    # command lines of `pre-commit run --all-files`. Its attributes are asked
+    # of the index's attribute files alone (see `index_attribute_reader`).
+    all_files = bool(scope.paths) and staged.answered and not staged.get()
+    # Else the diff reads the whole index; on a large repository it takes about
+    # as long as importing the rest of the engine, so do both at once, and let
     # git read the attributes meanwhile too.
-    reader = git.attribute_reader(("filter",), cached=True)
+    if all_files:
+        reader = git.index_attribute_reader(("filter",), info.git_dir)
+    else:
+        reader = git.attribute_reader(("filter",), cached=True)
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.facts import gather, staged_selection
     from repolicy.policy import load_policy
@@ -78,7 +85,11 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         from repolicy.checks import directories
 
         report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
-    if policy.dvc or in_dvc_project(info.toplevel, [c.path for c in candidates]):
+    if policy.dvc or (
+        # With no DVC file in the index and no `dvc:`, the DVC check finds nothing.
+        (not all_files or git.index_summary(info.git_dir).dvc_files)
+        and in_dvc_project(info.toplevel, [c.path for c in candidates])
+    ):
         from repolicy.checks import dvc
 
         dvc_files = git.dvc_files().get()

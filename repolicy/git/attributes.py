@@ -2,27 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from repolicy.git.query import Pending, Query
 from repolicy.git.records import decode, encode
 
+T = TypeVar("T")
+
+
+class _ThenQuery(Query[T]):
+    """A query that runs `then` once git has ended, answered or not."""
+
+    def __init__(
+        self, pending: Pending, parse: Callable[[bytes], T], empty: T, then: Callable[[], None]
+    ) -> None:
+        super().__init__(pending, parse, empty)
+        self._then = then
+
+    def _answer(self, pending: Pending) -> T:
+        try:
+            return super()._answer(pending)
+        finally:
+            self._then()
+
 
 class AttributeReader:
-    """A started `git check-attr --stdin` waiting for its paths."""
+    """A started `git check-attr --stdin` waiting for its paths. `then` runs
+    once git has ended (it removes a scratch index git was reading)."""
 
-    def __init__(self, pending: Pending) -> None:
+    def __init__(self, pending: Pending, then: Callable[[], None] | None = None) -> None:
         self._pending = pending
+        self._then = then
 
     def ask(self, paths: Iterable[str]) -> Query[dict[str, dict[str, str]]]:
         """{path: {attr: value}} for `paths`, unspecified attributes left out."""
         wanted = list(dict.fromkeys(paths))
         self._pending.input = b"\0".join(map(encode, wanted)) + b"\0" if wanted else b""
+        if self._then is not None:
+            return _ThenQuery(self._pending, _parse_check_attr, {}, self._then)
         return Query(self._pending, _parse_check_attr, {})
 
     def discard(self) -> None:
         """Never asked: end of input, and git exits without an answer."""
         self._pending.proc.close()
+        if self._then is not None:
+            self._pending.proc.wait()
+            self._then()
 
 
 class _Attributes(dict[str, dict[str, str]]):

@@ -97,6 +97,11 @@ class Query(Generic[T]):
         self._joined = joined
         return self
 
+    @property
+    def answered(self) -> bool:
+        """Whether the answer is at hand (cached, or read already): `get()` won't wait."""
+        return self._pending is None
+
     def get(self) -> T:
         if self._pending is None:
             return self._empty

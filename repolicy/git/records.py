@@ -55,6 +55,14 @@ class IndexEntry(NamedTuple):
     path: str
 
 
+class IndexSummary(NamedTuple):
+    """Of the whole index listing: the `.gitattributes` records, and whether a
+    DVC file might be among the paths (see `Git.index_summary`)."""
+
+    attribute_records: bytes
+    dvc_files: bool
+
+
 class HistoryEntry(NamedTuple):
     """A blob written at a path by a commit (added, modified or changed type)."""
 

@@ -13,6 +13,7 @@ values for the settings that change what plumbing prints (`_NEUTRAL_CONFIG`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 
@@ -29,6 +30,7 @@ from repolicy.git.records import (
     HistoryEntry,
     IgnoreSource,
     IndexEntry,
+    IndexSummary,
     ObjectInfo,
     RepoInfo,
     TreeChange,
@@ -54,6 +56,9 @@ class Git:
     def __init__(self, cwd: str) -> None:
         self.cwd = cwd
         self.env = _env()
+        self._listings: dict[str, Query[bytes]] = {}
+        self._listing_stamps: dict[str, tuple[int, int, int, int, int] | None] = {}
+        self._summaries: dict[str, IndexSummary] = {}
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
         """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
@@ -136,20 +141,67 @@ class Git:
                 lambda out: _parse_ls_files_under(out, wanted),
                 [],
             )
+        if git_dir not in self._listings and b"" not in wanted:
+            # Only the cached blocks the wanted paths sort into, when each is an entry.
+            from repolicy.git import indexcache
+
+            index = os.path.join(git_dir, "index")
+            cache_dir = os.path.join(git_dir, "repolicy")
+            part = indexcache.read_listing(cache_dir, index, sorted(wanted))
+            found = None if part is None else _records_at(part, wanted)
+            if found is not None:
+                return Query(None, _parse_ls_files, _parse_ls_files(b"".join(found)))
+        listing = self.index_listing(git_dir).get()
+        return Query(None, _parse_ls_files, _parse_ls_files_under(listing, wanted))
+
+    def index_listing(self, git_dir: str) -> Query[bytes]:
+        """`ls-files --stage -z` of the index in `git_dir`, kept in (and taken
+        from) a cache there (see `indexcache`); asked once per `Git`."""
+        known = self._listings.get(git_dir)
+        if known is not None:
+            return known
         from repolicy.git import indexcache
 
         cache_dir = os.path.join(git_dir, "repolicy")
         index = os.path.join(git_dir, "index")
-        cached = indexcache.read(cache_dir, indexcache.LISTING, index)
+        # The identity the listing is git's answer for (a cached listing is
+        # read only if the index still has it): what the summary is stored with.
+        before = self._listing_stamps[git_dir] = indexcache.stamp(index)
+        cached = indexcache.read_listing(cache_dir, index)
         if cached is not None:
-            return Query(None, _parse_ls_files, _parse_ls_files_under(cached, wanted))
-        before = indexcache.stamp(index)
+            query: Query[bytes] = Query(None, bytes, cached)
+        else:
 
-        def parse(out: bytes) -> list[IndexEntry]:
-            indexcache.write(cache_dir, indexcache.LISTING, index, before, out)
-            return _parse_ls_files_under(out, wanted)
+            def parse(out: bytes) -> bytes:
+                indexcache.write_listing(cache_dir, index, before, out)
+                return out
 
-        return Query(self._start("ls-files", "--stage", "-z"), parse, [])
+            query = Query(self._start("ls-files", "--stage", "-z"), parse, b"")
+        self._listings[git_dir] = query
+        return query
+
+    def index_summary(self, git_dir: str) -> IndexSummary:
+        """What `index_attribute_reader` and the DVC gate need of the whole
+        listing, kept in (and taken from) a cache there like the listing: each
+        of pre-commit's command lines would otherwise search all of it again."""
+        known = self._summaries.get(git_dir)
+        if known is not None:
+            return known
+        from repolicy.git import indexcache
+
+        cache_dir = os.path.join(git_dir, "repolicy")
+        index = os.path.join(git_dir, "index")
+        cached = indexcache.read(cache_dir, indexcache.SUMMARY, index)
+        if cached is not None and cached[:1] in (b"0", b"1"):
+            summary = IndexSummary(cached[1:], cached[:1] == b"1")
+        else:
+            listing = self.index_listing(git_dir).get()
+            summary = IndexSummary(_attribute_records(listing), _may_name_dvc_files(listing))
+            answer = (b"1" if summary.dvc_files else b"0") + summary.attribute_records
+            before = self._listing_stamps.get(git_dir)
+            indexcache.write(cache_dir, indexcache.SUMMARY, index, before, answer)
+        self._summaries[git_dir] = summary
+        return summary
 
     def untracked(self, ignored: bool) -> Query[list[str]]:
         """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
@@ -671,6 +723,47 @@ class Git:
             args.append("--cached")
         return AttributeReader(self._start(*args, *names, stdin=True))
 
+    def index_attribute_reader(self, names: Sequence[str], git_dir: str) -> AttributeReader:
+        """`attribute_reader(names, cached=True)`, with git reading only the
+        index's attribute files.
+
+        `check-attr --cached` reads the whole index (22 MB for 200,000 files,
+        about 0.1 s) to find the few `.gitattributes` entries it reads. Those
+        entries (every stage, as listed) are copied into a scratch index, and
+        git answers from it: its answer depends on nothing else of the index.
+        Where the scratch index cannot be made, git reads the real one.
+        """
+        if "GIT_INDEX_FILE" in os.environ:
+            return self.attribute_reader(names, cached=True)
+        records = self.index_summary(git_dir).attribute_records
+        scratch = os.path.join(
+            git_dir, "repolicy", f"attributes-{os.getpid()}-{os.urandom(6).hex()}.index"
+        )
+
+        def remove() -> None:
+            for leftover in (scratch, scratch + ".lock"):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
+
+        tiny = Git(self.cwd)
+        tiny.env["GIT_INDEX_FILE"] = scratch
+        try:
+            os.makedirs(os.path.dirname(scratch), exist_ok=True)
+            # Neither a shared index in the git directory nor a file system
+            # monitor's help: a plain index file, and only it.
+            tiny._run(
+                "-c", "core.splitIndex=false", "-c", "core.fsmonitor=false",
+                "-c", "index.sparse=false", "update-index", "-z", "--index-info",
+                input=records,
+            )  # fmt: skip
+            if records and not os.path.isfile(scratch):
+                raise OSError(scratch)
+        except (OSError, GitError, RepolicyError):
+            remove()
+            return self.attribute_reader(names, cached=True)
+        pending = tiny._start("check-attr", "-z", "--stdin", "--cached", *names, stdin=True)
+        return AttributeReader(pending, remove)
+
     def attributes(
         self, paths: Iterable[str], names: Sequence[str], cached: bool = False
     ) -> Query[dict[str, dict[str, str]]]:
@@ -830,33 +923,61 @@ def _records_at(out: bytes, wanted: set[bytes]) -> list[bytes] | None:
 
     The output is in index order, bytewise by path, so each path is searched
     from where the previous one was found: one pass over the output in all.
+    pre-commit hands the files in index order, so the record wanted next is
+    most often the very next one, which is looked at first.
     """
     records: list[bytes] = []
-    pos = 0
+    pos = 0  # where a record starts
+    tab = out.find(b"\t")  # that record's first tab, which ends its fields
     for path in sorted(wanted):
         needle = b"\t" + path + b"\0"
-        k = out.find(needle, pos)
-        # The tab must be the record's first (a path may hold a tab itself).
-        while k != -1 and b"\t" in out[out.rfind(b"\0", 0, k) + 1 : k]:
-            k = out.find(needle, k + 1)
-        if k == -1:
-            return None
-        start = out.rfind(b"\0", 0, k) + 1
-        end = k + len(needle)
-        records.append(out[start:end])
+        if tab == -1 or not out.startswith(needle, tab):
+            k = out.find(needle, pos)
+            # The tab must be the record's first (a path may hold a tab itself).
+            while k != -1 and b"\t" in out[out.rfind(b"\0", 0, k) + 1 : k]:
+                k = out.find(needle, k + 1)
+            if k == -1:
+                return None
+            pos = out.rfind(b"\0", 0, k) + 1
+            tab = k
+        end = tab + len(needle)
+        records.append(out[pos:end])
         while True:  # the other stages of a conflicted path come next
+            pos = end
             tab = out.find(b"\t", end)
             if tab == -1 or not out.startswith(needle, tab):
                 break
-            records.append(out[end : tab + len(needle)])
             end = tab + len(needle)
-        pos = end
+            records.append(out[pos:end])
     return records
 
 
-def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
-    from repolicy.git.history import _MODES
+def _attribute_records(listing: bytes) -> bytes:
+    """The `ls-files --stage -z` records of `.gitattributes` files, at any depth."""
+    name = b".gitattributes\0"
+    found = []
+    k = listing.find(name)
+    while k != -1:
+        end = k + len(name)
+        record = listing[listing.rfind(b"\0", 0, k) + 1 : end]
+        path = record[record.find(b"\t") + 1 : -1]
+        if path == b".gitattributes" or path.endswith(b"/.gitattributes"):
+            found.append(record)
+        k = listing.find(name, end)
+    return b"".join(found)
 
+
+def _may_name_dvc_files(listing: bytes) -> bool:
+    """Whether an `ls-files -z` listing may hold a DVC file: each path ends in a
+    NUL, and every DVC file's path in one of these (more paths do; none is missed)."""
+    return any(end in listing for end in (b".dvc\0", b"dvc.lock\0", b"dvc.yaml\0"))
+
+
+# The common modes, decoded once (history parsing keeps its own: not imported here).
+_MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
+
+
+def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
     entries = []
     for record in out.split(b"\0"):
         if not record:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from repolicy.errors import RepolicyError
+
 from ..conftest import Repo
 
 SEED_POLICY = """\
@@ -512,6 +514,29 @@ def test_all_files_judges_exactly_the_index_entries_it_is_given(seed: Repo) -> N
     assert (code, found(data)) == (0, set())
 
 
+def test_names_on_the_command_line_are_read_as_normalised_repository_paths() -> None:
+    import posixpath
+
+    from repolicy.facts import repository_paths
+    from repolicy.git import RepoInfo
+
+    info = RepoInfo("/top", "/top/.git", "")
+    names = ["a.log", "./a.log", "d//a.log", "d/", "d/.", "d/./a", "d/../a", ".", "x/.."]
+    names += [".hidden", "d/.h/a", "..a", "a..", "d/..a/b", "-h", "a b", "d/a\tb"]
+    expected = ["" if posixpath.normpath(n) == "." else posixpath.normpath(n) for n in names]
+    # All at once and one by one: a list of names already normal takes a quicker way.
+    assert repository_paths(info, names) == expected
+    assert [repository_paths(info, [n])[0] for n in names] == expected
+    assert repository_paths(info, ["a", "b/c"]) == ["a", "b/c"]
+    assert repository_paths(RepoInfo("/top", "/top/.git", "sub/"), ["a", "b/c"]) == [
+        "sub/a",
+        "sub/b/c",
+    ]
+    for outside in ("..", "../a", "a/../.."):
+        with pytest.raises(RepolicyError, match="outside the repository"):
+            repository_paths(info, ["a", outside])
+
+
 def test_all_files_on_a_conflicted_index_judges_our_side(seed: Repo) -> None:
     seed.git("checkout", "-q", "-b", "side")
     seed.write("x.log", "theirs")
@@ -553,6 +578,38 @@ def committed_log(seed: Repo) -> Path:
     return cache
 
 
+def test_all_files_from_the_caches_finds_what_one_check_finds(seed: Repo) -> None:
+    """pre-commit's later command lines take the listing, the index's attribute
+    files and what decides the DVC check from caches: each must find what one
+    `check` finds of the same files staged."""
+    seed.write("models/.gitattributes", LFS_ATTRIBUTES)
+    seed.write("models/a/best.pth", b"raw weights")  # the attributes say LFS
+    seed.write("other/best.pth", b"raw weights")  # no attributes say so
+    (seed.path / "proj" / ".dvc").mkdir(parents=True)  # `dvc init --subdir`
+    seed.write("proj/data.dvc", "outs:\n- md5: " + "0" * 32 + ".dir\n  hash: md5\n  path: data\n")
+    seed.write("proj/data/x.csv", "1,2\n")
+    names = ["models/.gitattributes", "models/a/best.pth", "other/best.pth"]
+    names += ["proj/data.dvc", "proj/data/x.csv"]
+    seed.add(*names)
+    _, data = report(seed)
+    staged = found(data)
+    assert staged == {
+        ("lfs-missing", "models/a/best.pth"),
+        ("lfs-missing", "other/best.pth"),
+        ("lfs-attr-missing", "other/best.pth"),
+        ("dvc-in-git", "proj/data/x.csv"),
+        ("dvc-not-ignored", "proj/data"),
+    }
+    seed.commit("everything")
+    aged_index(seed)
+    for _ in range(3):  # the first stores what git says, the others read it
+        _, data = report(seed, "--", *names, "train.py")
+        assert found(data) == staged
+    cached = {p.name for p in (seed.path / ".git" / "repolicy").iterdir()}
+    assert {"index.cache", "staged.cache", "summary.cache"} <= cached
+    assert not [name for name in cached if name.startswith("attributes-")]
+
+
 def test_all_files_never_judges_a_cached_listing_of_an_older_index(seed: Repo) -> None:
     cache = committed_log(seed)
     # Unstaging the file rewrites the index but leaves HEAD and the cache as they were.
@@ -591,12 +648,12 @@ def test_all_files_never_follows_a_cached_listing_that_is_a_link_or_a_fifo(seed:
     cache = committed_log(seed)
     git_dir = seed.path / ".git"
     index = str(git_dir / "index")
-    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is not None
+    assert indexcache.read_listing(str(cache.parent), index) is not None
     # A link to a listing that would be valid is still not read.
     moved = seed.path.parent / "elsewhere.cache"
     cache.rename(moved)
     cache.symlink_to(moved)
-    assert indexcache.read(str(cache.parent), indexcache.LISTING, index) is None
+    assert indexcache.read_listing(str(cache.parent), index) is None
     _, data = report(seed, "--", "x.log")
     assert found(data) == {("excluded", "x.log")}
     # A FIFO (or a link to one) never blocks the hook.

@@ -246,3 +246,75 @@ def test_revisions_go_on_stdin_with_the_negations_they_had(repo: Repo) -> None:
     # As git reads them: only what `second` adds.
     history = Git(str(repo.path)).history([second, "--not", first, "--remotes=origin"]).get()
     assert [(e.commit, e.path) for e in history] == [(second, "b.txt")]
+
+
+ATTRIBUTE_NAMES = ("filter", "diff", "merge", "text", "eol", "binary", "linguist-vendored")
+ODD_NAMES = [
+    "-h", "--cached", "a b.pth", "tab\t.gitattributes", "x.gitattributes",
+    "dir.gitattributes/m.pth",
+    os.fsdecode(b"odd \xff\nname.pth"), "\u00e9t\u00e9/model.bin", "*.pth", "[ab].bin", "\\x.pth",
+]  # fmt: skip
+
+
+def corpus_attribute_paths(text: str) -> list[str]:
+    """Names a `.gitattributes` file's own patterns are about, so its lines take part."""
+    out = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith(("#", "[attr]")):
+            continue
+        name = fields[0].replace("**/", "a/").replace("**", "b").replace("*", "x")
+        name = name.replace("?", "q").strip("/").replace("[", "").replace("]", "")
+        if name:
+            out += [name, f"sub/{name}", f"deep/er/{name}.tail"]
+    return out
+
+
+@pytest.mark.shared
+def test_attributes_asked_of_a_scratch_index_are_git_answers_on_the_whole_index(
+    repo: Repo,
+) -> None:
+    """`index_attribute_reader` copies the index's `.gitattributes` entries into a
+    scratch index: its answers must be `check-attr --cached`'s on the real one, for
+    every corpus file at several depths, conflicted and odd entries, odd names."""
+    from ..conftest import CORPUS
+
+    sources = sorted(CORPUS.glob("*gitattributes"))
+    assert len(sources) >= 10
+
+    def blob(data: bytes) -> str:
+        return repo.git("hash-object", "-w", "--stdin", input=data).strip()
+
+    records, asked = [], list(ODD_NAMES)
+    for k, source in enumerate(sources):
+        data = source.read_bytes()
+        where = ["", f"p{k}/", f"p{k}/q/"][k % 3]
+        records.append(f"100644 {blob(data)} 0\t{where}.gitattributes")
+        asked += [where + name for name in corpus_attribute_paths(data.decode(errors="replace"))]
+    # Entries that are not attribute files, however named, and one in a conflict.
+    other = blob(b"* filter=other\n")
+    base, ours, theirs = (blob(b"*.pth filter=%s\n" % side) for side in (b"base", b"ours", b"x"))
+    records += [
+        f"100644 {other} 0\ttab\t.gitattributes",
+        f"100644 {other} 0\tx.gitattributes",
+        f"100644 {other} 0\tdir.gitattributes/.keep",
+        f"100644 {base} 1\tconflict/.gitattributes",
+        f"100644 {ours} 2\tconflict/.gitattributes",
+        f"100644 {theirs} 3\tconflict/.gitattributes",
+        f"100644 {blob(b'x')} 0\tplain.txt",
+    ]
+    asked += ["conflict/m.pth", "conflict/deeper/n.pth", "dir.gitattributes/m.pth"]
+    repo.git("update-index", "--index-info", input="".join(r + "\n" for r in records).encode())
+    (repo.path / ".git" / "info").mkdir(exist_ok=True)
+    (repo.path / ".git" / "info" / "attributes").write_text("*.bin diff=info\n")
+
+    git = Git(str(repo.path))
+    git_dir = str(repo.path / ".git")
+    expected = git.attributes(asked, ATTRIBUTE_NAMES, cached=True).get()
+    assert expected["conflict/m.pth"]["filter"] == "ours"  # git reads "ours"
+    assert any(v.get("filter") == "lfs" for v in expected.values())
+    reader = git.index_attribute_reader(ATTRIBUTE_NAMES, git_dir)
+    assert reader.ask(asked).get() == expected
+    # The scratch index is gone once git has answered, and so when never asked.
+    git.index_attribute_reader(ATTRIBUTE_NAMES, git_dir).discard()
+    assert not list((repo.path / ".git" / "repolicy").glob("attributes-*"))
