@@ -54,6 +54,7 @@ NOT_BASELINABLE = frozenset(
     {
         "repo-budget",
         "lfs-budget",
+        "push-budget",
         "unpushed",
         "missing-required",
         "lfs-object-missing",
@@ -290,6 +291,8 @@ def _parse_line(file: str, number: int, line: str) -> Entry:
 def _why_not(check: str) -> str:
     if check in ("repo-budget", "lfs-budget"):
         return "a budget covers the whole repository: raise it in the policy on purpose"
+    if check == "push-budget":
+        return "a push budget judges one push: push in parts, or raise it in the policy"
     if check == "missing-required":
         return "add the missing file in a commit"
     if check == "unpushed":

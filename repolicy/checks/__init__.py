@@ -40,6 +40,8 @@ REGISTRY: dict[str, CheckInfo] = {
         CheckInfo("lfs-file-too-large", "lfs", ERROR, ("check", "push", "audit")),
         CheckInfo("repo-budget", "budgets", ERROR, ("push", "audit")),
         CheckInfo("lfs-budget", "budgets", ERROR, ("push", "audit")),
+        CheckInfo("push-budget", "budgets", ERROR, ("push",)),
+        CheckInfo("directory-large", "directories", WARNING, ("check", "push", "audit")),
         CheckInfo("include-ignored", "exclude", ERROR, ("audit",)),
         CheckInfo("include-untracked", "exclude", WARNING, ("audit",)),
         CheckInfo("not-ignored", "exclude", ERROR, ("audit",)),

@@ -1,4 +1,4 @@
-"""`budgets`: how large one file and the whole repository may grow."""
+"""`budgets`: how large one file, one push and the whole repository may grow."""
 
 from __future__ import annotations
 
@@ -91,6 +91,40 @@ How to fix
 Policy keys
   budgets.repo
 """,
+    "push-budget": """\
+What it does
+  Flags a push that sends more than `budgets.push`: the on-disk size, as
+  stored in this repository, of the objects it brings that the remote does
+  not have.
+
+  Precisely: for `check --push`, the objects reachable from the pushed tips
+  and not from the remote's refs (the remote sha of each pushed ref and the
+  remote's tracking branches); for pre-receive, those reachable from the
+  new tips and not from any ref the server already has (what `git rev-list
+  --disk-usage --objects NEW --not --all` gives in the receiving repository
+  while the push is quarantined); for `check --range A..B`, those B reaches
+  and A does not. An object two pushed branches share counts once; objects
+  the remote already has count nothing. The pack git sends is compressed
+  anew, so the figure estimates the transfer; which objects count is exact.
+
+Why it matters
+  GitHub rejects a single push over 2 GB ("pack exceeds maximum allowed
+  size", or the remote hanging up), typically the first push of a
+  repository with years of checkpoints, or a history rewrite.
+
+Example
+  budgets: {push: 2 GB}
+  $ git push -u origin main    # a new remote, 3.1 GB of history -> push-budget
+
+How to fix
+  Push in parts, each under the budget: an older commit first
+  (git push origin COMMIT:refs/heads/main), then the next, then the tip.
+  Or move the large files to Git LFS before pushing (LFS objects are
+  uploaded beside the push, not in it).
+
+Policy keys
+  budgets.push
+""",
     "lfs-budget": """\
 What it does
   Flags when the LFS objects referenced anywhere in history add up to more
@@ -151,6 +185,15 @@ def repo_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath], everything: bool)
     return (
         f"the largest file {where} is {quote_paths([largest.path])}, "
         f"{exact_size(largest.size)}; {move}\nor raise the budget on purpose"
+    )
+
+
+def push_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath]) -> str:
+    """Send it in parts, or send less: move the largest files of the push to LFS."""
+    return (
+        "push it in parts, each under the budget: an older commit first "
+        "(git push REMOTE COMMIT:refs/heads/BRANCH), then the rest\nor "
+        + repo_budget_fix(ctx, blobs, everything=False)
     )
 
 
@@ -232,6 +275,22 @@ def push_repo_budget(
         ),
         fix=repo_budget_fix(ctx, blobs, everything=False),
         size=added,
+    )
+
+
+def push_budget(ctx: Context, sent: int, limit: int, blobs: Sequence[BlobAtPath] = ()) -> Violation:
+    """push-budget: what one push sends is over `budgets.push`."""
+    return Violation(
+        check="push-budget",
+        severity=ctx.severity("push-budget"),
+        path=None,
+        rule=f"budgets.push: {exact_size(limit)}",
+        message=(
+            f"this push sends {exact_size(sent)} of objects the remote lacks (as stored "
+            f"here), over the {exact_size(limit)} one push may send"
+        ),
+        fix=push_budget_fix(ctx, blobs),
+        size=sent,
     )
 
 

@@ -71,7 +71,7 @@ def judge_commits(
     `repolicy.git.read_loose`) and a partial clone is recognised.
     """
     from repolicy.checks import Context, check_blobs, supersede
-    from repolicy.checks.budgets import push_repo_budget
+    from repolicy.checks.budgets import push_budget, push_repo_budget
     from repolicy.checks.lfs import check_lfs_objects
     from repolicy.facts import gather, history_candidates
 
@@ -85,8 +85,11 @@ def judge_commits(
         report.budgets = {
             "repo": {**nothing, "limit": policy.limit("repo")},
             "lfs": {"used": 0, "limit": policy.limit("lfs")},
+            "push": {"used": 0, "limit": policy.limit("push")},
         }
         return
+    # What one push sends: the objects `revs` reach that the remote lacks, as
+    # stored here. The same figure is the push's share of the repo budget.
     added = git.disk_usage(revs)
     limit = policy.limit("repo")
     after = None
@@ -152,9 +155,23 @@ def judge_commits(
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        # The tips judged are the pushed commits the refs point at; the trees the
+        # push builds on are those of the commits it starts from.
+        pushed_commits, boundaries = git.commits_and_boundary(revs).get()
+        fresh = set(pushed_commits)
+        peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
+        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
+        written = (e.path for e in entries)
+        report.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
     report.violations = supersede(report.violations)
     if limit is not None and after is not None and after.get() > limit:
         report.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))
+    push_limit = policy.limit("push")
+    if push_limit is not None and added.get() > push_limit:
+        report.violations.append(push_budget(ctx, added.get(), push_limit, blobs))
     # `used` is what the remote would hold afterwards, `added` the push's share.
     # Without the walk (the bound is under the limit) only an upper bound is
     # known: it is given as such, never as the exact figure.
@@ -174,6 +191,7 @@ def judge_commits(
             "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
             "limit": policy.limit("lfs"),
         },
+        "push": {"used": added.get(), "limit": push_limit},
     }
     if baseline is not None:
         from repolicy.baseline import apply

@@ -149,6 +149,11 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         head = git.head()
         report.violations.extend(require.audited(ctx, git, head))
         report.violations.extend(frozen.audited(ctx, git, revs, head))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        listed = [e.path for e in index.get()]
+        report.violations.extend(directories.audited(ctx, git, git.head(), listed))
 
     lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}
     report.budgets = {

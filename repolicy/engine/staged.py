@@ -81,6 +81,10 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         report.violations.extend(require.staged(ctx, git, changes, candidates))
         allow = os.environ.get(frozen.ALLOW_ENV)
         report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
     if policy.dvc or (
         # With no DVC file in the index and no `dvc:`, the DVC check finds nothing.
         (not all_files or git.index_summary(info.git_dir).dvc_files)

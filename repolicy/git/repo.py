@@ -385,6 +385,21 @@ class Git:
             )  # fmt: skip
         return Query(pending, lambda out: _parse_batch_answers(wanted, out, _is_object_id), {})
 
+    def tree_names(self, names: Iterable[str]) -> Query[dict[str, list[str]]]:
+        """The names directly inside each tree (`<rev>:<dir>`, or `<rev>^{tree}` for
+        the root), as `ls-tree` lists them: files, subdirectories, links and
+        submodules. One `cat-file --batch -z` reads only the trees named; a name
+        that resolves to no tree (an unborn HEAD, a path that is not a
+        directory) is left out."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self._start(
+                "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: _parse_tree_names(wanted, out), {})
+
     def parent_diffs(
         self, pairs: Sequence[tuple[str, str]]
     ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
@@ -499,6 +514,22 @@ class Git:
         """The ids of the commits `revisions` select (`rev-list`)."""
         pending = self._start("rev-list", *revisions, "--")
         return Query(pending, lambda out: decode(out).split(), [])
+
+    def commits_and_boundary(self, revisions: Sequence[str]) -> Query[tuple[list[str], list[str]]]:
+        """The commits `revisions` select, and the boundary: the commits they
+        exclude that a selected commit has as a parent (`rev-list --boundary`)."""
+        from repolicy.git.history import revision_input
+
+        options, names = revision_input(revisions)
+        pending = self._start(
+            "rev-list", "--stdin", "--boundary", "--ignore-missing", *options, "--", input=names
+        )
+
+        def parse(out: bytes) -> tuple[list[str], list[str]]:
+            lines = decode(out).split()
+            return [c for c in lines if c[:1] != "-"], [c[1:] for c in lines if c[:1] == "-"]
+
+        return Query(pending, parse, ([], []))
 
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
@@ -1054,3 +1085,36 @@ def _parse_remote_urls(out: bytes) -> list[tuple[str, str]]:
         if tab and space and url:
             pairs[(name, url)] = None
     return list(pairs)
+
+
+def _parse_tree_names(names: list[str], out: bytes) -> dict[str, list[str]]:
+    """`cat-file --batch="%(objecttype) %(objectsize) %(objectname)"` answers in
+    order: that header, the raw object and a newline; or "<name> missing" (the
+    name as sent, newlines in it included). A raw tree is entries of
+    `<mode> <name>\\0<binary id>`, the id as long as the header's is in bytes."""
+    found: dict[str, list[str]] = {}
+    pos = 0
+    for name in names:
+        raw = encode(name)
+        if out.startswith(raw + b" ", pos):  # missing or ambiguous
+            pos = out.index(b"\n", pos + len(raw)) + 1
+            continue
+        eol = out.find(b"\n", pos)
+        if eol < 0:
+            break
+        kind, size_text, oid = out[pos:eol].split(b" ")
+        size = int(size_text)
+        body = out[eol + 1 : eol + 1 + size]
+        pos = eol + 1 + size + 1
+        if kind != b"tree":
+            continue
+        width = len(oid) // 2
+        entries = []
+        at = 0
+        while at < len(body):
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            entries.append(decode(body[space + 1 : nul]))
+            at = nul + 1 + width
+        found[name] = entries
+    return found

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from repolicy.checks import Context
 from repolicy.policy import BUDGET_KEYS, Policy
 from repolicy.policy.match import PatternError, validate
+from repolicy.policy.model import COUNT_BUDGET_KEYS
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 # Directories experiment trackers write by default, and the file TensorBoard writes.
@@ -560,6 +561,8 @@ _HOST_WHY: dict[str, dict[str, str]] = {
         "file_warn": "git warns when pushing a file over this size to GitHub",
         "repo": "GitHub recommends repositories stay under 1 GB",
         "lfs_file": "GitHub's LFS object limit on Free and Pro",
+        "push": "GitHub rejects a single push over 2 GB",
+        "directory_entries": "GitHub recommends at most 3,000 entries per directory",
     },
     "default": {
         "file": "GitHub blocks files over this size",
@@ -574,6 +577,9 @@ _HOST_WHY: dict[str, dict[str, str]] = {
         "repo": "the Hub publishes no repository size limit (lifts GitHub's from other presets)",
         "lfs": "Hub storage is metered per account, not per repository",
         "lfs_file": "the Hub's hard limit for one file",
+        "push": "the Hub publishes no per-push limit (lifts GitHub's from other presets)",
+        "directory_entries": "the Hub recommends under 10,000 entries per folder; "
+        "this lifts GitHub's 3,000 (write 10000 to be warned)",
     },
 }
 
@@ -835,6 +841,8 @@ def render(proposal: Proposal) -> str:
         for line in proposal.budgets:
             out.extend(_comment(line.why, "  "))
             value = "null" if line.limit is None else format_size(line.limit)
+            if line.limit is not None and line.key in COUNT_BUDGET_KEYS:
+                value = str(line.limit)  # a number of entries, never a size
             out.append(f"  {line.key}: {value}")
     for key in ("include", "exclude"):
         entries = [r for r in proposal.rules if r.key == key]

@@ -38,7 +38,7 @@ from repolicy.policy import (
     presets_dir,
 )
 from repolicy.policy.match import Pattern, PatternError, validate
-from repolicy.policy.model import LFS_ITEM_KEYS
+from repolicy.policy.model import COUNT_BUDGET_KEYS, LFS_ITEM_KEYS
 from repolicy.policy.positions import compose
 
 SEVERITY_OFF = "off"  # in a policy file only: the item is removed while merging
@@ -528,8 +528,32 @@ class _FileParser:
                 continue
             if key not in BUDGET_KEYS:
                 raise self.unknown(key_node, key, (*BUDGET_KEYS, "patterns"), "'budgets'")
+            if key in COUNT_BUDGET_KEYS:
+                out[key] = Budget(self.count(value, key), self.source(value))
+                continue
             out[key] = Budget(self.size(value, key), self.source(value))
         return out
+
+    def count(self, node: yaml.Node, key: str) -> int | None:
+        """A number of entries: a plain integer (null lifts it). A unit would make
+        it read as a size, which it is not."""
+        self.check_tag(node)
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return None
+        value = None
+        if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+            try:
+                value = int(str(node.value).replace("_", ""), 10)
+            except ValueError:
+                value = None
+        if value is None:
+            shown = f", not {node.value!r}" if isinstance(node, yaml.ScalarNode) else ""
+            raise self.fail(
+                node, f"budgets.{key} must be a whole number of entries such as 3000{shown}"
+            )
+        if value < 1:
+            raise self.fail(node, f"budgets.{key} must be at least 1")
+        return self.bounded(node, value)
 
     def size(self, node: yaml.Node, key: str, label: str | None = None) -> int | None:
         """A size; `label` names the value in messages (default `budgets.KEY`)."""

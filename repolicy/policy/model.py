@@ -19,7 +19,11 @@ DEFAULT_PRESET = "default"
 
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
 TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
-BUDGET_KEYS = ("file", "file_warn", "file_binary", "repo", "lfs", "lfs_file")
+BUDGET_KEYS = (
+    "file", "file_warn", "file_binary", "repo", "lfs", "lfs_file", "push", "directory_entries",
+)  # fmt: skip
+# Budgets that count entries rather than bytes: no unit, never a size.
+COUNT_BUDGET_KEYS = ("directory_entries",)
 # What a `budgets.patterns` item may set.
 PATTERN_BUDGET_KEYS = ("file", "file_warn", "file_binary")
 ITEM_KEYS = ("pattern", "why", "severity")

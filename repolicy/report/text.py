@@ -89,6 +89,8 @@ def _budget_lines(budgets: dict[str, dict[str, int | None]], added: bool) -> lis
         if added:
             if not used and limit is None:
                 continue
+            if name == "push" and limit is None:
+                continue  # the repo line already says what this push adds
             if "added" not in budget:
                 cap = f"limit {exact_size(limit)}" if limit is not None else "no limit"
                 lines.append(f"budget {name}: this push adds {exact_size(used)}; {cap}")

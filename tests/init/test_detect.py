@@ -246,6 +246,7 @@ def test_a_github_training_repository(presets: dict[str, Policy], tmp_path: Path
     assert names(proposal) == ["github", "ml-checkpoints"]
     assert budgets(proposal) == {
         "file": 100 * MiB, "file_warn": 50 * MiB, "repo": GiB, "lfs_file": 2 * GiB,
+        "push": 2 * 1000**3, "directory_entries": 3000,
     }  # fmt: skip
     assert proposal.extends[0].reasons == ("remote origin is github.com",)
     policy = loads(proposal, tmp_path)
@@ -299,7 +300,7 @@ def test_two_hosts_get_the_strictest_budget_of_each(
     # The Hub's binary limit is its own key now; GitHub's warning stays.
     assert budgets(proposal) == {
         "file": 10 * MiB, "file_warn": 50 * MiB, "file_binary": 1000 * 1000, "repo": GiB,
-        "lfs_file": 2 * GiB,
+        "lfs_file": 2 * GiB, "push": 2 * 1000**3, "directory_entries": 3000,
     }  # fmt: skip
     # GitHub leaves `lfs` to the presets, so datasets-lfs's GitHub LFS quota stays.
     assert loads(proposal, tmp_path).limit("lfs") == 10 * GiB

@@ -1,0 +1,247 @@
+"""`budgets.directory_entries`: how many entries one directory may hold.
+
+An entry is what `git ls-tree` lists directly inside a directory: a file, a
+subdirectory, a symbolic link or a submodule. A directory is judged where its
+tree is known: `audit` on HEAD's tree and the index; `check` on the
+directories the staged change grows (as the index holds them); a push on
+each pushed tip's tree, in the directories it grows against what the remote
+has. A directory that is already over the limit and that a change does not
+grow is `audit`'s business only, so it does not nag every commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from repolicy.checks import Context
+from repolicy.report import Violation, quote_paths
+
+if TYPE_CHECKING:
+    from repolicy.facts import Candidate
+    from repolicy.git import Change, Git
+
+DOCS = {
+    "directory-large": """\
+What it does
+  Warns about a directory holding more entries than
+  `budgets.directory_entries`. Entries are what `git ls-tree` lists
+  directly inside the directory: files, subdirectories, symbolic links and
+  submodules (not what lies deeper). The violation names the directory with
+  a trailing '/' ('./' for the top of the repository).
+
+  Where it looks: `audit` counts every directory of HEAD and of the index;
+  `check` counts the directories the staged change adds entries to;
+  `check --push`, pre-receive and `check --range` count, in each pushed
+  tip's tree, the directories the push adds entries to (against the trees
+  the remote already has). A directory already over the limit that a change
+  leaves no larger is reported by `audit` only.
+
+Why it matters
+  GitHub recommends at most 3,000 entries per directory ("Repository
+  limits", directory width). Git stores a directory as one tree object: a
+  change to any file in it writes a new copy of the whole list, so a wide
+  directory that changes often makes history grow and slows git down. A
+  dataset dumped as 50,000 images in one folder is the usual cause.
+
+Example
+  budgets: {directory_entries: 3000}
+  datasets/cats/images/ holds 12,000 JPEG files -> directory-large
+
+How to fix
+  Split the directory into subdirectories (by class, by split, or by the
+  first characters of each name: images/ab/abc123.jpg), or keep the files
+  out of git (DVC, or one archive stored in Git LFS: every LFS pointer is
+  an entry too, so LFS alone does not help). To adopt the gate on a
+  repository that already has wide directories, `repolicy audit
+  --write-baseline` accepts them as they are; a change that grows one is
+  still reported.
+
+Policy keys
+  budgets.directory_entries (a count, not a size; null lifts it)
+""",
+}
+
+CHECK = "directory-large"
+
+
+def shown(directory: str) -> str:
+    """A directory as violations name it: with a trailing '/', the top as './'."""
+    return directory + "/" if directory else "./"
+
+
+def count_entries(paths: Iterable[str], judge: set[str] | None = None) -> dict[str, int]:
+    """The number of entries directly inside each directory that `paths` (the
+    files of one tree or index: git lists no directory on its own) make up; ''
+    is the top. Each file is an entry of its directory, each directory one of
+    its parent. `judge` limits the answer to those directories."""
+    counts: dict[str, int] = {}
+    known: set[str] = set()
+    previous = None
+    for path in paths:
+        if path == previous:
+            continue  # a conflicted index entry, listed once per stage
+        previous = path
+        directory = path.rpartition("/")[0]
+        counts[directory] = counts.get(directory, 0) + 1
+        while directory and directory not in known:
+            known.add(directory)
+            directory = directory.rpartition("/")[0]
+            counts[directory] = counts.get(directory, 0) + 1
+    if judge is not None:
+        return {d: n for d, n in counts.items() if d in judge}
+    return counts
+
+
+def _new_entries(paths: Iterable[str]) -> dict[str, set[str]]:
+    """For each directory holding one of `paths`, the names directly inside it
+    that lead to them."""
+    out: dict[str, set[str]] = {}
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(len(parts)):
+            out.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+    return out
+
+
+def _tree_name(rev: str, directory: str) -> str:
+    return f"{rev}:{directory}" if directory else f"{rev}^{{tree}}"
+
+
+def violation(
+    ctx: Context,
+    directory: str,
+    count: int,
+    limit: int,
+    *,
+    before: int | None = None,
+    commit: str | None = None,
+    stage: str,
+) -> Violation:
+    """`stage`: head, index, check or push."""
+    where = {
+        "head": " in HEAD",
+        "index": " in the index",
+        "check": " once this commit is made",
+        "push": f" in {(commit or '')[:12]}",
+    }[stage]
+    grows = f" (up from {before:,})" if before else ""
+    name = shown(directory)
+    return Violation(
+        check=CHECK,
+        severity=ctx.severity(CHECK),
+        path=name,
+        rule=f"budgets.directory_entries: {limit:,}",
+        message=(
+            f"holds {count:,} entries{where}{grows}, more than the {limit:,} a directory "
+            "may hold (files, subdirectories, links and submodules directly inside it)"
+        ),
+        fix=(
+            f"split {quote_paths([name])} into subdirectories (by class, by split, or by "
+            "the first characters of each name), or keep its files out of git (DVC, or "
+            "one archive in Git LFS)"
+        ),
+        commit=commit,
+        size=None,
+    )
+
+
+# -- where each command looks -------------------------------------------
+
+
+def audited(
+    ctx: Context, git: Git, head: str | None, index_paths: Sequence[str]
+) -> list[Violation]:
+    """`audit`: every directory of HEAD's tree, then of the index where it is over
+    and HEAD's is not (a directory over in both is reported once, for HEAD)."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None:
+        return []
+    out: list[Violation] = []
+    reported: set[str] = set()
+    if head is not None:
+        for directory, count in sorted(count_entries(git.tree_files(head).get()).items()):
+            if count > limit:
+                reported.add(directory)
+                # A state of the tree, not something a commit brought: no commit, so
+                # that a baseline accepts it while HEAD moves on.
+                out.append(violation(ctx, directory, count, limit, stage="head"))
+    for directory, count in sorted(count_entries(index_paths).items()):
+        if count > limit and directory not in reported:
+            out.append(violation(ctx, directory, count, limit, stage="index"))
+    return out
+
+
+def staged(
+    ctx: Context, git: Git, changes: Sequence[Change], candidates: Sequence[Candidate]
+) -> list[Violation]:
+    """`check`: the directories the staged change adds entries to, counted in the
+    index. HEAD's trees are read first (only the directories that gain a
+    name); the index is listed only when the directory could be over."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None:
+        return []
+    judged = {c.path for c in candidates}
+    added = [ch.path for ch in changes if ch.status in ("A", "C", "R") and ch.path in judged]
+    if not added:
+        return []
+    gaining = _new_entries(added)
+    # By name: on an unborn branch HEAD names no tree, and every directory is new.
+    found = git.tree_names(_tree_name("HEAD", d) for d in gaining).get()
+    before = {d: found.get(_tree_name("HEAD", d), []) for d in gaining}
+    # Only a directory that gains a name it did not have grows; only one that
+    # could then be over the limit is worth listing the index for.
+    suspects: dict[str, int] = {}
+    for directory, names in gaining.items():
+        had = before.get(directory, [])
+        new = names.difference(had)
+        if new and len(had) + len(new) > limit:
+            suspects[directory] = len(had)
+    if not suspects:
+        return []
+    wanted = set(suspects)
+    # The top's entries need the whole index; any other directory only its own part.
+    listing = git.index_files(() if "" in wanted else sorted(wanted)).get()
+    counts = count_entries(listing, wanted)
+    return [
+        violation(ctx, d, counts[d], limit, before=suspects[d], stage="check")
+        for d in sorted(wanted)
+        if counts.get(d, 0) > limit and counts[d] > suspects[d]
+    ]
+
+
+def pushed(
+    ctx: Context,
+    git: Git,
+    tips: Sequence[str],
+    boundaries: Sequence[str],
+    written: Iterable[str],
+) -> list[Violation]:
+    """A push: in each pushed tip's tree, the directories holding a path the
+    pushed commits wrote, over the limit and larger than in every tree the
+    push builds on (`boundaries`: the commits the remote has that pushed
+    commits descend from; none for a first push, where every directory is new)."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None or not tips:
+        return []
+    directories = list(_new_entries(written))
+    if not directories:
+        return []
+    names = [_tree_name(rev, d) for rev in (*tips, *boundaries) for d in directories]
+    found = git.tree_names(names).get()
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for tip in tips:
+        for directory in directories:
+            count = len(found.get(_tree_name(tip, directory), ()))
+            if count <= limit or directory in seen:
+                continue
+            before = max(
+                (len(found.get(_tree_name(b, directory), ())) for b in boundaries), default=0
+            )
+            if count > before:
+                seen.add(directory)
+                out.append(
+                    violation(ctx, directory, count, limit, before=before, commit=tip, stage="push")
+                )
+    return out

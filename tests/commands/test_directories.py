@@ -1,0 +1,333 @@
+"""`budgets.directory_entries`: directories wider than the limit, where each command
+knows the tree (audit: HEAD and the index; check: what the staged change grows;
+a push: what the pushed tips grow)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import Repo, Server
+
+
+def found(data: dict[str, Any]) -> set[tuple[str, str | None]]:
+    return {(v["check"], v["path"]) for v in data["violations"]}
+
+
+def wide(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for v in data["violations"] if v["check"] == "directory-large"]
+
+
+def run_json(repo: Repo, *args: str, code: int = 0) -> dict[str, Any]:
+    proc = repo.run(*args, "--format", "json")
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+def policy(repo: Repo, text: str) -> None:
+    repo.write(".repolicy.yaml", text)
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+
+
+def files(repo: Repo, *paths: str) -> None:
+    for path in paths:
+        repo.write(path, f"{path}\n")
+    repo.add(*paths)
+
+
+def stage_many(repo: Repo, directory: str, names: range) -> None:
+    """Index entries without work-tree files: thousands in one git call."""
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"x\n").strip()
+    lines = "".join(f"100644 {blob}\t{directory}/f{n:05d}\n" for n in names)
+    repo.git("update-index", "--add", "--index-info", input=lines.encode())
+
+
+# -- audit: HEAD's tree and the index ---------------------------------------------------------
+
+
+def test_every_kind_of_entry_counts_and_only_what_is_directly_inside(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 4}\n")
+    files(repo, "d/a.txt", "d/sub/x.txt", "d/sub/deeper/y.txt", "d/sub/deeper/z.txt")
+    (repo.path / "d" / "link").symlink_to("a.txt")
+    repo.add("d/link")
+    module = repo.commit("files")
+    # A submodule is an entry too (a gitlink, as `git ls-tree` lists it).
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{module},d/module")
+    repo.commit("submodule")
+    assert len(repo.git("ls-tree", "HEAD:d").splitlines()) == 4
+    data = run_json(repo, "audit")
+    assert wide(data) == []
+    files(repo, "d/b.txt")
+    repo.commit("a fifth entry")
+    data = run_json(repo, "audit")
+    (violation,) = wide(data)
+    assert violation["path"] == "d/"
+    assert violation["severity"] == "warning"
+    assert violation["commit"] is None
+    assert "holds 5 entries in HEAD, more than the 4" in violation["message"]
+    assert violation["rule"] == "budgets.directory_entries: 4"
+    # A warning: it fails the gate only under --strict.
+    assert repo.run("audit", "--strict").returncode == 1
+
+
+def test_a_directory_over_the_limit_only_in_the_index_is_reported_there(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 2}\n")
+    files(repo, "d/a", "d/b")
+    repo.commit("two")
+    files(repo, "d/c")
+    (violation,) = wide(run_json(repo, "audit"))
+    assert (violation["path"], violation["commit"]) == ("d/", None)
+    assert "in the index" in violation["message"]
+
+
+def test_the_top_of_the_repository_is_named_dot_slash(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "a", "b", "c/d")
+    repo.commit("four entries at the top, with .repolicy.yaml")
+    (violation,) = wide(run_json(repo, "audit"))
+    assert violation["path"] == "./"
+    assert "holds 4 entries in HEAD" in violation["message"]
+
+
+def test_the_github_preset_allows_3000_entries_and_warns_at_3001(repo: Repo) -> None:
+    policy(repo, "extends: [github]\n")
+    stage_many(repo, "images", range(3000))
+    # Staged: the check judges the index it grows, within the limit.
+    assert wide(run_json(repo, "check")) == []
+    repo.commit("3,000 images")
+    assert len(repo.git("ls-tree", "HEAD:images").splitlines()) == 3000
+    assert wide(run_json(repo, "audit")) == []
+    stage_many(repo, "images", range(3000, 3001))
+    (violation,) = wide(run_json(repo, "check"))
+    assert violation["path"] == "images/"
+    assert "holds 3,001 entries once this commit is made (up from 3,000)" in violation["message"]
+    assert violation["rule"] == "budgets.directory_entries: 3,000"
+    repo.commit("one more")
+    (violation,) = wide(run_json(repo, "audit"))
+    assert (violation["path"], violation["severity"]) == ("images/", "warning")
+
+
+def test_a_baseline_accepts_a_wide_directory_while_head_moves_on(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 4}\n")
+    files(repo, "d/a", "d/b", "d/c", "d/e", "d/g")
+    repo.commit("wide already")
+    assert repo.run("audit", "--write-baseline").returncode == 0
+    repo.add(".repolicy-baseline")
+    repo.commit("adopt the gate")
+    files(repo, "src/model.py")
+    repo.commit("unrelated work")
+    assert wide(run_json(repo, "audit", "--strict")) == []
+    # A push that grows it is still told.
+    files(repo, "d/f")
+    tip = repo.commit("wider")
+    data = run_json(repo, "check", "--range", f"{tip}~1..{tip}")
+    assert [v["path"] for v in wide(data)] == ["d/"]
+
+
+def test_null_lifts_the_presets_limit(repo: Repo) -> None:
+    policy(repo, "extends: [github]\nbudgets: {directory_entries: null}\n")
+    stage_many(repo, "images", range(3001))
+    repo.commit("wide")
+    assert wide(run_json(repo, "audit")) == []
+
+
+# -- check: what the staged change grows -------------------------------------------------------
+
+
+def test_check_warns_when_the_staged_change_grows_a_directory_past_the_limit(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a", "d/b", "d/c")
+    repo.commit("at the limit")
+    assert wide(run_json(repo, "check")) == []
+    files(repo, "d/e")
+    data = run_json(repo, "check")
+    assert found(data) == {("directory-large", "d/")}
+    assert "(up from 3)" in data["violations"][0]["message"]
+    assert repo.run("check", "--strict").returncode == 1
+
+
+def test_check_is_quiet_about_a_wide_directory_it_does_not_grow(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a", "d/b", "d/c", "d/e")
+    repo.commit("already over: audit's business")
+    repo.write("d/a", "changed\n")
+    repo.add("d/a")
+    assert wide(run_json(repo, "check")) == []
+    # One entry out, one in: no wider than before.
+    repo.git("rm", "-q", "--cached", "d/b")
+    files(repo, "d/f")
+    assert wide(run_json(repo, "check")) == []
+    # One more entry: it grows, and is over.
+    files(repo, "d/g")
+    (violation,) = wide(run_json(repo, "check"))
+    assert "holds 5 entries once this commit is made (up from 4)" in violation["message"]
+
+
+def test_a_new_subdirectory_is_a_new_entry_of_its_parent(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 2}\n")
+    files(repo, "runs/a/x", "runs/b/x")
+    repo.commit("two runs")
+    files(repo, "runs/a/y")  # a file in a run: runs/ keeps two entries
+    assert wide(run_json(repo, "check")) == []
+    files(repo, "runs/c/deep/x")
+    assert found(run_json(repo, "check")) == {("directory-large", "runs/")}
+
+
+def test_the_first_commit_on_an_unborn_branch_is_judged(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "budgets: {directory_entries: 3}\n")
+    repo.add(".repolicy.yaml")
+    files(repo, "d/a", "d/b", "d/c", "d/e")
+    assert found(run_json(repo, "check")) == {("directory-large", "d/")}
+
+
+def test_a_sha256_repository_reads_its_trees(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = Repo(path)
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a", "d/b", "d/c")
+    repo.commit("at the limit")
+    files(repo, "d/e")
+    (violation,) = wide(run_json(repo, "check"))
+    assert "holds 4 entries once this commit is made (up from 3)" in violation["message"]
+
+
+# -- pushes: the pre-push hook and the server's pre-receive hook -------------------------------
+
+
+@pytest.fixture
+def pushing(repo: Repo, tmp_path: Path) -> Repo:
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", f"file://{origin}")
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a", "d/b", "d/c")
+    repo.commit("at the limit")
+    repo.git("push", "-q", "origin", "main")
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    hook.write_text(
+        f'#!/bin/sh\n"{sys.executable}" -m repolicy check --push "$@" --format json '
+        f'> "{tmp_path / "pre-push.json"}"\n'
+    )
+    hook.chmod(0o755)
+    return repo
+
+
+def git_push(repo: Repo, *refs: str) -> dict[str, Any]:
+    """Push through the hook; the directory warning never blocks it."""
+    proc = subprocess.run(
+        ["git", "push", "-q", "origin", *refs], cwd=repo.path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, Any] = json.loads((repo.path.parent / "pre-push.json").read_text())
+    return data
+
+
+def test_a_push_warns_about_the_directories_it_grows_past_the_limit(pushing: Repo) -> None:
+    files(pushing, "d/e")
+    tip = pushing.commit("a fourth entry")
+    (violation,) = wide(git_push(pushing, "main"))
+    assert (violation["path"], violation["commit"]) == ("d/", tip)
+    assert "(up from 3)" in violation["message"]
+    # Already over on the remote: changing a file in it grows nothing.
+    pushing.write("d/a", "changed\n")
+    pushing.add("d/a")
+    pushing.commit("edit")
+    assert wide(git_push(pushing, "main")) == []
+    # A new branch from main that only edits a file there: still nothing grows.
+    pushing.git("checkout", "-q", "-b", "topic")
+    pushing.write("d/b", "changed\n")
+    pushing.add("d/b")
+    pushing.commit("edit on a branch")
+    assert wide(git_push(pushing, "topic")) == []
+    # One more entry grows it again.
+    files(pushing, "d/f")
+    pushing.commit("a fifth entry")
+    (violation,) = wide(git_push(pushing, "topic"))
+    assert "holds 5 entries" in violation["message"] and "(up from 4)" in violation["message"]
+
+
+def test_entries_added_then_removed_before_the_push_grow_nothing(pushing: Repo) -> None:
+    files(pushing, "d/e")
+    pushing.commit("a fourth entry")
+    pushing.git("rm", "-q", "d/e")
+    pushing.commit("and gone again")
+    assert wide(git_push(pushing, "main")) == []
+
+
+def test_the_server_warns_and_accepts_a_push_that_grows_a_directory(
+    repo: Repo, tmp_path: Path
+) -> None:
+    path = tmp_path / "server.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    server = Server(path)
+    repo.git("remote", "add", "origin", f"file://{path}")
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a", "d/b", "d/c")
+    repo.commit("at the limit")
+    repo.git("push", "-q", "origin", "main")
+    server.install()
+    files(repo, "d/e")
+    tip = repo.commit("a fourth entry")
+    proc = server.push(repo, "main")
+    assert proc.returncode == 0, proc.stderr
+    data = server.last()
+    assert data["command"] == "pre-receive"
+    (violation,) = wide(data)
+    assert (violation["path"], violation["commit"]) == ("d/", tip)
+    assert server.git("rev-parse", "main").strip() == tip
+
+
+def test_range_warns_about_what_the_branch_grows(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 2}\n")
+    files(repo, "old/a", "old/b", "old/c", "new/a", "new/b")
+    repo.commit("old/ is already wide on main")
+    repo.git("checkout", "-q", "-b", "feature")
+    files(repo, "new/c", "old/d")
+    repo.commit("both grow")
+    data = run_json(repo, "check", "--base", "main")
+    assert {v["path"] for v in wide(data)} == {"new/", "old/"}
+
+
+# -- the policy ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("3 KB", "2:22: budgets.directory_entries must be a whole number of entries"),
+        ("1.5", "2:22: budgets.directory_entries must be a whole number of entries"),
+        ("true", "2:22: budgets.directory_entries must be a whole number of entries"),
+        ("[3000]", "2:22: budgets.directory_entries must be a whole number of entries"),
+        ("0", "2:22: budgets.directory_entries must be at least 1"),
+        ("-5", "2:22: budgets.directory_entries must be at least 1"),
+    ],
+)
+def test_a_bad_entry_count_is_reported_at_its_line(repo: Repo, value: str, said: str) -> None:
+    repo.write(".repolicy.yaml", f"budgets:\n  directory_entries: {value}\n")
+    proc = repo.run("audit")
+    assert proc.returncode == 2
+    assert f".repolicy.yaml:{said}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_misspelt_key_gets_a_suggestion(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "budgets:\n  directory_entry: 3000\n")
+    proc = repo.run("audit")
+    assert proc.returncode == 2
+    assert ".repolicy.yaml:2:3:" in proc.stderr
+    assert "did you mean 'directory_entries'?" in proc.stderr
+
+
+def test_rule_documents_the_check(repo: Repo, tmp_path: Path) -> None:
+    proc = repo.run("rule", "directory-large", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("directory-large  (default severity: warning")
+    assert "budgets.directory_entries" in proc.stdout
