@@ -332,14 +332,21 @@ class Git:
     def object_types(self, names: Iterable[str]) -> Query[dict[str, str]]:
         """The type of each object name (`<rev>:<path>` says whether a tree holds a
         path) from one `cat-file --batch-check -z`; names git cannot resolve are left out."""
+        return self._batch_check(names, "%(objecttype)", _is_object_type)
+
+    def _batch_check(
+        self, names: Iterable[str], answer: str, accept: Callable[[bytes], bool]
+    ) -> Query[dict[str, str]]:
+        """One `cat-file --batch-check=<answer> -z` for many names: each name's
+        answer, when it is one that `accept` recognises (else git could not resolve it)."""
         wanted = list(dict.fromkeys(names))
         pending = None
         if wanted:
             pending = self._start(
-                "cat-file", "--batch-check=%(objecttype)", "-z",
+                "cat-file", f"--batch-check={answer}", "-z",
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
-        return Query(pending, lambda out: _parse_batch_answers(wanted, out, _is_object_type), {})
+        return Query(pending, lambda out: _parse_batch_answers(wanted, out, accept), {})
 
     def content_tips(self, tips: Sequence[str]) -> list[str]:
         """The tips that name a tree or a blob (directly or through tags): `git log`
@@ -376,14 +383,7 @@ class Git:
     def object_ids(self, names: Iterable[str]) -> Query[dict[str, str]]:
         """The object id of each name (`<rev>:<path>`), from one `cat-file
         --batch-check -z`; names git cannot resolve are left out."""
-        wanted = list(dict.fromkeys(names))
-        pending = None
-        if wanted:
-            pending = self._start(
-                "cat-file", "--batch-check=%(objectname)", "-z",
-                input=b"\0".join(map(encode, wanted)) + b"\0",
-            )  # fmt: skip
-        return Query(pending, lambda out: _parse_batch_answers(wanted, out, _is_object_id), {})
+        return self._batch_check(names, "%(objectname)", _is_object_id)
 
     def tree_names(self, names: Iterable[str]) -> Query[dict[str, list[str]]]:
         """The names directly inside each tree (`<rev>:<dir>`, or `<rev>^{tree}` for
