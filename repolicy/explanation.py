@@ -186,7 +186,7 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     from repolicy.facts import gather, index_candidates, repository_paths
     from repolicy.git import GITLINK
     from repolicy.policy import load_policy
-    from repolicy.report import Report, allow_json
+    from repolicy.report import allow_json
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -201,10 +201,7 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     ignore_query = git.ignore_sources(paths)
     attr_query = git.attributes(paths, ATTRIBUTES)
     policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
-    ctx = Context(policy)
-    from repolicy.advice import Advisor
-
-    ctx.advice = Advisor(git)
+    ctx = Context(policy)  # for the rules that match each path; the verdicts are the engine's
 
     # The verdicts are the engine's on the repository, for these paths: exactly
     # what `audit` reports for them, history included.
@@ -214,15 +211,8 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     judged = judge(Repository(tuple(paths)), policy_arg, quiet=True)
     wanted = set(paths)
     entries = [e for e in index_query.get() if e.path in wanted and e.mode != GITLINK]
-    blobs = {
-        b.path: b
-        for b in gather(
-            git,
-            index_candidates(entries),
-            cached_attributes=True,
-            binary=policy.binary_window(),
-        )
-    }
+    # How the index stores each path (pointer or blob): the facts, not a verdict.
+    blobs = {b.path: b for b in gather(git, index_candidates(entries), cached_attributes=True)}
     sources = ignore_query.get()
     attrs = attr_query.get()
     git_dir = info.git_dir
@@ -233,8 +223,6 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
         source = sources.get(path)
         ignored = source is not None and source.ignores
         on_disk = os.path.isfile(os.path.join(info.toplevel, path))
-        report = Report("explain", policy, [v for v in judged.violations if v.path == path])
-        report.allowed = [(v, a) for v, a in judged.allowed if v.path == path]
         entry: dict[str, Any] = {
             "path": path,
             "ignored": ignored,
@@ -246,10 +234,11 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
             "exists": on_disk,
             "rules": _rules(ctx, path),
             "dead_negations": _dead_negations(info.toplevel, git_dir, path, source),
-            "violations": [v.as_json() for v in report.violations],
+            "violations": [v.as_json() for v in judged.violations if v.path == path],
             "allowed": [
                 {"check": v.check, "message": v.message, "allow": allow_json(entry)}
-                for v, entry in report.allowed
+                for v, entry in judged.allowed
+                if v.path == path
             ],
         }
         entry["verdict"] = _verdict(entry)

@@ -18,7 +18,6 @@ stops the run (exit 2).
 from __future__ import annotations
 
 import re
-import string
 import sys
 from typing import NamedTuple
 
@@ -95,8 +94,12 @@ def parse_push_lines(text: str, length: int = 40) -> list[PushUpdate]:
     return updates
 
 
+# Object ids as git writes them to hooks: lower-case hex only.
+_LOWER_HEX = "0123456789abcdef"
+
+
 def is_object_id(text: str, length: int) -> bool:
-    return len(text) == length and all(c in string.hexdigits for c in text) and text == text.lower()
+    return len(text) == length and not text.strip(_LOWER_HEX)
 
 
 def printable(text: str) -> bool:

@@ -12,7 +12,7 @@ def run(args: Options) -> int:
     import os
 
     from repolicy.engine import judge
-    from repolicy.engine.received import debug_enabled
+    from repolicy.engine.received import DEBUG_CONFIG, server_enables
     from repolicy.git import Git
     from repolicy.report import finish
     from repolicy.scope import Received, parse_receive_lines, read_stdin
@@ -23,7 +23,7 @@ def run(args: Options) -> int:
     # Objects are judged as what they are, whatever refs/replace/ holds here.
     os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
     here = Git(os.getcwd())
-    if debug_enabled(here):
+    if server_enables(here, DEBUG_CONFIG):
         os.environ["REPOLICY_DEBUG"] = "1"
     updates = parse_receive_lines(read_stdin(), here.hash_length())
     return finish(judge(Received(updates), args.policy), args)

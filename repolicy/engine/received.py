@@ -71,7 +71,7 @@ def judge(scope: Received, policy_arg: str | None) -> Report:
         revs,
         report,
         lfs_objects=False,
-        escapes=Escapes(None, trailers=escapes_enabled(git)),
+        escapes=Escapes(None, trailers=server_enables(git, ESCAPES_CONFIG)),
         bound=stored_bound(git),
         baseline=accepted,
         advisor=server_advisor(git, updates),
@@ -101,17 +101,12 @@ def refuse_losing_the_policy(git: Git, updates: list[ReceiveUpdate]) -> None:
             )
 
 
-def escapes_enabled(git: Git) -> bool:
-    """Whether the server honours `Repolicy-Allow-Frozen:` trailers in pushed
-    commits: only the repository's own config file decides (not a global or
-    system file, which a local pusher's environment could name)."""
-    return (git.config("--local", "--bool", "--get", ESCAPES_CONFIG) or "") == "true"
-
-
-def debug_enabled(git: Git) -> bool:
-    """Whether an internal error shows its traceback here: as for escapes, only
-    the repository's own config file decides."""
-    return (git.config("--local", "--bool", "--get", DEBUG_CONFIG) or "") == "true"
+def server_enables(git: Git, key: str) -> bool:
+    """Whether the repository's own config file turns `key` on (ESCAPES_CONFIG:
+    `Repolicy-Allow-Frozen:` trailers count; DEBUG_CONFIG: internal errors show
+    their traceback). Not a global or system file, which a local pusher's
+    environment could name."""
+    return (git.config("--local", "--bool", "--get", key) or "") == "true"
 
 
 def stored_bound(git: Git) -> int | None:
