@@ -150,6 +150,23 @@ class Process:
         except BrokenPipeError:
             pass
 
+    def feed(self, data: bytes) -> bytes:
+        """Write what of `data` the pipe takes without waiting, closing stdin once
+        all of it is written; the rest is returned, for `stream` to write. The
+        process then works on its input while this one does something else."""
+        assert self.stdin is not None
+        os.set_blocking(self.stdin, False)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.stdin, view[:_CHUNK]) :]
+        except BlockingIOError:
+            return bytes(view)
+        except BrokenPipeError:  # it stopped reading: its output says why
+            pass
+        self.close_stdin()
+        return b""
+
     def close_stdin(self) -> None:
         if self.stdin is not None:
             os.close(self.stdin)
