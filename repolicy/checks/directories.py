@@ -11,7 +11,7 @@ grow is `audit`'s business only, so it does not nag every commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from repolicy.checks import Context
@@ -19,7 +19,7 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change, Git
+    from repolicy.git import Change
 
 DOCS = {
     "directory-large": """\
@@ -150,17 +150,17 @@ def violation(
 
 
 def audited(
-    ctx: Context, git: Git, head: str | None, index_paths: Sequence[str]
+    ctx: Context, head: str | None, head_files: Iterable[str], index_paths: Iterable[str]
 ) -> list[Violation]:
-    """`audit`: every directory of HEAD's tree, then of the index where it is over
-    and HEAD's is not (a directory over in both is reported once, for HEAD)."""
+    """`audit`: every directory of HEAD's tree (`head_files`), then of the index where
+    it is over and HEAD's is not (a directory over in both is reported once, for HEAD)."""
     limit = ctx.policy.limit("directory_entries")
     if limit is None:
         return []
     out: list[Violation] = []
     reported: set[str] = set()
     if head is not None:
-        for directory, count in sorted(count_entries(git.tree_files(head).get()).items()):
+        for directory, count in sorted(count_entries(head_files).items()):
             if count > limit:
                 reported.add(directory)
                 # A state of the tree, not something a commit brought: no commit, so
@@ -172,36 +172,55 @@ def audited(
     return out
 
 
-def staged(
-    ctx: Context, git: Git, changes: Sequence[Change], candidates: Sequence[Candidate]
-) -> list[Violation]:
-    """`check`: the directories the staged change adds entries to, counted in the
-    index. HEAD's trees are read first (only the directories that gain a
-    name); the index is listed only when the directory could be over."""
-    limit = ctx.policy.limit("directory_entries")
-    if limit is None:
-        return []
+def staged_gaining(
+    ctx: Context, changes: Sequence[Change], candidates: Sequence[Candidate]
+) -> dict[str, set[str]]:
+    """`check`: the directories the staged change adds names to, with those names."""
+    if ctx.policy.limit("directory_entries") is None:
+        return {}
     judged = {c.path for c in candidates}
     added = [ch.path for ch in changes if ch.status in ("A", "C", "R") and ch.path in judged]
-    if not added:
-        return []
-    gaining = _new_entries(added)
-    # By name: on an unborn branch HEAD names no tree, and every directory is new.
-    found = git.tree_names(_tree_name("HEAD", d) for d in gaining).get()
-    before = {d: found.get(_tree_name("HEAD", d), []) for d in gaining}
-    # Only a directory that gains a name it did not have grows; only one that
-    # could then be over the limit is worth listing the index for.
+    return _new_entries(added)
+
+
+def head_trees(gaining: Iterable[str]) -> list[str]:
+    """The names of HEAD's trees for the directories that gain names (by name: on an
+    unborn branch HEAD names no tree, and every directory is new)."""
+    return [_tree_name("HEAD", d) for d in gaining]
+
+
+def staged_suspects(
+    ctx: Context, gaining: Mapping[str, set[str]], found: Mapping[str, list[str]]
+) -> dict[str, int]:
+    """The directories that gain a name they did not have in HEAD (`found`: the
+    names in each of HEAD's trees) and could then be over the limit, with how
+    many entries HEAD's has: only those are worth listing the index for."""
+    limit = ctx.policy.limit("directory_entries")
     suspects: dict[str, int] = {}
+    if limit is None:
+        return suspects
     for directory, names in gaining.items():
-        had = before.get(directory, [])
+        had = found.get(_tree_name("HEAD", directory), [])
         new = names.difference(had)
         if new and len(had) + len(new) > limit:
             suspects[directory] = len(had)
-    if not suspects:
+    return suspects
+
+
+def index_directories(suspects: Iterable[str]) -> list[str]:
+    """The index listing the suspects need: the top's entries need the whole
+    index (no directory), any other directory only its own part."""
+    wanted = set(suspects)
+    return [] if "" in wanted else sorted(wanted)
+
+
+def staged(ctx: Context, suspects: Mapping[str, int], listing: Iterable[str]) -> list[Violation]:
+    """`check`: the suspects over the limit in the index (`listing`: its paths in
+    them) and larger than in HEAD."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None:
         return []
     wanted = set(suspects)
-    # The top's entries need the whole index; any other directory only its own part.
-    listing = git.index_files(() if "" in wanted else sorted(wanted)).get()
     counts = count_entries(listing, wanted)
     return [
         violation(ctx, d, counts[d], limit, before=suspects[d], stage="check")
@@ -210,25 +229,33 @@ def staged(
     ]
 
 
+def pushed_directories(written: Iterable[str]) -> list[str]:
+    """A push: the directories holding a path the pushed commits wrote."""
+    return list(_new_entries(written))
+
+
+def pushed_trees(
+    tips: Sequence[str], boundaries: Sequence[str], directories: Sequence[str]
+) -> list[str]:
+    """The trees `pushed` counts: each directory in each tip and each boundary."""
+    return [_tree_name(rev, d) for rev in (*tips, *boundaries) for d in directories]
+
+
 def pushed(
     ctx: Context,
-    git: Git,
     tips: Sequence[str],
     boundaries: Sequence[str],
-    written: Iterable[str],
+    directories: Sequence[str],
+    found: Mapping[str, Sequence[str]],
 ) -> list[Violation]:
     """A push: in each pushed tip's tree, the directories holding a path the
-    pushed commits wrote, over the limit and larger than in every tree the
-    push builds on (`boundaries`: the commits the remote has that pushed
-    commits descend from; none for a first push, where every directory is new)."""
+    pushed commits wrote (`directories`), over the limit and larger than in
+    every tree the push builds on (`boundaries`: the commits the remote has
+    that pushed commits descend from; none for a first push, where every
+    directory is new). `found`: the names in each tree of `pushed_trees`."""
     limit = ctx.policy.limit("directory_entries")
-    if limit is None or not tips:
+    if limit is None:
         return []
-    directories = list(_new_entries(written))
-    if not directories:
-        return []
-    names = [_tree_name(rev, d) for rev in (*tips, *boundaries) for d in directories]
-    found = git.tree_names(names).get()
     out: list[Violation] = []
     seen: set[str] = set()
     for tip in tips:

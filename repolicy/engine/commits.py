@@ -143,20 +143,21 @@ def judge_commits(
         }
         report.violations.extend(check_lfs_objects(ctx, blobs, missing))
     if policy.require or policy.frozen:
-        from repolicy.checks import frozen, require
+        from repolicy.checks.frozen import merge_pairs
+        from repolicy.engine import frozen_facts, require_facts
 
         pushed = git.commit_changes(revs).get()
         # Merges against each parent: `-c` hides what a merge keeps from one side.
-        diffs = git.parent_diffs(frozen.merge_pairs(pushed)).get()
-        report.violations.extend(require.pushed(ctx, git, pushed, diffs))
+        diffs = git.parent_diffs(merge_pairs(pushed)).get()
+        report.violations.extend(require_facts.pushed(ctx, git, pushed, diffs))
         if not escapes.trailers:
             pushed = [c._replace(allow_frozen=()) for c in pushed]
-        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env, diffs))
-    from repolicy.checks import dvc
+        report.violations.extend(frozen_facts.pushed(ctx, git, pushed, escapes.env, diffs))
+    from repolicy.engine import dvc_facts as dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
     if policy.limit("directory_entries") is not None:
-        from repolicy.checks import directories
+        from repolicy.engine import directory_facts as directories
 
         # The tips judged are the pushed commits the refs point at; the trees the
         # push builds on are those of the commits it starts from.

@@ -75,14 +75,15 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     )
     report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
-        from repolicy.checks import frozen, require
+        from repolicy.checks.frozen import ALLOW_ENV
+        from repolicy.engine import frozen_facts, require_facts
 
         changes = staged.get()
-        report.violations.extend(require.staged(ctx, git, changes, candidates))
-        allow = os.environ.get(frozen.ALLOW_ENV)
-        report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
+        report.violations.extend(require_facts.staged(ctx, git, changes, candidates))
+        allow = os.environ.get(ALLOW_ENV)
+        report.violations.extend(frozen_facts.staged(ctx, git, changes, candidates, allow))
     if policy.limit("directory_entries") is not None:
-        from repolicy.checks import directories
+        from repolicy.engine import directory_facts as directories
 
         report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
     if policy.dvc or (
@@ -90,7 +91,7 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         (not all_files or git.index_summary(info.git_dir).dvc_files)
         and in_dvc_project(info.toplevel, [c.path for c in candidates])
     ):
-        from repolicy.checks import dvc
+        from repolicy.engine import dvc_facts as dvc
 
         dvc_files = git.dvc_files().get()
         found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, scope.paths)
