@@ -59,6 +59,33 @@ def emit(
         text = render_text(report, use_color(out, no_color), quiet)
     if text:
         if hasattr(out, "reconfigure"):
-            # A path that is not UTF-8 is written back as the bytes git gave us.
-            out.reconfigure(errors="surrogateescape")
+            out.reconfigure(errors=_unencodable(out.encoding))
         out.write(text + "\n")
+
+
+def _unencodable(encoding: str) -> str:
+    """The error handler for writing a report in `encoding`: a path that is not
+    UTF-8 is written back as the bytes git gave us; a character the encoding
+    cannot spell (`PYTHONIOENCODING=ascii`, a pusher's environment that reaches
+    a server's hook) as a backslash escape."""
+    import codecs
+
+    if codecs.lookup(encoding).name == "utf-8":
+        return "surrogateescape"  # UTF-8 spells every character but these
+    codecs.register_error(_ESCAPE, _escape)
+    return _ESCAPE
+
+
+_ESCAPE = "repolicy.escape"
+
+
+def _escape(error: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = bytearray()
+    for ch in error.object[error.start : error.end]:
+        if "\udc80" <= ch <= "\udcff":
+            out.append(ord(ch) - 0xDC00)  # an undecodable byte, as surrogateescape keeps it
+        else:
+            out += ch.encode("ascii", "backslashreplace")
+    return bytes(out), error.end
