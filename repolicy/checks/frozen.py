@@ -245,14 +245,10 @@ def _tree_change(ch: Change) -> TreeChange:
 ParentDiffs = Sequence[tuple[str, str, tuple["TreeChange", ...]]]
 
 
-class Suspect(NamedTuple):
-    """A merge's change to a frozen path against one parent, where the merge keeps
-    the version of the `kept` parents: theirs, or the merge's own doing."""
-
-    commit: str
-    parent: str
-    change: TreeChange
-    kept: tuple[str, ...]
+# (merge, parent, change, kept): a merge's change to a frozen path against one
+# parent, where the merge keeps the version of the `kept` parents: theirs, or
+# the merge's own doing.
+Suspect = tuple[str, str, "TreeChange", tuple[str, ...]]
 
 
 def merge_pairs(commits: Iterable[CommitChanges]) -> list[tuple[str, str]]:
@@ -282,20 +278,25 @@ def merge_suspects(ctx: Context, diffs: ParentDiffs) -> list[Suspect]:
         for path, ch in paths.items():
             kept = [q for q in parents[commit] if q != parent and path not in changed[(commit, q)]]
             if kept:
-                suspects.append(Suspect(commit, parent, ch, tuple(kept)))
+                suspects.append((commit, parent, ch, tuple(kept)))
     return suspects
 
 
 def side_pairs(suspects: Iterable[Suspect]) -> list[tuple[str, str]]:
     """The (parent, other parent) pairs whose merge bases decide `merges_own`."""
-    return list(dict.fromkeys((s.parent, q) for s in suspects for q in s.kept))
+    return list(dict.fromkeys((parent, q) for _c, parent, _ch, kept in suspects for q in kept))
 
 
 def base_names(
     suspects: Iterable[Suspect], bases: Mapping[tuple[str, str], Sequence[str]]
 ) -> list[str]:
     """The `BASE:PATH` names whose object ids `merges_own` compares."""
-    return [f"{b}:{s.change.path}" for s in suspects for q in s.kept for b in bases[(s.parent, q)]]
+    return [
+        f"{b}:{ch.path}"
+        for _commit, parent, ch, kept in suspects
+        for q in kept
+        for b in bases[(parent, q)]
+    ]
 
 
 def merges_own(

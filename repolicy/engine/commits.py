@@ -156,20 +156,20 @@ def judge_commits(
         found.violations.extend(check_lfs_objects(ctx, blobs, missing))
     if policy.require or policy.frozen:
         from repolicy.checks.frozen import merge_pairs
-        from repolicy.engine import frozen_facts, require_facts
+        from repolicy.engine import tree_facts
 
         pushed = git.commit_changes(revs).get()
         # Merges against each parent: `-c` hides what a merge keeps from one side.
         diffs = git.parent_diffs(merge_pairs(pushed)).get()
-        found.violations.extend(require_facts.pushed(ctx, git, pushed, diffs))
+        found.violations.extend(tree_facts.require_pushed(ctx, git, pushed, diffs))
         if not escapes.trailers:
             pushed = [c._replace(allow_frozen=()) for c in pushed]
-        found.violations.extend(frozen_facts.pushed(ctx, git, pushed, escapes.env, diffs))
+        found.violations.extend(tree_facts.frozen_pushed(ctx, git, pushed, escapes.env, diffs))
     from repolicy.engine import dvc_facts as dvc
 
     found.violations.extend(dvc.for_push(ctx, git, blobs))
     if policy.limit("directory_entries") is not None:
-        from repolicy.engine import directory_facts as directories
+        from repolicy.engine import tree_facts
 
         # The tips judged are the pushed commits the refs point at; the trees the
         # push builds on are those of the commits it starts from.
@@ -178,7 +178,7 @@ def judge_commits(
         peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
         tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
         written = (e.path for e in entries)
-        found.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
+        found.violations.extend(tree_facts.directories_pushed(ctx, git, tips, boundaries, written))
     found.violations = supersede(found.violations)
     if limit is not None and after is not None and after.get() > limit:
         found.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))

@@ -143,16 +143,16 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries))
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
-        from repolicy.engine import frozen_facts, require_facts
+        from repolicy.engine import tree_facts
 
         head = git.head()
-        report.violations.extend(require_facts.audited(ctx, git, head))
-        report.violations.extend(frozen_facts.audited(ctx, git, revs, head))
+        report.violations.extend(tree_facts.require_audited(ctx, git, head))
+        report.violations.extend(tree_facts.frozen_audited(ctx, git, revs, head))
     if policy.limit("directory_entries") is not None:
-        from repolicy.engine import directory_facts as directories
+        from repolicy.engine import tree_facts
 
         listed = [e.path for e in index.get()]
-        report.violations.extend(directories.audited(ctx, git, git.head(), listed))
+        report.violations.extend(tree_facts.directories_audited(ctx, git, git.head(), listed))
 
     lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}
     report.budgets = {

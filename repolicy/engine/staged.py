@@ -76,16 +76,16 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.checks.frozen import ALLOW_ENV
-        from repolicy.engine import frozen_facts, require_facts
+        from repolicy.engine import tree_facts
 
         changes = staged.get()
-        report.violations.extend(require_facts.staged(ctx, git, changes, candidates))
+        report.violations.extend(tree_facts.require_staged(ctx, git, changes, candidates))
         allow = os.environ.get(ALLOW_ENV)
-        report.violations.extend(frozen_facts.staged(ctx, git, changes, candidates, allow))
+        report.violations.extend(tree_facts.frozen_staged(ctx, git, changes, candidates, allow))
     if policy.limit("directory_entries") is not None:
-        from repolicy.engine import directory_facts as directories
+        from repolicy.engine import tree_facts
 
-        report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
+        report.violations.extend(tree_facts.directories_staged(ctx, git, staged.get(), candidates))
     if policy.dvc or (
         # With no DVC file in the index and no `dvc:`, the DVC check finds nothing.
         (not all_files or git.index_summary(info.git_dir).dvc_files)
