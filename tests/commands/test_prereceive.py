@@ -245,6 +245,12 @@ def test_a_pushers_output_encoding_gets_the_report_with_names_escaped(
     report = server.report.read_bytes().decode("ascii")
     assert "\\xe9.log: error [excluded]" in report
     assert "repolicy pre-receive: 1 error" in report
+    # JSON keeps its own escapes, so the document stays valid.
+    server.install(format="json")
+    proc = server.push(work, "main", env={"PYTHONIOENCODING": "ascii"})
+    assert proc.returncode != 0 and "internal error" not in proc.stderr, proc.stderr
+    assert "\\u00e9.log" in server.report.read_bytes().decode("ascii")
+    assert found(server.last()) == {("excluded", "é.log")}
 
 
 def closed_output_hook(server: Server) -> None:
