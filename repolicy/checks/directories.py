@@ -19,7 +19,7 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change
+    from repolicy.git import Change, RawTree
 
 DOCS = {
     "directory-large": """\
@@ -172,35 +172,45 @@ def audited(
     return out
 
 
-def staged_gaining(
+def staged_gains(
     ctx: Context, changes: Sequence[Change], candidates: Sequence[Candidate]
 ) -> dict[str, set[str]]:
-    """`check`: the directories the staged change adds names to, with those names."""
+    """`check`: the names each directory would gain from the staged change
+    (empty: nothing to judge). Known before git is asked anything, so the
+    hook can ask for HEAD's trees of these directories (`head_trees`) while
+    it judges the blobs."""
     if ctx.policy.limit("directory_entries") is None:
         return {}
     judged = {c.path for c in candidates}
     added = [ch.path for ch in changes if ch.status in ("A", "C", "R") and ch.path in judged]
-    return _new_entries(added)
+    return _new_entries(added) if added else {}
 
 
-def head_trees(gaining: Iterable[str]) -> list[str]:
-    """The names of HEAD's trees for the directories that gain names (by name: on an
-    unborn branch HEAD names no tree, and every directory is new)."""
-    return [_tree_name("HEAD", d) for d in gaining]
+def head_trees(gains: Mapping[str, set[str]]) -> list[str]:
+    """The trees `staged` needs to know the names of: HEAD's at each gaining
+    directory (by name: on an unborn branch HEAD names no tree, and every
+    directory is new)."""
+    return [_tree_name("HEAD", d) for d in gains]
 
 
 def staged_suspects(
-    ctx: Context, gaining: Mapping[str, set[str]], found: Mapping[str, list[str]]
+    ctx: Context, gains: Mapping[str, set[str]], found: Mapping[str, RawTree]
 ) -> dict[str, int]:
-    """The directories that gain a name they did not have in HEAD (`found`: the
-    names in each of HEAD's trees) and could then be over the limit, with how
-    many entries HEAD's has: only those are worth listing the index for."""
+    """The directories that gain a name they did not have in HEAD (`found`: HEAD's
+    trees, `head_trees`) and could then be over the limit, with how many entries
+    HEAD's has: only those are worth listing the index for."""
     limit = ctx.policy.limit("directory_entries")
     suspects: dict[str, int] = {}
     if limit is None:
         return suspects
-    for directory, names in gaining.items():
-        had = found.get(_tree_name("HEAD", directory), [])
+    for directory, names in gains.items():
+        tree = found.get(_tree_name("HEAD", directory))
+        if tree is None:
+            had: list[str] = []
+        elif tree.most_entries() + len(names) <= limit:
+            continue  # too small a tree to end up over, whatever it holds
+        else:
+            had = tree.names()
         new = names.difference(had)
         if new and len(had) + len(new) > limit:
             suspects[directory] = len(had)

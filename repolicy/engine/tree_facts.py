@@ -13,12 +13,12 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from repolicy.checks import Context
     from repolicy.checks.frozen import ParentDiffs
     from repolicy.facts import Candidate
-    from repolicy.git import Change, CommitChanges, Git, TreeChange
+    from repolicy.git import Change, CommitChanges, Git, RawTree, TreeChange
     from repolicy.report import Violation
 
 
@@ -188,20 +188,15 @@ def directories_audited(
 
 
 def directories_staged(
-    ctx: Context, git: Git, changes: Sequence[Change], candidates: Sequence[Candidate]
+    ctx: Context, git: Git, gains: Mapping[str, set[str]], found: Mapping[str, RawTree]
 ) -> list[Violation]:
-    """`check`: the directories the staged change adds entries to, counted in the
-    index. HEAD's trees are read first (only the directories that gain a
-    name); the index is listed only when the directory could be over."""
-    if ctx.policy.limit("directory_entries") is None:
-        return []
+    """`check`: the directories the staged change adds entries to (`gains`),
+    counted in the index. `found`: HEAD's trees (`directories.head_trees`),
+    asked by the hook while it judged the blobs; the index is listed only when
+    a directory could be over."""
     from repolicy.checks import directories
 
-    gaining = directories.staged_gaining(ctx, changes, candidates)
-    if not gaining:
-        return []
-    found = git.tree_names(directories.head_trees(gaining)).get()
-    suspects = directories.staged_suspects(ctx, gaining, found)
+    suspects = directories.staged_suspects(ctx, gains, found)
     if not suspects:
         return []
     listing = git.index_files(directories.index_directories(suspects)).get()
