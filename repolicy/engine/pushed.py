@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from repolicy.advice import HEADS, HistoryScope, Unpushed
 from repolicy.engine.commits import Escapes, judge_commits, require_objects
 from repolicy.errors import RepolicyError
 from repolicy.git import Git, objects_directory
@@ -16,7 +17,9 @@ from repolicy.scope import Pushed, PushUpdate, is_zero, printable, push_revision
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from repolicy.advice import Advisor
+    from collections.abc import Sequence
+
+    from repolicy.advice import Advisor, Published
     from repolicy.report import Report
 
 
@@ -65,7 +68,7 @@ def judge(scope: Pushed, policy_arg: str | None) -> Report:
 def push_advisor(git: Git, updates: list[PushUpdate], remote: str | None) -> Advisor:
     """History advice limited to what this push sends: the pushed branches, bounded
     by the remote's copy of each pushed ref when that suffices."""
-    from repolicy.advice import HEADS, REMOTES, Advisor, HistoryScope
+    from repolicy.advice import REMOTES, Advisor
 
     sent = [u for u in updates if not is_zero(u.local_sha)]
     if sent:
@@ -74,7 +77,7 @@ def push_advisor(git: Git, updates: list[PushUpdate], remote: str | None) -> Adv
             for u in sent
             if remote and u.remote_ref.startswith(HEADS)
         ]
-        scope = HistoryScope(git, preferred=preferred)
+        scope: HistoryScope = PushedScope(git, [u.local_sha for u in sent], preferred=preferred)
         # A refspec's source comes as typed (`git push origin HEAD:main`): the branch it names.
         local = [scope.branch_named(u.local_ref) for u in sent]
         scope.branches = tuple(ref for ref in local if ref.startswith(HEADS))
@@ -87,3 +90,58 @@ def push_advisor(git: Git, updates: list[PushUpdate], remote: str | None) -> Adv
         )
         scope = HistoryScope(git, preferred=preferred)
     return Advisor(git, scope)
+
+
+class PushedScope(HistoryScope):
+    """Where the commits a pre-push hook is given lie, known mostly without asking
+    git commit by commit.
+
+    The commits the push sends that no remote-tracking ref reaches (of `tips`)
+    are listed by one `rev-list`, the first time advice needs it: no remote
+    has them, and the branches a rewrite of them names are the pushed ones
+    (`branches`), whatever else holds them. Asking `for-each-ref --contains`
+    of each, then `name-rev` over the whole history, cost a push with a few
+    offending commits a third of its time. Any other commit is asked about as
+    `HistoryScope` does.
+    """
+
+    def __init__(self, git: Git, tips: Sequence[str], *, preferred: Sequence[str]) -> None:
+        super().__init__(git, preferred=preferred)
+        self.tips = tuple(tips)
+        self._alone: set[str] | None = None
+
+    def unpublished(self, commit: str) -> bool:
+        """Whether `commit` is one the push sends that no remote-tracking ref reaches."""
+        if self._alone is None:
+            self._alone = set(self.git.commits([*self.tips, "--not", "--remotes"]).get())
+        return commit in self._alone
+
+    def where(self, commit: str, oid: str, path: str) -> Unpushed | Published | None:
+        if self.branches is None or not self.unpublished(commit):
+            return super().where(commit, oid, path)
+        if self.also_published(oid, path, commit):
+            return super().where(commit, oid, path)
+        # As HistoryScope.where has it for a commit no remote-tracking ref contains.
+        branches = tuple(b for b in self.branches if b.startswith(HEADS))
+        if not branches:
+            return None
+        excludes: list[str] = []
+        for branch in branches:
+            excludes.extend(r for r in self.excludes(branch) if r not in excludes)
+        return Unpushed(branches, tuple(excludes))
+
+    def also_published(self, oid: str, path: str, commit: str) -> bool:
+        others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
+        others.discard(commit)
+        if all(self.unpublished(c) for c in others):
+            return False
+        return super().also_published(oid, path, commit)
+
+    def excludes(self, branch: str) -> tuple[str, ...]:
+        # The preferred refs exclude as much as every remote does when they are
+        # every remote-tracking ref there is: no commits need counting to know.
+        everything = self.remote_refs()
+        preferred = [r for r in self.preferred if r in everything]
+        if preferred and set(preferred) == set(everything):
+            return tuple(preferred)
+        return super().excludes(branch)

@@ -138,6 +138,26 @@ class Process:
             self.wait()
             self.error = b"".join(errors)
 
+    def give(self, data: bytes) -> bytes:
+        """Write to stdin what the pipe takes without waiting, and close it once all
+        is written; the rest (for `communicate` or `stream`) is returned."""
+        assert self.stdin is not None
+        view = memoryview(data)
+        os.set_blocking(self.stdin, False)
+        try:
+            while view:
+                view = view[os.write(self.stdin, view[:_CHUNK]) :]
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:  # it stopped reading: its output says why
+            view = view[:0]
+        if view:
+            os.set_blocking(self.stdin, True)
+            return bytes(view)
+        os.close(self.stdin)
+        self.stdin = None
+        return b""
+
     def send(self, data: bytes) -> None:
         """Write to stdin, waiting while the pipe is full (someone must be reading
         the output meanwhile: see `stream(None)`). A process that stopped

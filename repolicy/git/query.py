@@ -26,7 +26,10 @@ class Pending:
     def __init__(self, argv: tuple[str, ...], proc: Process, input: bytes | None) -> None:
         self.argv = argv
         self.proc = proc
-        self.input = input
+        # What the pipe takes now is written now: git starts on it at once, not
+        # when the answer is first read (a question asked early is answered
+        # side by side with the rest only if it has its input).
+        self.input = proc.give(input) if input is not None else None
 
     def result(self, ok: Sequence[int] = (0,)) -> bytes:
         out, err = self.proc.communicate(self.input or b"")

@@ -400,6 +400,31 @@ class Git:
             )  # fmt: skip
         return Query(pending, lambda out: _parse_tree_names(wanted, out), {})
 
+    def tree_entry_bounds(self, names: Iterable[str]) -> Query[dict[str, int]]:
+        """For each name (as `tree_names` takes them) that resolves to a tree, an
+        upper bound of the entries it holds, read from its size alone (one
+        `cat-file --batch-check`, no tree read): an entry takes at least a
+        one-digit mode, a space, a one-byte name, a NUL and a binary object id,
+        whatever wrote the tree (git reads no shorter one)."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self._start(
+                "cat-file", "--batch-check=%(objecttype) %(objectsize) %(objectname)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+
+        def parse(out: bytes) -> dict[str, int]:
+            answers = _parse_batch_answers(wanted, out, _is_size_answer)
+            bounds: dict[str, int] = {}
+            for name, answer in answers.items():
+                kind, size, oid = answer.split(" ")
+                if kind == "tree":
+                    bounds[name] = int(size) // (4 + len(oid) // 2)
+            return bounds
+
+        return Query(pending, parse, {})
+
     def parent_diffs(
         self, pairs: Sequence[tuple[str, str]]
     ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
@@ -1026,6 +1051,17 @@ def _is_object_id(line: bytes) -> bool:
 
 def _is_object_type(line: bytes) -> bool:
     return line in _OBJECT_TYPES
+
+
+def _is_size_answer(line: bytes) -> bool:
+    """`%(objecttype) %(objectsize) %(objectname)`, as git answers a name it resolves."""
+    fields = line.split(b" ")
+    return (
+        len(fields) == 3
+        and _is_object_type(fields[0])
+        and fields[1].isdigit()
+        and _is_object_id(fields[2])
+    )
 
 
 def _parse_batch_answers(
