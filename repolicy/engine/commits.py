@@ -91,6 +91,19 @@ def judge_commits(
     # What one push sends: the objects `revs` reach that the remote lacks, as
     # stored here. The same figure is the push's share of the repo budget.
     added = git.disk_usage(revs)
+    # Asked now, answered while the history is read: what every push needs
+    # whatever it finds (the history, the attributes of its paths, the DVC
+    # files of the index, the tips and boundaries of the wide-directory check).
+    walk = git.history(revs)
+    reader = git.attribute_reader(("filter",), cached=True)
+    git.dvc_files()
+    cut = revs.index("--not")
+    wide = None
+    if policy.limit("directory_entries") is not None:
+        wide = (
+            git.commits_and_boundary(revs),
+            git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]),
+        )
     limit = policy.limit("repo")
     after = None
     if limit is not None:
@@ -100,19 +113,18 @@ def judge_commits(
         if bound is None:
             bound = git.stored_bound()
         if bound is None or bound > limit:
-            cut = revs.index("--not")
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     from repolicy.git import is_partial_clone
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
-    entries = git.history(revs).get()
-    cut = revs.index("--not")
+    entries = walk.get()
     origin: dict[str, str] = {}
     contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
     blobs = gather(
         git,
         [*history_candidates(entries), *contents],
         cached_attributes=True,
+        reader=reader,
         objects=objects,
         promised=promised.get() if promised is not None else (),
         binary=policy.binary_window(),
@@ -155,14 +167,14 @@ def judge_commits(
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
-    if policy.limit("directory_entries") is not None:
+    if wide is not None:
         from repolicy.checks import directories
 
         # The tips judged are the pushed commits the refs point at; the trees the
         # push builds on are those of the commits it starts from.
-        pushed_commits, boundaries = git.commits_and_boundary(revs).get()
+        pushed_commits, boundaries = wide[0].get()
         fresh = set(pushed_commits)
-        peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
+        peeled = wide[1].get()
         tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
         written = (e.path for e in entries)
         report.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
@@ -178,7 +190,6 @@ def judge_commits(
     if after is None and bound is None:
         bound = git.stored_bound()
     if after is None and bound is None:
-        cut = revs.index("--not")
         after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     repo: dict[str, int | None] = {"used": None, "added": added.get(), "limit": limit}
     if after is not None:

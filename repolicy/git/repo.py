@@ -59,6 +59,7 @@ class Git:
         self._listings: dict[str, Query[bytes]] = {}
         self._listing_stamps: dict[str, tuple[int, int, int, int, int, bytes] | None] = {}
         self._summaries: dict[str, IndexSummary] = {}
+        self._dvc_files: Query[list[IndexEntry]] | None = None
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
         """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
@@ -808,13 +809,17 @@ class Git:
 
     def dvc_files(self) -> Query[list[IndexEntry]]:
         """Index entries of DVC's files at any depth (`*.dvc`, `dvc.lock`, `dvc.yaml`),
-        repository-relative from wherever git runs."""
+        repository-relative from wherever git runs; asked once per `Git`, so a
+        command may ask early and read the answer where it needs it."""
+        if self._dvc_files is not None:
+            return self._dvc_files
         pending = self._start(
             "ls-files", "--stage", "-z", "--full-name", "--",
             ":(top)*.dvc", ":(top)dvc.lock", ":(top)*/dvc.lock",
             ":(top)dvc.yaml", ":(top)*/dvc.yaml",
         )  # fmt: skip
-        return Query(pending, _parse_ls_files, [])
+        self._dvc_files = Query(pending, _parse_ls_files, [])
+        return self._dvc_files
 
     def ignored_by_rules(self, paths: Iterable[str]) -> set[str]:
         """The paths git's ignore rules ignore, tracked or not (`check-ignore --no-index`)."""
