@@ -97,6 +97,7 @@ def judge_commits(
     walk = git.history(revs)
     reader = git.attribute_reader(("filter",), cached=True)
     git.dvc_files()
+    store = git.lfs_objects() if lfs_objects else None
     cut = revs.index("--not")
     wide = None
     if policy.limit("directory_entries") is not None:
@@ -146,12 +147,12 @@ def judge_commits(
             else v
             for v in report.violations
         ]
-    if lfs_objects:
-        store = git.lfs_store()
+    if store is not None:
+        where = store.get()
         missing = {
             oid
             for oid in {b.lfs_oid for b in blobs if b.lfs_oid}
-            if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
+            if not os.path.isfile(os.path.join(where, oid[0:2], oid[2:4], oid))
         }
         report.violations.extend(check_lfs_objects(ctx, blobs, missing))
     if policy.require or policy.frozen:

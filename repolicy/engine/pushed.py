@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from repolicy.advice import Advisor, Published
+    from repolicy.git import Query
     from repolicy.report import Report
 
 
@@ -109,12 +110,30 @@ class PushedScope(HistoryScope):
         super().__init__(git, preferred=preferred)
         self.tips = tuple(tips)
         self._alone: set[str] | None = None
+        self._asked: tuple[Query[list[str]], Query[list[str]], Query[str]] | None = None
+
+    def _questions(self) -> tuple[Query[list[str]], Query[list[str]], Query[str]]:
+        """What any advice asks first, asked side by side when it is first needed: the
+        commits of the push no remote has, the remote-tracking refs, HEAD's branch."""
+        if self._asked is None:
+            self._asked = (
+                self.git.commits([*self.tips, "--not", "--remotes"]),
+                self.git.tracking_refs(),
+                self.git.head_ref(),
+            )
+        return self._asked
 
     def unpublished(self, commit: str) -> bool:
         """Whether `commit` is one the push sends that no remote-tracking ref reaches."""
         if self._alone is None:
-            self._alone = set(self.git.commits([*self.tips, "--not", "--remotes"]).get())
+            self._alone = set(self._questions()[0].get())
         return commit in self._alone
+
+    def remote_refs(self) -> list[str]:
+        return self._questions()[1].get()
+
+    def checked_out(self) -> str | None:
+        return self._questions()[2].get() or None
 
     def where(self, commit: str, oid: str, path: str) -> Unpushed | Published | None:
         if self.branches is None or not self.unpublished(commit):

@@ -591,6 +591,21 @@ class Git:
         rows = [decode(r) for r in out.splitlines()]
         return [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
 
+    def tracking_refs(self) -> Query[list[str]]:
+        """`remote_tracking_refs`, asked now and read when needed."""
+        pending = self._start("for-each-ref", "--format=%(refname) %(symref)", "refs/remotes/")
+
+        def parse(out: bytes) -> list[str]:
+            rows = [decode(r) for r in out.splitlines()]
+            return [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
+
+        return Query(pending, parse, [])
+
+    def head_ref(self) -> Query[str]:
+        """`symbolic_head`, asked now and read when needed."""
+        pending = self._start("symbolic-ref", "-q", "HEAD")
+        return Query(pending, lambda out: decode(out.strip()), "", ok=(0, 1))
+
     def has_refs(self) -> bool:
         return bool(self._run("for-each-ref", "--count=1", "--format=x").strip())
 
@@ -685,12 +700,21 @@ class Git:
     def lfs_store(self) -> str:
         """Where git-lfs keeps objects: `lfs.storage` (relative to the git directory),
         else <common git dir>/lfs."""
-        common = decode(
-            self._run("rev-parse", "--path-format=absolute", "--git-common-dir").strip()
-        )
-        configured = self.config("--get", "lfs.storage")
-        base = os.path.join(common, configured) if configured else os.path.join(common, "lfs")
-        return os.path.join(base, "objects")
+        return self.lfs_objects().get()
+
+    def lfs_objects(self) -> Query[str]:
+        """`lfs_store`, asked now (both questions side by side) and read when needed."""
+        common = self._start("rev-parse", "--path-format=absolute", "--git-common-dir")
+        setting = self._start("config", "--get", "lfs.storage")
+
+        def parse(out: bytes) -> str:
+            found = setting.result(ok=(0, 1))
+            configured = decode(found).rstrip("\n") if found else None
+            top = decode(out.strip())
+            base = os.path.join(top, configured) if configured else os.path.join(top, "lfs")
+            return os.path.join(base, "objects")
+
+        return Query(common, parse, "")
 
     def tracked(self, paths: Sequence[str]) -> list[str]:
         """Those of `paths` (relative to this directory) that the index tracks."""
