@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from repolicy.advice import Advisor, Published
     from repolicy.git import Query
+
+    Questions = tuple[Query[tuple[list[str], list[str]]], Query[list[str]], Query[str]]
     from repolicy.report import Report
 
 
@@ -110,14 +112,15 @@ class PushedScope(HistoryScope):
         super().__init__(git, preferred=preferred)
         self.tips = tuple(tips)
         self._alone: set[str] | None = None
-        self._asked: tuple[Query[list[str]], Query[list[str]], Query[str]] | None = None
+        self._asked: Questions | None = None
 
-    def _questions(self) -> tuple[Query[list[str]], Query[list[str]], Query[str]]:
+    def _questions(self) -> Questions:
         """What any advice asks first, asked side by side when it is first needed: the
         commits of the push no remote has, the remote-tracking refs, HEAD's branch."""
         if self._asked is None:
             self._asked = (
-                self.git.commits([*self.tips, "--not", "--remotes"]),
+                # (On stdin: a push of 60,000 tags names more than a command line holds.)
+                self.git.commits_and_boundary([*self.tips, "--not", "--remotes"]),
                 self.git.tracking_refs(),
                 self.git.head_ref(),
             )
@@ -126,7 +129,7 @@ class PushedScope(HistoryScope):
     def unpublished(self, commit: str) -> bool:
         """Whether `commit` is one the push sends that no remote-tracking ref reaches."""
         if self._alone is None:
-            self._alone = set(self._questions()[0].get())
+            self._alone = set(self._questions()[0].get()[0])
         return commit in self._alone
 
     def remote_refs(self) -> list[str]:
