@@ -11,7 +11,7 @@ grow is `audit`'s business only, so it does not nag every commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from repolicy.checks import Context
@@ -221,17 +221,41 @@ def pushed(
     pushed commits wrote, over the limit and larger than in every tree the
     push builds on (`boundaries`: the commits the remote has that pushed
     commits descend from; none for a first push, where every directory is new)."""
+    return pushed_later(ctx, git, tips, boundaries, written)()
+
+
+def pushed_later(
+    ctx: Context,
+    git: Git,
+    tips: Sequence[str],
+    boundaries: Sequence[str],
+    written: Iterable[str],
+) -> Callable[[], list[Violation]]:
+    """`pushed`, its first question put to git now: the answer is read, and the
+    violations made, by the function returned."""
     limit = ctx.policy.limit("directory_entries")
     if limit is None or not tips:
-        return []
+        return list
     candidates = list(_new_entries(written))
     if not candidates:
-        return []
+        return list
     # A tree's size bounds its entries: only a directory whose tree in some tip
     # could hold more than the limit is read, in the tips and in the trees the
     # push builds on. A push of a few files into a repository of 100,000 then
     # reads no tree at all, where reading them took a fifth of a second.
-    bounds = git.tree_entry_bounds(_tree_name(t, d) for t in tips for d in candidates).get()
+    sizes = git.tree_entry_bounds(_tree_name(t, d) for t in tips for d in candidates)
+    return lambda: _pushed(ctx, git, limit, tips, boundaries, candidates, sizes.get())
+
+
+def _pushed(
+    ctx: Context,
+    git: Git,
+    limit: int,
+    tips: Sequence[str],
+    boundaries: Sequence[str],
+    candidates: Sequence[str],
+    bounds: Mapping[str, int],
+) -> list[Violation]:
     directories = [
         d for d in candidates if any(bounds.get(_tree_name(t, d), 0) > limit for t in tips)
     ]

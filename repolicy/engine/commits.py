@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from repolicy.advice import Advisor
     from repolicy.baseline import Baseline
     from repolicy.facts import Candidate
+    from repolicy.git import Query
     from repolicy.policy import Policy
     from repolicy.report import Report
 
@@ -99,6 +100,7 @@ def judge_commits(
     git.dvc_files()
     store = git.lfs_objects() if lfs_objects else None
     cut = revs.index("--not")
+    kinds = git.object_types([f"{t}^{{}}" for t in revs[:cut]])
     wide = None
     if policy.limit("directory_entries") is not None:
         wide = (
@@ -119,8 +121,24 @@ def judge_commits(
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
     entries = walk.get()
+    ctx = Context(policy)
+    wide_later = None
+    if wide is not None:
+        from repolicy.checks import directories
+
+        # The tips judged are the pushed commits the refs point at; the trees the
+        # push builds on are those of the commits it starts from. Asked now, the
+        # trees' sizes come while the blobs are judged.
+        pushed_commits, boundaries = wide[0].get()
+        fresh = set(pushed_commits)
+        peeled = wide[1].get()
+        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
+        written = (e.path for e in entries)
+        wide_later = directories.pushed_later(ctx, git, tips, boundaries, written)
     origin: dict[str, str] = {}
-    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
+    contents = content_candidates(
+        git, revs[:cut], revs[cut:], names or {}, report.notes, origin, kinds=kinds
+    )
     blobs = gather(
         git,
         [*history_candidates(entries), *contents],
@@ -130,7 +148,6 @@ def judge_commits(
         promised=promised.get() if promised is not None else (),
         binary=policy.binary_window(),
     )
-    ctx = Context(policy)
     if advisor is not None:
         ctx.advice = advisor
         if advisor.history is not None:
@@ -168,17 +185,8 @@ def judge_commits(
     from repolicy.checks import dvc
 
     report.violations.extend(dvc.for_push(ctx, git, blobs))
-    if wide is not None:
-        from repolicy.checks import directories
-
-        # The tips judged are the pushed commits the refs point at; the trees the
-        # push builds on are those of the commits it starts from.
-        pushed_commits, boundaries = wide[0].get()
-        fresh = set(pushed_commits)
-        peeled = wide[1].get()
-        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
-        written = (e.path for e in entries)
-        report.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
+    if wide_later is not None:
+        report.violations.extend(wide_later())
     report.violations = supersede(report.violations)
     if limit is not None and after is not None and after.get() > limit:
         report.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))
@@ -221,16 +229,24 @@ def content_candidates(
     notes: list[str],
     origin: dict[str, str] | None = None,
     objects: list[str] | None = None,
+    *,
+    kinds: Query[dict[str, str]] | None = None,
 ) -> list[Candidate]:
     """The blobs of tips that name a tree or a blob rather than a commit (a tag
     may point at either), which the history walk never meets: a tree's files
     at their paths in it, a bare blob under the name of its ref. `origin`
     receives, for each path, the ref that brings it; `objects`, every object
-    id the tips bring (tags and trees too)."""
+    id the tips bring (tags and trees too). `kinds`: the type of each `<tip>^{}`,
+    asked earlier (as `Git.content_tips` asks it)."""
     from repolicy.facts import Candidate
 
+    if kinds is None:
+        with_contents = git.content_tips(tips)
+    else:
+        kind = kinds.get().get
+        with_contents = [t for t in tips if kind(f"{t}^{{}}") in ("tree", "blob")]
     out = []
-    for tip in git.content_tips(tips):
+    for tip in with_contents:
         found, brought = git.tip_contents(tip, bounds)
         if objects is not None:
             objects.extend(brought)
