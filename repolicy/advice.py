@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from repolicy.git import Git, HistoryEntry
+    from repolicy.git import Git, HistoryEntry, Query
 
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
@@ -410,7 +410,20 @@ class Advisor:
         self.git = git
         self.history = history
         self.work_tree = work_tree
+        self._expected: tuple[set[str], Query[set[str]]] | None = None
+
+    def expect_ignored(self, paths: Iterable[str]) -> None:
+        """Ask git now about paths `ignored` will be asked about: the hook knows
+        which staged paths an exclude rule names before it judges them."""
+        if self.work_tree:
+            wanted = set(paths)
+            self._expected = (wanted, self.git.ignored_by_rules_later(wanted))
 
     def ignored(self, paths: Iterable[str]) -> set[str]:
         # A bare repository has no .gitignore to consult: ask for every line.
-        return self.git.ignored_by_rules(paths) if self.work_tree else set()
+        if not self.work_tree:
+            return set()
+        wanted = set(paths)
+        if self._expected is not None and wanted <= self._expected[0]:
+            return self._expected[1].get() & wanted
+        return self.git.ignored_by_rules(wanted)

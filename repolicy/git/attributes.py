@@ -40,7 +40,7 @@ class AttributeReader:
         wanted = list(dict.fromkeys(paths))
         data = b"\0".join(map(encode, wanted)) + b"\0" if wanted else b""
         # Written now (what the pipe takes): git answers while the caller goes on.
-        self._pending.input = self._pending.proc.give(data)
+        self._pending.input = self._pending.proc.feed(data) if data else data
         if self._then is not None:
             return _ThenQuery(self._pending, _parse_check_attr, {}, self._then)
         return Query(self._pending, _parse_check_attr, {})

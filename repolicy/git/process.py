@@ -138,26 +138,6 @@ class Process:
             self.wait()
             self.error = b"".join(errors)
 
-    def give(self, data: bytes) -> bytes:
-        """Write to stdin what the pipe takes without waiting, and close it once all
-        is written; the rest (for `communicate` or `stream`) is returned."""
-        assert self.stdin is not None
-        view = memoryview(data)
-        os.set_blocking(self.stdin, False)
-        try:
-            while view:
-                view = view[os.write(self.stdin, view[:_CHUNK]) :]
-        except BlockingIOError:
-            pass
-        except BrokenPipeError:  # it stopped reading: its output says why
-            view = view[:0]
-        if view:
-            os.set_blocking(self.stdin, True)
-            return bytes(view)
-        os.close(self.stdin)
-        self.stdin = None
-        return b""
-
     def send(self, data: bytes) -> None:
         """Write to stdin, waiting while the pipe is full (someone must be reading
         the output meanwhile: see `stream(None)`). A process that stopped
@@ -169,6 +149,23 @@ class Process:
                 view = view[os.write(self.stdin, view) :]
         except BrokenPipeError:
             pass
+
+    def feed(self, data: bytes) -> bytes:
+        """Write what of `data` the pipe takes without waiting, closing stdin once
+        all of it is written; the rest is returned, for `stream` to write. The
+        process then works on its input while this one does something else."""
+        assert self.stdin is not None
+        os.set_blocking(self.stdin, False)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.stdin, view[:_CHUNK]) :]
+        except BlockingIOError:
+            return bytes(view)
+        except BrokenPipeError:  # it stopped reading: its output says why
+            pass
+        self.close_stdin()
+        return b""
 
     def close_stdin(self) -> None:
         if self.stdin is not None:

@@ -26,10 +26,9 @@ class Pending:
     def __init__(self, argv: tuple[str, ...], proc: Process, input: bytes | None) -> None:
         self.argv = argv
         self.proc = proc
-        # What the pipe takes now is written now: git starts on it at once, not
-        # when the answer is first read (a question asked early is answered
-        # side by side with the rest only if it has its input).
-        self.input = proc.give(input) if input is not None else None
+        # Given at once, as far as the pipe holds it: git starts on a question
+        # the moment it is asked, not when its answer is read.
+        self.input = proc.feed(input) if input else input
 
     def result(self, ok: Sequence[int] = (0,)) -> bytes:
         out, err = self.proc.communicate(self.input or b"")

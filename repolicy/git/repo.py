@@ -393,13 +393,25 @@ class Git:
         that resolves to no tree (an unborn HEAD, a path that is not a
         directory) is left out."""
         wanted = list(dict.fromkeys(names))
-        pending = None
-        if wanted:
-            pending = self._start(
-                "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
-                input=b"\0".join(map(encode, wanted)) + b"\0",
-            )  # fmt: skip
-        return Query(pending, lambda out: _parse_tree_names(wanted, out), {})
+        return Query(
+            self._read_trees(wanted),
+            lambda out: {k: t.names() for k, t in _parse_trees(wanted, out).items()},
+            {},
+        )
+
+    def trees(self, names: Iterable[str]) -> Query[dict[str, RawTree]]:
+        """`tree_names`, with each tree's entries left unread until asked for:
+        a tree's size alone bounds how many it holds (`RawTree.most_entries`)."""
+        wanted = list(dict.fromkeys(names))
+        return Query(self._read_trees(wanted), lambda out: _parse_trees(wanted, out), {})
+
+    def _read_trees(self, wanted: list[str]) -> Pending | None:
+        if not wanted:
+            return None
+        return self._start(
+            "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
+            input=b"\0".join(map(encode, wanted)) + b"\0",
+        )  # fmt: skip
 
     def tree_entry_bounds(self, names: Iterable[str]) -> Query[dict[str, int]]:
         """For each name (as `tree_names` takes them) that resolves to a tree, an
@@ -847,14 +859,18 @@ class Git:
 
     def ignored_by_rules(self, paths: Iterable[str]) -> set[str]:
         """The paths git's ignore rules ignore, tracked or not (`check-ignore --no-index`)."""
+        return self.ignored_by_rules_later(paths).get()
+
+    def ignored_by_rules_later(self, paths: Iterable[str]) -> Query[set[str]]:
+        """`ignored_by_rules`, asked now and answered when read."""
         wanted = list(dict.fromkeys(paths))
-        if not wanted:
-            return set()
-        out = self._run(
-            "check-ignore", "-z", "--stdin", "--no-index",
-            input=b"\0".join(map(encode, wanted)) + b"\0", ok=(0, 1),
-        )  # fmt: skip
-        return set(_parse_paths(out))
+        pending = None
+        if wanted:
+            pending = self._start(
+                "check-ignore", "-z", "--stdin", "--no-index",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: set(_parse_paths(out)), set(), ok=(0, 1))
 
     # -- init --
 
@@ -1152,12 +1168,37 @@ def _parse_remote_urls(out: bytes) -> list[tuple[str, str]]:
     return list(pairs)
 
 
-def _parse_tree_names(names: list[str], out: bytes) -> dict[str, list[str]]:
+class RawTree:
+    """A tree object's bytes: entries of `<mode> <name>\\0<binary id>`."""
+
+    __slots__ = ("body", "width")
+
+    def __init__(self, body: bytes, width: int) -> None:
+        self.body = body
+        self.width = width  # of a binary object id: 20 (SHA-1) or 32 (SHA-256)
+
+    def most_entries(self) -> int:
+        """An upper bound on the entries, from the size alone: the shortest entry
+        is a five-digit mode, a space, a one-byte name, a NUL and the id."""
+        return len(self.body) // (8 + self.width)
+
+    def names(self) -> list[str]:
+        body, width = self.body, self.width
+        entries = []
+        at = 0
+        while at < len(body):
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            entries.append(decode(body[space + 1 : nul]))
+            at = nul + 1 + width
+        return entries
+
+
+def _parse_trees(names: list[str], out: bytes) -> dict[str, RawTree]:
     """`cat-file --batch="%(objecttype) %(objectsize) %(objectname)"` answers in
     order: that header, the raw object and a newline; or "<name> missing" (the
-    name as sent, newlines in it included). A raw tree is entries of
-    `<mode> <name>\\0<binary id>`, the id as long as the header's is in bytes."""
-    found: dict[str, list[str]] = {}
+    name as sent, newlines in it included)."""
+    found: dict[str, RawTree] = {}
     pos = 0
     for name in names:
         raw = encode(name)
@@ -1171,15 +1212,6 @@ def _parse_tree_names(names: list[str], out: bytes) -> dict[str, list[str]]:
         size = int(size_text)
         body = out[eol + 1 : eol + 1 + size]
         pos = eol + 1 + size + 1
-        if kind != b"tree":
-            continue
-        width = len(oid) // 2
-        entries = []
-        at = 0
-        while at < len(body):
-            space = body.index(b" ", at)
-            nul = body.index(b"\0", space)
-            entries.append(decode(body[space + 1 : nul]))
-            at = nul + 1 + width
-        found[name] = entries
+        if kind == b"tree":
+            found[name] = RawTree(body, len(oid) // 2)
     return found

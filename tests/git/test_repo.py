@@ -318,3 +318,26 @@ def test_attributes_asked_of_a_scratch_index_are_git_answers_on_the_whole_index(
     # The scratch index is gone once git has answered, and so when never asked.
     git.index_attribute_reader(ATTRIBUTE_NAMES, git_dir).discard()
     assert not list((repo.path / ".git" / "repolicy").glob("attributes-*"))
+
+
+def test_a_trees_size_never_undercounts_its_entries(repo: Repo) -> None:
+    # The hook skips reading a tree its size shows too small to be over a
+    # directory budget: the bound must hold for the shortest entries git
+    # writes (one-byte names; five-digit modes for subdirectories; links and
+    # submodules too), and the names read must be ls-tree's.
+    names = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    for name in names:
+        repo.write(f"d/{name}", name)
+        repo.write(f"d/{name.upper()}/x", name)
+    os.symlink("a", repo.path / "d" / "0")
+    repo.add("d")
+    commit = repo.git("commit-tree", repo.git("write-tree").strip(), "-m", "x").strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},d/1")
+    repo.commit("wide and short")
+    listed = repo.git("ls-tree", "-z", "--name-only", "HEAD:d").split("\0")[:-1]
+    tree = Git(str(repo.path)).trees(["HEAD:d", "HEAD:missing"]).get()
+    assert set(tree) == {"HEAD:d"}
+    assert tree["HEAD:d"].names() == listed
+    assert tree["HEAD:d"].most_entries() >= len(listed) == 2 * 26 + 2
+    # And the bound is close: a budget far above it is known safe from size alone.
+    assert tree["HEAD:d"].most_entries() < 2 * len(listed)
