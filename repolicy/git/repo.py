@@ -1179,8 +1179,9 @@ class RawTree:
 
     def most_entries(self) -> int:
         """An upper bound on the entries, from the size alone: the shortest entry
-        is a five-digit mode, a space, a one-byte name, a NUL and the id."""
-        return len(self.body) // (8 + self.width)
+        git reads is a one-digit mode, a space, a one-byte name, a NUL and the
+        id (git writes five or six digits; another tool may write fewer)."""
+        return len(self.body) // (4 + self.width)
 
     def names(self) -> list[str]:
         body, width = self.body, self.width

@@ -199,6 +199,28 @@ def test_a_sha256_repository_reads_its_trees(tmp_path: Path) -> None:
     assert "holds 4 entries once this commit is made (up from 3)" in violation["message"]
 
 
+def short_entries(repo: Repo, names: list[bytes]) -> str:
+    """A tree another tool wrote: one-digit modes (git reads them as submodules),
+    24 bytes an entry where git's own take 28 or more."""
+    commit = repo.git("rev-parse", "HEAD").strip()
+    raw = b"".join(b"1 " + n + b"\0" + bytes.fromhex(commit) for n in names)
+    return repo.git("hash-object", "-t", "tree", "-w", "--literally", "--stdin", input=raw).strip()
+
+
+def test_check_counts_a_head_tree_of_the_shortest_entries(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 7}\n")
+    tree = short_entries(repo, [bytes([c]) for c in b"abcdefg"])  # 7 entries in 168 bytes
+    root = repo.git("ls-tree", "HEAD") + f"040000 tree {tree}\tz\n"
+    top = repo.git("mktree", input=root.encode()).strip()
+    tip = repo.git("commit-tree", "-p", "HEAD", "-m", "seven short entries", top).strip()
+    repo.git("update-ref", "HEAD", tip)
+    repo.git("read-tree", "HEAD")
+    files(repo, "z/h")
+    (violation,) = wide(run_json(repo, "check"))
+    assert violation["path"] == "z/"
+    assert "holds 8 entries once this commit is made (up from 7)" in violation["message"]
+
+
 # -- pushes: the pre-push hook and the server's pre-receive hook -------------------------------
 
 
