@@ -102,16 +102,17 @@ class PushedScope(HistoryScope):
     The commits the push sends that no remote-tracking ref reaches (of `tips`)
     are listed by one `rev-list`, the first time advice needs it: no remote
     has them, and the branches a rewrite of them names are the pushed ones
-    (`branches`), whatever else holds them. Asking `for-each-ref --contains`
-    of each, then `name-rev` over the whole history, cost a push with a few
-    offending commits a third of its time. Any other commit is asked about as
-    `HistoryScope` does.
+    (`branches`), whatever else holds them. Asking which refs contain each
+    (`for-each-ref --contains` per commit, then a walk of every ref) cost a
+    push with a few offending commits a third of its time. Any other commit
+    is asked about as `HistoryScope` does.
     """
 
     def __init__(self, git: Git, tips: Sequence[str], *, preferred: Sequence[str]) -> None:
         super().__init__(git, preferred=preferred)
         self.tips = tuple(tips)
         self._alone: set[str] | None = None
+        self._writers: dict[tuple[str, str], set[str]] | None = None
         self._asked: Questions | None = None
 
     def _questions(self) -> Questions:
@@ -153,11 +154,15 @@ class PushedScope(HistoryScope):
         return Unpushed(branches, tuple(excludes))
 
     def also_published(self, oid: str, path: str, commit: str) -> bool:
-        others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
-        others.discard(commit)
-        if all(self.unpublished(c) for c in others):
-            return False
-        return super().also_published(oid, path, commit)
+        if self._writers is None:
+            # Each (blob, path) to the commits that wrote it, read once: a push
+            # with many offending blobs would otherwise scan its history for each.
+            self._writers = {}
+            for e in self.entries:
+                self._writers.setdefault((e.oid, e.path), set()).add(e.commit)
+        others = self._writers.get((oid, path), set()) - {commit}
+        # As HistoryScope has it; what no remote-tracking ref reaches is known already.
+        return any(self.containing(c)[0] for c in others if not self.unpublished(c))
 
     def excludes(self, branch: str) -> tuple[str, ...]:
         # The preferred refs exclude as much as every remote does when they are
