@@ -233,20 +233,6 @@ def staged(
     ]
 
 
-def pushed(
-    ctx: Context,
-    git: Git,
-    tips: Sequence[str],
-    boundaries: Sequence[str],
-    written: Iterable[str],
-) -> list[Violation]:
-    """A push: in each pushed tip's tree, the directories holding a path the
-    pushed commits wrote, over the limit and larger than in every tree the
-    push builds on (`boundaries`: the commits the remote has that pushed
-    commits descend from; none for a first push, where every directory is new)."""
-    return pushed_later(ctx, git, tips, boundaries, written)()
-
-
 def pushed_later(
     ctx: Context,
     git: Git,
@@ -254,8 +240,12 @@ def pushed_later(
     boundaries: Sequence[str],
     written: Iterable[str],
 ) -> Callable[[], list[Violation]]:
-    """`pushed`, its first question put to git now: the answer is read, and the
-    violations made, by the function returned."""
+    """A push: in each pushed tip's tree, the directories holding a path the
+    pushed commits wrote, over the limit and larger than in every tree the
+    push builds on (`boundaries`: the commits the remote has that pushed
+    commits descend from; none for a first push, where every directory is new).
+    The first question goes to git now; the function returned reads the
+    answer and makes the violations, so git answers while the caller works."""
     limit = ctx.policy.limit("directory_entries")
     if limit is None or not tips:
         return list
