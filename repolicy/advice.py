@@ -21,7 +21,6 @@ a run without history violations starts no process here.
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -227,7 +226,9 @@ class HistoryScope:
 
 
 def q(text: str) -> str:
-    return shlex.quote(text)
+    from repolicy.report.names import shell_quote
+
+    return shell_quote(text)
 
 
 def _short(ref: str) -> str:

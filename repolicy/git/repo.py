@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from repolicy.errors import GitError, RepolicyError
@@ -108,7 +109,11 @@ class Git:
         for this index file and HEAD's tree: see `indexcache`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
             return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
-        key = self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+        # HEAD's commit read from its file saves a process before the diff can
+        # start; anything unusual about the refs, and git is asked for its tree.
+        key = _head_on_disk(git_dir) or (
+            self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+        )
         if not key:  # an unborn branch
             return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
         from repolicy.git import indexcache
@@ -942,6 +947,62 @@ def _plain_repository(cwd: str) -> RepoInfo | None:
         if parent == top:
             return None
         top = parent
+
+
+_HEX = frozenset(b"0123456789abcdef")
+_BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
+
+
+def _read_small(path: str) -> bytes | None:
+    """A regular file's first bytes, never through a link, never blocking."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, 512)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _object_id(raw: bytes | None) -> bytes | None:
+    if raw is None or not raw.endswith(b"\n"):
+        return None
+    oid = raw[:-1]
+    return oid if len(oid) in (40, 64) and _HEX.issuperset(oid) else None
+
+
+def _head_on_disk(git_dir: str) -> bytes | None:
+    """HEAD's commit id as the files backend stores it: `HEAD` holding an id, or
+    `ref: refs/heads/<name>` with that branch's own file. Anything else (a
+    linked worktree's git directory, a packed or unborn branch, a symbolic
+    link, another ref store, an environment that steers git) is None: git
+    is asked instead."""
+    if any(name in os.environ for name in _DISCOVERY_ENV) or os.path.lexists(
+        os.path.join(git_dir, "commondir")
+    ):
+        return None
+    head = _read_small(os.path.join(git_dir, "HEAD"))
+    if head is None:
+        return None
+    if not head.startswith(b"ref: "):
+        return _object_id(head)
+    name = head[5:].rstrip(b"\n")
+    if (
+        head.count(b"\n") != 1
+        or not name.startswith(b"refs/heads/")
+        or not _BRANCH_NAME.issuperset(name)
+        or b".." in name
+        or b"/." in name
+        or name.endswith((b"/", b".", b".lock"))
+    ):
+        return None
+    return _object_id(_read_small(os.path.join(git_dir, os.fsdecode(name))))
 
 
 def _parse_paths(out: bytes) -> list[str]:
