@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from repolicy.advice import Advisor
     from repolicy.baseline import Baseline
     from repolicy.facts import Candidate
-    from repolicy.git import HistoryEntry
+    from repolicy.git import HistoryEntry, Query
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
 
@@ -103,6 +103,21 @@ def judge_commits(
     # What one push sends: the objects `revs` reach that the remote lacks, as
     # stored here. The same figure is the push's share of the repo budget.
     added = git.disk_usage(revs)
+    # Asked now, answered while the history is read: what every push needs
+    # whatever it finds (the history, the attributes of its paths, the DVC
+    # files of the index, the tips and boundaries of the wide-directory check).
+    walk = git.history(revs)
+    reader = git.attribute_reader(("filter",), cached=True)
+    git.dvc_files()
+    store = git.lfs_objects() if lfs_objects else None
+    cut = revs.index("--not")
+    kinds = git.object_types([f"{t}^{{}}" for t in revs[:cut]])
+    wide = None
+    if policy.limit("directory_entries") is not None:
+        wide = (
+            git.commits_and_boundary(revs),
+            git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]),
+        )
     limit = policy.limit("repo")
     after = None
     if limit is not None:
@@ -112,24 +127,38 @@ def judge_commits(
         if bound is None:
             bound = git.stored_bound()
         if bound is None or bound > limit:
-            cut = revs.index("--not")
             after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     from repolicy.git import is_partial_clone
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
-    entries = found.entries = git.history(revs).get()
-    cut = revs.index("--not")
+    entries = found.entries = walk.get()
+    ctx = Context(policy)
+    wide_later = None
+    if wide is not None:
+        from repolicy.engine import tree_facts
+
+        # The tips judged are the pushed commits the refs point at; the trees the
+        # push builds on are those of the commits it starts from. Asked now, the
+        # trees' sizes come while the blobs are judged.
+        pushed_commits, boundaries = wide[0].get()
+        fresh = set(pushed_commits)
+        peeled = wide[1].get()
+        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
+        written = (e.path for e in entries)
+        wide_later = tree_facts.directories_pushed_later(ctx, git, tips, boundaries, written)
     origin: dict[str, str] = {}
-    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, found.notes, origin)
+    contents = content_candidates(
+        git, revs[:cut], revs[cut:], names or {}, found.notes, origin, kinds=kinds
+    )
     blobs = gather(
         git,
         [*history_candidates(entries), *contents],
         cached_attributes=True,
+        reader=reader,
         objects=objects,
         promised=promised.get() if promised is not None else (),
         binary=policy.binary_window(),
     )
-    ctx = Context(policy)
     if advisor is not None:
         ctx.advice = advisor
         if advisor.history is not None:
@@ -146,12 +175,12 @@ def judge_commits(
             else v
             for v in found.violations
         ]
-    if lfs_objects:
-        store = git.lfs_store()
+    if store is not None:
+        where = store.get()
         missing = {
             oid
             for oid in {b.lfs_oid for b in blobs if b.lfs_oid}
-            if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
+            if not os.path.isfile(os.path.join(where, oid[0:2], oid[2:4], oid))
         }
         found.violations.extend(check_lfs_objects(ctx, blobs, missing))
     if policy.require or policy.frozen:
@@ -168,17 +197,8 @@ def judge_commits(
     from repolicy.engine import dvc_facts as dvc
 
     found.violations.extend(dvc.for_push(ctx, git, blobs))
-    if policy.limit("directory_entries") is not None:
-        from repolicy.engine import tree_facts
-
-        # The tips judged are the pushed commits the refs point at; the trees the
-        # push builds on are those of the commits it starts from.
-        pushed_commits, boundaries = git.commits_and_boundary(revs).get()
-        fresh = set(pushed_commits)
-        peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
-        tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
-        written = (e.path for e in entries)
-        found.violations.extend(tree_facts.directories_pushed(ctx, git, tips, boundaries, written))
+    if wide_later is not None:
+        found.violations.extend(wide_later())
     found.violations = supersede(found.violations)
     if limit is not None and after is not None and after.get() > limit:
         found.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))
@@ -191,7 +211,6 @@ def judge_commits(
     if after is None and bound is None:
         bound = git.stored_bound()
     if after is None and bound is None:
-        cut = revs.index("--not")
         after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
     repo: dict[str, int | None] = {"used": None, "added": added.get(), "limit": limit}
     if after is not None:
@@ -232,16 +251,24 @@ def content_candidates(
     notes: list[str],
     origin: dict[str, str] | None = None,
     objects: list[str] | None = None,
+    *,
+    kinds: Query[dict[str, str]] | None = None,
 ) -> list[Candidate]:
     """The blobs of tips that name a tree or a blob rather than a commit (a tag
     may point at either), which the history walk never meets: a tree's files
     at their paths in it, a bare blob under the name of its ref. `origin`
     receives, for each path, the ref that brings it; `objects`, every object
-    id the tips bring (tags and trees too)."""
+    id the tips bring (tags and trees too). `kinds`: the type of each `<tip>^{}`,
+    asked earlier (as `Git.content_tips` asks it)."""
     from repolicy.facts import Candidate
 
+    if kinds is None:
+        with_contents = git.content_tips(tips)
+    else:
+        kind = kinds.get().get
+        with_contents = [t for t in tips if kind(f"{t}^{{}}") in ("tree", "blob")]
     out = []
-    for tip in git.content_tips(tips):
+    for tip in with_contents:
         found, brought = git.tip_contents(tip, bounds)
         if objects is not None:
             objects.extend(brought)

@@ -13,7 +13,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from repolicy.checks import Context
     from repolicy.checks.frozen import ParentDiffs
@@ -203,21 +203,34 @@ def directories_staged(
     return directories.staged(ctx, suspects, listing)
 
 
-def directories_pushed(
+def directories_pushed_later(
     ctx: Context,
     git: Git,
     tips: Sequence[str],
     boundaries: Sequence[str],
     written: Iterable[str],
-) -> list[Violation]:
+) -> Callable[[], list[Violation]]:
     """A push: in each pushed tip's tree, the directories holding a path the
-    pushed commits wrote, against the trees the push builds on."""
-    if ctx.policy.limit("directory_entries") is None or not tips:
-        return []
+    pushed commits wrote, against the trees the push builds on. The sizes of
+    the tips' trees are asked now; the function returned reads them, reads
+    only the trees that could be over the limit, and judges them, so git
+    answers while the caller judges the blobs."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None or not tips:
+        return list
     from repolicy.checks import directories
 
     wanted = directories.pushed_directories(written)
     if not wanted:
-        return []
-    found = git.tree_names(directories.pushed_trees(tips, boundaries, wanted)).get()
-    return directories.pushed(ctx, tips, boundaries, wanted, found)
+        return list
+    sizes = git.tree_entry_bounds(directories.tip_trees(tips, wanted))
+
+    def judge() -> list[Violation]:
+        assert limit is not None
+        over = directories.could_be_over(tips, wanted, sizes.get(), limit)
+        if not over:
+            return []
+        found = git.tree_names(directories.pushed_trees(tips, boundaries, over)).get()
+        return directories.pushed(ctx, tips, boundaries, over, found)
+
+    return judge

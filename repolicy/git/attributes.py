@@ -38,7 +38,9 @@ class AttributeReader:
     def ask(self, paths: Iterable[str]) -> Query[dict[str, dict[str, str]]]:
         """{path: {attr: value}} for `paths`, unspecified attributes left out."""
         wanted = list(dict.fromkeys(paths))
-        self._pending.input = b"\0".join(map(encode, wanted)) + b"\0" if wanted else b""
+        data = b"\0".join(map(encode, wanted)) + b"\0" if wanted else b""
+        # Written now (what the pipe takes): git answers while the caller goes on.
+        self._pending.input = self._pending.proc.feed(data) if data else data
         if self._then is not None:
             return _ThenQuery(self._pending, _parse_check_attr, {}, self._then)
         return Query(self._pending, _parse_check_attr, {})

@@ -60,6 +60,7 @@ class Git:
         self._listings: dict[str, Query[bytes]] = {}
         self._listing_stamps: dict[str, tuple[int, int, int, int, int, bytes] | None] = {}
         self._summaries: dict[str, IndexSummary] = {}
+        self._dvc_files: Query[list[IndexEntry]] | None = None
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
         """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
@@ -417,6 +418,31 @@ class Git:
             input=b"\0".join(map(encode, wanted)) + b"\0",
         )  # fmt: skip
 
+    def tree_entry_bounds(self, names: Iterable[str]) -> Query[dict[str, int]]:
+        """For each name (as `tree_names` takes them) that resolves to a tree, an
+        upper bound of the entries it holds, read from its size alone (one
+        `cat-file --batch-check`, no tree read): an entry takes at least a
+        one-digit mode, a space, a one-byte name, a NUL and a binary object id,
+        whatever wrote the tree (git reads no shorter one)."""
+        wanted = list(dict.fromkeys(names))
+        pending = None
+        if wanted:
+            pending = self._start(
+                "cat-file", "--batch-check=%(objecttype) %(objectsize) %(objectname)", "-z",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+
+        def parse(out: bytes) -> dict[str, int]:
+            answers = _parse_batch_answers(wanted, out, _is_size_answer)
+            bounds: dict[str, int] = {}
+            for name, answer in answers.items():
+                kind, size, oid = answer.split(" ")
+                if kind == "tree":
+                    bounds[name] = int(size) // (4 + len(oid) // 2)
+            return bounds
+
+        return Query(pending, parse, {})
+
     def parent_diffs(
         self, pairs: Sequence[tuple[str, str]]
     ) -> Query[list[tuple[str, str, tuple[TreeChange, ...]]]]:
@@ -582,6 +608,21 @@ class Git:
         rows = [decode(r) for r in out.splitlines()]
         return [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
 
+    def tracking_refs(self) -> Query[list[str]]:
+        """`remote_tracking_refs`, asked now and read when needed."""
+        pending = self._start("for-each-ref", "--format=%(refname) %(symref)", "refs/remotes/")
+
+        def parse(out: bytes) -> list[str]:
+            rows = [decode(r) for r in out.splitlines()]
+            return [r.split(" ", 1)[0] for r in rows if r.endswith(" ")]
+
+        return Query(pending, parse, [])
+
+    def head_ref(self) -> Query[str]:
+        """`symbolic_head`, asked now and read when needed."""
+        pending = self._start("symbolic-ref", "-q", "HEAD")
+        return Query(pending, lambda out: decode(out.strip()), "", ok=(0, 1))
+
     def has_refs(self) -> bool:
         return bool(self._run("for-each-ref", "--count=1", "--format=x").strip())
 
@@ -676,12 +717,21 @@ class Git:
     def lfs_store(self) -> str:
         """Where git-lfs keeps objects: `lfs.storage` (relative to the git directory),
         else <common git dir>/lfs."""
-        common = decode(
-            self._run("rev-parse", "--path-format=absolute", "--git-common-dir").strip()
-        )
-        configured = self.config("--get", "lfs.storage")
-        base = os.path.join(common, configured) if configured else os.path.join(common, "lfs")
-        return os.path.join(base, "objects")
+        return self.lfs_objects().get()
+
+    def lfs_objects(self) -> Query[str]:
+        """`lfs_store`, asked now (both questions side by side) and read when needed."""
+        common = self._start("rev-parse", "--path-format=absolute", "--git-common-dir")
+        setting = self._start("config", "--get", "lfs.storage")
+
+        def parse(out: bytes) -> str:
+            found = setting.result(ok=(0, 1))
+            configured = decode(found).rstrip("\n") if found else None
+            top = decode(out.strip())
+            base = os.path.join(top, configured) if configured else os.path.join(top, "lfs")
+            return os.path.join(base, "objects")
+
+        return Query(common, parse, "")
 
     def tracked(self, paths: Sequence[str]) -> list[str]:
         """Those of `paths` (relative to this directory) that the index tracks."""
@@ -800,13 +850,17 @@ class Git:
 
     def dvc_files(self) -> Query[list[IndexEntry]]:
         """Index entries of DVC's files at any depth (`*.dvc`, `dvc.lock`, `dvc.yaml`),
-        repository-relative from wherever git runs."""
+        repository-relative from wherever git runs; asked once per `Git`, so a
+        command may ask early and read the answer where it needs it."""
+        if self._dvc_files is not None:
+            return self._dvc_files
         pending = self._start(
             "ls-files", "--stage", "-z", "--full-name", "--",
             ":(top)*.dvc", ":(top)dvc.lock", ":(top)*/dvc.lock",
             ":(top)dvc.yaml", ":(top)*/dvc.yaml",
         )  # fmt: skip
-        return Query(pending, _parse_ls_files, [])
+        self._dvc_files = Query(pending, _parse_ls_files, [])
+        return self._dvc_files
 
     def ignored_by_rules(self, paths: Iterable[str]) -> set[str]:
         """The paths git's ignore rules ignore, tracked or not (`check-ignore --no-index`)."""
@@ -1105,6 +1159,17 @@ def _is_object_type(line: bytes) -> bool:
     return line in _OBJECT_TYPES
 
 
+def _is_size_answer(line: bytes) -> bool:
+    """`%(objecttype) %(objectsize) %(objectname)`, as git answers a name it resolves."""
+    fields = line.split(b" ")
+    return (
+        len(fields) == 3
+        and _is_object_type(fields[0])
+        and fields[1].isdigit()
+        and _is_object_id(fields[2])
+    )
+
+
 def _parse_batch_answers(
     names: list[str], out: bytes, answered: Callable[[bytes], bool]
 ) -> dict[str, str]:
@@ -1175,8 +1240,9 @@ class RawTree:
 
     def most_entries(self) -> int:
         """An upper bound on the entries, from the size alone: the shortest entry
-        is a five-digit mode, a space, a one-byte name, a NUL and the id."""
-        return len(self.body) // (8 + self.width)
+        git reads is a one-digit mode, a space, a one-byte name, a NUL and the
+        id (git writes five or six digits; another tool may write fewer)."""
+        return len(self.body) // (4 + self.width)
 
     def names(self) -> list[str]:
         body, width = self.body, self.width

@@ -199,6 +199,28 @@ def test_a_sha256_repository_reads_its_trees(tmp_path: Path) -> None:
     assert "holds 4 entries once this commit is made (up from 3)" in violation["message"]
 
 
+def short_entries(repo: Repo, names: list[bytes]) -> str:
+    """A tree another tool wrote: one-digit modes (git reads them as submodules),
+    24 bytes an entry where git's own take 28 or more."""
+    commit = repo.git("rev-parse", "HEAD").strip()
+    raw = b"".join(b"1 " + n + b"\0" + bytes.fromhex(commit) for n in names)
+    return repo.git("hash-object", "-t", "tree", "-w", "--literally", "--stdin", input=raw).strip()
+
+
+def test_check_counts_a_head_tree_of_the_shortest_entries(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 7}\n")
+    tree = short_entries(repo, [bytes([c]) for c in b"abcdefg"])  # 7 entries in 168 bytes
+    root = repo.git("ls-tree", "HEAD") + f"040000 tree {tree}\tz\n"
+    top = repo.git("mktree", input=root.encode()).strip()
+    tip = repo.git("commit-tree", "-p", "HEAD", "-m", "seven short entries", top).strip()
+    repo.git("update-ref", "HEAD", tip)
+    repo.git("read-tree", "HEAD")
+    files(repo, "z/h")
+    (violation,) = wide(run_json(repo, "check"))
+    assert violation["path"] == "z/"
+    assert "holds 8 entries once this commit is made (up from 7)" in violation["message"]
+
+
 # -- pushes: the pre-push hook and the server's pre-receive hook -------------------------------
 
 
@@ -260,6 +282,41 @@ def test_entries_added_then_removed_before_the_push_grow_nothing(pushing: Repo) 
     pushing.git("rm", "-q", "d/e")
     pushing.commit("and gone again")
     assert wide(git_push(pushing, "main")) == []
+
+
+def test_a_directory_at_the_limit_whose_tree_could_hold_more_is_counted(pushing: Repo) -> None:
+    # Long names make a tree of three entries big enough to hold more: it is
+    # read, counted, and not reported; one more entry is.
+    long = ["x" * 200 + n for n in "abc"]
+    files(pushing, *(f"w/{n}" for n in long))
+    pushing.commit("three long names")
+    assert wide(git_push(pushing, "main")) == []
+    files(pushing, "w/" + "x" * 200 + "d")
+    tip = pushing.commit("a fourth long name")
+    (violation,) = wide(git_push(pushing, "main"))
+    assert (violation["path"], violation["commit"]) == ("w/", tip)
+    assert "holds 4 entries" in violation["message"] and "(up from 3)" in violation["message"]
+
+
+def test_a_tree_written_with_the_shortest_entries_is_still_counted(pushing: Repo) -> None:
+    # Git writes modes of five or six digits; a tree another tool wrote may hold
+    # one-digit modes (git reads them as submodules). Four entries in 101 bytes:
+    # a bound that assumed git's own modes would take it for at most three.
+    blob = pushing.git("hash-object", "-w", "--stdin", input=b"file\n").strip()
+    commit = pushing.git("rev-parse", "HEAD").strip()
+    raw = b"".join(b"1 " + n + b"\0" + bytes.fromhex(commit) for n in (b"p", b"q", b"r"))
+    raw += b"100644 s\0" + bytes.fromhex(blob)
+    assert len(raw) == 101
+    tree = pushing.git(
+        "hash-object", "-t", "tree", "-w", "--literally", "--stdin", input=raw
+    ).strip()
+    root = pushing.git("ls-tree", "HEAD") + f"040000 tree {tree}\tz\n"
+    top = pushing.git("mktree", input=root.encode()).strip()
+    tip = pushing.git("commit-tree", "-p", "HEAD", "-m", "a tree of short entries", top).strip()
+    pushing.git("update-ref", "refs/heads/main", tip)
+    (violation,) = wide(git_push(pushing, "main"))
+    assert (violation["path"], violation["commit"]) == ("z/", tip)
+    assert "holds 4 entries" in violation["message"]
 
 
 def test_the_server_warns_and_accepts_a_push_that_grows_a_directory(
