@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
-_ONE_BY_ONE = 8  # commits asked about one at a time before naming them all at once
+_ONE_BY_ONE = 8  # commits asked about one at a time before every commit is placed at once
 
 
 class Unpushed(NamedTuple):
@@ -74,8 +74,11 @@ class HistoryScope:
         self.preferred = tuple(preferred)
         self.entries = entries
         self._also: dict[tuple[str, str], bool] = {}
+        self._writers: dict[tuple[str, str], list[str]] | None = None
         self._remote_refs: list[str] | None = None
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._reach: dict[str, int] | None = None  # commit -> one bit per ref that has it
+        self._reach_refs: list[str] = []
         self._excludes: dict[str, tuple[str, ...]] = {}
         self._upstream: dict[str, list[str]] = {}
         self._ranges: dict[
@@ -99,7 +102,13 @@ class HistoryScope:
         if not self.remote_refs():
             return False  # nothing is published: no need to read the history
         if key not in self._also:
-            others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
+            if self._writers is None:
+                # Each (blob, path) to the commits that wrote it, read once: a
+                # scan of the whole history per question would cost more.
+                self._writers = {}
+                for e in self.entries:
+                    self._writers.setdefault((e.oid, e.path), []).append(e.commit)
+            others = set(self._writers.get(key, ()))
             others.discard(commit)
             self._also[key] = any(self.containing(c)[0] for c in others)
         return self._also[key]
@@ -117,38 +126,53 @@ class HistoryScope:
         return self._head if isinstance(self._head, str) else None
 
     def containing(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The remote-tracking refs and the local branches that contain `commit`
-        (one `for-each-ref` per commit, asked once). Past a few commits, one
-        `name-rev` names a ref of each kind for every commit the run walked:
-        an audit of a history with hundreds of offending commits would
-        otherwise start hundreds of processes."""
-        if commit not in self._containing and len(self._containing) >= _ONE_BY_ONE:
-            self._name_all()
-        if commit not in self._containing:
+        """The remote-tracking refs (without the symbolic `<remote>/HEAD`) and the
+        local branches that contain `commit`. A few commits are asked one at a
+        time (one `for-each-ref` each); past them, one `rev-list` of every
+        branch answers for every commit: an audit of a history with hundreds of
+        offending commits would otherwise start hundreds of processes."""
+        known = self._containing.get(commit)
+        if known is not None:
+            return known
+        # A run that walked the whole history (`entries`) pays little more for
+        # one `rev-list` of it; each `for-each-ref --contains` may walk it all.
+        if self._reach is None and not self.entries and len(self._containing) < _ONE_BY_ONE:
             refs = self.git.ref_names(REMOTES, HEADS, contains=commit)
-            self._containing[commit] = (
-                tuple(r for r in refs if r.startswith(REMOTES)),
+            remote = set(self.remote_refs())
+            known = (
+                tuple(r for r in refs if r in remote),
                 tuple(r for r in refs if r.startswith(HEADS)),
             )
-        return self._containing[commit]
+        else:
+            known = self._reached(commit)
+        self._containing[commit] = known
+        return known
 
-    def _name_all(self) -> None:
-        commits = [c for c in dict.fromkeys(e.commit for e in self.entries)]
-        commits = [c for c in commits if c not in self._containing]
-        if not commits:
-            return
-        names: dict[str, list[str]] = {c: [] for c in commits}
-        for pattern, prefix in (("refs/remotes/*", "refs/"), ("refs/heads/*", HEADS)):
-            for sha, found in self.git.name_commits(commits, pattern).items():
-                name = found.split("~", 1)[0].split("^", 1)[0]
-                if prefix == HEADS and name.startswith("heads/"):
-                    name = name[len("heads/") :]
-                names.setdefault(sha, []).append(prefix + name)
-        for sha, refs in names.items():
-            self._containing[sha] = (
-                tuple(r for r in refs if r.startswith(REMOTES)),
-                tuple(r for r in refs if r.startswith(HEADS)),
-            )
+    def _reached(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`containing`, from which branches reach each commit: every branch tip
+        marks its commit, and each commit hands its marks on to its parents
+        (children come first in the walk)."""
+        if self._reach is None:
+            remote = self.remote_refs()
+            tips = self.git.ref_commits(HEADS)
+            tips.update((r, c) for r, c in self.git.ref_commits(REMOTES).items() if r in remote)
+            # One bit per ref, in ref-name order (for-each-ref's): a set of
+            # bits then reads back as the refs sorted.
+            self._reach_refs = sorted(tips)
+            marks: dict[str, int] = {}
+            for bit, ref in enumerate(self._reach_refs):
+                marks[tips[ref]] = marks.get(tips[ref], 0) | 1 << bit
+            for commit_and_parents in self.git.ancestry(dict.fromkeys(tips.values())):
+                mark = marks.get(commit_and_parents[0], 0)
+                for parent in commit_and_parents[1:]:
+                    marks[parent] = marks.get(parent, 0) | mark
+            self._reach = marks
+        mark = self._reach.get(commit, 0)
+        refs = [r for bit, r in enumerate(self._reach_refs) if mark >> bit & 1]
+        return (
+            tuple(r for r in refs if r.startswith(REMOTES)),
+            tuple(r for r in refs if r.startswith(HEADS)),
+        )
 
     def upstream(self, branch: str) -> list[str]:
         if branch not in self._upstream:

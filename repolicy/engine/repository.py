@@ -9,6 +9,7 @@ policy's paths. Repository-wide facts (budgets, unpushed commits) come last.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 from typing import NamedTuple
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
     from repolicy.scope import Repository
+
+_OID = operator.attrgetter("oid")
+_PATH = operator.attrgetter("path")
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -119,7 +123,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     history = history_candidates(walk.entries)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
-    seen = {(c.oid, c.path) for c in history}
+    seen = set(zip(map(_OID, history), map(_PATH, history)))
     index_entries = index_candidates(index.get())
     staged = [c for c in index_entries if (c.oid, c.path) not in seen]
     del seen
