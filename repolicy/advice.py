@@ -21,6 +21,7 @@ a run without history violations starts no process here.
 
 from __future__ import annotations
 
+import operator
 import shlex
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from repolicy.git import Git, HistoryEntry
+
+_OID = operator.attrgetter("oid")
+_PATH = operator.attrgetter("path")
+_COMMIT = operator.attrgetter("commit")
 
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
@@ -74,7 +79,7 @@ class HistoryScope:
         self.preferred = tuple(preferred)
         self.entries = entries
         self._also: dict[tuple[str, str], bool] = {}
-        self._writers: dict[tuple[str, str], list[str]] | None = None
+        self._writers: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] | None = None
         self._remote_refs: list[str] | None = None
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._reach: dict[str, int] | None = None  # commit -> one bit per ref that has it
@@ -86,6 +91,7 @@ class HistoryScope:
         ] = {}
         self._tracked: dict[tuple[str, str], bool] = {}
         self._head: str | bool | None = False
+        self.texts: dict[tuple[str, Unpushed | Published], str] = {}  # see lfs_history_fix
 
     sees_work_tree = True  # the work tree the advice is followed in is this one
 
@@ -103,12 +109,21 @@ class HistoryScope:
             return False  # nothing is published: no need to read the history
         if key not in self._also:
             if self._writers is None:
-                # Each (blob, path) to the commits that wrote it, read once: a
-                # scan of the whole history per question would cost more.
-                self._writers = {}
-                for e in self.entries:
-                    self._writers.setdefault((e.oid, e.path), []).append(e.commit)
-            others = set(self._writers.get(key, ()))
+                # The first and the last commit that wrote each (blob, path),
+                # read once, by C loops: a scan of the whole history per
+                # question would cost more. Where they differ, more than one
+                # commit wrote it (rare), and the history is read for it.
+                keys = list(zip(map(_OID, self.entries), map(_PATH, self.entries), strict=True))
+                commits = list(map(_COMMIT, self.entries))
+                self._writers = (
+                    dict(zip(reversed(keys), reversed(commits), strict=True)),
+                    dict(zip(keys, commits, strict=True)),
+                )
+            first, last = self._writers
+            if first.get(key) == last.get(key):
+                others = {first[key]} if key in first else set()
+            else:
+                others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
             others.discard(commit)
             self._also[key] = any(self.containing(c)[0] for c in others)
         return self._also[key]
@@ -306,8 +321,21 @@ def lfs_history_fix(
     scope: HistoryScope | None, pattern: str, oid: str, path: str, commit: str
 ) -> str:
     """Commands that move a committed blob into LFS, rewriting no more than needed."""
-    include = f"--include={q(pattern.lstrip('/'))}"
     place = scope.where(commit, oid, path) if scope is not None else None
+    if scope is None or place is None:
+        return _lfs_history_fix(scope, pattern, place)
+    # Thousands of blobs of one commit share their place: the text is written once.
+    key = (pattern, place)
+    text = scope.texts.get(key)
+    if text is None:
+        text = scope.texts[key] = _lfs_history_fix(scope, pattern, place)
+    return text
+
+
+def _lfs_history_fix(
+    scope: HistoryScope | None, pattern: str, place: Unpushed | Published | None
+) -> str:
+    include = f"--include={q(pattern.lstrip('/'))}"
     if isinstance(place, Unpushed):
         return (
             f"rewrite {_range_words(place)}, storing {q(pattern)} in LFS:\n"

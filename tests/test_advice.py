@@ -299,6 +299,32 @@ def test_every_published_commit_is_named_by_every_branch_that_has_it(
         assert "--include-ref=refs/heads/main" in fix, fix
 
 
+def test_a_blob_a_pushed_commit_wrote_too_is_published_advice(
+    pushed: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A branch no remote has wrote the very blob that a pushed commit wrote at the
+    same path: rewriting the branch alone would leave it in published history."""
+    repo = pushed
+    data = os.urandom(2000)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:10Z")
+    repo.write("model.ckpt", data)
+    repo.add("model.ckpt")
+    theirs = repo.commit("a checkpoint on main")
+    repo.git("push", "-q", "origin", "main")
+    # Older, so the audit's walk (parents first, then by date) meets it first.
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:05Z")
+    repo.git("checkout", "-q", "-b", "work", "HEAD~1")
+    repo.write("model.ckpt", data)
+    repo.add("model.ckpt")
+    mine = repo.commit("the same checkpoint on work")
+    walk = repo.git("log", "--reverse", "--topo-order", "--branches", "--format=%H").split()
+    assert walk.index(mine) < walk.index(theirs)
+    violation = only(as_json(repo.run("audit", "--format", "json")), "lfs-missing")
+    assert violation["commit"] == mine
+    assert "already published" in violation["fix"], violation["fix"]
+    assert "--exclude-ref" not in violation["fix"], violation["fix"]
+
+
 def test_a_force_added_file_gets_only_git_rm_cached(repo: Repo) -> None:
     repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
     repo.write(".gitignore", "*.log\n")
