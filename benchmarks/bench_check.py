@@ -33,7 +33,8 @@ MAXKB = 102_400  # check-added-large-files --maxkb: the 100 MiB of `budgets.file
 
 # Targets: ratio name -> the ratio must be at most this.
 TARGETS = {
-    "repolicy check / check-added-large-files": 1.0,
+    # Issue 14: the hook at most 0.9x the peer, on the run a commit sees.
+    "repolicy check / check-added-large-files": 0.9,
     "repolicy --version / python -c pass": 1.5,
 }
 
@@ -54,8 +55,11 @@ class Case:
     times: list[float] = field(default_factory=list)  # seconds, warm-up excluded
     rcs: set[int] = field(default_factory=set)
     processes: int | None = None  # processes started (strace), when measured
+    before: Callable[[], None] | None = None  # run before each round, untimed
 
     def run_once(self, env: Mapping[str, str]) -> float:
+        if self.before is not None:
+            self.before()
         start = time.perf_counter()
         if self.func is not None:
             rc = self.func()
@@ -198,12 +202,36 @@ def clean_site(workdir: Path, env: dict[str, str]) -> Interpreter:
     return Interpreter(str(python), wrap_scripts=True)
 
 
+def forget_index_answers(root: Path) -> Callable[[], None]:
+    """Remove what repolicy keeps of git's answers about the index (the staged
+    diff, the listing), as a commit finds it: every commit has a new index, so
+    the hook of a real commit never finds them. The policy cache stays, as it
+    does between commits."""
+    cache = root / ".git" / "repolicy"
+
+    def forget() -> None:
+        for name in ("staged.cache", "index.cache", "summary.cache"):
+            (cache / name).unlink(missing_ok=True)
+
+    return forget
+
+
 def build_cases(repo: Repo, env: Mapping[str, str], interp: Interpreter) -> list[Case]:
     repolicy, py = interp.script("repolicy"), interp.python
     names = staged_names(repo, env)
+    first = forget_index_answers(repo.root)
     return [
-        Case("repolicy check", [*repolicy, "check"], repo.root, expect_rc=1),
-        Case("python -m repolicy check", [py, "-m", "repolicy", "check"], repo.root, expect_rc=1),
+        Case("repolicy check", [*repolicy, "check"], repo.root, expect_rc=1, before=first),
+        Case(
+            "repolicy check, again on the same index", [*repolicy, "check"], repo.root, expect_rc=1
+        ),
+        Case(
+            "python -m repolicy check",
+            [py, "-m", "repolicy", "check"],
+            repo.root,
+            expect_rc=1,
+            before=first,
+        ),
         Case(
             "check-added-large-files",
             [*interp.script("check-added-large-files"), f"--maxkb={MAXKB}", *names],
@@ -316,6 +344,10 @@ def ratios(cases: Sequence[Case]) -> dict[str, float]:
         "repolicy check / check-added-large-files": med["repolicy check"]
         / med["check-added-large-files"],
         "python -m repolicy check / check-added-large-files": med["python -m repolicy check"]
+        / med["check-added-large-files"],
+        "repolicy check, again on the same index / check-added-large-files": med[
+            "repolicy check, again on the same index"
+        ]
         / med["check-added-large-files"],
         "repolicy check / plumbing floor": med["repolicy check"]
         / med["plumbing floor (diff + cat-file)"],

@@ -22,13 +22,12 @@ a run without history violations starts no process here.
 from __future__ import annotations
 
 import operator
-import shlex
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from repolicy.git import Git, HistoryEntry
+    from repolicy.git import Git, HistoryEntry, Query
 
 _OID = operator.attrgetter("oid")
 _PATH = operator.attrgetter("path")
@@ -266,7 +265,9 @@ class HistoryScope:
 
 
 def q(text: str) -> str:
-    return shlex.quote(text)
+    from repolicy.report.names import shell_quote
+
+    return shell_quote(text)
 
 
 def _short(ref: str) -> str:
@@ -462,7 +463,20 @@ class Advisor:
         self.git = git
         self.history = history
         self.work_tree = work_tree
+        self._expected: tuple[set[str], Query[set[str]]] | None = None
+
+    def expect_ignored(self, paths: Iterable[str]) -> None:
+        """Ask git now about paths `ignored` will be asked about: the hook knows
+        which staged paths an exclude rule names before it judges them."""
+        if self.work_tree:
+            wanted = set(paths)
+            self._expected = (wanted, self.git.ignored_by_rules_later(wanted))
 
     def ignored(self, paths: Iterable[str]) -> set[str]:
         # A bare repository has no .gitignore to consult: ask for every line.
-        return self.git.ignored_by_rules(paths) if self.work_tree else set()
+        if not self.work_tree:
+            return set()
+        wanted = set(paths)
+        if self._expected is not None and wanted <= self._expected[0]:
+            return self._expected[1].get() & wanted
+        return self.git.ignored_by_rules(wanted)

@@ -19,9 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 
@@ -187,7 +185,7 @@ def _anonymous(directory: str) -> int | None:
 def _name(fd: int, directory: str) -> str | None:
     """Give the unnamed file a temporary name; None when the system refuses."""
     for _ in range(8):
-        tmp = os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(4)[:8]}{TEMP_SUFFIX}")
+        tmp = os.path.join(directory, f"{TEMP_PREFIX}{os.urandom(4).hex()}{TEMP_SUFFIX}")
         try:
             os.link(f"/proc/self/fd/{fd}", tmp, follow_symlinks=True)
         except FileExistsError:
@@ -227,6 +225,10 @@ def replace_file(
                 os.close(fd)
         if tmp is None:
             # No unnamed files here (or no /proc to name one by): a named one.
+            # (Imported here: the hook writes its caches through this module,
+            # and tempfile costs it a few milliseconds it rarely needs.)
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
             try:
                 _fill(fd, data, final_mode)

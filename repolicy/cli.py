@@ -2,7 +2,7 @@
 
 Only the standard library is imported here, and little of it: the hook's
 own invocation (`repolicy check FILE...`) is recognised without argparse, and
-a command's module (with what it needs: PyYAML, humanize, json) is imported
+a command's module (with what it needs: PyYAML, json) is imported
 after parsing, so `--version` and the pre-commit hook start fast.
 """
 

@@ -22,12 +22,12 @@ where ours was. The hooks directory is git's (`rev-parse --git-path hooks`:
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 from repolicy.errors import RepolicyError
 from repolicy.git import Git
+from repolicy.report.names import shell_quote
 
 HOOK = "pre-push"
 
@@ -96,7 +96,7 @@ exit 0
 
 def hook_script(python: str | None) -> bytes:
     """Our hook: `python -m repolicy` if that interpreter exists, else `repolicy` on PATH."""
-    return _SCRIPT.format(marker=MARKER, python=shlex.quote(python or ""), chained=CHAINED).encode()
+    return _SCRIPT.format(marker=MARKER, python=shell_quote(python or ""), chained=CHAINED).encode()
 
 
 class HookFile(NamedTuple):

@@ -16,19 +16,20 @@ whitespace, which git-lfs trims) is `version` and a URL naming git-lfs,
 hawser or git-media; anything else is ordinary content.
 """
 
-from __future__ import annotations
-
-import re
+# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
+# string annotation at import, a cost the pre-commit hook pays on every commit.
 from typing import NamedTuple
 
 MAX_POINTER_SIZE = 1024
 SPEC_V1 = "https://git-lfs.github.com/spec/v1"
 _ALIASES = (SPEC_V1, "https://hawser.github.com/spec/v1", "http://git-media.io/v/2")
-_VERSION_LINE_RE = re.compile(rb"version[ \t]+https?://[^\s]*(?:git-lfs|hawser|git-media)")
-_OID_RE = re.compile(r"sha256:[0-9a-f]{64}")
-# git-lfs matches `ext-<digit>-<word char>` and keeps the rest of the key as the name.
-_EXT_RE = re.compile(r"ext-[0-9]-[A-Za-z0-9_][!-~]*")
-_SIZE_RE = re.compile(r"0|[1-9][0-9]*")
+# Read with byte and string operations, not regexes: the hook parses the
+# pointers of a commit, and compiling would cost it more than all the reading.
+_URL_WORDS = (b"git-lfs", b"hawser", b"git-media")  # after `version` and http(s)://
+_HEX = frozenset("0123456789abcdef")
+_DIGITS = frozenset("0123456789")
+_NONZERO = frozenset("123456789")
+_EXT_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _MAX_SIZE = 2**63 - 1  # git-lfs parses the size as a signed 64-bit integer
 
 
@@ -48,7 +49,43 @@ def looks_like_pointer(data: bytes) -> bool:
     if len(data) >= MAX_POINTER_SIZE:
         return False
     first = data.lstrip().split(b"\n", 1)[0]
-    return _VERSION_LINE_RE.match(first) is not None
+    if not first.startswith(b"version"):
+        return False
+    rest = first[len(b"version") :]
+    url = rest.lstrip(b" \t")
+    if len(url) == len(rest):
+        return False  # at least one space or tab after `version`
+    for scheme in (b"https://", b"http://"):
+        if url.startswith(scheme):
+            # The word may stand anywhere in the URL, up to its first whitespace.
+            run = url[len(scheme) :]
+            for k, byte in enumerate(run):
+                if byte in b" \t\r\x0b\x0c":
+                    run = run[:k]
+                    break
+            return any(word in run for word in _URL_WORDS)
+    return False
+
+
+def _is_oid(value: str) -> bool:
+    return len(value) == 71 and value.startswith("sha256:") and _HEX.issuperset(value[7:])
+
+
+def _is_size(value: str) -> bool:
+    """A decimal number without sign or leading zeros."""
+    return value == "0" or (value[:1] in _NONZERO and _DIGITS.issuperset(value))
+
+
+def _is_extension(key: str) -> bool:
+    """`ext-<digit>-<word character>`, then any printable ASCII."""
+    return (
+        len(key) >= 7
+        and key.startswith("ext-")
+        and key[4] in _DIGITS
+        and key[5] == "-"
+        and key[6] in _EXT_NAME_START
+        and all("!" <= ch <= "~" for ch in key[7:])
+    )
 
 
 def might_be_pointer(data: bytes) -> bool:
@@ -99,9 +136,9 @@ def parse_pointer(data: bytes) -> Pointer | Malformed | None:
     for key in rest:
         if key in ("oid", "size"):
             continue
-        if not _EXT_RE.fullmatch(key):
+        if not _is_extension(key):
             return Malformed(f"unknown key '{key}'")
-        if not _OID_RE.fullmatch(values[key]):
+        if not _is_oid(values[key]):
             return Malformed(f"extension '{key}' needs 'sha256:' and 64 lowercase hex digits")
         priority = key[len("ext-")]
         if priority in priorities:
@@ -109,9 +146,9 @@ def parse_pointer(data: bytes) -> Pointer | Malformed | None:
         priorities.add(priority)
     if rest != sorted(rest):
         return Malformed("keys after 'version' are not in sorted order")
-    if not _OID_RE.fullmatch(values["oid"]):
+    if not _is_oid(values["oid"]):
         return Malformed("the oid must be 'sha256:' and 64 lowercase hex digits")
-    if not _SIZE_RE.fullmatch(values["size"]):
+    if not _is_size(values["size"]):
         return Malformed("the size must be a decimal number without sign or leading zeros")
     size = int(values["size"])
     if size > _MAX_SIZE:

@@ -34,11 +34,21 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Callable
 
 import pytest
 
-from repolicy.lfs import Malformed, Pointer, format_pointer, looks_like_pointer, parse_pointer
+from repolicy.lfs import (
+    Malformed,
+    Pointer,
+    _is_extension,
+    _is_oid,
+    _is_size,
+    format_pointer,
+    looks_like_pointer,
+    parse_pointer,
+)
 
 from .conftest import Repo
 
@@ -327,3 +337,27 @@ def test_git_lfs_fsck_agrees_with_every_verdict(repo: Repo) -> None:
         "huge-but-valid.pth",
         "with-extension.pth",
     }
+
+
+def test_the_pointer_reader_agrees_with_the_specs_grammar() -> None:
+    # The grammar as git-lfs states it, as regexes; the reader uses none, so
+    # the hook compiles none. Random lines from the pieces that matter.
+    version = re.compile(rb"version[ \t]+https?://[^\s]*(?:git-lfs|hawser|git-media)")
+    pieces = [b"version", b" ", b"\t", b"\x0b", b"\x0c", b"\r", b"https://", b"http://", b"git-lfs",
+              b"hawser", b"git-media", b"git-", b"x", b"/", b"\x00", b"\xe9"]  # fmt: skip
+    rng = random.Random(7)
+    lines = [b"version https://git-lfs.github.com/spec/v1"]
+    lines += [b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))) for _ in range(20_000)]
+    lines += [b"version" + line for line in lines[:5_000]]
+    for line in lines:
+        first = (line + b"\n").lstrip().split(b"\n", 1)[0]  # git-lfs trims leading whitespace
+        assert looks_like_pointer(line + b"\n") == (version.match(first) is not None), line
+    oid, size = re.compile(r"sha256:[0-9a-f]{64}"), re.compile(r"0|[1-9][0-9]*")
+    ext = re.compile(r"ext-[0-9]-[A-Za-z0-9_][!-~]*")
+    words = ["sha256:" + "a" * 64, "sha256:" + "A" * 64, "sha256:" + "0" * 63, "0", "00", "10",
+             "-1", "", "7", "ext-0-foo", "ext-9-_", "ext-a-x", "ext-1-", "ext-1-x y", "ext-1-x~",
+             "ext-1--", "ext-11-x", "sha256:" + "f" * 65]  # fmt: skip
+    for word in words:
+        assert _is_oid(word) == bool(oid.fullmatch(word)), word
+        assert _is_size(word) == bool(size.fullmatch(word)), word
+        assert _is_extension(word) == bool(ext.fullmatch(word)), word

@@ -11,7 +11,7 @@ grow is `audit`'s business only, so it does not nag every commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from repolicy.checks import Context
@@ -19,7 +19,8 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change, Git
+    from repolicy.git import Change, Git, RawTree
+
 
 DOCS = {
     "directory-large": """\
@@ -172,28 +173,50 @@ def audited(
     return out
 
 
-def staged(
-    ctx: Context, git: Git, changes: Sequence[Change], candidates: Sequence[Candidate]
-) -> list[Violation]:
-    """`check`: the directories the staged change adds entries to, counted in the
-    index. HEAD's trees are read first (only the directories that gain a
-    name); the index is listed only when the directory could be over."""
-    limit = ctx.policy.limit("directory_entries")
-    if limit is None:
-        return []
+def staged_gains(
+    ctx: Context, changes: Sequence[Change], candidates: Sequence[Candidate]
+) -> dict[str, set[str]]:
+    """`check`: the names each directory would gain from the staged change
+    (empty: nothing to judge). Known before git is asked anything, so the
+    hook can ask for HEAD's trees of these directories (`head_trees`) while
+    it judges the blobs."""
+    if ctx.policy.limit("directory_entries") is None:
+        return {}
     judged = {c.path for c in candidates}
     added = [ch.path for ch in changes if ch.status in ("A", "C", "R") and ch.path in judged]
-    if not added:
+    return _new_entries(added) if added else {}
+
+
+def head_trees(gains: Mapping[str, set[str]]) -> list[str]:
+    """The trees `staged` needs to know the names of: HEAD's at each gaining
+    directory (by name: on an unborn branch HEAD names no tree, and every
+    directory is new)."""
+    return [_tree_name("HEAD", d) for d in gains]
+
+
+def staged(
+    ctx: Context,
+    git: Git,
+    gains: Mapping[str, set[str]],
+    found: Mapping[str, RawTree],
+) -> list[Violation]:
+    """`check`: the directories the staged change adds entries to (`gains`),
+    counted in the index. `found`: HEAD's trees (`head_trees`); the index is
+    listed only when a directory could be over."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None or not gains:
         return []
-    gaining = _new_entries(added)
-    # By name: on an unborn branch HEAD names no tree, and every directory is new.
-    found = git.tree_names(_tree_name("HEAD", d) for d in gaining).get()
-    before = {d: found.get(_tree_name("HEAD", d), []) for d in gaining}
     # Only a directory that gains a name it did not have grows; only one that
     # could then be over the limit is worth listing the index for.
     suspects: dict[str, int] = {}
-    for directory, names in gaining.items():
-        had = before.get(directory, [])
+    for directory, names in gains.items():
+        tree = found.get(_tree_name("HEAD", directory))
+        if tree is None:
+            had: list[str] = []
+        elif tree.most_entries() + len(names) <= limit:
+            continue  # too small a tree to end up over, whatever it holds
+        else:
+            had = tree.names()
         new = names.difference(had)
         if new and len(had) + len(new) > limit:
             suspects[directory] = len(had)

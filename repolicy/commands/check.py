@@ -9,7 +9,10 @@ if TYPE_CHECKING:
 
 def run(args: Options) -> int:
     from repolicy.engine import judge
-    from repolicy.report import finish
     from repolicy.scope import Staged
 
-    return finish(judge(Staged(args.paths), args.policy), args)
+    # The report's modules are imported while git computes the staged diff.
+    report = judge(Staged(args.paths), args.policy)
+    from repolicy.report import finish
+
+    return finish(report, args)

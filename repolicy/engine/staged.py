@@ -64,6 +64,19 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
 
     ctx.advice = Advisor(git)
     candidates = staged_selection(git, info, staged.get(), scope.paths)
+    # Questions whose arguments are known now are asked now, and answered
+    # while the blobs are read and judged: whether .gitignore already ignores
+    # each excluded path (for the advice), and the names in HEAD's trees of
+    # the directories the change adds names to.
+    if policy.exclude:
+        excluding = ctx.excluding_rules(c.path for c in candidates)
+        ctx.advice.expect_ignored(c.path for c in candidates if excluding[c.path] is not None)
+    gains: dict[str, set[str]] = {}
+    if policy.limit("directory_entries") is not None:
+        from repolicy.checks import directories
+
+        gains = directories.staged_gains(ctx, staged.get(), candidates)
+        head_trees = git.trees(directories.head_trees(gains))
     objects = objects_directory(info.git_dir)
     blobs = gather(
         git,
@@ -81,10 +94,8 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         report.violations.extend(require.staged(ctx, git, changes, candidates))
         allow = os.environ.get(frozen.ALLOW_ENV)
         report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
-    if policy.limit("directory_entries") is not None:
-        from repolicy.checks import directories
-
-        report.violations.extend(directories.staged(ctx, git, staged.get(), candidates))
+    if gains:
+        report.violations.extend(directories.staged(ctx, git, gains, head_trees.get()))
     if policy.dvc or (
         # With no DVC file in the index and no `dvc:`, the DVC check finds nothing.
         (not all_files or git.index_summary(info.git_dir).dvc_files)

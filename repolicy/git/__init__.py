@@ -30,7 +30,7 @@ from repolicy.git.records import (
     TreeChange,
     decode,
 )
-from repolicy.git.repo import Git
+from repolicy.git.repo import Git, RawTree
 
 __all__ = [
     "ALLOW_FROZEN_TRAILER",
@@ -46,6 +46,7 @@ __all__ = [
     "IndexEntry",
     "ObjectInfo",
     "Query",
+    "RawTree",
     "RepoInfo",
     "TreeChange",
     "decode",

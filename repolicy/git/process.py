@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import os
 import select
-import signal
+
+try:
+    # The numbers alone, from the interpreter's own module: `signal` wraps them
+    # in enums, half a millisecond of every commit's hook.
+    from _signal import SIGPIPE, SIGXFSZ  # type: ignore[import-not-found]
+except ImportError:  # another Python implementation
+    from signal import SIGPIPE, SIGXFSZ
 from collections.abc import Iterator, Mapping, Sequence
 
 _CHUNK = 1 << 16  # a pipe's default capacity on Linux
@@ -67,7 +73,7 @@ class Process:
                 list(argv),
                 env,
                 file_actions=actions,
-                setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+                setsigdef=(SIGPIPE, SIGXFSZ),
             )
         except OSError:
             for fd in (child_in, parent_in, out_read, out_write, err_read, err_write):
@@ -149,6 +155,23 @@ class Process:
                 view = view[os.write(self.stdin, view) :]
         except BrokenPipeError:
             pass
+
+    def feed(self, data: bytes) -> bytes:
+        """Write what of `data` the pipe takes without waiting, closing stdin once
+        all of it is written; the rest is returned, for `stream` to write. The
+        process then works on its input while this one does something else."""
+        assert self.stdin is not None
+        os.set_blocking(self.stdin, False)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.stdin, view[:_CHUNK]) :]
+        except BlockingIOError:
+            return bytes(view)
+        except BrokenPipeError:  # it stopped reading: its output says why
+            pass
+        self.close_stdin()
+        return b""
 
     def close_stdin(self) -> None:
         if self.stdin is not None:

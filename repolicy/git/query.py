@@ -26,7 +26,9 @@ class Pending:
     def __init__(self, argv: tuple[str, ...], proc: Process, input: bytes | None) -> None:
         self.argv = argv
         self.proc = proc
-        self.input = input
+        # Given at once, as far as the pipe holds it: git starts on a question
+        # the moment it is asked, not when its answer is read.
+        self.input = proc.feed(input) if input else input
 
     def result(self, ok: Sequence[int] = (0,)) -> bytes:
         out, err = self.proc.communicate(self.input or b"")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from repolicy.errors import GitError, RepolicyError
@@ -107,7 +108,11 @@ class Git:
         for this index file and HEAD's tree: see `indexcache`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
             return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
-        key = self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+        # HEAD's commit read from its file saves a process before the diff can
+        # start; anything unusual about the refs, and git is asked for its tree.
+        key = _head_on_disk(git_dir) or (
+            self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
+        )
         if not key:  # an unborn branch
             return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
         from repolicy.git import indexcache
@@ -392,13 +397,25 @@ class Git:
         that resolves to no tree (an unborn HEAD, a path that is not a
         directory) is left out."""
         wanted = list(dict.fromkeys(names))
-        pending = None
-        if wanted:
-            pending = self._start(
-                "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
-                input=b"\0".join(map(encode, wanted)) + b"\0",
-            )  # fmt: skip
-        return Query(pending, lambda out: _parse_tree_names(wanted, out), {})
+        return Query(
+            self._read_trees(wanted),
+            lambda out: {k: t.names() for k, t in _parse_trees(wanted, out).items()},
+            {},
+        )
+
+    def trees(self, names: Iterable[str]) -> Query[dict[str, RawTree]]:
+        """`tree_names`, with each tree's entries left unread until asked for:
+        a tree's size alone bounds how many it holds (`RawTree.most_entries`)."""
+        wanted = list(dict.fromkeys(names))
+        return Query(self._read_trees(wanted), lambda out: _parse_trees(wanted, out), {})
+
+    def _read_trees(self, wanted: list[str]) -> Pending | None:
+        if not wanted:
+            return None
+        return self._start(
+            "cat-file", "--batch=%(objecttype) %(objectsize) %(objectname)", "-z",
+            input=b"\0".join(map(encode, wanted)) + b"\0",
+        )  # fmt: skip
 
     def parent_diffs(
         self, pairs: Sequence[tuple[str, str]]
@@ -804,14 +821,18 @@ class Git:
 
     def ignored_by_rules(self, paths: Iterable[str]) -> set[str]:
         """The paths git's ignore rules ignore, tracked or not (`check-ignore --no-index`)."""
+        return self.ignored_by_rules_later(paths).get()
+
+    def ignored_by_rules_later(self, paths: Iterable[str]) -> Query[set[str]]:
+        """`ignored_by_rules`, asked now and answered when read."""
         wanted = list(dict.fromkeys(paths))
-        if not wanted:
-            return set()
-        out = self._run(
-            "check-ignore", "-z", "--stdin", "--no-index",
-            input=b"\0".join(map(encode, wanted)) + b"\0", ok=(0, 1),
-        )  # fmt: skip
-        return set(_parse_paths(out))
+        pending = None
+        if wanted:
+            pending = self._start(
+                "check-ignore", "-z", "--stdin", "--no-index",
+                input=b"\0".join(map(encode, wanted)) + b"\0",
+            )  # fmt: skip
+        return Query(pending, lambda out: set(_parse_paths(out)), set(), ok=(0, 1))
 
     # -- init --
 
@@ -883,6 +904,62 @@ def _plain_repository(cwd: str) -> RepoInfo | None:
         if parent == top:
             return None
         top = parent
+
+
+_HEX = frozenset(b"0123456789abcdef")
+_BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
+
+
+def _read_small(path: str) -> bytes | None:
+    """A regular file's first bytes, never through a link, never blocking."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, 512)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _object_id(raw: bytes | None) -> bytes | None:
+    if raw is None or not raw.endswith(b"\n"):
+        return None
+    oid = raw[:-1]
+    return oid if len(oid) in (40, 64) and _HEX.issuperset(oid) else None
+
+
+def _head_on_disk(git_dir: str) -> bytes | None:
+    """HEAD's commit id as the files backend stores it: `HEAD` holding an id, or
+    `ref: refs/heads/<name>` with that branch's own file. Anything else (a
+    linked worktree's git directory, a packed or unborn branch, a symbolic
+    link, another ref store, an environment that steers git) is None: git
+    is asked instead."""
+    if any(name in os.environ for name in _DISCOVERY_ENV) or os.path.lexists(
+        os.path.join(git_dir, "commondir")
+    ):
+        return None
+    head = _read_small(os.path.join(git_dir, "HEAD"))
+    if head is None:
+        return None
+    if not head.startswith(b"ref: "):
+        return _object_id(head)
+    name = head[5:].rstrip(b"\n")
+    if (
+        head.count(b"\n") != 1
+        or not name.startswith(b"refs/heads/")
+        or not _BRANCH_NAME.issuperset(name)
+        or b".." in name
+        or b"/." in name
+        or name.endswith((b"/", b".", b".lock"))
+    ):
+        return None
+    return _object_id(_read_small(os.path.join(git_dir, os.fsdecode(name))))
 
 
 def _parse_paths(out: bytes) -> list[str]:
@@ -1098,12 +1175,37 @@ def _parse_remote_urls(out: bytes) -> list[tuple[str, str]]:
     return list(pairs)
 
 
-def _parse_tree_names(names: list[str], out: bytes) -> dict[str, list[str]]:
+class RawTree:
+    """A tree object's bytes: entries of `<mode> <name>\\0<binary id>`."""
+
+    __slots__ = ("body", "width")
+
+    def __init__(self, body: bytes, width: int) -> None:
+        self.body = body
+        self.width = width  # of a binary object id: 20 (SHA-1) or 32 (SHA-256)
+
+    def most_entries(self) -> int:
+        """An upper bound on the entries, from the size alone: the shortest entry
+        is a five-digit mode, a space, a one-byte name, a NUL and the id."""
+        return len(self.body) // (8 + self.width)
+
+    def names(self) -> list[str]:
+        body, width = self.body, self.width
+        entries = []
+        at = 0
+        while at < len(body):
+            space = body.index(b" ", at)
+            nul = body.index(b"\0", space)
+            entries.append(decode(body[space + 1 : nul]))
+            at = nul + 1 + width
+        return entries
+
+
+def _parse_trees(names: list[str], out: bytes) -> dict[str, RawTree]:
     """`cat-file --batch="%(objecttype) %(objectsize) %(objectname)"` answers in
     order: that header, the raw object and a newline; or "<name> missing" (the
-    name as sent, newlines in it included). A raw tree is entries of
-    `<mode> <name>\\0<binary id>`, the id as long as the header's is in bytes."""
-    found: dict[str, list[str]] = {}
+    name as sent, newlines in it included)."""
+    found: dict[str, RawTree] = {}
     pos = 0
     for name in names:
         raw = encode(name)
@@ -1117,15 +1219,6 @@ def _parse_tree_names(names: list[str], out: bytes) -> dict[str, list[str]]:
         size = int(size_text)
         body = out[eol + 1 : eol + 1 + size]
         pos = eol + 1 + size + 1
-        if kind != b"tree":
-            continue
-        width = len(oid) // 2
-        entries = []
-        at = 0
-        while at < len(body):
-            space = body.index(b" ", at)
-            nul = body.index(b"\0", space)
-            entries.append(decode(body[space + 1 : nul]))
-            at = nul + 1 + width
-        found[name] = entries
+        if kind == b"tree":
+            found[name] = RawTree(body, len(oid) // 2)
     return found

@@ -74,6 +74,97 @@ def _compiled(body: bytes) -> re.Pattern[bytes]:
     return regex
 
 
+# A pattern of literal bytes and single-component stars (`*.pth`,
+# `outputs/*/checkpoints/epoch_*.pth`), as the pieces between its stars, per
+# path component: matched with byte-string operations for its first uses,
+# and compiled only once it is used often. The hook tests a few dozen paths
+# against the patterns its screen lets through, and compiling each pattern's
+# regex took longer than all those tests (1.8 ms against 1.2 for a commit of
+# 50 files under the `ml-checkpoints` preset).
+Glob = tuple[tuple[bytes, ...], ...]
+_ANY_IN_COMPONENT = b"[^/]*"
+_REGEX_SYNTAX = frozenset(b".^$*+?{}[]()|\\")
+_GLOBS: dict[bytes, Glob | None] = {}
+_GLOB_USES: dict[bytes, int] = {}
+_GLOB_USES_BEFORE_COMPILING = 64
+
+
+def _glob(body: bytes) -> Glob | None:
+    """The pieces of `body` (a translated pattern's regex) when it is literal
+    bytes (escaped as `re.escape` does) and `[^/]*` alone; None otherwise."""
+    if body in _GLOBS:
+        return _GLOBS[body]
+    components: list[tuple[bytes, ...]] = []
+    pieces: list[bytes] = []
+    literal = bytearray()
+    glob: Glob | None = None
+    at = 0
+    while at < len(body):
+        if body.startswith(_ANY_IN_COMPONENT, at):
+            pieces.append(bytes(literal))
+            literal.clear()
+            at += len(_ANY_IN_COMPONENT)
+            continue
+        byte = body[at]
+        if byte == 0x5C:  # a backslash escapes one byte of punctuation
+            if at + 1 >= len(body) or chr(body[at + 1]).isalnum():
+                break  # a class such as \d, or something this reader does not know
+            byte = body[at + 1]
+            at += 2
+        elif byte in _REGEX_SYNTAX:
+            break
+        else:
+            at += 1
+        if byte == 0x2F:  # '/' ends a path component
+            pieces.append(bytes(literal))
+            literal.clear()
+            components.append(tuple(pieces))
+            pieces = []
+        else:
+            literal.append(byte)
+    else:
+        pieces.append(bytes(literal))
+        components.append(tuple(pieces))
+        glob = tuple(components)
+    _GLOBS[body] = glob
+    return glob
+
+
+def _glob_fullmatch(glob: Glob, subject: bytes) -> bool:
+    parts = subject.split(b"/")
+    if len(parts) != len(glob):
+        return False
+    for pieces, part in zip(glob, parts, strict=True):
+        if len(pieces) == 1:
+            if part != pieces[0]:
+                return False
+            continue
+        first, last = pieces[0], pieces[-1]
+        end = len(part) - len(last)
+        if end < len(first) or not part.startswith(first) or not part.endswith(last):
+            return False
+        # Each middle piece at its leftmost place leaves the most room for the rest.
+        at = len(first)
+        for piece in pieces[1:-1]:
+            found = part.find(piece, at, end)
+            if found < 0:
+                return False
+            at = found + len(piece)
+    return True
+
+
+def _fullmatch(body: bytes, subject: bytes) -> bool:
+    regex = _COMPILED.get(body)
+    if regex is None:
+        glob = _glob(body)
+        uses = _GLOB_USES.get(body, 0)
+        if glob is not None and uses < _GLOB_USES_BEFORE_COMPILING:
+            _GLOB_USES[body] = uses + 1
+            return _glob_fullmatch(glob, subject)
+        regex = _compiled(body)
+    return regex.fullmatch(subject) is not None
+
+
 class Pattern(NamedTuple):
     """One translated pattern.
 
@@ -103,7 +194,7 @@ class Pattern(NamedTuple):
         automaton = _careful(self)
         if automaton is not None:
             return automaton.fullmatch(subject)
-        return _compiled(self.body).fullmatch(subject) is not None
+        return _fullmatch(self.body, subject)
 
     def selects(self, path: str | bytes, is_dir: bool = False) -> bool:
         """Whether a `.gitignore` holding only this line ignores `path`."""

@@ -100,12 +100,28 @@ class Report:
         )
 
 
-def human_size(size: int) -> str:
-    # Imported here: most commits print no size, and humanize takes longer to
-    # import than anything else the hook needs (about 1.5 ms).
-    import humanize
+# Binary units, as `ls -h` and most ML tooling print sizes: a 100 MiB budget
+# reads as GitHub states its limit.
+_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB", "RiB", "QiB")
 
-    return str(humanize.naturalsize(size, binary=True))
+
+def human_size(size: int) -> str:
+    """`size` bytes with one decimal in the largest binary unit it reaches:
+    '1023 Bytes', '1.0 KiB', '114.4 MiB'. A figure that rounds up to 1024
+    of a unit is shown in the next ('1.0 MiB', never '1024.0 KiB')."""
+    magnitude = abs(size)
+    if magnitude == 1:
+        return f"{size} Byte"
+    if magnitude < 1024:
+        return f"{size} Bytes"
+    exponent = 1
+    while exponent < len(_UNITS) and magnitude >= 1024 ** (exponent + 1):
+        exponent += 1
+    text = f"{size / 1024**exponent:.1f}"
+    if exponent < len(_UNITS) and abs(float(text)) >= 1024:
+        exponent += 1
+        text = f"{size / 1024**exponent:.1f}"
+    return f"{text} {_UNITS[exponent - 1]}"
 
 
 def exact_size(size: int) -> str:

@@ -1,6 +1,5 @@
 """Paths as a user reads them: quoted as git quotes them, never able to move the cursor."""
 
-import shlex
 from collections.abc import Sequence
 
 _SURROGATE = "[\udc80-\udcff]"
@@ -48,10 +47,24 @@ def safe_text(text: str) -> str:
     """Free text (a message, a command to run) with its unprintable characters
     other than newlines and tabs in octal, as git quotes them: a file name
     inside it cannot reach the terminal as an escape sequence."""
-    if text.isprintable():
-        return text
+    if text.isprintable() or text.replace("\n", "").replace("\t", "").isprintable():
+        return text  # as most are: the per-character walk below is for the rest
     return "".join(ch if ch.isprintable() or ch in "\n\t" else _octal(ch) for ch in text)
 
 
+# What a POSIX shell reads as itself, unquoted.
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def shell_quote(word: str) -> str:
+    """`word` as one argument of a POSIX shell command line: as is when every
+    character is safe, else in single quotes, a quote inside closing them,
+    quoted in double quotes, and opening them again.
+    (`shlex` does the same, at the cost of importing it on every commit.)"""
+    if word and _SHELL_SAFE.issuperset(word):
+        return word
+    return "'" + word.replace("'", "'\"'\"'") + "'"
+
+
 def quote_paths(paths: Sequence[str]) -> str:
-    return " ".join(shlex.quote(p) for p in paths)
+    return " ".join(shell_quote(p) for p in paths)

@@ -318,3 +318,67 @@ def test_attributes_asked_of_a_scratch_index_are_git_answers_on_the_whole_index(
     # The scratch index is gone once git has answered, and so when never asked.
     git.index_attribute_reader(ATTRIBUTE_NAMES, git_dir).discard()
     assert not list((repo.path / ".git" / "repolicy").glob("attributes-*"))
+
+
+def test_a_trees_size_never_undercounts_its_entries(repo: Repo) -> None:
+    # The hook skips reading a tree its size shows too small to be over a
+    # directory budget: the bound must hold for the shortest entries git
+    # writes (one-byte names; five-digit modes for subdirectories; links and
+    # submodules too), and the names read must be ls-tree's.
+    names = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    for name in names:
+        repo.write(f"d/{name}", name)
+        repo.write(f"d/{name.upper()}/x", name)
+    os.symlink("a", repo.path / "d" / "0")
+    repo.add("d")
+    commit = repo.git("commit-tree", repo.git("write-tree").strip(), "-m", "x").strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},d/1")
+    repo.commit("wide and short")
+    listed = repo.git("ls-tree", "-z", "--name-only", "HEAD:d").split("\0")[:-1]
+    tree = Git(str(repo.path)).trees(["HEAD:d", "HEAD:missing"]).get()
+    assert set(tree) == {"HEAD:d"}
+    assert tree["HEAD:d"].names() == listed
+    assert tree["HEAD:d"].most_entries() >= len(listed) == 2 * 26 + 2
+    # And the bound is close: a budget far above it is known safe from size alone.
+    assert tree["HEAD:d"].most_entries() < 2 * len(listed)
+
+
+@pytest.mark.parametrize("head", ["branch", "detached", "packed", "worktree", "symref"])
+def test_the_staged_diff_is_against_the_head_git_resolves(
+    repo: Repo, tmp_path: Path, head: str
+) -> None:
+    # HEAD's commit is read from its file when the refs are plain; every other
+    # layout is left to git. Either way the diff is against git's HEAD, and so
+    # is the answer kept for the next run on the same index.
+    repo.write("a.txt", "a")
+    repo.add("a.txt")
+    first = repo.commit("first")
+    repo.write("b.txt", "b")
+    repo.add("b.txt")
+    repo.commit("second")
+    work = repo.path
+    if head == "detached":
+        repo.git("checkout", "-q", "--detach", first)
+    elif head == "packed":
+        repo.git("pack-refs", "--all", "--prune")
+        assert not (repo.path / ".git" / "refs" / "heads" / "main").exists()
+    elif head == "worktree":
+        work = tmp_path / "linked"
+        repo.git("worktree", "add", "-q", "--detach", str(work), first)
+    elif head == "symref":
+        repo.git("symbolic-ref", "refs/heads/alias", "refs/heads/main")
+        repo.git("symbolic-ref", "HEAD", "refs/heads/alias")
+    (work / "c.txt").write_text("c")
+    subprocess.run(["git", "add", "c.txt"], cwd=work, check=True)
+    expected = subprocess.run(
+        ["git", "diff", "--cached", "--name-status", "-z"],
+        cwd=work,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")[:-1]
+    git = Git(str(work))
+    info = git.discover().get()
+    for _ in range(2):  # asked, then taken from the cache
+        changes = git.staged_changes(info.git_dir).get()
+        got = [x for c in changes for x in (c.status.encode(), c.path.encode())]
+        assert got == expected

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import queue
 import random
+import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,8 @@ from repolicy.policy.match import (
     Matcher,
     Pattern,
     PatternError,
+    _glob,
+    _glob_fullmatch,
     compile_pattern,
     selects_by_automaton,
     validate,
@@ -832,3 +835,44 @@ def test_named_traps_agree_with_git(repo: Repo, pattern: str, paths: list[str]) 
     assert combined == theirs, f"Matcher for {pattern!r}: {combined} vs git {theirs}"
     table = [(e.path, e.is_dir, o, t) for e, o, t in zip(entries, ours, theirs, strict=True)]
     assert ours == theirs, f"pattern {pattern!r}: (path, is_dir, ours, git) = {table}"
+
+
+def glob_disagreements(patterns: Sequence[bytes], entries: Sequence[Entry]) -> list[str]:
+    """Where the byte-string reading of a star-only pattern (its first uses)
+    and its compiled regex (every later use) answer differently."""
+    out = []
+    for pattern in patterns:
+        compiled = compile_pattern(os.fsdecode(pattern))
+        glob = None if compiled.body is None else _glob(compiled.body)
+        if glob is None or compiled.body is None:
+            continue
+        regex = re.compile(compiled.body, re.DOTALL)
+        for entry in entries:
+            subjects = [entry.path, entry.path.rpartition(b"/")[2]]
+            for subject in subjects:
+                if _glob_fullmatch(glob, subject) != (regex.fullmatch(subject) is not None):
+                    out.append(f"{pattern!r} on {subject!r}")
+    return out
+
+
+def test_star_only_patterns_read_without_a_regex_agree_with_it() -> None:
+    rng = random.Random(SEED)
+    entries = generate_tree(rng, NAMES + ML_NAMES, DIR_NAMES + ML_NAMES)
+    patterns = [
+        *generate_patterns(rng, entries, count=400),
+        *(p.encode() for _, p, _ in TRAPS),
+        b"*.pth", b"outputs/*/checkpoints/epoch_*.pth", b"a*b*a", b"*a*", b"**", b"*/*",
+    ]  # fmt: skip
+    read = [p for p in patterns if (c := compile_pattern(os.fsdecode(p))).body and _glob(c.body)]
+    assert len(read) >= 50, "too few star-only patterns to compare"
+    assert not glob_disagreements(patterns, entries)
+
+
+@pytest.mark.shared
+def test_star_only_corpus_patterns_read_without_a_regex_agree_with_it() -> None:
+    patterns = corpus_patterns()
+    rng = random.Random(SEED)
+    base = generate_tree(rng, NAMES + ML_NAMES, DIR_NAMES + ML_NAMES, root_width=2)
+    entries = [e for start in range(0, len(patterns), CORPUS_GROUP)
+               for e in corpus_tree(rng, patterns[start : start + CORPUS_GROUP], base)]  # fmt: skip
+    assert not glob_disagreements(patterns, entries)
