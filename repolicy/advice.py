@@ -83,6 +83,7 @@ class HistoryScope:
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._reach: dict[str, int] | None = None  # commit -> one bit per ref that has it
         self._reach_refs: list[str] = []
+        self._marked: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._excludes: dict[str, tuple[str, ...]] = {}
         self._upstream: dict[str, list[str]] = {}
         self._ranges: dict[
@@ -182,11 +183,20 @@ class HistoryScope:
                     marks[parent] = marks.get(parent, 0) | mark
             self._reach = marks
         mark = self._reach.get(commit, 0)
-        refs = [r for bit, r in enumerate(self._reach_refs) if mark >> bit & 1]
-        return (
-            tuple(r for r in refs if r.startswith(REMOTES)),
-            tuple(r for r in refs if r.startswith(HEADS)),
-        )
+        # Most commits share their marks with many others: each set is read once.
+        known = self._marked.get(mark)
+        if known is None:
+            refs: list[str] = []
+            rest = mark
+            while rest:
+                low = rest & -rest
+                refs.append(self._reach_refs[low.bit_length() - 1])
+                rest ^= low
+            known = self._marked[mark] = (
+                tuple(r for r in refs if r.startswith(REMOTES)),
+                tuple(r for r in refs if r.startswith(HEADS)),
+            )
+        return known
 
     def upstream(self, branch: str) -> list[str]:
         if branch not in self._upstream:
