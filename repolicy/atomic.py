@@ -204,12 +204,16 @@ def replace_file(
     before_replace: Callable[[str], None] | None = None,
     *,
     root: str | None = None,
+    durable: bool = True,
 ) -> None:
     """Atomically make `path` hold `data`, with permissions `mode` (None: a new
     file's). `before_replace` sees the finished temporary file and may raise to
     stop the replacement (e.g. a policy the loader refuses). `shown` names the
     file in errors; `root` is the work tree the file must stay in (default:
-    the one `path` is named in)."""
+    the one `path` is named in). Without `durable`, the bytes are not forced
+    to disk first: for a cache, which a crash may cost but never corrupt
+    unseen (its reader checks what it reads), and which the hook writes on
+    every commit."""
     target = confined(path, shown, root)
     directory = os.path.dirname(target)
     _remove_leftovers(directory)
@@ -219,7 +223,7 @@ def replace_file(
         fd = _anonymous(directory)
         if fd is not None:
             try:
-                _fill(fd, data, final_mode)
+                _fill(fd, data, final_mode, durable)
                 tmp = _name(fd, directory)
             finally:
                 os.close(fd)
@@ -231,7 +235,7 @@ def replace_file(
 
             fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
             try:
-                _fill(fd, data, final_mode)
+                _fill(fd, data, final_mode, durable)
             finally:
                 os.close(fd)
         if before_replace is not None:
@@ -249,9 +253,10 @@ def replace_file(
         raise
 
 
-def _fill(fd: int, data: bytes, mode: int) -> None:
+def _fill(fd: int, data: bytes, mode: int, durable: bool) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-    os.fsync(fd)
+    if durable:
+        os.fsync(fd)
     os.fchmod(fd, mode)

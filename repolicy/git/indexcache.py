@@ -221,6 +221,7 @@ def write_listing(cache_dir: str, index: str, before: Stamp | None, listing: byt
             b"".join((_LISTING_MAGIC, header, table, listing)),
             LISTING,
             root=os.path.dirname(cache_dir),
+            durable=False,
         )
 
 
@@ -253,4 +254,5 @@ def write(
             _MAGIC + key + b"\n" + header + answer,
             name,
             root=os.path.dirname(cache_dir),
+            durable=False,
         )

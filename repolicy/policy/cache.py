@@ -9,9 +9,11 @@ edit within the file system's timestamp granularity cannot go unseen.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import time
+import zlib
 from typing import Any
 
 from repolicy import __version__
@@ -28,7 +30,7 @@ from repolicy.policy import (
 from repolicy.policy.match import Pattern
 
 _FILE = "policy.cache"
-_FORMAT = 6  # 6: file_binary, and an lfs item's `above`
+_FORMAT = 7  # 6: file_binary, and an lfs item's `above`; 7: a checksum
 _RACY_SECONDS = 2.0
 
 
@@ -128,7 +130,11 @@ def _load(data: dict[str, Any]) -> Policy:
 def read(cache_dir: str, key: tuple[str | None, str | None]) -> Policy | None:
     try:
         with open(os.path.join(cache_dir, _FILE), "rb") as fh:
-            entry = marshal.load(fh)
+            data = fh.read()
+        # Written without forcing it to disk: a crash may leave it torn.
+        if zlib.crc32(data[4:]).to_bytes(4, "little") != data[:4]:
+            return None
+        entry = marshal.loads(data[4:])
         if entry["format"] != _FORMAT or entry["version"] != __version__ or entry["key"] != key:
             return None
         if any(_stamp(path) != stamp for path, stamp in entry["files"]):
@@ -152,16 +158,17 @@ def write(
         "files": stamps,
         "policy": _dump(policy),
     }
-    target = os.path.join(cache_dir, _FILE)
-    temp = f"{target}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        with open(temp, "wb") as fh:
-            marshal.dump(entry, fh)
-        os.replace(temp, target)
-    except OSError:
-        # A read-only repository just runs without the cache.
-        import contextlib
+    data = marshal.dumps(entry)
+    from repolicy.atomic import replace_file
+    from repolicy.errors import RepolicyError
 
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+    # A read-only repository just runs without the cache.
+    with contextlib.suppress(OSError, RepolicyError):
+        os.makedirs(cache_dir, exist_ok=True)
+        replace_file(
+            os.path.join(cache_dir, _FILE),
+            zlib.crc32(data).to_bytes(4, "little") + data,
+            _FILE,
+            root=os.path.dirname(cache_dir),
+            durable=False,
+        )

@@ -501,6 +501,32 @@ def test_extends_is_bounded_in_files_and_reports_where_it_overflows(tmp_path: Pa
     assert (info.value.line, info.value.col) == (1, 11 + names.index("many/f64.yaml"))
 
 
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "empty"])
+def test_a_torn_policy_cache_is_never_read(tmp_path: Path, damage: str) -> None:
+    # The cache is not forced to disk when written (the hook writes it on
+    # commits): after a crash it may be torn, and must then be ignored.
+    import os
+
+    from repolicy.policy import cache as policy_cache
+
+    path = write_policy(tmp_path, "extends: [ml-checkpoints]\nexclude: ['*.tmp']\n")
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))
+    fresh = load_policy(tmp_path)
+    cache = tmp_path / "cache"
+    policy_cache.write(str(cache), (str(tmp_path), None), fresh, [str(path)])
+    assert policy_cache.read(str(cache), (str(tmp_path), None)) == fresh
+    stored = cache / "policy.cache"
+    data = stored.read_bytes()
+    if damage == "truncated":
+        stored.write_bytes(data[: len(data) // 2])
+    elif damage == "flipped":
+        stored.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+    else:
+        stored.write_bytes(b"")
+    assert policy_cache.read(str(cache), (str(tmp_path), None)) is None
+
+
 def test_a_broken_link_replacing_an_absent_policy_is_not_served_from_the_cache(
     repo: Repo,
 ) -> None:
