@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:
-        return _fail(exc)
+        return _fail(exc, on_server=bool(options.pre_receive))
 
 
 def run() -> None:
@@ -401,14 +401,18 @@ def run() -> None:
     gc.disable()
     code = main()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the hook closed it before Python started
+                stream.flush()
     except BrokenPipeError:  # the reader went away (e.g. `| head`)
         code = code or 1
     os._exit(code)
 
 
-def _fail(exc: Exception) -> int:
+def _fail(exc: Exception, on_server: bool = False) -> int:
+    """The one-line message for an exception, and exit 2. `on_server`: in a
+    server's hook, where only the repository's own config turns tracebacks on
+    (the pusher's REPOLICY_DEBUG never does; see `repolicy.commands.prereceive`)."""
     from repolicy.errors import FileError, RepolicyError
 
     if isinstance(exc, FileError):
@@ -425,9 +429,15 @@ def _fail(exc: Exception) -> int:
             import traceback
 
             traceback.print_exc()
+        if on_server:
+            hint = (
+                "run `git config --local repolicy.debug true` in the server's repository "
+                "to see the traceback"
+            )
+        else:
+            hint = "set REPOLICY_DEBUG=1 to see the traceback"
         print(
-            f"repolicy: internal error: {type(exc).__name__}: {exc} "
-            "(set REPOLICY_DEBUG=1 to see the traceback, and please report it)",
+            f"repolicy: internal error: {type(exc).__name__}: {exc} ({hint}, and please report it)",
             file=sys.stderr,
         )
     return 2

@@ -63,6 +63,58 @@ def test_the_layout_test_sees_a_module_that_runs_git(tmp_path: Path) -> None:
     assert imported(tree.body[0], "repolicy.x") == ["subprocess"]
 
 
+def asks_git(tree: ast.Module, module: str) -> list[str]:
+    """Where a module could ask git: an import of `Git` (or the git package whole),
+    and a function parameter named `git`."""
+    found = []
+    for node in ast.walk(tree):
+        for target in imported(node, module):
+            if target == "repolicy.git" and isinstance(node, ast.Import):
+                found.append("imports repolicy.git")
+            if target.startswith("repolicy.git.") and target.endswith(".Git"):
+                found.append(f"imports {target}")
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            if any(a is not None and a.arg == "git" for a in every):
+                name = getattr(node, "name", "lambda")
+                found.append(f"{name}() takes git")
+    return found
+
+
+def test_checks_judge_facts_and_never_ask_git() -> None:
+    # A check is a function from facts to violations: the engine asks git
+    # (repolicy/engine/), even when one question depends on another's answer.
+    found = [
+        f"{name}: {where}"
+        for name, tree in modules()
+        if name == "repolicy.checks" or name.startswith("repolicy.checks.")
+        for where in asks_git(tree, name)
+    ]
+    assert found == []
+
+
+def test_the_layout_test_sees_a_check_that_asks_git() -> None:
+    # The scan above must be able to fail: each way of reaching git is caught,
+    # under TYPE_CHECKING and inside a function too.
+    source = (
+        "from repolicy.git import Git\n"
+        "if TYPE_CHECKING:\n"
+        "    from repolicy.git.repo import Git as G\n"
+        "import repolicy.git\n"
+        "def staged(ctx, git, changes): ...\n"
+        "def later(ctx, *, git=None):\n"
+        "    from repolicy.git import TreeChange\n"
+    )
+    assert sorted(asks_git(ast.parse(source), "repolicy.checks.x")) == [
+        "imports repolicy.git",
+        "imports repolicy.git.Git",
+        "imports repolicy.git.repo.Git",
+        "later() takes git",
+        "staged() takes git",
+    ]
+
+
 def violations_built(tree: ast.Module) -> Iterator[tuple[ast.Call, str | None]]:
     """Each `Violation(...)` call, with its literal `check=` name (None if not literal)."""
     for node in ast.walk(tree):

@@ -19,8 +19,7 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change, Git, RawTree
-
+    from repolicy.git import Change, RawTree
 
 DOCS = {
     "directory-large": """\
@@ -151,17 +150,17 @@ def violation(
 
 
 def audited(
-    ctx: Context, git: Git, head: str | None, index_paths: Sequence[str]
+    ctx: Context, head: str | None, head_files: Iterable[str], index_paths: Iterable[str]
 ) -> list[Violation]:
-    """`audit`: every directory of HEAD's tree, then of the index where it is over
-    and HEAD's is not (a directory over in both is reported once, for HEAD)."""
+    """`audit`: every directory of HEAD's tree (`head_files`), then of the index where
+    it is over and HEAD's is not (a directory over in both is reported once, for HEAD)."""
     limit = ctx.policy.limit("directory_entries")
     if limit is None:
         return []
     out: list[Violation] = []
     reported: set[str] = set()
     if head is not None:
-        for directory, count in sorted(count_entries(git.tree_files(head).get()).items()):
+        for directory, count in sorted(count_entries(head_files).items()):
             if count > limit:
                 reported.add(directory)
                 # A state of the tree, not something a commit brought: no commit, so
@@ -194,21 +193,16 @@ def head_trees(gains: Mapping[str, set[str]]) -> list[str]:
     return [_tree_name("HEAD", d) for d in gains]
 
 
-def staged(
-    ctx: Context,
-    git: Git,
-    gains: Mapping[str, set[str]],
-    found: Mapping[str, RawTree],
-) -> list[Violation]:
-    """`check`: the directories the staged change adds entries to (`gains`),
-    counted in the index. `found`: HEAD's trees (`head_trees`); the index is
-    listed only when a directory could be over."""
+def staged_suspects(
+    ctx: Context, gains: Mapping[str, set[str]], found: Mapping[str, RawTree]
+) -> dict[str, int]:
+    """The directories that gain a name they did not have in HEAD (`found`: HEAD's
+    trees, `head_trees`) and could then be over the limit, with how many entries
+    HEAD's has: only those are worth listing the index for."""
     limit = ctx.policy.limit("directory_entries")
-    if limit is None or not gains:
-        return []
-    # Only a directory that gains a name it did not have grows; only one that
-    # could then be over the limit is worth listing the index for.
     suspects: dict[str, int] = {}
+    if limit is None:
+        return suspects
     for directory, names in gains.items():
         tree = found.get(_tree_name("HEAD", directory))
         if tree is None:
@@ -220,11 +214,23 @@ def staged(
         new = names.difference(had)
         if new and len(had) + len(new) > limit:
             suspects[directory] = len(had)
-    if not suspects:
+    return suspects
+
+
+def index_directories(suspects: Iterable[str]) -> list[str]:
+    """The index listing the suspects need: the top's entries need the whole
+    index (no directory), any other directory only its own part."""
+    wanted = set(suspects)
+    return [] if "" in wanted else sorted(wanted)
+
+
+def staged(ctx: Context, suspects: Mapping[str, int], listing: Iterable[str]) -> list[Violation]:
+    """`check`: the suspects over the limit in the index (`listing`: its paths in
+    them) and larger than in HEAD."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None:
         return []
     wanted = set(suspects)
-    # The top's entries need the whole index; any other directory only its own part.
-    listing = git.index_files(() if "" in wanted else sorted(wanted)).get()
     counts = count_entries(listing, wanted)
     return [
         violation(ctx, d, counts[d], limit, before=suspects[d], stage="check")
@@ -233,25 +239,33 @@ def staged(
     ]
 
 
+def pushed_directories(written: Iterable[str]) -> list[str]:
+    """A push: the directories holding a path the pushed commits wrote."""
+    return list(_new_entries(written))
+
+
+def pushed_trees(
+    tips: Sequence[str], boundaries: Sequence[str], directories: Sequence[str]
+) -> list[str]:
+    """The trees `pushed` counts: each directory in each tip and each boundary."""
+    return [_tree_name(rev, d) for rev in (*tips, *boundaries) for d in directories]
+
+
 def pushed(
     ctx: Context,
-    git: Git,
     tips: Sequence[str],
     boundaries: Sequence[str],
-    written: Iterable[str],
+    directories: Sequence[str],
+    found: Mapping[str, Sequence[str]],
 ) -> list[Violation]:
     """A push: in each pushed tip's tree, the directories holding a path the
-    pushed commits wrote, over the limit and larger than in every tree the
-    push builds on (`boundaries`: the commits the remote has that pushed
-    commits descend from; none for a first push, where every directory is new)."""
+    pushed commits wrote (`directories`), over the limit and larger than in
+    every tree the push builds on (`boundaries`: the commits the remote has
+    that pushed commits descend from; none for a first push, where every
+    directory is new). `found`: the names in each tree of `pushed_trees`."""
     limit = ctx.policy.limit("directory_entries")
-    if limit is None or not tips:
+    if limit is None:
         return []
-    directories = list(_new_entries(written))
-    if not directories:
-        return []
-    names = [_tree_name(rev, d) for rev in (*tips, *boundaries) for d in directories]
-    found = git.tree_names(names).get()
     out: list[Violation] = []
     seen: set[str] = set()
     for tip in tips:

@@ -2,16 +2,15 @@
 
 A path is DVC-managed when it is an output of a `.dvc` file or of a
 `dvc.lock` (unless declared `cache: false`, which asks for it to be in git),
-or when it matches a pattern under the policy's `dvc:` key. The facts come
-from `repolicy.dvc.files`; the functions at the end gather them for each
-command with as few git processes as the command allows.
+or when it matches a pattern under the policy's `dvc:` key. The facts (the
+outputs, from `repolicy.dvc.files`; git's ignore answers; work-tree hashes)
+are gathered for each command by `repolicy.engine.dvc_facts`.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.checks import Context
@@ -21,7 +20,6 @@ from repolicy.report import Violation, human_size, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import BlobAtPath
-    from repolicy.git import Git, IndexEntry, RepoInfo
 
 DOCS = {
     "dvc-in-git": """\
@@ -287,138 +285,3 @@ def check_stale(
             fix=fix,
             size=out.size,
         )
-
-
-# -- gathering, per command -----------------------------------------------------
-
-
-# A cheap first test: history holds many paths, and few end like a DVC file.
-_DVC_ENDINGS = (".dvc", "dvc.lock", "dvc.yaml")
-
-
-def _dvc_entries(entries: Iterable[IndexEntry]) -> list[IndexEntry]:
-    from repolicy.dvc.files import PROJECT_FILE, is_dvc_file
-
-    return [
-        e
-        for e in entries
-        if e.path.endswith(_DVC_ENDINGS)
-        and e.stage in (0, 2)
-        and (is_dvc_file(e.path) or posixpath.basename(e.path) == PROJECT_FILE)
-    ]
-
-
-def _index_outs(git: Git, entries: Sequence[IndexEntry]) -> list[DvcOut]:
-    from repolicy.dvc.files import outs_from
-
-    contents = git.blob_contents(e.oid for e in entries).get()
-    return outs_from({e.path: contents[e.oid] for e in entries if e.oid in contents})
-
-
-def _historical_outs(git: Git, blobs: Iterable[BlobAtPath]) -> list[DvcOut]:
-    """Outputs named by DVC files in history; a malformed old version is skipped."""
-    from repolicy.dvc.files import PROJECT_FILE, is_dvc_file, outs_from
-
-    wanted = {
-        (b.path, b.oid)
-        for b in blobs
-        if b.path.endswith(_DVC_ENDINGS)
-        and b.commit is not None
-        and (is_dvc_file(b.path) or posixpath.basename(b.path) == PROJECT_FILE)
-    }
-    if not wanted:
-        return []
-    contents = git.blob_contents(oid for _path, oid in wanted).get()
-    outs: list[DvcOut] = []
-    for path, oid in sorted(wanted):
-        if oid in contents:
-            outs.extend(outs_from({path: contents[oid]}, strict=False))
-    return outs
-
-
-def _within(out: DvcOut, prefixes: Sequence[str]) -> bool:
-    for prefix in prefixes:
-        if prefix == "":
-            return True
-        for path in (out.path, out.source):
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return True
-        if prefix.startswith(out.path + "/"):
-            return True
-    return False
-
-
-def for_check(
-    ctx: Context,
-    git: Git,
-    info: RepoInfo,
-    blobs: Sequence[BlobAtPath],
-    dvc_files: list[IndexEntry],
-    paths: Sequence[str],
-) -> list[Violation]:
-    """`check`: staged blobs under DVC outputs, and outputs git does not ignore
-    (those of the DVC files in the index, narrowed to `paths` when given)."""
-    outs = _index_outs(git, _dvc_entries(dvc_files))
-    managed = Managed(ctx, outs)
-    if not managed:
-        return []
-    found = list(check_in_git(ctx, managed, blobs))
-    if paths:
-        from repolicy.facts import repository_paths
-
-        wanted = repository_paths(info, list(paths))
-        outs = [o for o in outs if _within(o, wanted)]
-    outs = [o for o in outs if o.cache]
-    ignored = git.ignored_by_rules(o.path for o in outs)
-    found.extend(check_not_ignored(ctx, outs, ignored))
-    return found
-
-
-def for_push(ctx: Context, git: Git, blobs: Sequence[BlobAtPath]) -> list[Violation]:
-    """`check --push`: pushed blobs under the outputs of the DVC files the index
-    holds or the push carries, or under `dvc:`."""
-    dvc_files = _dvc_entries(git.dvc_files().get())
-    outs = [*_index_outs(git, dvc_files), *_historical_outs(git, blobs)]
-    return list(check_in_git(ctx, Managed(ctx, outs), blobs))
-
-
-def for_audit(
-    ctx: Context,
-    git: Git,
-    git_dir: str,
-    blobs: Sequence[BlobAtPath],
-    index: Sequence[IndexEntry],
-    untracked: Sequence[str] | None,
-) -> list[Violation]:
-    """`audit`: every blob in history or the index under a DVC output; outputs git
-    does not ignore; outputs whose work-tree content changed. The current outputs
-    are read from the DVC files on disk (as DVC reads them), else from the index."""
-    from repolicy.dvc.files import is_dvc_file, outs_from, read_work_tree
-    from repolicy.dvc.hashing import Hasher
-
-    entries = _dvc_entries(index)
-    on_disk = read_work_tree(git.cwd, (e.path for e in entries))
-    untracked_list = list(untracked) if untracked is not None else None
-    # Listing untracked files costs a walk of the work tree: only where a
-    # `dvc add` not yet committed could have left a .dvc file, or `dvc:` asks.
-    project = os.path.isdir(os.path.join(git.cwd, ".dvc"))
-    if untracked_list is None and (ctx.policy.dvc or project):
-        untracked_list = git.untracked(ignored=False).get()
-    new_files = [p for p in untracked_list or () if is_dvc_file(p)]
-    on_disk.update(read_work_tree(git.cwd, new_files))
-    missing = [e for e in entries if e.path not in on_disk]
-    if missing:
-        contents = git.blob_contents(e.oid for e in missing).get()
-        on_disk.update((e.path, contents[e.oid]) for e in missing if e.oid in contents)
-    current = outs_from(on_disk)
-    managed = Managed(ctx, [*current, *_historical_outs(git, blobs)])
-    if not managed:
-        return []
-    found = list(check_in_git(ctx, managed, blobs))
-    live = [o for o in current if o.cache]
-    ignored = git.ignored_by_rules(o.path for o in live)
-    found.extend(check_not_ignored(ctx, live, ignored, untracked_list or ()))
-    if current:
-        hasher = Hasher(git.cwd, os.path.join(git_dir, "repolicy"))
-        found.extend(check_stale(ctx, current, hasher.hashes(o for o in current if o.md5)))
-    return found

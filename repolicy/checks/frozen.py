@@ -11,7 +11,7 @@ the base holds that directory. A new directory (`datasets/x/v2/`) is free.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.checks import Context
@@ -21,7 +21,7 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change, CommitChanges, Git, TreeChange
+    from repolicy.git import Change, CommitChanges, TreeChange
 
 ALLOW_ENV = "REPOLICY_ALLOW_FROZEN"
 
@@ -165,7 +165,7 @@ def _next_version(directory: str | None) -> str | None:
 
 
 def check_frozen(
-    ctx: Context, edits: Iterable[Edit], first: dict[str, str], stage: str
+    ctx: Context, edits: Iterable[Edit], first: Mapping[str, str], stage: str
 ) -> Iterator[Violation]:
     """`frozen-modified` for each edit no escape covers.
 
@@ -245,23 +245,26 @@ def _tree_change(ch: Change) -> TreeChange:
 ParentDiffs = Sequence[tuple[str, str, tuple["TreeChange", ...]]]
 
 
+# (merge, parent, change, kept): a merge's change to a frozen path against one
+# parent, where the merge keeps the version of the `kept` parents: theirs, or
+# the merge's own doing.
+Suspect = tuple[str, str, "TreeChange", tuple[str, ...]]
+
+
 def merge_pairs(commits: Iterable[CommitChanges]) -> list[tuple[str, str]]:
     """(merge, parent) for every parent of every merge among `commits`."""
     return [(c.commit, p) for c in commits if len(c.parents) > 1 for p in c.parents]
 
 
-def merges_own(
-    ctx: Context, git: Git, diffs: ParentDiffs
-) -> list[tuple[str, str, list[TreeChange]]]:
-    """Changes to frozen paths a merge makes against one parent on its own.
+def merge_suspects(ctx: Context, diffs: ParentDiffs) -> list[Suspect]:
+    """Changes to frozen paths a merge makes against one parent that another
+    parent's version hides from `git log -c`.
 
     `git log -c` shows a merge only where it differs from every parent, so a
     merge that keeps one side's version hides what it does to the other side:
     merging a new root commit that lacks datasets/a/v1/ deletes v1 unseen.
-    Taking the other side's version is that side's change, judged with its
-    commits, only when the two sides share a base that holds the path as this
-    parent does; otherwise (unrelated histories, a side that never had the
-    path while this one added it) the merge itself made the change.
+    Whether the merge itself made the change depends on the merge bases of
+    the two sides (`side_pairs`, then `merges_own`).
     """
     changed: dict[tuple[str, str], dict[str, TreeChange]] = {}
     parents: dict[str, list[str]] = {}
@@ -270,26 +273,46 @@ def merges_own(
         changed[(commit, parent)] = {
             ch.path: ch for ch in changes if ctx.rules_for("frozen", ch.path)
         }
-    # (commit, parent, change, the other parents whose version the merge keeps)
-    suspects: list[tuple[str, str, TreeChange, list[str]]] = []
+    suspects: list[Suspect] = []
     for (commit, parent), paths in changed.items():
         for path, ch in paths.items():
             kept = [q for q in parents[commit] if q != parent and path not in changed[(commit, q)]]
             if kept:
-                suspects.append((commit, parent, ch, kept))
-    if not suspects:
-        return []
-    bases: dict[tuple[str, str], list[str]] = {}
-    for _commit, parent, _ch, kept in suspects:
-        for q in kept:
-            if (parent, q) not in bases:
-                bases[(parent, q)] = git.merge_bases(parent, q)
-    held = git.object_ids(
+                suspects.append((commit, parent, ch, tuple(kept)))
+    return suspects
+
+
+def side_pairs(suspects: Iterable[Suspect]) -> list[tuple[str, str]]:
+    """The (parent, other parent) pairs whose merge bases decide `merges_own`."""
+    return list(dict.fromkeys((parent, q) for _c, parent, _ch, kept in suspects for q in kept))
+
+
+def base_names(
+    suspects: Iterable[Suspect], bases: Mapping[tuple[str, str], Sequence[str]]
+) -> list[str]:
+    """The `BASE:PATH` names whose object ids `merges_own` compares."""
+    return [
         f"{b}:{ch.path}"
-        for _c, parent, ch, kept in suspects
+        for _commit, parent, ch, kept in suspects
         for q in kept
         for b in bases[(parent, q)]
-    ).get()
+    ]
+
+
+def merges_own(
+    suspects: Iterable[Suspect],
+    bases: Mapping[tuple[str, str], Sequence[str]],
+    held: Mapping[str, str],
+) -> list[tuple[str, str, list[TreeChange]]]:
+    """The suspects a merge made on its own, by merge and parent.
+
+    Taking the other side's version is that side's change, judged with its
+    commits, only when the two sides share a base that holds the path as this
+    parent does (`bases`: the merge bases of each side pair; `held`: the
+    object id at each `BASE:PATH`); otherwise (unrelated histories, a side
+    that never had the path while this one added it) the merge itself made
+    the change.
+    """
     own: dict[tuple[str, str], list[TreeChange]] = {}
     for commit, parent, ch, kept in suspects:
         mine = ch.old_oid if ch.before else None
@@ -303,132 +326,142 @@ def merges_own(
     return [(commit, parent, changes) for (commit, parent), changes in own.items()]
 
 
-# -- where each command looks -------------------------------------------
+def escaped(edits: Iterable[Edit], escapes: tuple[str, ...]) -> list[Edit]:
+    """The edits no escape names, each carrying the escapes that applied."""
+    return [e._replace(allow=escapes) for e in edits if not is_allowed(e.path, escapes)]
 
 
-def staged(
-    ctx: Context,
-    git: Git,
-    changes: Sequence[Change],
-    candidates: Sequence[Candidate],
-    allow: str | None,
-) -> list[Violation]:
-    """`check`: the staged changes against HEAD.
+Addition = tuple[Edit, Sequence[str]]  # an added file, and the bases that may hold its directory
+
+
+def directory_names(additions: Iterable[Addition]) -> list[str]:
+    """The `BASE:DIRECTORY` names whose object types `released` needs."""
+    return [f"{b}:{e.directory}" for e, bases in additions for b in bases]
+
+
+def released(additions: Iterable[Addition], types: Mapping[str, str]) -> list[Edit]:
+    """The additions that land in a directory one of their bases holds as a tree
+    (`types`: the object type of each `BASE:DIRECTORY`)."""
+    return [
+        e for e, bases in additions if any(types.get(f"{b}:{e.directory}") == "tree" for b in bases)
+    ]
+
+
+def first_wanted(edits: Iterable[Edit]) -> list[str]:
+    """The paths (an addition: its directory) whose first addition a report names."""
+    return [e.directory or e.path for e in edits]
+
+
+# -- what each command judges --------------------------------------------------
+
+
+def staged_edits(
+    ctx: Context, changes: Sequence[Change], candidates: Sequence[Candidate]
+) -> tuple[list[Edit], list[Edit]]:
+    """`check`: the staged changes to frozen paths against HEAD, as `classify` splits them.
 
     Deletions count even when PATHs narrow the check: pre-commit never passes
     a deleted file, so a narrowed check would never see one.
     """
-    if not ctx.policy.frozen:
-        return []
     kept = {c.path for c in candidates}
     tree = [_tree_change(ch) for ch in changes if ch.status == "D" or ch.path in kept]
-    edits, additions = classify(ctx, tree)
-    if additions:
-        types = git.object_types(f"HEAD:{a.directory}" for a in additions).get()
-        edits += [a for a in additions if types.get(f"HEAD:{a.directory}") == "tree"]
-    escapes = allow_list(allow)
-    edits = [e._replace(allow=escapes) for e in edits if not is_allowed(e.path, escapes)]
-    if not edits:
-        return []
-    first = git.first_added(["HEAD"], [e.directory or e.path for e in edits]).get()
-    return list(check_frozen(ctx, edits, first, "check"))
+    return classify(ctx, tree)
 
 
-def pushed(
+def pushed_base(commits: Sequence[CommitChanges]) -> list[str]:
+    """`check --push`: what the remote has is what the pushed commits start from:
+    the parents that are not pushed themselves (the remote's sha, or the
+    remote-tracking commits a new branch grows from). A file added and edited
+    in unpushed commits is not frozen yet."""
+    ids = {c.commit for c in commits}
+    return sorted({p for c in commits for p in c.parents if p not in ids})
+
+
+def pushed_edits(
     ctx: Context,
-    git: Git,
     commits: Sequence[CommitChanges],
     allow: str | None,
-    diffs: ParentDiffs = (),
-) -> list[Violation]:
-    """`check --push`: changes the pushed commits make to files the remote has.
-
-    What the remote has is what the pushed commits start from: the parents
-    that are not pushed themselves (the remote's sha, or the remote-tracking
-    commits a new branch grows from). A file added and edited in unpushed
-    commits is not frozen yet.
-    """
-    if not ctx.policy.frozen:
-        return []
-    ids = {c.commit for c in commits}
-    base = sorted({p for c in commits for p in c.parents if p not in ids})
-    if not base:
-        return []
+    own: Iterable[tuple[str, str, Sequence[TreeChange]]],
+) -> tuple[list[Edit], list[Edit]]:
+    """`check --push`: the pushed commits' changes to frozen paths (and those of
+    `own`, what merges did on their own), less those an escape names."""
     env = allow_list(allow)
     edits: list[Edit] = []
     additions: list[Edit] = []
     trailers = {c.commit: c.allow_frozen for c in commits}
     views = [(c.commit, c.changes) for c in commits]
-    views += [(c, tuple(ch)) for c, _p, ch in merges_own(ctx, git, diffs)]
+    views += [(c, tuple(ch)) for c, _p, ch in own]
     for commit, changes in views:
         changed, added = classify(ctx, changes, commit)
         escapes = (*trailers.get(commit, ()), *env)
-        edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
-        additions += [e._replace(allow=escapes) for e in added if not is_allowed(e.path, escapes)]
-    if not edits and not additions:
-        return []
-    types = git.object_types(
-        [f"{b}:{e.path}" for e in edits for b in base]
-        + [f"{b}:{e.directory}" for e in additions for b in base]
-    ).get()
-    published = [e for e in edits if any(f"{b}:{e.path}" in types for b in base)]
-    published += [
-        e for e in additions if any(types.get(f"{b}:{e.directory}") == "tree" for b in base)
-    ]
-    if not published:
-        return []
-    first = git.first_added(base, [e.directory or e.path for e in published]).get()
-    return list(check_frozen(ctx, published, first, "push"))
+        edits += escaped(changed, escapes)
+        additions += escaped(added, escapes)
+    return edits, additions
 
 
-def audited(ctx: Context, git: Git, revisions: Sequence[str], head: str | None) -> list[Violation]:
-    """`audit`: every commit of `revisions` against its parents, then the index
-    and the work tree against HEAD (trailers are the only escape in history)."""
-    if not ctx.policy.frozen:
-        return []
-    log = git.commit_changes(revisions)
-    on_disk = git.work_tree_changes() if head is not None else None
-    untracked = git.untracked(ignored=False) if head is not None else None
+def published_names(
+    edits: Sequence[Edit], additions: Sequence[Edit], base: Sequence[str]
+) -> list[str]:
+    """The `BASE:PATH` and `BASE:DIRECTORY` names whose types `published` needs."""
+    return [f"{b}:{e.path}" for e in edits for b in base] + directory_names(
+        (e, base) for e in additions
+    )
+
+
+def published(
+    edits: Sequence[Edit], additions: Sequence[Edit], base: Sequence[str], types: Mapping[str, str]
+) -> list[Edit]:
+    """The edits of files the remote has, and the additions to directories it has."""
+    found = [e for e in edits if any(f"{b}:{e.path}" in types for b in base)]
+    return found + released(((e, base) for e in additions), types)
+
+
+def audited_edits(
+    ctx: Context,
+    commits: Sequence[CommitChanges],
+    own: Iterable[tuple[str, str, Sequence[TreeChange]]],
+    on_disk: tuple[Sequence[Change], Sequence[str]] | None,
+) -> tuple[list[Edit], list[Addition], list[Edit]]:
+    """`audit`: every commit's changes to frozen paths against its parents (`own`:
+    what merges did on their own; trailers are the only escape in history), then
+    those of the index and the work tree against HEAD (`on_disk`: the changes,
+    and the untracked files that are not ignored; None without a HEAD).
+
+    Returns the history's edits, every addition with the bases that may hold
+    its directory (`released` picks those that land in one), and the edits on disk.
+    """
     edits: list[Edit] = []
-    additions: list[tuple[Edit, tuple[str, ...]]] = []
-    commits = log.get()
+    additions: list[Addition] = []
     for commit in commits:
         changed, added = classify(ctx, commit.changes, commit.commit)
         escapes = commit.allow_frozen
-        edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
+        edits += escaped(changed, escapes)
         additions += [(e, commit.parents) for e in added if not is_allowed(e.path, escapes)]
     trailers = {c.commit: c.allow_frozen for c in commits}
-    diffs = git.parent_diffs(merge_pairs(commits)).get()
-    for merge, parent, changes in merges_own(ctx, git, diffs):
+    for merge, parent, changes in own:
         changed, added = classify(ctx, changes, merge)
         escapes = trailers.get(merge, ())
-        edits += [e._replace(allow=escapes) for e in changed if not is_allowed(e.path, escapes)]
+        edits += escaped(changed, escapes)
         additions += [(e, (parent,)) for e in added if not is_allowed(e.path, escapes)]
     disk_edits: list[Edit] = []
-    if on_disk is not None and untracked is not None:
+    if on_disk is not None:
         from repolicy.git import TreeChange
 
         zero = "0" * 40
-        tree = [_tree_change(ch) for ch in on_disk.get()]
-        tree += [TreeChange(p, False, True, zero, zero) for p in untracked.get()]
+        tree = [_tree_change(ch) for ch in on_disk[0]]
+        tree += [TreeChange(p, False, True, zero, zero) for p in on_disk[1]]
         disk_edits, added = classify(ctx, tree)
         additions += [(e, ("HEAD",)) for e in added]
-    types = git.object_types(
-        f"{p}:{e.directory}" for e, parents in additions for p in parents
-    ).get()
-    history = edits + [
-        e
-        for e, parents in additions
-        if e.commit and any(types.get(f"{p}:{e.directory}") == "tree" for p in parents)
-    ]
-    disk_edits += [
-        e for e, _ in additions if not e.commit and types.get(f"HEAD:{e.directory}") == "tree"
-    ]
-    if not history and not disk_edits:
-        return []
-    first = git.first_added(
-        revisions, [e.directory or e.path for e in [*history, *disk_edits]]
-    ).get()
+    return edits, additions, disk_edits
+
+
+def audited(
+    ctx: Context,
+    history: Sequence[Edit],
+    disk_edits: Sequence[Edit],
+    first: Mapping[str, str],
+) -> list[Violation]:
+    """`audit`: the history's edits, then the work tree's."""
     return [
         *check_frozen(ctx, history, first, "history"),
         *check_frozen(ctx, disk_edits, first, "work-tree"),

@@ -10,7 +10,7 @@ nobody touches does not block unrelated commits; `audit` still reports it.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from repolicy.checks import Context
@@ -20,7 +20,7 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change, CommitChanges, Git, TreeChange
+    from repolicy.git import Change, CommitChanges, TreeChange
 
 DOCS = {
     "missing-required": """\
@@ -177,48 +177,64 @@ def violation(ctx: Context, gap: Gap, *, commit: str | None = None, stage: str) 
 # -- where each command looks -------------------------------------------
 
 
-def staged(
-    ctx: Context, git: Git, changes: Sequence[Change], candidates: Sequence[Candidate]
-) -> list[Violation]:
-    """`check`: the directories the staged changes touch, as the index holds them.
+def staged_directories(
+    ctx: Context, changes: Sequence[Change], candidates: Sequence[Candidate]
+) -> set[str]:
+    """`check`: the required directories the staged changes touch.
 
     Deletions count even when PATHs narrow the check: pre-commit never passes
     a deleted file, and deleting a README is exactly what must not slip by.
     """
     if not ctx.policy.require:
-        return []
+        return set()
     touched = [c.path for c in candidates] + [ch.path for ch in changes if ch.status == "D"]
-    directories = required_directories(ctx, touched)
-    if not directories:
-        return []
-    files = git.index_files(sorted(directories)).get()
+    return required_directories(ctx, touched)
+
+
+def staged(ctx: Context, directories: Collection[str], files: Iterable[str]) -> list[Violation]:
+    """`check`: the gaps in `directories`, as the index holds them (`files`: the
+    index's paths in them)."""
     return [violation(ctx, gap, stage="check") for gap in find_gaps(ctx, files, directories)]
+
+
+def pushed_directories(
+    ctx: Context,
+    commits: Sequence[CommitChanges],
+    diffs: Sequence[tuple[str, str, Sequence[TreeChange]]] = (),
+) -> dict[str, set[str]]:
+    """`check --push`: for each pushed commit that touched any, the required
+    directories it touched. A merge touches what it changed against any of its
+    parents (`diffs`), not only what differs from all of them."""
+    if not ctx.policy.require:
+        return {}
+    against_parents: dict[str, list[str]] = {}
+    for merge, _parent, changes in diffs:
+        against_parents.setdefault(merge, []).extend(ch.path for ch in changes)
+    touched: dict[str, set[str]] = {}
+    for commit in commits:
+        paths = [ch.path for ch in commit.changes] + against_parents.get(commit.commit, [])
+        directories = required_directories(ctx, paths)
+        if directories:
+            touched[commit.commit] = directories
+    return touched
 
 
 def pushed(
     ctx: Context,
-    git: Git,
     commits: Sequence[CommitChanges],
-    diffs: Sequence[tuple[str, str, Sequence[TreeChange]]] = (),
+    touched: Mapping[str, Collection[str]],
+    files: Mapping[str, Iterable[str]],
 ) -> list[Violation]:
-    """`check --push`: each pushed commit's tree, in the directories it touched.
-    A merge touches what it changed against any of its parents (`diffs`), not
-    only what differs from all of them. A gap that later commits keep is
-    reported once, at the oldest."""
-    if not ctx.policy.require:
-        return []
-    against_parents: dict[str, list[str]] = {}
-    for merge, _parent, changes in diffs:
-        against_parents.setdefault(merge, []).extend(ch.path for ch in changes)
+    """`check --push`: each pushed commit's tree, in the directories it touched
+    (`touched`, from `pushed_directories`; `files`: each such commit's paths in
+    them). A gap that later commits keep is reported once, at the oldest."""
     out: list[Violation] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for commit in commits:
-        touched = [ch.path for ch in commit.changes] + against_parents.get(commit.commit, [])
-        directories = required_directories(ctx, touched)
+        directories = touched.get(commit.commit)
         if not directories:
             continue
-        files = git.tree_files(commit.commit, sorted(directories)).get()
-        for gap in find_gaps(ctx, files, directories):
+        for gap in find_gaps(ctx, files[commit.commit], directories):
             key = (gap.directory, tuple(e.text for e in gap.missing))
             if key not in seen:
                 seen.add(key)
@@ -226,28 +242,24 @@ def pushed(
     return out
 
 
-def audited(ctx: Context, git: Git, head: str | None) -> list[Violation]:
-    """`audit`: every matching directory of HEAD, then of the work tree where it
-    differs (a gap HEAD already has is reported once, for HEAD)."""
-    if not ctx.policy.require:
-        return []
-    tracked = git.index_files()
-    untracked = git.untracked(ignored=False)
+def in_directories(path: str, directories: Collection[str]) -> bool:
+    """Whether `path` lies in one of `directories`, at any depth."""
+    return any(d in directories for d, _ in _ancestors(path))
+
+
+def audited(
+    ctx: Context, head: str | None, head_files: Iterable[str], work_tree: Iterable[str]
+) -> list[Violation]:
+    """`audit`: every matching directory of HEAD (`head_files`: its tree's paths),
+    then of the work tree where it differs (`work_tree`: the paths on disk that
+    git tracks or would add). A gap HEAD already has is reported once, for HEAD."""
     out: list[Violation] = []
     known: set[tuple[str, tuple[str, ...]]] = set()
     if head is not None:
-        for gap in find_gaps(ctx, git.tree_files(head).get()):
+        for gap in find_gaps(ctx, head_files):
             known.add((gap.directory, tuple(e.text for e in gap.missing)))
             out.append(violation(ctx, gap, commit=head, stage="head"))
-    on_disk = [*tracked.get(), *untracked.get()]
-    directories = required_directories(ctx, on_disk)
-    top = git.cwd
-    files = [
-        p
-        for p in on_disk
-        if any(d in directories for d, _ in _ancestors(p)) and os.path.lexists(os.path.join(top, p))
-    ]
-    for gap in find_gaps(ctx, files, directories):
+    for gap in find_gaps(ctx, work_tree):
         if (gap.directory, tuple(e.text for e in gap.missing)) not in known:
             out.append(violation(ctx, gap, stage="work-tree"))
     return out

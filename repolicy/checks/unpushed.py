@@ -7,8 +7,6 @@ from repolicy.report import Violation
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.checks import Context
-    from repolicy.git import Git
-    from repolicy.report import Report
 
 DOCS = {
     "unpushed": """\
@@ -31,13 +29,8 @@ Policy keys
 }
 
 
-def unpushed(ctx: Context, git: Git, report: Report) -> list[Violation]:
-    upstream = git.upstream()
-    if not upstream:
-        if git.head() is not None:
-            report.notes.append("the current branch has no upstream: nothing to compare with")
-        return []
-    count = git.count_commits(["HEAD"], [upstream])
+def unpushed(ctx: Context, upstream: str, count: int) -> list[Violation]:
+    """The current branch's `count` commits that its `upstream` lacks."""
     if not count:
         return []
     name = upstream.removeprefix("refs/remotes/").removeprefix("refs/heads/")

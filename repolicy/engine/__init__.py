@@ -6,7 +6,8 @@ Every judging command calls `judge` and renders what it returns: `check`
 `explain` (the repository, for some paths). One module per scope gathers
 the facts (through `repolicy.git`, in batches) and runs the checks
 (`repolicy.checks`) over them; the pushed, received and range scopes share
-`engine.commits`.
+`engine.commits`. The checks' questions that depend on earlier answers are
+asked, for every scope, by `engine.tree_facts` and `engine.dvc_facts`.
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from repolicy.advice import Advisor
     from repolicy.baseline import Baseline
     from repolicy.facts import Candidate
+    from repolicy.git import HistoryEntry
     from repolicy.policy import Policy
-    from repolicy.report import Report
+    from repolicy.report import Report, Violation
 
 
 def require_objects(git: Git, oids: list[str], what: str) -> None:
@@ -45,27 +46,37 @@ class Escapes:
         self.trailers = trailers
 
 
+class Judged:
+    """What judging commits finds: violations, the budgets' figures, notes for the
+    reader, and every blob of the commits at its path (what a baseline matches)."""
+
+    __slots__ = ("budgets", "entries", "notes", "violations")
+
+    def __init__(self) -> None:
+        self.violations: list[Violation] = []
+        self.budgets: dict[str, dict[str, int | None]] = {}
+        self.notes: list[str] = []
+        self.entries: list[HistoryEntry] = []
+
+
 def judge_commits(
     git: Git,
     policy: Policy,
     revs: list[str] | None,
-    report: Report,
     *,
     lfs_objects: bool,
     escapes: Escapes,
     bound: int | None = None,
-    baseline: Baseline | None = None,
     advisor: Advisor | None = None,
     names: dict[str, str] | None = None,
     objects: str | None = None,
-) -> None:
-    """Every check of a push over the objects `revs` selects, into `report`.
+) -> Judged:
+    """Every check of a push over the objects `revs` selects.
 
     Shared by the pre-push hook and the server's pre-receive hook. The LFS
     store is only consulted where it is the pusher's (`lfs_objects`). `bound`
     is an upper bound of what the remote will hold, when the caller knows one
-    (None: this repository's own objects bound it). A `baseline` drops what it
-    accepts in the commits that brought it (see `repolicy.baseline.apply`).
+    (None: this repository's own objects bound it).
     `names` maps a pushed tip to the ref it goes to, which names a bare blob.
     `objects`: the object directory, where loose objects are read (see
     `repolicy.git.read_loose`) and a partial clone is recognised.
@@ -75,6 +86,7 @@ def judge_commits(
     from repolicy.checks.lfs import check_lfs_objects
     from repolicy.facts import gather, history_candidates
 
+    found = Judged()
     if revs is None:
         # Nothing is sent: the remote keeps what it has, of which all that is
         # stored here is an upper bound.
@@ -82,12 +94,12 @@ def judge_commits(
         nothing: dict[str, int | None] = {"used": held or 0, "added": 0}
         if held is not None:
             nothing["at_most"] = True
-        report.budgets = {
+        found.budgets = {
             "repo": {**nothing, "limit": policy.limit("repo")},
             "lfs": {"used": 0, "limit": policy.limit("lfs")},
             "push": {"used": 0, "limit": policy.limit("push")},
         }
-        return
+        return found
     # What one push sends: the objects `revs` reach that the remote lacks, as
     # stored here. The same figure is the push's share of the repo budget.
     added = git.disk_usage(revs)
@@ -105,10 +117,10 @@ def judge_commits(
     from repolicy.git import is_partial_clone
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
-    entries = git.history(revs).get()
+    entries = found.entries = git.history(revs).get()
     cut = revs.index("--not")
     origin: dict[str, str] = {}
-    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, report.notes, origin)
+    contents = content_candidates(git, revs[:cut], revs[cut:], names or {}, found.notes, origin)
     blobs = gather(
         git,
         [*history_candidates(entries), *contents],
@@ -122,17 +134,17 @@ def judge_commits(
         ctx.advice = advisor
         if advisor.history is not None:
             advisor.history.entries = entries
-    report.violations.extend(check_blobs(ctx, blobs))
+    found.violations.extend(check_blobs(ctx, blobs))
     if contents:
         # A tag's tree or blob is in no commit: the usual advice would not apply.
-        report.violations = [
+        found.violations = [
             v._replace(
                 fix=f"delete or move {origin[v.path]}, which names it outside any commit, "
                 "before pushing"
             )
             if v.commit is None and v.path in origin
             else v
-            for v in report.violations
+            for v in found.violations
         ]
     if lfs_objects:
         store = git.lfs_store()
@@ -141,22 +153,23 @@ def judge_commits(
             for oid in {b.lfs_oid for b in blobs if b.lfs_oid}
             if not os.path.isfile(os.path.join(store, oid[0:2], oid[2:4], oid))
         }
-        report.violations.extend(check_lfs_objects(ctx, blobs, missing))
+        found.violations.extend(check_lfs_objects(ctx, blobs, missing))
     if policy.require or policy.frozen:
-        from repolicy.checks import frozen, require
+        from repolicy.checks.frozen import merge_pairs
+        from repolicy.engine import tree_facts
 
         pushed = git.commit_changes(revs).get()
         # Merges against each parent: `-c` hides what a merge keeps from one side.
-        diffs = git.parent_diffs(frozen.merge_pairs(pushed)).get()
-        report.violations.extend(require.pushed(ctx, git, pushed, diffs))
+        diffs = git.parent_diffs(merge_pairs(pushed)).get()
+        found.violations.extend(tree_facts.require_pushed(ctx, git, pushed, diffs))
         if not escapes.trailers:
             pushed = [c._replace(allow_frozen=()) for c in pushed]
-        report.violations.extend(frozen.pushed(ctx, git, pushed, escapes.env, diffs))
-    from repolicy.checks import dvc
+        found.violations.extend(tree_facts.frozen_pushed(ctx, git, pushed, escapes.env, diffs))
+    from repolicy.engine import dvc_facts as dvc
 
-    report.violations.extend(dvc.for_push(ctx, git, blobs))
+    found.violations.extend(dvc.for_push(ctx, git, blobs))
     if policy.limit("directory_entries") is not None:
-        from repolicy.checks import directories
+        from repolicy.engine import tree_facts
 
         # The tips judged are the pushed commits the refs point at; the trees the
         # push builds on are those of the commits it starts from.
@@ -165,13 +178,13 @@ def judge_commits(
         peeled = git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]).get()
         tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
         written = (e.path for e in entries)
-        report.violations.extend(directories.pushed(ctx, git, tips, boundaries, written))
-    report.violations = supersede(report.violations)
+        found.violations.extend(tree_facts.directories_pushed(ctx, git, tips, boundaries, written))
+    found.violations = supersede(found.violations)
     if limit is not None and after is not None and after.get() > limit:
-        report.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))
+        found.violations.append(push_repo_budget(ctx, after.get(), added.get(), limit, blobs))
     push_limit = policy.limit("push")
     if push_limit is not None and added.get() > push_limit:
-        report.violations.append(push_budget(ctx, added.get(), push_limit, blobs))
+        found.violations.append(push_budget(ctx, added.get(), push_limit, blobs))
     # `used` is what the remote would hold afterwards, `added` the push's share.
     # Without the walk (the bound is under the limit) only an upper bound is
     # known: it is given as such, never as the exact figure.
@@ -185,7 +198,7 @@ def judge_commits(
         repo["used"] = after.get()
     elif bound is not None:
         repo["used"], repo["at_most"] = max(bound, added.get()), True
-    report.budgets = {
+    found.budgets = {
         "repo": repo,
         "lfs": {
             "used": sum({b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}.values()),
@@ -193,12 +206,22 @@ def judge_commits(
         },
         "push": {"used": added.get(), "limit": push_limit},
     }
+    return found
+
+
+def settle(report: Report, found: Judged, baseline: Baseline | None) -> None:
+    """Put what `judge_commits` found into `report`, after the notes it already has;
+    then a `baseline` drops what it accepts in the commits that brought it (see
+    `repolicy.baseline.apply`)."""
+    report.violations.extend(found.violations)
+    report.budgets = found.budgets
+    report.notes.extend(found.notes)
     if baseline is not None:
         from repolicy.baseline import apply
 
         report.sort()  # settles `allow` first, as audit does: allowed is not baselined
         # A push sees a part of history: it cannot tell that an entry is unused.
-        apply(report, baseline, entries)
+        apply(report, baseline, found.entries)
 
 
 def content_candidates(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from repolicy.engine.commits import Escapes, judge_commits, require_objects
+from repolicy.engine.commits import Escapes, judge_commits, require_objects, settle
 from repolicy.errors import RepolicyError
 from repolicy.git import Git, objects_directory
 from repolicy.scope import Pushed, PushUpdate, is_zero, printable, push_revisions
@@ -47,18 +47,17 @@ def judge(scope: Pushed, policy_arg: str | None) -> Report:
     # The pusher's own escapes: the environment and commit trailers.
     escapes = Escapes(os.environ.get(ALLOW_ENV), trailers=True)
     names = {u.local_sha: u.remote_ref for u in updates}
-    judge_commits(
+    found = judge_commits(
         git,
         policy,
         revs,
-        report,
         lfs_objects=True,
-        baseline=accepted,
         escapes=escapes,
         names=names,
         advisor=push_advisor(git, updates, remote),
         objects=objects_directory(info.git_dir),
     )
+    settle(report, found, accepted)
     return report
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def judge(scope: Range, policy_arg: str | None) -> Report:
     from repolicy.baseline import load
     from repolicy.checks.frozen import ALLOW_ENV
-    from repolicy.engine.commits import Escapes, judge_commits
+    from repolicy.engine.commits import Escapes, judge_commits, settle
     from repolicy.engine.pushed import push_advisor
     from repolicy.policy import load_policy
     from repolicy.report import Report
@@ -47,20 +47,19 @@ def judge(scope: Range, policy_arg: str | None) -> Report:
     accepted = load(info.toplevel, policy, report)
     # The LFS store is not consulted: a CI checkout rarely downloads LFS objects,
     # and the objects of pushed commits are the forge's to hold by then.
-    judge_commits(
+    found = judge_commits(
         git,
         policy,
         revs,
-        report,
         lfs_objects=False,
         # A shallow clone's store bounds nothing of the full history: walk what is here.
         bound=None if not grafts else 1 << 62,
-        baseline=accepted,
         # As on a pusher's machine: the escapes of the environment and of trailers.
         escapes=Escapes(os.environ.get(ALLOW_ENV), trailers=True),
         advisor=push_advisor(git, [], None),
         objects=objects_directory(info.git_dir),
     )
+    settle(report, found, accepted)
     if grafts and report.budgets and "repo" in report.budgets:
         repo = report.budgets["repo"]
         if repo.pop("at_most", None):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-from repolicy.engine.commits import Escapes, judge_commits, require_objects
+from repolicy.engine.commits import Escapes, judge_commits, require_objects, settle
 from repolicy.errors import RepolicyError
 from repolicy.git import Git, objects_directory
 from repolicy.policy.server import POLICY_CONFIG, default_branch, server_policy
@@ -65,19 +65,18 @@ def judge(scope: Received, policy_arg: str | None) -> Report:
 
         # The baseline, like the policy, is the one the server already has.
         accepted = load_from_revision(git, default, policy)
-    judge_commits(
+    found = judge_commits(
         git,
         policy,
         revs,
-        report,
         lfs_objects=False,
         escapes=Escapes(None, trailers=server_enables(git, ESCAPES_CONFIG)),
         bound=stored_bound(git),
-        baseline=accepted,
         advisor=server_advisor(git, updates),
         names={u.new: u.ref for u in updates},
         objects=objects_directory(git_dir),
     )
+    settle(report, found, accepted)
     return report
 
 

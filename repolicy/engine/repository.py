@@ -75,7 +75,6 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     """Every check of the whole repository, before the baseline is applied."""
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.budgets import history_budgets
-    from repolicy.checks.unpushed import unpushed
     from repolicy.facts import attach, gather, history_candidates, index_candidates
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
@@ -156,16 +155,16 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries))
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
-        from repolicy.checks import frozen, require
+        from repolicy.engine import tree_facts
 
         head = git.head()
-        report.violations.extend(require.audited(ctx, git, head))
-        report.violations.extend(frozen.audited(ctx, git, revs, head))
+        report.violations.extend(tree_facts.require_audited(ctx, git, head))
+        report.violations.extend(tree_facts.frozen_audited(ctx, git, revs, head))
     if policy.limit("directory_entries") is not None:
-        from repolicy.checks import directories
+        from repolicy.engine import tree_facts
 
         listed = list(map(_PATH, index.get()))
-        report.violations.extend(directories.audited(ctx, git, git.head(), listed))
+        report.violations.extend(tree_facts.directories_audited(ctx, git, git.head(), listed))
 
     lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.pointer is not None and b.lfs_oid}
     report.budgets = {
@@ -176,7 +175,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     if on_disk is not None:
         tracked = list(map(_PATH, index_entries))
         report.violations.extend(on_disk.violations(ctx, tracked))
-    from repolicy.checks import dvc
+    from repolicy.engine import dvc_facts as dvc
 
     untracked = on_disk.untracked.get() if on_disk is not None else None
     report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
@@ -276,6 +275,18 @@ def write_baseline(policy_arg: str | None, quiet: bool = False) -> dict[str, obj
     return baseline.rewrite(
         found.toplevel, found.policy, found.report.violations, found.entries, found.staged
     )
+
+
+def unpushed(ctx: Context, git: Git, report: Report) -> list[Violation]:
+    """`unpushed`: the current branch's commits its upstream lacks (none without one)."""
+    from repolicy.checks.unpushed import unpushed as check_unpushed
+
+    upstream = git.upstream()
+    if not upstream:
+        if git.head() is not None:
+            report.notes.append("the current branch has no upstream: nothing to compare with")
+        return []
+    return check_unpushed(ctx, upstream, git.count_commits(["HEAD"], [upstream]))
 
 
 def allow_unused(

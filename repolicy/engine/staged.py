@@ -88,20 +88,24 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     )
     report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
-        from repolicy.checks import frozen, require
+        from repolicy.checks.frozen import ALLOW_ENV
+        from repolicy.engine import tree_facts
 
         changes = staged.get()
-        report.violations.extend(require.staged(ctx, git, changes, candidates))
-        allow = os.environ.get(frozen.ALLOW_ENV)
-        report.violations.extend(frozen.staged(ctx, git, changes, candidates, allow))
+        report.violations.extend(tree_facts.require_staged(ctx, git, changes, candidates))
+        allow = os.environ.get(ALLOW_ENV)
+        report.violations.extend(tree_facts.frozen_staged(ctx, git, changes, candidates, allow))
     if gains:
-        report.violations.extend(directories.staged(ctx, git, gains, head_trees.get()))
+        from repolicy.engine import tree_facts
+
+        judged = tree_facts.directories_staged(ctx, git, gains, head_trees.get())
+        report.violations.extend(judged)
     if policy.dvc or (
         # With no DVC file in the index and no `dvc:`, the DVC check finds nothing.
         (not all_files or git.index_summary(info.git_dir).dvc_files)
         and in_dvc_project(info.toplevel, [c.path for c in candidates])
     ):
-        from repolicy.checks import dvc
+        from repolicy.engine import dvc_facts as dvc
 
         dvc_files = git.dvc_files().get()
         found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, scope.paths)

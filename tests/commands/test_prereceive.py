@@ -230,28 +230,79 @@ def test_escapes_on_the_server_are_the_servers_to_grant(released: Repo, server: 
     assert server.push(work, "main", env={"REPOLICY_ALLOW_FROZEN": "**"}).returncode != 0
 
 
-def test_tracebacks_on_the_server_are_the_servers_to_turn_on(work: Repo, server: Server) -> None:
+def test_a_pushers_output_encoding_gets_the_report_with_names_escaped(
+    work: Repo, server: Server
+) -> None:
     server.install(format="text")
     work.write("é.log", "x\n")
     work.add("é.log")
     work.commit("log")
-    # An output encoding that cannot spell the report's path: an internal error
-    # in the hook, which the pusher's environment reaches over file://.
-    broken = {"PYTHONIOENCODING": "ascii"}
-    proc = server.push(work, "main", env={**broken, "REPOLICY_DEBUG": "1"})
+    # The pusher's environment reaches the hook over file://: its output
+    # encoding cannot spell the name, which the report escapes.
+    proc = server.push(work, "main", env={"PYTHONIOENCODING": "ascii"})
     assert proc.returncode != 0
-    assert "repolicy: internal error: UnicodeEncodeError" in proc.stderr
+    assert "internal error" not in proc.stderr, proc.stderr
+    report = server.report.read_bytes().decode("ascii")
+    assert "\\xe9.log: error [excluded]" in report
+    assert "repolicy pre-receive: 1 error" in report
+    # JSON keeps its own escapes, so the document stays valid.
+    server.install(format="json")
+    proc = server.push(work, "main", env={"PYTHONIOENCODING": "ascii"})
+    assert proc.returncode != 0 and "internal error" not in proc.stderr, proc.stderr
+    assert "\\u00e9.log" in server.report.read_bytes().decode("ascii")
+    assert found(server.last()) == {("excluded", "é.log")}
+
+
+def closed_output_hook(server: Server) -> None:
+    """A pre-receive hook that closes its standard output: the report has nowhere
+    to go, an internal error of the hook (which rejects the push)."""
+    hook = server.path / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\nexec >&-\n{sys.executable} -m repolicy check --pre-receive\n")
+    hook.chmod(0o755)
+
+
+def test_tracebacks_on_the_server_are_the_servers_to_turn_on(work: Repo, server: Server) -> None:
+    closed_output_hook(server)
+    commit_log(work)
+    proc = server.push(work, "main", env={"REPOLICY_DEBUG": "1"})
+    assert proc.returncode != 0
+    assert "repolicy: internal error: AttributeError" in proc.stderr
     assert "Traceback" not in proc.stderr
     # Nor a config file the pusher's environment names.
     mine = work.path.parent / "mine.gitconfig"
     mine.write_text("[repolicy]\n\tdebug = true\n")
-    proc = server.push(work, "main", env={**broken, "GIT_CONFIG_GLOBAL": str(mine)})
+    proc = server.push(work, "main", env={"GIT_CONFIG_GLOBAL": str(mine)})
     assert "repolicy: internal error" in proc.stderr and "Traceback" not in proc.stderr
     server.git("config", "--local", "repolicy.debug", "true")
-    proc = server.push(work, "main", env=broken)
+    proc = server.push(work, "main")
     assert proc.returncode != 0
     assert "Traceback (most recent call last)" in proc.stderr
-    assert "repolicy: internal error: UnicodeEncodeError" in proc.stderr
+    assert "repolicy: internal error: AttributeError" in proc.stderr
+
+
+def test_the_servers_internal_error_names_the_switch_that_works_there(
+    work: Repo, server: Server
+) -> None:
+    closed_output_hook(server)
+    commit_log(work)
+    proc = server.push(work, "main")
+    assert proc.returncode != 0
+    assert (
+        "run `git config --local repolicy.debug true` in the server's repository "
+        "to see the traceback" in proc.stderr
+    )
+    assert "REPOLICY_DEBUG" not in proc.stderr  # which the server ignores
+    # On the pusher's own machine, the same error names the variable.
+    local = subprocess.run(
+        ["sh", "-c", f"exec >&-; {sys.executable} -m repolicy check"],
+        cwd=work.path,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    assert local.returncode == 2
+    assert "(set REPOLICY_DEBUG=1 to see the traceback, and please report it)" in local.stderr
 
 
 def test_an_unborn_head_on_the_server_refuses_pushes_until_configured(
