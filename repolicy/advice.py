@@ -21,6 +21,7 @@ a run without history violations starts no process here.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -28,9 +29,13 @@ if TYPE_CHECKING:
 
     from repolicy.git import Git, HistoryEntry, Query
 
+_OID = operator.attrgetter("oid")
+_PATH = operator.attrgetter("path")
+_COMMIT = operator.attrgetter("commit")
+
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
-_ONE_BY_ONE = 8  # commits asked about one at a time before naming them all at once
+_ONE_BY_ONE = 8  # commits asked about one at a time before every commit is placed at once
 
 
 class Unpushed(NamedTuple):
@@ -73,8 +78,12 @@ class HistoryScope:
         self.preferred = tuple(preferred)
         self.entries = entries
         self._also: dict[tuple[str, str], bool] = {}
+        self._writers: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] | None = None
         self._remote_refs: list[str] | None = None
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._reach: dict[str, int] | None = None  # commit -> one bit per ref that has it
+        self._reach_refs: list[str] = []
+        self._marked: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._excludes: dict[str, tuple[str, ...]] = {}
         self._upstream: dict[str, list[str]] = {}
         self._ranges: dict[
@@ -82,6 +91,7 @@ class HistoryScope:
         ] = {}
         self._tracked: dict[tuple[str, str], bool] = {}
         self._head: str | bool | None = False
+        self.texts: dict[tuple[str, Unpushed | Published], str] = {}  # see lfs_history_fix
 
     sees_work_tree = True  # the work tree the advice is followed in is this one
 
@@ -98,7 +108,22 @@ class HistoryScope:
         if not self.remote_refs():
             return False  # nothing is published: no need to read the history
         if key not in self._also:
-            others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
+            if self._writers is None:
+                # The first and the last commit that wrote each (blob, path),
+                # read once, by C loops: a scan of the whole history per
+                # question would cost more. Where they differ, more than one
+                # commit wrote it (rare), and the history is read for it.
+                keys = list(zip(map(_OID, self.entries), map(_PATH, self.entries), strict=True))
+                commits = list(map(_COMMIT, self.entries))
+                self._writers = (
+                    dict(zip(reversed(keys), reversed(commits), strict=True)),
+                    dict(zip(keys, commits, strict=True)),
+                )
+            first, last = self._writers
+            if first.get(key) == last.get(key):
+                others = {first[key]} if key in first else set()
+            else:
+                others = {e.commit for e in self.entries if e.oid == oid and e.path == path}
             others.discard(commit)
             self._also[key] = any(self.containing(c)[0] for c in others)
         return self._also[key]
@@ -116,38 +141,62 @@ class HistoryScope:
         return self._head if isinstance(self._head, str) else None
 
     def containing(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The remote-tracking refs and the local branches that contain `commit`
-        (one `for-each-ref` per commit, asked once). Past a few commits, one
-        `name-rev` names a ref of each kind for every commit the run walked:
-        an audit of a history with hundreds of offending commits would
-        otherwise start hundreds of processes."""
-        if commit not in self._containing and len(self._containing) >= _ONE_BY_ONE:
-            self._name_all()
-        if commit not in self._containing:
+        """The remote-tracking refs (without the symbolic `<remote>/HEAD`) and the
+        local branches that contain `commit`. A few commits are asked one at a
+        time (one `for-each-ref` each); past them, one `rev-list` of every
+        branch answers for every commit: an audit of a history with hundreds of
+        offending commits would otherwise start hundreds of processes."""
+        known = self._containing.get(commit)
+        if known is not None:
+            return known
+        # A run that walked the whole history (`entries`) pays little more for
+        # one `rev-list` of it; each `for-each-ref --contains` may walk it all.
+        if self._reach is None and not self.entries and len(self._containing) < _ONE_BY_ONE:
             refs = self.git.ref_names(REMOTES, HEADS, contains=commit)
-            self._containing[commit] = (
-                tuple(r for r in refs if r.startswith(REMOTES)),
+            remote = set(self.remote_refs())
+            known = (
+                tuple(r for r in refs if r in remote),
                 tuple(r for r in refs if r.startswith(HEADS)),
             )
-        return self._containing[commit]
+        else:
+            known = self._reached(commit)
+        self._containing[commit] = known
+        return known
 
-    def _name_all(self) -> None:
-        commits = [c for c in dict.fromkeys(e.commit for e in self.entries)]
-        commits = [c for c in commits if c not in self._containing]
-        if not commits:
-            return
-        names: dict[str, list[str]] = {c: [] for c in commits}
-        for pattern, prefix in (("refs/remotes/*", "refs/"), ("refs/heads/*", HEADS)):
-            for sha, found in self.git.name_commits(commits, pattern).items():
-                name = found.split("~", 1)[0].split("^", 1)[0]
-                if prefix == HEADS and name.startswith("heads/"):
-                    name = name[len("heads/") :]
-                names.setdefault(sha, []).append(prefix + name)
-        for sha, refs in names.items():
-            self._containing[sha] = (
+    def _reached(self, commit: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`containing`, from which branches reach each commit: every branch tip
+        marks its commit, and each commit hands its marks on to its parents
+        (children come first in the walk)."""
+        if self._reach is None:
+            remote = self.remote_refs()
+            tips = self.git.ref_commits(HEADS)
+            tips.update((r, c) for r, c in self.git.ref_commits(REMOTES).items() if r in remote)
+            # One bit per ref, in ref-name order (for-each-ref's): a set of
+            # bits then reads back as the refs sorted.
+            self._reach_refs = sorted(tips)
+            marks: dict[str, int] = {}
+            for bit, ref in enumerate(self._reach_refs):
+                marks[tips[ref]] = marks.get(tips[ref], 0) | 1 << bit
+            for commit_and_parents in self.git.ancestry(dict.fromkeys(tips.values())):
+                mark = marks.get(commit_and_parents[0], 0)
+                for parent in commit_and_parents[1:]:
+                    marks[parent] = marks.get(parent, 0) | mark
+            self._reach = marks
+        mark = self._reach.get(commit, 0)
+        # Most commits share their marks with many others: each set is read once.
+        known = self._marked.get(mark)
+        if known is None:
+            refs: list[str] = []
+            rest = mark
+            while rest:
+                low = rest & -rest
+                refs.append(self._reach_refs[low.bit_length() - 1])
+                rest ^= low
+            known = self._marked[mark] = (
                 tuple(r for r in refs if r.startswith(REMOTES)),
                 tuple(r for r in refs if r.startswith(HEADS)),
             )
+        return known
 
     def upstream(self, branch: str) -> list[str]:
         if branch not in self._upstream:
@@ -283,8 +332,21 @@ def lfs_history_fix(
     scope: HistoryScope | None, pattern: str, oid: str, path: str, commit: str
 ) -> str:
     """Commands that move a committed blob into LFS, rewriting no more than needed."""
-    include = f"--include={q(pattern.lstrip('/'))}"
     place = scope.where(commit, oid, path) if scope is not None else None
+    if scope is None or place is None:
+        return _lfs_history_fix(scope, pattern, place)
+    # Thousands of blobs of one commit share their place: the text is written once.
+    key = (pattern, place)
+    text = scope.texts.get(key)
+    if text is None:
+        text = scope.texts[key] = _lfs_history_fix(scope, pattern, place)
+    return text
+
+
+def _lfs_history_fix(
+    scope: HistoryScope | None, pattern: str, place: Unpushed | Published | None
+) -> str:
+    include = f"--include={q(pattern.lstrip('/'))}"
     if isinstance(place, Unpushed):
         return (
             f"rewrite {_range_words(place)}, storing {q(pattern)} in LFS:\n"

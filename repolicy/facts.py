@@ -100,10 +100,11 @@ def _under(path: str, dirs: set[str]) -> bool:
 def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
     """Each (blob, path) once, with the oldest commit that wrote it there."""
     seen: dict[tuple[str, str], Candidate] = {}
-    for entry in entries:
-        key = (entry.oid, entry.path)
+    new = tuple.__new__  # Candidate's fields in order, without its __new__: once per blob
+    for commit, path, oid, mode in entries:
+        key = (oid, path)
         if key not in seen:
-            seen[key] = Candidate(entry.path, entry.oid, entry.mode, entry.commit)
+            seen[key] = new(Candidate, (path, oid, mode, commit))
     return list(seen.values())
 
 
@@ -122,10 +123,11 @@ def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
 
 def index_candidates(entries: Iterable[IndexEntry]) -> list[Candidate]:
     """Index entries (the "ours" side of a conflict); submodules are never read."""
+    new = tuple.__new__  # Candidate's fields in order, without its __new__: once per entry
     return [
-        Candidate(entry.path, entry.oid, entry.mode)
-        for entry in entries
-        if entry.mode != GITLINK and entry.stage in (0, 2)
+        new(Candidate, (path, oid, mode, None))
+        for mode, oid, stage, path in entries
+        if mode != GITLINK and stage in (0, 2)
     ]
 
 

@@ -276,6 +276,55 @@ def test_a_new_branch_is_bounded_by_what_the_remote_has(pushed: Repo) -> None:
     assert repo.git("rev-parse", "main").strip() == repo.git("rev-parse", "origin/main").strip()
 
 
+def test_every_published_commit_is_named_by_every_branch_that_has_it(
+    pushed: Repo, tmp_path: Path
+) -> None:
+    """Past the first few offending commits, the advice is worked out for all of
+    them at once: it must name the same refs as for the first ones. A clone's
+    symbolic `origin/HEAD` is no branch a rewrite would publish to."""
+    repo = pushed
+    for k in range(12):  # more commits than are asked about one at a time
+        repo.write(f"run{k:02}.ckpt", os.urandom(2000))
+        repo.add(f"run{k:02}.ckpt")
+        repo.commit(f"checkpoint {k}")
+    repo.git("push", "-q", "origin", "main", "main:refs/heads/archive")
+    clone = Repo(tmp_path / "clone")
+    repo.git("clone", "-q", str(tmp_path / "remote.git"), str(clone.path))
+    assert "origin/HEAD" in clone.git("branch", "-r")
+    found = as_json(clone.run("audit", "--format", "json"))["violations"]
+    fixes = [v["fix"] for v in found if v["check"] == "lfs-missing"]
+    assert len(fixes) == 12
+    for fix in fixes:
+        assert "this commit is already on origin/archive, origin/main:" in fix, fix
+        assert "--include-ref=refs/heads/main" in fix, fix
+
+
+def test_a_blob_a_pushed_commit_wrote_too_is_published_advice(
+    pushed: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A branch no remote has wrote the very blob that a pushed commit wrote at the
+    same path: rewriting the branch alone would leave it in published history."""
+    repo = pushed
+    data = os.urandom(2000)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:10Z")
+    repo.write("model.ckpt", data)
+    repo.add("model.ckpt")
+    theirs = repo.commit("a checkpoint on main")
+    repo.git("push", "-q", "origin", "main")
+    # Older, so the audit's walk (parents first, then by date) meets it first.
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:05Z")
+    repo.git("checkout", "-q", "-b", "work", "HEAD~1")
+    repo.write("model.ckpt", data)
+    repo.add("model.ckpt")
+    mine = repo.commit("the same checkpoint on work")
+    walk = repo.git("log", "--reverse", "--topo-order", "--branches", "--format=%H").split()
+    assert walk.index(mine) < walk.index(theirs)
+    violation = only(as_json(repo.run("audit", "--format", "json")), "lfs-missing")
+    assert violation["commit"] == mine
+    assert "already published" in violation["fix"], violation["fix"]
+    assert "--exclude-ref" not in violation["fix"], violation["fix"]
+
+
 def test_a_force_added_file_gets_only_git_rm_cached(repo: Repo) -> None:
     repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
     repo.write(".gitignore", "*.log\n")

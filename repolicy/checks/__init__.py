@@ -126,14 +126,13 @@ class Context:
         """`excluding_rule` of each of `paths` (and of every path asked before)."""
         known = self._excluding
         rules: tuple[Rule, ...] = self.policy.exclude
-        hits_of = self.matcher("exclude").hits if rules else None
-        for path in paths:
-            if path in known:
-                continue
+        fresh = [p for p in paths if p not in known]
+        known.update(dict.fromkeys(fresh))
+        if rules:
             # Most paths match no exclude pattern: the include question is
             # asked only of those that do.
-            hits = hits_of(path) if hits_of is not None else None
-            known[path] = rules[hits[0]] if hits and not self.including_rule(path) else None
+            for path, hits in self.matcher("exclude").selecting(fresh).items():
+                known[path] = rules[hits[0]] if not self.including_rule(path) else None
         return known
 
     def lfs_rule(self, path: str) -> Rule | None:
@@ -145,22 +144,18 @@ class Context:
         path asked before)."""
         known = self._lfs
         rules: tuple[Rule, ...] = self.policy.lfs
-        hits_of = self.matcher("lfs").hits if rules else None
-        for path in paths:
-            if path in known:
-                continue
+        fresh = [p for p in paths if p not in known]
+        known.update(dict.fromkeys(fresh))
+        if rules:
             # `file_rules("lfs", path)[0]`, without building the list: most
             # paths match no lfs pattern, and this runs for every one.
-            hits = hits_of(path) if hits_of is not None else None
-            rule = None
-            if hits:
+            for path, hits in self.matcher("lfs").selecting(fresh).items():
                 raw = os.fsencode(path)
                 for k in hits:
                     pattern = rules[k].pattern
                     if pattern.dir_only or pattern.matches(raw, False):
-                        rule = rules[k]
+                        known[path] = rules[k]
                         break
-            known[path] = rule
         return known
 
     def severity(self, check: str, rule: Rule | None = None) -> str:

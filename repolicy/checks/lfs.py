@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import posixpath
 from collections.abc import Iterable, Iterator
 
@@ -10,6 +11,8 @@ from repolicy.facts import BlobAtPath
 from repolicy.lfs import Malformed
 from repolicy.policy import Rule
 from repolicy.report import Violation, exact_size, human_size, quote_paths
+
+_PATH = operator.attrgetter("path")
 
 ATTRIBUTE_RULE = "gitattributes: filter=lfs"
 
@@ -178,7 +181,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     lfs_file = ctx.policy.limit("lfs_file")
     blobs = blobs if isinstance(blobs, list) else list(blobs)
     # Each path is matched once, however many blobs history holds at it.
-    rule_of = ctx.lfs_rules(dict.fromkeys(b.path for b in blobs)).get
+    rule_of = ctx.lfs_rules(dict.fromkeys(map(_PATH, blobs))).get
     for blob in blobs:
         if blob.is_symlink:
             continue
@@ -215,7 +218,10 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                     size=size,
                 )
             continue
-        decided = _lfs_rule(ctx, blob, rule_of(blob.path))
+        rule = rule_of(blob.path)
+        if rule is None and not blob.lfs_filter:
+            continue  # what `_lfs_rule` answers, without the call: most blobs of a history
+        decided = _lfs_rule(ctx, blob, rule)
         if decided is None:
             continue
         rule_text, rule = decided
@@ -264,12 +270,10 @@ def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[
     if not ctx.policy.lfs:
         return
     blobs = blobs if isinstance(blobs, list) else list(blobs)
-    rule_of = ctx.lfs_rules(dict.fromkeys(b.path for b in blobs)).get
+    rule_of = ctx.lfs_rules(dict.fromkeys(map(_PATH, blobs))).get
     for blob in blobs:
-        if blob.is_symlink or blob.lfs_filter:
-            continue
         rule = rule_of(blob.path)
-        if rule is None:
+        if rule is None or blob.lfs_filter or blob.is_symlink:
             continue
         if rule.sized:
             # Only the files over the size need the attribute, each by name.

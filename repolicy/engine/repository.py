@@ -9,6 +9,7 @@ policy's paths. Repository-wide facts (budgets, unpushed commits) come last.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 from typing import NamedTuple
 
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
     from repolicy.scope import Repository
+
+# What the last `examine` built, kept until the process ends (see there).
+_HELD: list[object] = []
+
+_OID = operator.attrgetter("oid")
+_PATH = operator.attrgetter("path")
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -118,10 +125,15 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     history = history_candidates(walk.entries)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
-    seen = {(c.oid, c.path) for c in history}
     index_entries = index_candidates(index.get())
-    staged = [c for c in index_entries if (c.oid, c.path) not in seen]
-    del seen
+    # Nearly every index entry is in history: the few that are not are found
+    # by set difference, without a look at each entry.
+    keys = list(zip(map(_OID, index_entries), map(_PATH, index_entries), strict=True))
+    new_keys = set(keys).difference(zip(map(_OID, history), map(_PATH, history), strict=True))
+    staged = (
+        [c for c, k in zip(index_entries, keys, strict=True) if k in new_keys] if new_keys else []
+    )
+    del keys, new_keys
     blobs = [
         *attach(history, scan.info, scan.contents, scan.attributes, promised, scan.binary),
         *gather(
@@ -151,17 +163,17 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     if policy.limit("directory_entries") is not None:
         from repolicy.engine import tree_facts
 
-        listed = [e.path for e in index.get()]
+        listed = list(map(_PATH, index.get()))
         report.violations.extend(tree_facts.directories_audited(ctx, git, git.head(), listed))
 
-    lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.lfs_oid}
+    lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.pointer is not None and b.lfs_oid}
     report.budgets = {
         "repo": {"used": usage.get(), "limit": policy.limit("repo")},
         "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
     }
     report.violations.extend(history_budgets(ctx, report, blobs))
     if on_disk is not None:
-        tracked = [c.path for c in index_entries]
+        tracked = list(map(_PATH, index_entries))
         report.violations.extend(on_disk.violations(ctx, tracked))
     from repolicy.engine import dvc_facts as dvc
 
@@ -191,10 +203,12 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     versions: dict[str, int] = {}
     biggest: dict[str, BlobAtPath] = {}
     for b in blobs:
-        if b.commit and not b.is_lfs_pointer and not b.unreadable:
-            versions[b.path] = versions.get(b.path, 0) + 1
-            if b.path not in biggest or b.size > biggest[b.path].size:
-                biggest[b.path] = b
+        if b.commit and not b.unreadable and (b.pointer is None or not b.is_lfs_pointer):
+            path = b.path
+            versions[path] = versions.get(path, 0) + 1
+            best = biggest.get(path)
+            if best is None or b.size > best.size:
+                biggest[path] = b
     largest = sorted(biggest.values(), key=lambda b: -b.size)[:10]
     if largest:
         report.sections.append(
@@ -213,6 +227,10 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         wanted = set(scope.paths)
         report.violations = [v for v in report.violations if v.path in wanted]
     report.sort()  # settles `allow` first: the baseline never records what it exempts
+    # The command ends with os._exit (`repolicy.cli.run`): the records of the
+    # whole history are never freed one by one, which on a history of 100,000
+    # blobs would cost a tenth of a second as this frame ends.
+    _HELD[:] = [blobs, history, index_entries, staged, ctx, scan, on_disk, index]
     return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
 
 
@@ -301,7 +319,8 @@ class WorkTree:
         untracked = self.untracked.get()
         out = list(check_work_tree(ctx, self.ignored.get(), untracked))
         if ctx.policy.lfs:
-            wanted = [p for p in [*tracked, *untracked] if ctx.lfs_rule(p)]
+            paths = [*tracked, *untracked]
+            wanted = list(filter(ctx.lfs_rules(paths).get, paths))
             attrs = self.git.attributes(wanted, ("filter",)).get()
             # Only a file git does not give filter=lfs can be lfs-attr-missing;
             # with its size on disk, as an `lfs` item with `above` asks only larger files.

@@ -87,6 +87,8 @@ _NOTHING = (b"000000", GITLINK.encode())
 _MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
 
 
+_ASK_EVERY = 1024  # new blobs the walk meets before their facts are asked
+
 _OID = operator.attrgetter("oid")
 _PATH = operator.attrgetter("path")
 _MODE = operator.attrgetter("mode")
@@ -238,10 +240,8 @@ class HistoryScan:
         objects = self._objects
         loose = loose_ids(objects) if objects is not None else set()
         asked: list[str] = []  # of git
-        for data in self._log.stream():
-            parser.feed(data)
-            fresh = parser.entries[done:]
-            done = len(parser.entries)
+
+        def ask(fresh: list[HistoryEntry]) -> None:
             # New ids and paths in the order the walk met them; the first
             # commit of an imported project alone brings tens of thousands.
             oids = [o for o in dict.fromkeys(map(_OID, fresh)) if o not in seen_oids]
@@ -272,11 +272,20 @@ class HistoryScan:
                     )
                     unread = set(here) - set(rest)
                     oids = [o for o in oids if o not in unread]
-            asked += oids
+            asked.extend(oids)
             self._blobs.ask(oids)
             if paths:
                 self._attr_paths.extend(paths)
                 self._attrs.send(b"\0".join(map(encode, paths)) + b"\0")
+
+        for data in self._log.stream():
+            parser.feed(data)
+            # Asked a batch at a time, not once per chunk the pipe gave: each
+            # question wakes the threads that write to git and costs a switch.
+            if len(parser.entries) - done >= _ASK_EVERY:
+                ask(parser.entries[done:])
+                done = len(parser.entries)
+        ask(parser.entries[done:])
         walk = parser.result()
         try:
             self._blobs.finish()

@@ -663,20 +663,31 @@ class Git:
                 commits.add(line)
         return commits, tuple(bounds)
 
-    def name_commits(self, commits: Sequence[str], refs: str) -> dict[str, str]:
-        """For each commit, the name `name-rev` gives it from the refs matching the
-        pattern `refs` (`heads/main~2`), when one contains it."""
-        feed = "".join(f"{c}\n" for c in commits).encode()
+    def ref_commits(self, *prefixes: str) -> dict[str, str]:
+        """The commit each ref under `prefixes` names, a tag peeled to its commit
+        (a ref that names no commit is left out)."""
         out = self._run(
-            "name-rev", "--annotate-stdin", f"--refs={refs}",
-            "--exclude=refs/remotes/*/HEAD", input=feed,
-        )  # fmt: skip
-        names: dict[str, str] = {}
-        for line in decode(out).splitlines():
-            sha, _, name = line.partition(" (")
-            if name.endswith(")"):  # else on no such ref
-                names[sha] = name[:-1]
-        return names
+            "for-each-ref",
+            "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)",
+            *prefixes,
+        )
+        commits: dict[str, str] = {}
+        for line in out.splitlines():
+            kind, oid, peeled_kind, peeled, name = decode(line).split(" ", 4)
+            if kind == "commit":
+                commits[name] = oid
+            elif peeled_kind == "commit":
+                commits[name] = peeled
+        return commits
+
+    def ancestry(self, tips: Iterable[str]) -> list[list[str]]:
+        """Every commit `tips` reach, each before its parents (`--topo-order`), as
+        its id followed by its parents' ids (one `rev-list`, however many tips)."""
+        feed = "".join(f"{t}\n" for t in tips).encode()
+        if not feed:
+            return []
+        out = self._run("rev-list", "--stdin", "--topo-order", "--parents", "--", input=feed)
+        return [line.split(" ") for line in out.decode("ascii").splitlines()]
 
     def changed_paths(
         self, tips: Sequence[str], bounds: Sequence[str]

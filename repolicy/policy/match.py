@@ -679,6 +679,36 @@ class Matcher:
             cache[current] = inherited
         return inherited
 
+    def selecting(self, paths: Iterable[str]) -> dict[str, list[int]]:
+        """`hits` of each file of `paths` that some pattern selects; the others
+        are left out. One loop for a whole history's paths, most of which match
+        nothing: for those, only the cached directory and the screen are read."""
+        found: dict[str, list[int]] = {}
+        if not self.patterns:
+            return found
+        dir_cache, dir_hits, hits = self._dir_cache, self._dir_hits, self.hits
+        screen = self._screen
+        whole = screen.path.fullmatch if screen.path is not None else None
+        base_of = screen.base.fullmatch if screen.base is not None else None
+        careful = bool(screen.careful)
+        for path in paths:
+            raw = path.encode(_FS_ENCODING, _FS_ERRORS)
+            parent, slash, base = raw.rpartition(b"/")
+            inherited = dir_cache.get(parent) if slash else None
+            if inherited is None and slash:
+                inherited = dir_hits(parent)
+            if (
+                careful
+                or (whole is not None and whole(raw))
+                or (base_of is not None and base_of(base))
+            ):
+                selected = hits(raw)
+                if selected:
+                    found[path] = selected
+            elif inherited:
+                found[path] = sorted(inherited)
+        return found
+
     def hits(self, path: str | bytes, is_dir: bool = False) -> list[int]:
         """Indices (in policy order) of the patterns that select `path`."""
         if not self.patterns:

@@ -671,6 +671,18 @@ def test_generated_patterns_agree_with_git(repo: Repo, tree: int) -> None:
         expected = [i for i, p in enumerate(patterns) if verdicts[p][k]]
         assert matcher.hits(entry.path, is_dir=entry.is_dir) == expected, entry
 
+    # A whole history's files at once (a fresh matcher: its own directory
+    # cache): the files some pattern selects, with exactly git's patterns.
+    files = [(k, e) for k, e in enumerate(entries) if not e.is_dir]
+    wanted = {
+        os.fsdecode(e.path): hits
+        for k, e in files
+        if (hits := [i for i, p in enumerate(patterns) if verdicts[p][k]])
+    }
+    assert wanted, "some files must be selected"
+    fresh = Matcher([compile_pattern(os.fsdecode(p)) for p in patterns])
+    assert fresh.selecting(os.fsdecode(e.path) for _, e in files) == wanted
+
 
 def test_include_selects_what_the_same_gitignore_line_ignores(repo: Repo) -> None:
     """CONTRACT §1: `include: [P]` keeps exactly the files a root `.gitignore` holding
