@@ -111,7 +111,7 @@ class PushedScope(HistoryScope):
         super().__init__(git, preferred=preferred)
         self.tips = tuple(tips)
         self._alone: set[str] | None = None
-        self._writers: dict[tuple[str, str], set[str]] | None = None
+        self._all_writers: dict[tuple[str, str], set[str]] | None = None
         self._asked: Questions | None = None
 
     def _questions(self) -> Questions:
@@ -153,13 +153,13 @@ class PushedScope(HistoryScope):
         return Unpushed(branches, tuple(excludes))
 
     def also_published(self, oid: str, path: str, commit: str) -> bool:
-        if self._writers is None:
+        if self._all_writers is None:
             # Each (blob, path) to the commits that wrote it, read once: a push
             # with many offending blobs would otherwise scan its history for each.
-            self._writers = {}
+            self._all_writers = {}
             for e in self.entries:
-                self._writers.setdefault((e.oid, e.path), set()).add(e.commit)
-        others = self._writers.get((oid, path), set()) - {commit}
+                self._all_writers.setdefault((e.oid, e.path), set()).add(e.commit)
+        others = self._all_writers.get((oid, path), set()) - {commit}
         # As HistoryScope has it; what no remote-tracking ref reaches is known already.
         return any(self.containing(c)[0] for c in others if not self.unpublished(c))
 
