@@ -227,14 +227,18 @@ class HistoryScope:
         remote, local = self.containing(commit)
         if remote or self.also_published(oid, path, commit):
             return Published(remote, local) if remote or local else None
-        branches = self.branches if self.branches is not None else local
-        branches = tuple(b for b in branches if b.startswith(HEADS))
-        if not branches:
+        return self.unpushed_on(self.branches if self.branches is not None else local)
+
+    def unpushed_on(self, branches: Sequence[str]) -> Unpushed | None:
+        """An unpushed commit's place: the local branches of `branches`, each
+        rewritten from what it excludes (None: no local branch to name)."""
+        heads = tuple(b for b in branches if b.startswith(HEADS))
+        if not heads:
             return None
         excludes: list[str] = []
-        for branch in branches:
+        for branch in heads:
             excludes.extend(r for r in self.excludes(branch) if r not in excludes)
-        return Unpushed(branches, tuple(excludes))
+        return Unpushed(heads, tuple(excludes))
 
     def _range(self, place: Unpushed) -> tuple[list[str], dict[str, list[str]]]:
         """The unpushed commits of `place`, children first, and for each path they

@@ -144,13 +144,7 @@ class PushedScope(HistoryScope):
         if self.also_published(oid, path, commit):
             return super().where(commit, oid, path)
         # As HistoryScope.where has it for a commit no remote-tracking ref contains.
-        branches = tuple(b for b in self.branches if b.startswith(HEADS))
-        if not branches:
-            return None
-        excludes: list[str] = []
-        for branch in branches:
-            excludes.extend(r for r in self.excludes(branch) if r not in excludes)
-        return Unpushed(branches, tuple(excludes))
+        return self.unpushed_on(self.branches)
 
     def also_published(self, oid: str, path: str, commit: str) -> bool:
         if self._all_writers is None:

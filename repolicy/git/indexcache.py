@@ -56,17 +56,31 @@ _TAIL = 32
 _NO_CHECKSUM = bytes(20)
 
 
-def stamp(index: str) -> Stamp | None:
-    """The identity of the index file; None when it is not a plain file."""
+def open_regular(path: str) -> tuple[int, os.stat_result] | None:
+    """A descriptor of `path` and its status, when it is a regular file: never
+    through a symbolic link, never blocking on a FIFO; or None."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(index, flags)
+        fd = os.open(path, flags)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
+        if stat.S_ISREG(st.st_mode):
+            return fd, st
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def stamp(index: str) -> Stamp | None:
+    """The identity of the index file; None when it is not a plain file."""
+    opened = open_regular(index)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
         # Shorter than a header and a hash: no index git wrote, and no checksum.
         tail = os.pread(fd, _TAIL, st.st_size - _TAIL) if st.st_size >= _TAIL else bytes(_TAIL)
     except OSError:
@@ -114,20 +128,9 @@ def read(cache_dir: str, name: str, index: str, key: bytes = b"") -> bytes | Non
 
 
 def _open(cache_dir: str, name: str) -> int | None:
-    """A descriptor of the cache file: a regular file, never through a link, never
-    blocking on a FIFO; or None."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(os.path.join(cache_dir, name), flags)
-    except OSError:
-        return None
-    try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            return fd
-    except OSError:
-        pass
-    os.close(fd)
-    return None
+    """A descriptor of the cache file (see `open_regular`), or None."""
+    opened = open_regular(os.path.join(cache_dir, name))
+    return None if opened is None else opened[0]
 
 
 def read_listing(cache_dir: str, index: str, paths: list[bytes] | None = None) -> bytes | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from repolicy.errors import GitError, RepolicyError
@@ -966,19 +965,17 @@ _BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 
 def _read_small(path: str) -> bytes | None:
     """A regular file's first bytes, never through a link, never blocking."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
+    from repolicy.git.indexcache import open_regular
+
+    opened = open_regular(path)
+    if opened is None:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, 512)
+        return os.read(opened[0], 512)
     except OSError:
         return None
     finally:
-        os.close(fd)
+        os.close(opened[0])
 
 
 def _object_id(raw: bytes | None) -> bytes | None:
