@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from repolicy.errors import PolicyError
-from repolicy.policy import load_policy, parse_size, preset_names
+from repolicy.policy import Policy, load_policy, parse_size, preset_names
 
 from ..conftest import Repo
 
@@ -360,14 +360,25 @@ def test_explain_names_the_file_whose_item_won(repo: Repo) -> None:
     assert f"[.repolicy.yaml:3, replacing preset:ml-checkpoints:{rule['replaces']['line']}]" in text
 
 
-def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path) -> None:
-    """The hook reads the policy from its cache: what `allow` and an override mean
-    must survive it."""
+def round_trip(tmp_path: Path, text: str) -> tuple[Policy, Policy | None]:
+    """The policy `text` loaded, and as the hook's cache gives it back."""
     import os
 
     from repolicy.policy import cache as policy_cache
 
-    path = write_policy(
+    path = write_policy(tmp_path, text)
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))  # older than the cache's racy window
+    fresh = load_policy(tmp_path)
+    cache = str(tmp_path / "cache")
+    policy_cache.write(cache, (str(tmp_path), None), fresh, [str(path)])
+    return fresh, policy_cache.read(cache, (str(tmp_path), None))
+
+
+def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path) -> None:
+    """The hook reads the policy from its cache: what `allow` and an override mean
+    must survive it."""
+    fresh, cached = round_trip(
         tmp_path,
         """\
         extends: [ml-checkpoints]
@@ -377,12 +388,6 @@ def test_the_policy_cache_keeps_allow_entries_and_replaced_items(tmp_path: Path)
           - {path: .gitignore, empty: true, checks: [excluded], reason: placeholder}
         """,
     )
-    old = path.stat().st_mtime - 60
-    os.utime(path, (old, old))  # older than the cache's racy window
-    fresh = load_policy(tmp_path)
-    cache = str(tmp_path / "cache")
-    policy_cache.write(cache, (str(tmp_path), None), fresh, [str(path)])
-    cached = policy_cache.read(cache, (str(tmp_path), None))
     assert cached == fresh
     assert cached is not None and cached.allow[-1].empty
     assert next(r.replaces for r in cached.exclude if r.text == "logs/") is not None
@@ -505,17 +510,11 @@ def test_extends_is_bounded_in_files_and_reports_where_it_overflows(tmp_path: Pa
 def test_a_torn_policy_cache_is_never_read(tmp_path: Path, damage: str) -> None:
     # The cache is not forced to disk when written (the hook writes it on
     # commits): after a crash it may be torn, and must then be ignored.
-    import os
-
     from repolicy.policy import cache as policy_cache
 
-    path = write_policy(tmp_path, "extends: [ml-checkpoints]\nexclude: ['*.tmp']\n")
-    old = path.stat().st_mtime - 60
-    os.utime(path, (old, old))
-    fresh = load_policy(tmp_path)
+    fresh, cached = round_trip(tmp_path, "extends: [ml-checkpoints]\nexclude: ['*.tmp']\n")
+    assert cached == fresh
     cache = tmp_path / "cache"
-    policy_cache.write(str(cache), (str(tmp_path), None), fresh, [str(path)])
-    assert policy_cache.read(str(cache), (str(tmp_path), None)) == fresh
     stored = cache / "policy.cache"
     data = stored.read_bytes()
     if damage == "truncated":
@@ -539,9 +538,7 @@ def test_a_broken_link_replacing_an_absent_policy_is_not_served_from_the_cache(
 
 
 def test_the_policy_cache_keeps_binary_budgets_and_lfs_sizes(tmp_path: Path) -> None:
-    from repolicy.policy import cache as policy_cache
-
-    path = write_policy(
+    fresh, cached = round_trip(
         tmp_path,
         """\
         extends: [huggingface]
@@ -552,12 +549,6 @@ def test_the_policy_cache_keeps_binary_budgets_and_lfs_sizes(tmp_path: Path) -> 
           - {pattern: "*.bin", above: 10 MB}
         """,
     )
-    old = path.stat().st_mtime - 60
-    os.utime(path, (old, old))  # older than the cache's racy window
-    fresh = load_policy(tmp_path)
-    cache = str(tmp_path / "cache")
-    policy_cache.write(cache, (str(tmp_path), None), fresh, [str(path)])
-    cached = policy_cache.read(cache, (str(tmp_path), None))
     assert cached == fresh
     assert cached is not None and cached.limit("file_binary") == 1000**2
     assert cached.file_limit("file_binary", "docs/a.png")[0] == 500 * 1000
