@@ -671,12 +671,18 @@ class Git:
             *prefixes,
         )
         commits: dict[str, str] = {}
+        deeper: dict[str, str] = {}
         for line in out.splitlines():
             kind, oid, peeled_kind, peeled, name = decode(line).split(" ", 4)
             if kind == "commit":
                 commits[name] = oid
             elif peeled_kind == "commit":
                 commits[name] = peeled
+            elif peeled_kind == "tag":  # `*` peels once; `--contains` peels them all
+                deeper[name] = f"{peeled}^{{commit}}"
+        if deeper:
+            found = self.object_ids(deeper.values()).get()
+            commits.update((n, found[p]) for n, p in deeper.items() if p in found)
         return commits
 
     def ancestry(self, tips: Iterable[str]) -> list[list[str]]:
