@@ -573,6 +573,19 @@ class Git:
 
         return Query(pending, parse, ([], []))
 
+    def merges(self, revisions: Sequence[str]) -> Query[list[list[str]]]:
+        """The merges `revisions` select, each as its id followed by its parents'."""
+        from repolicy.git.history import revision_input
+
+        options, names = revision_input(revisions)
+        pending = self._start(
+            "rev-list", "--stdin", "--min-parents=2", "--parents", "--ignore-missing",
+            *options, "--", input=names,
+        )  # fmt: skip
+        return Query(
+            pending, lambda out: [line.split(" ") for line in decode(out).split("\n") if line], []
+        )
+
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
         every loose object and pack in this repository (`count-objects -v`), or

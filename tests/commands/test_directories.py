@@ -319,6 +319,24 @@ def test_a_tree_written_with_the_shortest_entries_is_still_counted(pushing: Repo
     assert "holds 4 entries" in violation["message"]
 
 
+def test_merging_a_history_the_remote_has_grows_the_directory_it_fills(pushing: Repo) -> None:
+    # An unrelated history already on the remote, merged in: `git log -c`
+    # shows the merge nowhere (each path is as one parent has it), yet the
+    # merged tip's directory holds both sides' entries.
+    pushing.git("checkout", "-q", "--orphan", "side")
+    pushing.git("rm", "-rq", "--cached", ".")
+    pushing.git("clean", "-fdq")
+    files(pushing, "d/x", "d/y")
+    pushing.commit("an unrelated history")
+    pushing.git("push", "-q", "--no-verify", "origin", "side")
+    pushing.git("checkout", "-q", "main")
+    pushing.git("merge", "-q", "--allow-unrelated-histories", "--no-edit", "side")
+    tip = pushing.git("rev-parse", "HEAD").strip()
+    (violation,) = wide(git_push(pushing, "main"))
+    assert (violation["path"], violation["commit"]) == ("d/", tip)
+    assert "holds 5 entries" in violation["message"] and "(up from 3)" in violation["message"]
+
+
 def test_the_server_warns_and_accepts_a_push_that_grows_a_directory(
     repo: Repo, tmp_path: Path
 ) -> None:
