@@ -963,7 +963,7 @@ def _plain_repository(cwd: str) -> RepoInfo | None:
     while True:
         dotgit = os.path.join(top, ".git")
         if os.path.isdir(dotgit) and not os.path.islink(dotgit):
-            if not os.path.isfile(os.path.join(dotgit, "HEAD")):
+            if not os.path.isfile(os.path.join(dotgit, "HEAD")) or not _plain_config(dotgit):
                 return None
             rel = os.path.relpath(here, top)
             prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
@@ -1008,6 +1008,23 @@ def _object_id(raw: bytes | None) -> bytes | None:
 
 
 _CONFIG_LIMIT = 1 << 16
+
+
+def _plain_config(git_dir: str) -> bool:
+    """Whether the repository's config leaves the work tree where `.git` is: no
+    `core.worktree` (nor a file that could hold one: an include, a worktree's
+    own config) and no `core.bare` but false. Anything else is git's to read."""
+    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
+    if config is None or len(config) >= _CONFIG_LIMIT:
+        return False
+    text = config.lower()
+    if b"worktree" in text or b"include" in text:
+        return False
+    for line in text.split(b"\n"):
+        key = line.strip()
+        if key.startswith(b"bare") and key.replace(b" ", b"").replace(b"\t", b"") != b"bare=false":
+            return False
+    return True
 
 
 def _sha1_repository(git_dir: str) -> bool:

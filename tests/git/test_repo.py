@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.errors import GitError
+from repolicy.errors import GitError, RepolicyError
 from repolicy.git import BlobFacts, Git, Query, objects_directory
 from repolicy.git.history import parse_history_walk, revision_input
 
@@ -90,6 +90,24 @@ def test_finding_the_repository_without_git_agrees_with_rev_parse(
     for cwd in (repo.path, deep, link / "a b"):
         info = Git(str(cwd)).discover().get()
         assert (info.toplevel, info.git_dir, info.prefix) == rev_parse(cwd), cwd
+
+
+@pytest.mark.parametrize("setting", ["core.worktree", "core.bare"])
+def test_a_config_that_moves_or_removes_the_work_tree_is_left_to_git(
+    repo: Repo, tmp_path: Path, setting: str
+) -> None:
+    # The work tree is not beside `.git` (core.worktree), or there is none
+    # (core.bare): the directory walk would judge the wrong files by the wrong
+    # policy, or files git does not take for a work tree at all.
+    if setting == "core.worktree":
+        (tmp_path / "elsewhere").mkdir()
+        repo.git("config", setting, str(tmp_path / "elsewhere"))
+        info = Git(str(repo.path)).discover().get()
+        assert (info.toplevel, info.git_dir, info.prefix) == rev_parse(repo.path)
+    else:
+        repo.git("config", setting, "true")
+        with pytest.raises(RepolicyError, match="not a work tree"):
+            Git(str(repo.path)).discover().get()
 
 
 def test_a_linked_worktree_and_a_steering_environment_are_left_to_git(
