@@ -170,6 +170,19 @@ def test_check_is_quiet_about_a_wide_directory_it_does_not_grow(repo: Repo) -> N
     assert "holds 5 entries once this commit is made (up from 4)" in violation["message"]
 
 
+def test_check_counts_the_submodules_a_staged_change_adds(repo: Repo) -> None:
+    # A submodule is no file to judge, yet an entry the commit adds: staging
+    # submodules alone must not widen a directory unseen.
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a")
+    commit = repo.commit("one entry")
+    for name in "pqr":
+        repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},d/{name}")
+    (violation,) = wide(run_json(repo, "check"))
+    assert violation["path"] == "d/"
+    assert "holds 4 entries once this commit is made (up from 1)" in violation["message"]
+
+
 def test_a_new_subdirectory_is_a_new_entry_of_its_parent(repo: Repo) -> None:
     policy(repo, "budgets: {directory_entries: 2}\n")
     files(repo, "runs/a/x", "runs/b/x")
