@@ -147,10 +147,11 @@ def judge_commits(
         tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
         written = [e.path for e in entries]
         merges = wide[2].get()
-        if merges:
+        if merges and boundaries:
             # `git log -c` shows a merge only where it differs from every parent:
             # what it brings from a side the remote has (an unrelated history
             # merged in) is written by no pushed commit, yet lands in the tip.
+            # (With no boundary, every commit is pushed and every path written.)
             pairs = [(m[0], p) for m in merges for p in m[1:]]
             for _merge, _parent, changes in git.parent_diffs(pairs).get():
                 written.extend(ch.path for ch in changes if ch.after and not ch.before)
