@@ -575,6 +575,19 @@ class Git:
 
         return Query(pending, parse, ([], []))
 
+    def merges(self, revisions: Sequence[str]) -> Query[list[list[str]]]:
+        """The merges `revisions` select, each as its id followed by its parents'."""
+        from repolicy.git.history import revision_input
+
+        options, names = revision_input(revisions)
+        pending = self._start(
+            "rev-list", "--stdin", "--min-parents=2", "--parents", "--ignore-missing",
+            *options, "--", input=names,
+        )  # fmt: skip
+        return Query(
+            pending, lambda out: [line.split(" ") for line in decode(out).split("\n") if line], []
+        )
+
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
         every loose object and pack in this repository (`count-objects -v`), or
@@ -673,12 +686,18 @@ class Git:
             *prefixes,
         )
         commits: dict[str, str] = {}
+        deeper: dict[str, str] = {}
         for line in out.splitlines():
             kind, oid, peeled_kind, peeled, name = decode(line).split(" ", 4)
             if kind == "commit":
                 commits[name] = oid
             elif peeled_kind == "commit":
                 commits[name] = peeled
+            elif peeled_kind == "tag":  # `*` peels once; `--contains` peels them all
+                deeper[name] = f"{peeled}^{{commit}}"
+        if deeper:
+            found = self.object_ids(deeper.values()).get()
+            commits.update((n, found[p]) for n, p in deeper.items() if p in found)
         return commits
 
     def ancestry(self, tips: Iterable[str]) -> list[list[str]]:
@@ -946,7 +965,7 @@ def _plain_repository(cwd: str) -> RepoInfo | None:
     while True:
         dotgit = os.path.join(top, ".git")
         if os.path.isdir(dotgit) and not os.path.islink(dotgit):
-            if not os.path.isfile(os.path.join(dotgit, "HEAD")):
+            if not os.path.isfile(os.path.join(dotgit, "HEAD")) or not _plain_config(dotgit):
                 return None
             rel = os.path.relpath(here, top)
             prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
@@ -965,15 +984,15 @@ _HEX = frozenset(b"0123456789abcdef")
 _BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
 
 
-def _read_small(path: str) -> bytes | None:
-    """A regular file's first bytes, never through a link, never blocking."""
+def _read_small(path: str, limit: int = 512) -> bytes | None:
+    """A regular file's first `limit` bytes, never through a link, never blocking."""
     from repolicy.git.indexcache import open_regular
 
     opened = open_regular(path)
     if opened is None:
         return None
     try:
-        return os.read(opened[0], 512)
+        return os.read(opened[0], limit)
     except OSError:
         return None
     finally:
@@ -981,10 +1000,58 @@ def _read_small(path: str) -> bytes | None:
 
 
 def _object_id(raw: bytes | None) -> bytes | None:
+    """A SHA-1 id alone on its line. Where ids are SHA-256, git reads 40 digits
+    as no id at all (a broken ref) and a command line would take them for an
+    abbreviation of some other object: those repositories are left to git."""
     if raw is None or not raw.endswith(b"\n"):
         return None
     oid = raw[:-1]
-    return oid if len(oid) in (40, 64) and _HEX.issuperset(oid) else None
+    return oid if len(oid) == 40 and _HEX.issuperset(oid) else None
+
+
+_CONFIG_LIMIT = 1 << 16
+
+
+def _plain_config(git_dir: str) -> bool:
+    """Whether the repository's config leaves the work tree where `.git` is: no
+    `core.worktree` (nor a file that could hold one: an include, a worktree's
+    own config) and no `core.bare` but false. Anything else is git's to read."""
+    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
+    if config is None or len(config) >= _CONFIG_LIMIT:
+        return False
+    text = config.lower()
+    if b"worktree" in text or b"include" in text:
+        return False
+    for line in text.split(b"\n"):
+        key = line.strip()
+        if key.startswith(b"bare") and key.replace(b" ", b"").replace(b"\t", b"") != b"bare=false":
+            return False
+    return True
+
+
+def _sha1_repository(git_dir: str) -> bool:
+    """Whether the repository's own config (where alone git reads its format)
+    is a plain file that never mentions an object format: then ids are SHA-1."""
+    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
+    return (
+        config is not None and len(config) < _CONFIG_LIMIT and b"objectformat" not in config.lower()
+    )
+
+
+def _branch_name(name: bytes) -> bool:
+    """Whether git takes `name` for a branch (`git check-ref-format`), in the
+    plainest spelling: a name git refuses makes HEAD broken, not that file."""
+    parts = name.split(b"/")
+    return (
+        len(parts) > 2
+        and parts[:2] == [b"refs", b"heads"]
+        and _BRANCH_NAME.issuperset(name)
+        and b".." not in name
+        and not name.endswith(b".")
+        and all(
+            part and not part.startswith(b".") and not part.endswith(b".lock") for part in parts
+        )
+    )
 
 
 def _head_on_disk(git_dir: str) -> bytes | None:
@@ -998,19 +1065,12 @@ def _head_on_disk(git_dir: str) -> bytes | None:
     ):
         return None
     head = _read_small(os.path.join(git_dir, "HEAD"))
-    if head is None:
+    if head is None or not _sha1_repository(git_dir):
         return None
     if not head.startswith(b"ref: "):
         return _object_id(head)
     name = head[5:].rstrip(b"\n")
-    if (
-        head.count(b"\n") != 1
-        or not name.startswith(b"refs/heads/")
-        or not _BRANCH_NAME.issuperset(name)
-        or b".." in name
-        or b"/." in name
-        or name.endswith((b"/", b".", b".lock"))
-    ):
+    if head.count(b"\n") != 1 or not _branch_name(name):
         return None
     return _object_id(_read_small(os.path.join(git_dir, os.fsdecode(name))))
 
