@@ -132,7 +132,8 @@ def judge_commits(
     from repolicy.git import is_partial_clone
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
-    entries = found.entries = walk.get()
+    walked = walk.get()
+    entries = found.entries = walked.entries
     ctx = Context(policy)
     wide_later = None
     if wide is not None:
@@ -146,6 +147,7 @@ def judge_commits(
         peeled = wide[1].get()
         tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
         written = [e.path for e in entries]
+        written += walked.gitlinks  # a submodule is an entry of its directory too
         merges = wide[2].get()
         if merges and boundaries:
             # `git log -c` shows a merge only where it differs from every parent:

@@ -76,12 +76,15 @@ def raw_record(meta: bytes, path: bytes) -> RawRecord:
 class HistoryWalk(NamedTuple):
     entries: list[HistoryEntry]
     objects: set[bytes]  # the ids of the commits and trees of the walk
+    # Paths where a commit wrote a submodule (which has no blob to judge, but
+    # is an entry of its directory).
+    gitlinks: tuple[str, ...] = ()
 
 
 _TREE = b"040000"
 
 
-_NOTHING = (b"000000", GITLINK.encode())
+_GITLINK = GITLINK.encode()
 
 
 _MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
@@ -107,6 +110,7 @@ class WalkParser:
     def __init__(self) -> None:
         self.entries: list[HistoryEntry] = []
         self.objects: set[bytes] = set()  # commits and trees
+        self.gitlinks: list[str] = []
         self._commit = ""
         self._meta: bytes | None = None
         self._fields = _Lines(b"\0")
@@ -133,7 +137,10 @@ class WalkParser:
                 meta = None
                 if mode == _TREE:
                     add_object(oid)
-                elif mode not in _NOTHING and not deleted:
+                elif mode == _GITLINK:
+                    if not deleted:
+                        self.gitlinks.append(decode(field))
+                elif mode != b"000000" and not deleted:
                     mode_text = _MODES.get(mode) or mode.decode()
                     add_entry(new(HistoryEntry, (commit, decode(field), oid.decode(), mode_text)))
                 continue
@@ -156,7 +163,7 @@ class WalkParser:
         self._commit, self._meta = commit, meta
 
     def result(self) -> HistoryWalk:
-        return HistoryWalk(self.entries, self.objects)
+        return HistoryWalk(self.entries, self.objects, tuple(self.gitlinks))
 
 
 def parse_history_walk(chunks: Iterable[bytes]) -> HistoryWalk:

@@ -29,7 +29,6 @@ from repolicy.git.records import (
     ALLOW_FROZEN_TRAILER,
     Change,
     CommitChanges,
-    HistoryEntry,
     IgnoreSource,
     IndexEntry,
     IndexSummary,
@@ -219,17 +218,18 @@ class Git:
 
     # -- history ----------------------------------------------------------
 
-    def history(self, revisions: Sequence[str]) -> Query[list[HistoryEntry]]:
-        """Every blob each commit of `revisions` wrote, at every path, oldest commit first.
+    def history(self, revisions: Sequence[str]) -> Query[HistoryWalk]:
+        """Every blob each commit of `revisions` wrote, at every path, oldest commit
+        first (`entries`), and the paths where they wrote submodules (`gitlinks`).
 
         One `git log --raw`: a root commit counts as adding all its files, a
         merge only for what differs from every parent (what the merge itself
         wrote); blobs it brings from a side branch are that branch's commits'.
         """
-        from repolicy.git.history import parse_history_walk
+        from repolicy.git.history import HistoryWalk, parse_history_walk
 
         pending = self._history_log(revisions, trees=False)
-        return StreamQuery(pending, lambda chunks: parse_history_walk(chunks).entries, [])
+        return StreamQuery(pending, parse_history_walk, HistoryWalk([], set()))
 
     def history_walk(self, revisions: Sequence[str]) -> Query[HistoryWalk]:
         """`history`, plus every commit and tree the walk passes: with the blobs,

@@ -350,6 +350,18 @@ def test_merging_a_history_the_remote_has_grows_the_directory_it_fills(pushing: 
     assert "holds 5 entries" in violation["message"] and "(up from 3)" in violation["message"]
 
 
+def test_a_push_that_adds_submodules_grows_the_directory_they_land_in(pushing: Repo) -> None:
+    # A submodule is an entry of its directory, as audit and the hook count it;
+    # the pushed commits write it as a gitlink, not a blob.
+    commit = pushing.git("rev-parse", "HEAD").strip()
+    for name in ("p", "q"):
+        pushing.git("update-index", "--add", "--cacheinfo", f"160000,{commit},d/{name}")
+    tip = pushing.commit("two submodules")
+    (violation,) = wide(git_push(pushing, "main"))
+    assert (violation["path"], violation["commit"]) == ("d/", tip)
+    assert "holds 5 entries" in violation["message"] and "(up from 3)" in violation["message"]
+
+
 def test_the_server_warns_and_accepts_a_push_that_grows_a_directory(
     repo: Repo, tmp_path: Path
 ) -> None:

@@ -262,7 +262,9 @@ def test_revisions_go_on_stdin_with_the_negations_they_had(repo: Repo) -> None:
     assert options == ["--not", "--remotes=origin"]
     assert names == f"{second}\n^{first}\n".encode()
     # As git reads them: only what `second` adds.
-    history = Git(str(repo.path)).history([second, "--not", first, "--remotes=origin"]).get()
+    history = (
+        Git(str(repo.path)).history([second, "--not", first, "--remotes=origin"]).get().entries
+    )
     assert [(e.commit, e.path) for e in history] == [(second, "b.txt")]
 
 
