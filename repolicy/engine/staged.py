@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from repolicy.git import Git, objects_directory
+# The Git class alone, not the package's other modules: the diff starts sooner.
+from repolicy.git.repo import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         reader = git.attribute_reader(("filter",), cached=True)
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.facts import gather, staged_selection
+    from repolicy.git.objects import objects_directory
     from repolicy.policy import load_policy
     from repolicy.report import Report
 
