@@ -22,6 +22,7 @@ from repolicy.git import (
     HistoryEntry,
     IndexEntry,
     ObjectInfo,
+    Query,
     RepoInfo,
 )
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
@@ -140,6 +141,7 @@ def gather(
     reader: AttributeReader | None = None,
     promised: Collection[str] = (),
     binary: tuple[int, int] | None = None,
+    attributes: Query[dict[str, dict[str, str]]] | None = None,
 ) -> list[BlobAtPath]:
     """Attach size, pointer and attribute facts to each candidate.
 
@@ -151,15 +153,16 @@ def gather(
     clone's promisor remote holds; git is never asked about them (it would
     fetch them). `binary` (`Policy.binary_window`): blobs sized within it are
     judged binary or text in the same batch, on their first bytes only.
+    `attributes`: the reader's answer, asked already (`ask_filter`).
     """
     if not candidates:
         if reader is not None:
             reader.discard()
         return []
-    paths = (c.path for c in candidates if c.mode != SYMLINK)
-    if reader is not None:
-        attributes = reader.ask(paths)
-    else:
+    if attributes is None and reader is not None:
+        attributes = ask_filter(reader, candidates)
+    elif attributes is None:
+        paths = (c.path for c in candidates if c.mode != SYMLINK)
         attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
     absent = set(promised)
     oids = (c.oid for c in candidates if c.oid not in absent)
@@ -168,6 +171,14 @@ def gather(
     return attach(
         candidates, info, contents, attributes.get(), absent | facts.promised, facts.binary
     )
+
+
+def ask_filter(
+    reader: AttributeReader, candidates: Sequence[Candidate]
+) -> Query[dict[str, dict[str, str]]]:
+    """The `filter` attribute of the candidates' paths, asked of `reader` now and
+    answered while the caller goes on (a symbolic link has no attributes)."""
+    return reader.ask(c.path for c in candidates if c.mode != SYMLINK)
 
 
 def attach(

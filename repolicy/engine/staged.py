@@ -75,7 +75,7 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     else:
         reader = git.attribute_reader(("filter",), cached=True)
     from repolicy.checks import Context, check_blobs, supersede
-    from repolicy.facts import gather, staged_selection
+    from repolicy.facts import ask_filter, gather, staged_selection
     from repolicy.git.objects import objects_directory
     from repolicy.policy import load_policy
     from repolicy.report import Report
@@ -94,6 +94,8 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
             break
         __import__(name)
     candidates = staged_selection(git, info, staged.get(), scope.paths)
+    # The paths go to `check-attr` first: it answers while the rest is asked.
+    attributes = ask_filter(reader, candidates) if candidates else None
     # Questions whose arguments are known now are asked now, and answered
     # while the blobs are read and judged: whether .gitignore already ignores
     # each excluded path (for the advice), and the names in HEAD's trees of
@@ -115,6 +117,7 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         objects=objects,
         reader=reader,
         binary=policy.binary_window(),
+        attributes=attributes,
     )
     report = Report("check", policy, check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
