@@ -5,12 +5,9 @@ for the small blobs that might be LFS pointers, one `check-attr --stdin` for
 the `filter` attribute, side by side) so checks never touch git.
 """
 
-# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
-# string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
 from repolicy.git import (
@@ -26,6 +23,12 @@ from repolicy.git import (
     RepoInfo,
 )
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 # Why a blob has no facts (`BlobAtPath.unreadable`): its object cannot be
 # read, or a partial clone left it on the promisor remote.
