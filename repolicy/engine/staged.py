@@ -97,18 +97,18 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     # The paths go to `check-attr` first: it answers while the rest is asked.
     attributes = ask_filter(reader, candidates) if candidates else None
     # Questions whose arguments are known now are asked now, and answered
-    # while the blobs are read and judged: whether .gitignore already ignores
-    # each excluded path (for the advice), and the names in HEAD's trees of
-    # the directories the change adds names to.
-    if policy.exclude:
-        excluding = ctx.excluding_rules(c.path for c in candidates)
-        ctx.advice.expect_ignored(c.path for c in candidates if excluding[c.path] is not None)
+    # while the blobs are read and judged: the names in HEAD's trees of the
+    # directories the change adds names to (the slowest answer, read last),
+    # and whether .gitignore already ignores each excluded path (for the advice).
     gains: dict[str, set[str]] = {}
     if policy.limit("directory_entries") is not None:
         from repolicy.checks import directories
 
         gains = directories.staged_gains(ctx, staged.get(), candidates)
         head_trees = git.trees(directories.head_trees(gains))
+    if policy.exclude:
+        excluding = ctx.excluding_rules(c.path for c in candidates)
+        ctx.advice.expect_ignored(c.path for c in candidates if excluding[c.path] is not None)
     objects = objects_directory(info.git_dir)
     blobs = gather(
         git,
@@ -120,6 +120,9 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         attributes=attributes,
     )
     report = Report("check", policy, check_blobs(ctx, blobs))
+    # What remains mostly waits on git (HEAD's trees): the diff's answer is
+    # stored for the next run meanwhile.
+    git.store_answers()
     if policy.require or policy.frozen:
         from repolicy.checks.frozen import ALLOW_ENV
         from repolicy.engine import tree_facts

@@ -64,6 +64,7 @@ class Git:
         self._listing_stamps: dict[str, tuple[int, int, int, int, int, bytes] | None] = {}
         self._summaries: dict[str, IndexSummary] = {}
         self._dvc_files: Query[list[IndexEntry]] | None = None
+        self._unstored: list[Callable[[], None]] = []  # see `store_answers`
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
         """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
@@ -80,6 +81,13 @@ class Git:
 
     def _run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
         return self._start(*args, input=input).result(ok)
+
+    def store_answers(self) -> None:
+        """Store the answers read so far that a later run may reuse (the staged
+        diff's: see `staged_changes`). Not done as each is read: the hook calls
+        this where it would wait on git anyway, so the writes cost it nothing."""
+        while self._unstored:
+            self._unstored.pop(0)()
 
     # -- the repository ---------------------------------------------------
 
@@ -108,8 +116,9 @@ class Git:
 
     def staged_changes(self, git_dir: str | None = None) -> Query[list[Change]]:
         """Index against HEAD (or against nothing on an unborn branch). With
-        `git_dir`, the answer is kept in (and taken from) a cache there, valid
-        for this index file and HEAD's tree: see `indexcache`."""
+        `git_dir`, the answer is taken from a cache there, valid for this index
+        file and HEAD's tree (see `indexcache`), or kept there once read, by
+        `store_answers`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
             return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
         # HEAD's commit read from its file saves a process before the diff can
@@ -129,7 +138,9 @@ class Git:
         before = indexcache.stamp(index)
 
         def parse(out: bytes) -> list[Change]:
-            indexcache.write(cache_dir, indexcache.STAGED, index, before, out, key)
+            self._unstored.append(
+                lambda: indexcache.write(cache_dir, indexcache.STAGED, index, before, out, key)
+            )
             return parse_raw_diff(out)
 
         # Against the very tree the answer is stored for, should HEAD move meanwhile.
