@@ -87,9 +87,16 @@ def _record_class(name: str, body: dict[str, Any]) -> type:
     count = len(fields)
     listed = ", ".join(fields)
 
+    values = tuple(defaults.values())
+    required = count - len(values)
+
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != count:
-            args = _arguments(name, fields, defaults, args, kwargs)
+        given = len(args)
+        if kwargs or given != count:
+            if not kwargs and required <= given < count:  # the last fields left out
+                args += values[given - required :]
+            else:
+                args = _arguments(name, fields, defaults, args, kwargs)
         return _tuple_new(cls, args)
 
     __new__.__doc__ = f"Create new instance of {name}({listed})"
