@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 
-# The Git class alone, not the package's other modules: the diff starts sooner.
-from repolicy.git.repo import Git
+from repolicy.git import Git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

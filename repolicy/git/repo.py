@@ -18,7 +18,9 @@ import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from repolicy.errors import GitError, RepolicyError
-from repolicy.git.environment import _DISCOVERY_ENV, _NEUTRAL_ARGS, _env
+from repolicy.git import headstart
+from repolicy.git.environment import _NEUTRAL_ARGS, _env
+from repolicy.git.headstart import STAGED_DIFF, head_on_disk, plain_repository
 from repolicy.git.process import Process
 from repolicy.git.query import Pending, Query, StreamQuery
 from repolicy.git.records import (
@@ -42,16 +44,8 @@ if TYPE_CHECKING:
     from repolicy.git.history import HistoryScan, HistoryWalk
     from repolicy.git.objects import BlobFacts, DiskSizes
 
-# `attributes` and `objects` are imported by the methods that use them: the
-# pre-commit hook imports this module before it starts the staged diff, and
-# they are needed only once the diff is running (about 0.6 ms of start-up).
-
-# Paths relative to the top level whatever `diff.relative` says; renames split
-# into delete + add, which is all a check of the new side needs.
-_STAGED_DIFF = (
-    "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
-    "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
-)  # fmt: skip
+# `attributes` and `objects` are imported by the methods that use them, when
+# they are used: a command that asks neither kind of question never loads them.
 
 
 class Git:
@@ -93,9 +87,9 @@ class Git:
 
     def discover(self) -> Query[RepoInfo]:
         """Top level, git directory and current prefix; a clear error outside a work tree."""
-        found = _plain_repository(self.cwd)
+        found = plain_repository(self.cwd)
         if found is not None:
-            return Query(None, self._repo_info, found)
+            return Query(None, self._repo_info, RepoInfo(*found))
         pending = self._start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
         return Query(pending, self._repo_info, RepoInfo("", "", ""), self._not_a_repository)
 
@@ -120,14 +114,14 @@ class Git:
         file and HEAD's tree (see `indexcache`), or kept there once read, by
         `store_answers`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
-            return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [])
         # HEAD's commit read from its file saves a process before the diff can
         # start; anything unusual about the refs, and git is asked for its tree.
-        key = _head_on_disk(git_dir) or (
+        key = head_on_disk(git_dir) or (
             self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
         )
         if not key:  # an unborn branch
-            return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [])
         from repolicy.git import indexcache
 
         cache_dir = os.path.join(git_dir, "repolicy")
@@ -143,8 +137,13 @@ class Git:
             )
             return parse_raw_diff(out)
 
-        # Against the very tree the answer is stored for, should HEAD move meanwhile.
-        return Query(self._start(*_STAGED_DIFF, decode(key), "--"), parse, [])
+        # Against the very tree the answer is stored for, should HEAD move meanwhile;
+        # asked already if the command started it early (see `headstart`).
+        started = headstart.take(self.cwd, git_dir, key, before)
+        if started is None:
+            return Query(self._start(*STAGED_DIFF, decode(key), "--"), parse, [])
+        args, proc = started
+        return Query(Pending(("git", *args), proc, None), parse, [])
 
     def index_entries(
         self, under: Iterable[str] | None = None, git_dir: str | None = None
@@ -960,86 +959,6 @@ class Git:
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
         return Query(pending, _parse_check_ignore, {}, ok=(0, 1))
-
-
-def _plain_repository(cwd: str) -> RepoInfo | None:
-    """The common case found without a process: a `.git` directory in `cwd` or above
-    it. A `.git` file (linked worktree, submodule), an environment that steers
-    discovery, or a start inside the git directory: None, and git is asked."""
-    if any(name in os.environ for name in _DISCOVERY_ENV):
-        return None
-    here = os.path.realpath(cwd)
-    top = here
-    while True:
-        dotgit = os.path.join(top, ".git")
-        if os.path.isdir(dotgit) and not os.path.islink(dotgit):
-            if not os.path.isfile(os.path.join(dotgit, "HEAD")):
-                return None
-            rel = os.path.relpath(here, top)
-            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-            if prefix == ".git/" or prefix.startswith(".git/"):
-                return None
-            return RepoInfo(top, dotgit, prefix)
-        if os.path.lexists(dotgit):
-            return None
-        parent = os.path.dirname(top)
-        if parent == top:
-            return None
-        top = parent
-
-
-_HEX = frozenset(b"0123456789abcdef")
-_BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
-
-
-def _read_small(path: str) -> bytes | None:
-    """A regular file's first bytes, never through a link, never blocking."""
-    from repolicy.git.indexcache import open_regular
-
-    opened = open_regular(path)
-    if opened is None:
-        return None
-    try:
-        return os.read(opened[0], 512)
-    except OSError:
-        return None
-    finally:
-        os.close(opened[0])
-
-
-def _object_id(raw: bytes | None) -> bytes | None:
-    if raw is None or not raw.endswith(b"\n"):
-        return None
-    oid = raw[:-1]
-    return oid if len(oid) in (40, 64) and _HEX.issuperset(oid) else None
-
-
-def _head_on_disk(git_dir: str) -> bytes | None:
-    """HEAD's commit id as the files backend stores it: `HEAD` holding an id, or
-    `ref: refs/heads/<name>` with that branch's own file. Anything else (a
-    linked worktree's git directory, a packed or unborn branch, a symbolic
-    link, another ref store, an environment that steers git) is None: git
-    is asked instead."""
-    if any(name in os.environ for name in _DISCOVERY_ENV) or os.path.lexists(
-        os.path.join(git_dir, "commondir")
-    ):
-        return None
-    head = _read_small(os.path.join(git_dir, "HEAD"))
-    if head is None:
-        return None
-    if not head.startswith(b"ref: "):
-        return _object_id(head)
-    name = head[5:].rstrip(b"\n")
-    if (
-        head.count(b"\n") != 1
-        or not name.startswith(b"refs/heads/")
-        or not _BRANCH_NAME.issuperset(name)
-        or b".." in name
-        or b"/." in name
-        or name.endswith((b"/", b".", b".lock"))
-    ):
-        return None
-    return _object_id(_read_small(os.path.join(git_dir, os.fsdecode(name))))
 
 
 def _parse_paths(out: bytes) -> list[str]:
