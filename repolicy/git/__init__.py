@@ -11,6 +11,7 @@ settings that change what plumbing prints.
 - `repo`: the `Git` class, one method per question
 - `objects`: object sizes and contents in batches, loose objects read with bounds
 - `attributes`, `history`, `scratch`, `indexcache`: as named
+- `headstart`: the hook's staged diff, asked before the rest is imported
 """
 
 TYPE_CHECKING = False
