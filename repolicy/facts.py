@@ -103,13 +103,19 @@ def _under(path: str, dirs: set[str]) -> bool:
 
 def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
     """Each (blob, path) once, with the oldest commit that wrote it there."""
+    return list(first_writes(entries).values())
+
+
+def first_writes(entries: Iterable[HistoryEntry]) -> dict[tuple[str, str], Candidate]:
+    """`history_candidates` by (blob id, path): which pairs history holds is
+    then one lookup, for the index entries of an audit."""
     seen: dict[tuple[str, str], Candidate] = {}
     new = tuple.__new__  # Candidate's fields in order, without its __new__: once per blob
     for commit, path, oid, mode in entries:
         key = (oid, path)
         if key not in seen:
             seen[key] = new(Candidate, (path, oid, mode, commit))
-    return list(seen.values())
+    return seen
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:

@@ -299,6 +299,30 @@ def test_every_published_commit_is_named_by_every_branch_that_has_it(
         assert "--include-ref=refs/heads/main" in fix, fix
 
 
+def test_a_remote_ref_naming_a_tag_of_a_tag_publishes_every_commit_it_reaches(
+    pushed: Repo,
+) -> None:
+    """A remote-tracking ref may name a tag of a tag of a commit (a fetch of tags
+    into refs/remotes). `git for-each-ref --contains` peels every tag: the
+    commits past the first few, placed all at once, are published too, and no
+    rewrite of them is advised as if no remote had them."""
+    repo = pushed
+    for k in range(12):  # more commits than are asked about one at a time
+        repo.write(f"run{k:02}.ckpt", os.urandom(2000))
+        repo.add(f"run{k:02}.ckpt")
+        repo.commit(f"checkpoint {k}")
+    repo.git("tag", "-a", "-m", "inner", "inner", "main")
+    repo.git("tag", "-a", "-m", "outer", "outer", "inner")
+    repo.git("update-ref", "refs/remotes/backup/main", repo.git("rev-parse", "outer").strip())
+    contains = repo.git("for-each-ref", "--contains", "main~11", "refs/remotes/backup")
+    assert "refs/remotes/backup/main" in contains
+    found = as_json(repo.run("audit", "--format", "json"))["violations"]
+    fixes = [v["fix"] for v in found if v["check"] == "lfs-missing"]
+    assert len(fixes) == 12
+    for fix in fixes:
+        assert "this commit is already on backup/main:" in fix, fix
+
+
 def test_a_blob_a_pushed_commit_wrote_too_is_published_advice(
     pushed: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -182,7 +182,13 @@ def staged_gains(
     if ctx.policy.limit("directory_entries") is None:
         return {}
     judged = {c.path for c in candidates}
-    added = [ch.path for ch in changes if ch.status in ("A", "C", "R") and ch.path in judged]
+    # A submodule is no blob to judge, so never a candidate (nor in the file
+    # names pre-commit passes), but it is an entry the commit adds all the same.
+    added = [
+        ch.path
+        for ch in changes
+        if ch.status in ("A", "C", "R") and (ch.path in judged or ch.new_mode == "160000")
+    ]
     return _new_entries(added) if added else {}
 
 

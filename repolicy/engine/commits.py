@@ -117,6 +117,7 @@ def judge_commits(
         wide = (
             git.commits_and_boundary(revs),
             git.object_ids(f"{t}^{{commit}}" for t in revs[:cut]),
+            git.merges(revs),
         )
     limit = policy.limit("repo")
     after = None
@@ -144,7 +145,16 @@ def judge_commits(
         fresh = set(pushed_commits)
         peeled = wide[1].get()
         tips = [t for t in dict.fromkeys(peeled.values()) if t in fresh]
-        written = (e.path for e in entries)
+        written = [e.path for e in entries]
+        merges = wide[2].get()
+        if merges and boundaries:
+            # `git log -c` shows a merge only where it differs from every parent:
+            # what it brings from a side the remote has (an unrelated history
+            # merged in) is written by no pushed commit, yet lands in the tip.
+            # (With no boundary, every commit is pushed and every path written.)
+            pairs = [(m[0], p) for m in merges for p in m[1:]]
+            for _merge, _parent, changes in git.parent_diffs(pairs).get():
+                written.extend(ch.path for ch in changes if ch.after and not ch.before)
         wide_later = tree_facts.directories_pushed_later(ctx, git, tips, boundaries, written)
     origin: dict[str, str] = {}
     contents = content_candidates(

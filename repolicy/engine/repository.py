@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 # What the last `examine` built, kept until the process ends (see there).
 _HELD: list[object] = []
 
-_OID = operator.attrgetter("oid")
 _PATH = operator.attrgetter("path")
 
 
@@ -75,7 +74,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     """Every check of the whole repository, before the baseline is applied."""
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.budgets import history_budgets
-    from repolicy.facts import attach, gather, history_candidates, index_candidates
+    from repolicy.facts import attach, first_writes, gather, index_candidates
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
@@ -114,6 +113,11 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     index = git.index_entries().background()
+    directories = None
+    if policy.limit("directory_entries") is not None:
+        from repolicy.engine import tree_facts
+
+        directories = tree_facts.directories_audited_later(ctx, git, git.head())
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
     contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report)
@@ -122,18 +126,15 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
             emptied(walk.objects), map(str.encode, [*tags.get(), *blob_ids, *content_ids])
         )
     )
-    history = history_candidates(walk.entries)
+    written = first_writes(walk.entries)
+    history = list(written.values())
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
     index_entries = index_candidates(index.get())
-    # Nearly every index entry is in history: the few that are not are found
-    # by set difference, without a look at each entry.
-    keys = list(zip(map(_OID, index_entries), map(_PATH, index_entries), strict=True))
-    new_keys = set(keys).difference(zip(map(_OID, history), map(_PATH, history), strict=True))
-    staged = (
-        [c for c, k in zip(index_entries, keys, strict=True) if k in new_keys] if new_keys else []
-    )
-    del keys, new_keys
+    # Nearly every index entry is in history: the few that are not are judged
+    # as staged blobs.
+    staged = [c for c in index_entries if (c.oid, c.path) not in written]
+    del written
     blobs = [
         *attach(history, scan.info, scan.contents, scan.attributes, promised, scan.binary),
         *gather(
@@ -160,11 +161,8 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         head = git.head()
         report.violations.extend(tree_facts.require_audited(ctx, git, head))
         report.violations.extend(tree_facts.frozen_audited(ctx, git, revs, head))
-    if policy.limit("directory_entries") is not None:
-        from repolicy.engine import tree_facts
-
-        listed = list(map(_PATH, index.get()))
-        report.violations.extend(tree_facts.directories_audited(ctx, git, git.head(), listed))
+    if directories is not None:
+        report.violations.extend(directories(list(map(_PATH, index.get()))))
 
     lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.pointer is not None and b.lfs_oid}
     report.budgets = {

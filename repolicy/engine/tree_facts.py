@@ -175,16 +175,23 @@ def require_audited(ctx: Context, git: Git, head: str | None) -> list[Violation]
 # -- budgets.directory_entries ------------------------------------------------
 
 
-def directories_audited(
-    ctx: Context, git: Git, head: str | None, index_paths: Sequence[str]
-) -> list[Violation]:
-    """`audit`: every directory of HEAD's tree, then of the index."""
+def directories_audited_later(
+    ctx: Context, git: Git, head: str | None
+) -> Callable[[Sequence[str]], list[Violation]]:
+    """`audit`: every directory of HEAD's tree, then of the index (the paths
+    given to the function returned). HEAD's tree is listed from now on, beside
+    the caller's own work."""
     if ctx.policy.limit("directory_entries") is None:
-        return []
+        return lambda _index_paths: []
     from repolicy.checks import directories
 
-    head_files = git.tree_files(head).get() if head is not None else []
-    return directories.audited(ctx, head, head_files, index_paths)
+    listing = git.tree_files(head).background() if head is not None else None
+
+    def judge(index_paths: Sequence[str]) -> list[Violation]:
+        head_files = listing.get() if listing is not None else []
+        return directories.audited(ctx, head, head_files, index_paths)
+
+    return judge
 
 
 def directories_staged(

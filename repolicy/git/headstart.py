@@ -92,7 +92,7 @@ def plain_repository(cwd: str) -> tuple[str, str, str] | None:
     while True:
         dotgit = os.path.join(top, ".git")
         if os.path.isdir(dotgit) and not os.path.islink(dotgit):
-            if not os.path.isfile(os.path.join(dotgit, "HEAD")):
+            if not os.path.isfile(os.path.join(dotgit, "HEAD")) or not _plain_config(dotgit):
                 return None
             rel = os.path.relpath(here, top)
             prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
@@ -111,13 +111,13 @@ _HEX = frozenset(b"0123456789abcdef")
 _BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
 
 
-def _read_small(path: str) -> bytes | None:
-    """A regular file's first bytes, never through a link, never blocking."""
+def _read_small(path: str, limit: int = 512) -> bytes | None:
+    """A regular file's first `limit` bytes, never through a link, never blocking."""
     opened = indexcache.open_regular(path)
     if opened is None:
         return None
     try:
-        return os.read(opened[0], 512)
+        return os.read(opened[0], limit)
     except OSError:
         return None
     finally:
@@ -125,10 +125,58 @@ def _read_small(path: str) -> bytes | None:
 
 
 def _object_id(raw: bytes | None) -> bytes | None:
+    """A SHA-1 id alone on its line. Where ids are SHA-256, git reads 40 digits
+    as no id at all (a broken ref) and a command line would take them for an
+    abbreviation of some other object: those repositories are left to git."""
     if raw is None or not raw.endswith(b"\n"):
         return None
     oid = raw[:-1]
-    return oid if len(oid) in (40, 64) and _HEX.issuperset(oid) else None
+    return oid if len(oid) == 40 and _HEX.issuperset(oid) else None
+
+
+_CONFIG_LIMIT = 1 << 16
+
+
+def _plain_config(git_dir: str) -> bool:
+    """Whether the repository's config leaves the work tree where `.git` is: no
+    `core.worktree` (nor a file that could hold one: an include, a worktree's
+    own config) and no `core.bare` but false. Anything else is git's to read."""
+    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
+    if config is None or len(config) >= _CONFIG_LIMIT:
+        return False
+    text = config.lower()
+    if b"worktree" in text or b"include" in text:
+        return False
+    for line in text.split(b"\n"):
+        key = line.strip()
+        if key.startswith(b"bare") and key.replace(b" ", b"").replace(b"\t", b"") != b"bare=false":
+            return False
+    return True
+
+
+def _sha1_repository(git_dir: str) -> bool:
+    """Whether the repository's own config (where alone git reads its format)
+    is a plain file that never mentions an object format: then ids are SHA-1."""
+    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
+    return (
+        config is not None and len(config) < _CONFIG_LIMIT and b"objectformat" not in config.lower()
+    )
+
+
+def _branch_name(name: bytes) -> bool:
+    """Whether git takes `name` for a branch (`git check-ref-format`), in the
+    plainest spelling: a name git refuses makes HEAD broken, not that file."""
+    parts = name.split(b"/")
+    return (
+        len(parts) > 2
+        and parts[:2] == [b"refs", b"heads"]
+        and _BRANCH_NAME.issuperset(name)
+        and b".." not in name
+        and not name.endswith(b".")
+        and all(
+            part and not part.startswith(b".") and not part.endswith(b".lock") for part in parts
+        )
+    )
 
 
 def head_on_disk(git_dir: str) -> bytes | None:
@@ -142,18 +190,11 @@ def head_on_disk(git_dir: str) -> bytes | None:
     ):
         return None
     head = _read_small(os.path.join(git_dir, "HEAD"))
-    if head is None:
+    if head is None or not _sha1_repository(git_dir):
         return None
     if not head.startswith(b"ref: "):
         return _object_id(head)
     name = head[5:].rstrip(b"\n")
-    if (
-        head.count(b"\n") != 1
-        or not name.startswith(b"refs/heads/")
-        or not _BRANCH_NAME.issuperset(name)
-        or b".." in name
-        or b"/." in name
-        or name.endswith((b"/", b".", b".lock"))
-    ):
+    if head.count(b"\n") != 1 or not _branch_name(name):
         return None
     return _object_id(_read_small(os.path.join(git_dir, os.fsdecode(name))))

@@ -13,8 +13,9 @@ however recently the index changed. Where git writes no checksum
 (`index.skipHash`), an index modified in the last two seconds is not cached
 at all, so a change within the file system's timestamp granularity cannot go
 unseen. The cache
-is read only if it is a regular file (never through a symbolic link, never
-blocking on a FIFO) whose length and checksum match its header.
+is read only if it is a regular file this user owns (never through a
+symbolic link, never blocking on a FIFO) whose length and checksum match its
+header.
 
 The listing is the big one (16 MB for 200,000 entries), and each command line
 wants a few thousand of its records: it is stored in blocks of about 64 KiB,
@@ -74,6 +75,20 @@ def open_regular(path: str) -> tuple[int, os.stat_result] | None:
     return None
 
 
+def open_own(path: str) -> int | None:
+    """A descriptor of a cache file, when `open_regular` opens it and this user
+    owns it: in a repository others may write to, a file someone else wrote
+    is no answer this process stored (it could say "nothing staged")."""
+    opened = open_regular(path)
+    if opened is None:
+        return None
+    fd, st = opened
+    if st.st_uid == os.geteuid():
+        return fd
+    os.close(fd)
+    return None
+
+
 def stamp(index: str) -> Stamp | None:
     """The identity of the index file; None when it is not a plain file."""
     opened = open_regular(index)
@@ -128,9 +143,8 @@ def read(cache_dir: str, name: str, index: str, key: bytes = b"") -> bytes | Non
 
 
 def _open(cache_dir: str, name: str) -> int | None:
-    """A descriptor of the cache file (see `open_regular`), or None."""
-    opened = open_regular(os.path.join(cache_dir, name))
-    return None if opened is None else opened[0]
+    """A descriptor of the cache file (see `open_own`), or None."""
+    return open_own(os.path.join(cache_dir, name))
 
 
 def read_listing(cache_dir: str, index: str, paths: list[bytes] | None = None) -> bytes | None:

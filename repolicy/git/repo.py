@@ -13,6 +13,7 @@ values for the settings that change what plumbing prints (`_NEUTRAL_CONFIG`)."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -24,6 +25,7 @@ from repolicy.git.headstart import STAGED_DIFF, head_on_disk, plain_repository
 from repolicy.git.process import Process
 from repolicy.git.query import Pending, Query, StreamQuery
 from repolicy.git.records import (
+    _FS_ENCODING,
     ALLOW_FROZEN_TRAILER,
     Change,
     CommitChanges,
@@ -589,6 +591,19 @@ class Git:
 
         return Query(pending, parse, ([], []))
 
+    def merges(self, revisions: Sequence[str]) -> Query[list[list[str]]]:
+        """The merges `revisions` select, each as its id followed by its parents'."""
+        from repolicy.git.history import revision_input
+
+        options, names = revision_input(revisions)
+        pending = self._start(
+            "rev-list", "--stdin", "--min-parents=2", "--parents", "--ignore-missing",
+            *options, "--", input=names,
+        )  # fmt: skip
+        return Query(
+            pending, lambda out: [line.split(" ") for line in decode(out).split("\n") if line], []
+        )
+
     def stored_bound(self) -> int | None:
         """An upper bound on the bytes any set of reachable objects takes on disk:
         every loose object and pack in this repository (`count-objects -v`), or
@@ -687,12 +702,18 @@ class Git:
             *prefixes,
         )
         commits: dict[str, str] = {}
+        deeper: dict[str, str] = {}
         for line in out.splitlines():
             kind, oid, peeled_kind, peeled, name = decode(line).split(" ", 4)
             if kind == "commit":
                 commits[name] = oid
             elif peeled_kind == "commit":
                 commits[name] = peeled
+            elif peeled_kind == "tag":  # `*` peels once; `--contains` peels them all
+                deeper[name] = f"{peeled}^{{commit}}"
+        if deeper:
+            found = self.object_ids(deeper.values()).get()
+            commits.update((n, found[p]) for n, p in deeper.items() if p in found)
         return commits
 
     def ancestry(self, tips: Iterable[str]) -> list[list[str]]:
@@ -1064,7 +1085,26 @@ def _may_name_dvc_files(listing: bytes) -> bool:
 _MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
 
 
+# Where a whole listing decodes as its records would one by one: an encoding
+# in which NUL, tab and space are never part of another character's bytes.
+_DECODE_WHOLE = codecs.lookup(_FS_ENCODING).name in ("utf-8", "ascii", "latin-1", "iso8859-1")
+_MODE_TEXTS = {m: m for m in ("100644", "100755", "120000", "160000")}
+_STAGES = {"0": 0, "1": 1, "2": 2, "3": 3}
+
+
 def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
+    if keep is None and _DECODE_WHOLE:
+        # A whole index of an audit: decoded in one call rather than a call per
+        # path, which takes a fifth off the parse of 86,000 entries.
+        new, mode_of, stages = tuple.__new__, _MODE_TEXTS.get, _STAGES
+        listed: list[IndexEntry] = []
+        add = listed.append
+        for text in decode(out).split("\0"):
+            if text:
+                fields, _, name = text.partition("\t")
+                mode_t, oid_t, stage_t = fields.split(" ")
+                add(new(IndexEntry, (mode_of(mode_t, mode_t), oid_t, stages[stage_t], name)))
+        return listed
     entries = []
     for record in out.split(b"\0"):
         if not record:

@@ -128,8 +128,15 @@ def _load(data: dict[str, Any]) -> Policy:
 
 
 def read(cache_dir: str, key: tuple[str | None, str | None]) -> Policy | None:
+    from repolicy.git.indexcache import open_own
+
+    # Never a FIFO (it would block the hook for ever), a link, or a file
+    # someone else wrote: a policy is what this user's files say.
+    fd = open_own(os.path.join(cache_dir, _FILE))
+    if fd is None:
+        return None
     try:
-        with open(os.path.join(cache_dir, _FILE), "rb") as fh:
+        with os.fdopen(fd, "rb") as fh:
             data = fh.read()
         # Written without forcing it to disk: a crash may leave it torn.
         if zlib.crc32(data[4:]).to_bytes(4, "little") != data[:4]:

@@ -170,6 +170,19 @@ def test_check_is_quiet_about_a_wide_directory_it_does_not_grow(repo: Repo) -> N
     assert "holds 5 entries once this commit is made (up from 4)" in violation["message"]
 
 
+def test_check_counts_the_submodules_a_staged_change_adds(repo: Repo) -> None:
+    # A submodule is no file to judge, yet an entry the commit adds: staging
+    # submodules alone must not widen a directory unseen.
+    policy(repo, "budgets: {directory_entries: 3}\n")
+    files(repo, "d/a")
+    commit = repo.commit("one entry")
+    for name in "pqr":
+        repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},d/{name}")
+    (violation,) = wide(run_json(repo, "check"))
+    assert violation["path"] == "d/"
+    assert "holds 4 entries once this commit is made (up from 1)" in violation["message"]
+
+
 def test_a_new_subdirectory_is_a_new_entry_of_its_parent(repo: Repo) -> None:
     policy(repo, "budgets: {directory_entries: 2}\n")
     files(repo, "runs/a/x", "runs/b/x")
@@ -317,6 +330,24 @@ def test_a_tree_written_with_the_shortest_entries_is_still_counted(pushing: Repo
     (violation,) = wide(git_push(pushing, "main"))
     assert (violation["path"], violation["commit"]) == ("z/", tip)
     assert "holds 4 entries" in violation["message"]
+
+
+def test_merging_a_history_the_remote_has_grows_the_directory_it_fills(pushing: Repo) -> None:
+    # An unrelated history already on the remote, merged in: `git log -c`
+    # shows the merge nowhere (each path is as one parent has it), yet the
+    # merged tip's directory holds both sides' entries.
+    pushing.git("checkout", "-q", "--orphan", "side")
+    pushing.git("rm", "-rq", "--cached", ".")
+    pushing.git("clean", "-fdq")
+    files(pushing, "d/x", "d/y")
+    pushing.commit("an unrelated history")
+    pushing.git("push", "-q", "--no-verify", "origin", "side")
+    pushing.git("checkout", "-q", "main")
+    pushing.git("merge", "-q", "--allow-unrelated-histories", "--no-edit", "side")
+    tip = pushing.git("rev-parse", "HEAD").strip()
+    (violation,) = wide(git_push(pushing, "main"))
+    assert (violation["path"], violation["commit"]) == ("d/", tip)
+    assert "holds 5 entries" in violation["message"] and "(up from 3)" in violation["message"]
 
 
 def test_the_server_warns_and_accepts_a_push_that_grows_a_directory(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from repolicy.git import indexcache
 
@@ -112,3 +115,36 @@ def test_an_index_git_just_wrote_is_cached_on_its_checksum(tmp_path: Path) -> No
     unsigned.write_bytes(data[:-20] + bytes(20))
     indexcache.write_listing(cache + "2", str(unsigned), indexcache.stamp(str(unsigned)), listing)
     assert indexcache.read_listing(cache + "2", str(unsigned)) is None
+
+
+def test_a_staged_answer_another_user_wrote_is_never_taken(tmp_path: Path) -> None:
+    # In a repository shared with others, anyone who can write the git
+    # directory can read the index and so write a cache entry that matches it
+    # exactly, saying "nothing staged": only this user's own is read.
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".repolicy.yaml").write_text("budgets: {file: 10}\n")
+    subprocess.run(["git", "add", ".repolicy.yaml"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "policy"], cwd=repo, check=True)
+    (repo / "big.txt").write_text("x" * 100)
+    subprocess.run(["git", "add", "big.txt"], cwd=repo, check=True)
+    git_dir = repo / ".git"
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    index = str(git_dir / "index")
+    cache = str(git_dir / "repolicy")
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "repolicy", "check"], cwd=repo, capture_output=True, text=True
+        )
+
+    indexcache.write(cache, indexcache.STAGED, index, indexcache.stamp(index), b"", head.encode())
+    assert check().returncode == 0  # the forged answer, when it is this user's
+    try:
+        os.chown(os.path.join(cache, indexcache.STAGED), 65534, 65534)
+    except PermissionError:
+        pytest.skip("giving a file to another user needs root")
+    proc = check()
+    assert proc.returncode == 1 and "big.txt" in proc.stdout, proc.stdout + proc.stderr

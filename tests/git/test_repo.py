@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from repolicy.errors import GitError
+from repolicy.errors import GitError, RepolicyError
 from repolicy.git import BlobFacts, Git, Query, objects_directory
 from repolicy.git.history import parse_history_walk, revision_input
 
@@ -90,6 +90,24 @@ def test_finding_the_repository_without_git_agrees_with_rev_parse(
     for cwd in (repo.path, deep, link / "a b"):
         info = Git(str(cwd)).discover().get()
         assert (info.toplevel, info.git_dir, info.prefix) == rev_parse(cwd), cwd
+
+
+@pytest.mark.parametrize("setting", ["core.worktree", "core.bare"])
+def test_a_config_that_moves_or_removes_the_work_tree_is_left_to_git(
+    repo: Repo, tmp_path: Path, setting: str
+) -> None:
+    # The work tree is not beside `.git` (core.worktree), or there is none
+    # (core.bare): the directory walk would judge the wrong files by the wrong
+    # policy, or files git does not take for a work tree at all.
+    if setting == "core.worktree":
+        (tmp_path / "elsewhere").mkdir()
+        repo.git("config", setting, str(tmp_path / "elsewhere"))
+        info = Git(str(repo.path)).discover().get()
+        assert (info.toplevel, info.git_dir, info.prefix) == rev_parse(repo.path)
+    else:
+        repo.git("config", setting, "true")
+        with pytest.raises(RepolicyError, match="not a work tree"):
+            Git(str(repo.path)).discover().get()
 
 
 def test_a_linked_worktree_and_a_steering_environment_are_left_to_git(
@@ -343,13 +361,26 @@ def test_a_trees_size_never_undercounts_its_entries(repo: Repo) -> None:
     assert tree["HEAD:d"].most_entries() < 2 * len(listed)
 
 
-@pytest.mark.parametrize("head", ["branch", "detached", "packed", "worktree", "symref"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        "branch", "detached", "packed", "worktree", "symref",
+        "empty-component", "lock-component", "sha256", "sha256-short-id",
+    ],
+)  # fmt: skip
 def test_the_staged_diff_is_against_the_head_git_resolves(
     repo: Repo, tmp_path: Path, head: str
 ) -> None:
     # HEAD's commit is read from its file when the refs are plain; every other
     # layout is left to git. Either way the diff is against git's HEAD, and so
-    # is the answer kept for the next run on the same index.
+    # is the answer kept for the next run on the same index. A HEAD naming a
+    # ref git refuses, or a SHA-1-long id where ids are SHA-256 (git: a broken
+    # ref), is no HEAD to git, which then diffs against nothing: never
+    # against the file such a name spells, nor an object the id abbreviates.
+    if head.startswith("sha256"):
+        (tmp_path / "sha256").mkdir()
+        repo = Repo(tmp_path / "sha256")
+        repo.git("init", "-q", "--object-format=sha256", str(repo.path))
     repo.write("a.txt", "a")
     repo.add("a.txt")
     first = repo.commit("first")
@@ -368,6 +399,13 @@ def test_the_staged_diff_is_against_the_head_git_resolves(
     elif head == "symref":
         repo.git("symbolic-ref", "refs/heads/alias", "refs/heads/main")
         repo.git("symbolic-ref", "HEAD", "refs/heads/alias")
+    elif head in ("empty-component", "lock-component"):
+        name = "refs/heads//main" if head == "empty-component" else "refs/heads/x.lock/main"
+        (repo.path / ".git" / "refs" / "heads" / "x.lock").mkdir()
+        (repo.path / ".git" / "refs" / "heads" / "x.lock" / "main").write_text(first + "\n")
+        (repo.path / ".git" / "HEAD").write_text(f"ref: {name}\n")
+    elif head == "sha256-short-id":
+        (repo.path / ".git" / "refs" / "heads" / "main").write_text(first[:40] + "\n")
     (work / "c.txt").write_text("c")
     subprocess.run(["git", "add", "c.txt"], cwd=work, check=True)
     expected = subprocess.run(

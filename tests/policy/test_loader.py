@@ -555,3 +555,45 @@ def test_the_policy_cache_keeps_binary_budgets_and_lfs_sizes(tmp_path: Path) -> 
     # The preset's `*.bin` item is replaced in place, gaining the size.
     (item,) = [r for r in cached.lfs if r.text == "*.bin"]
     assert (item.above, item.sized, item.replaces is not None) == (10 * 1000**2, True, True)
+
+
+@pytest.mark.parametrize("planted", ["fifo", "another user's"])
+def test_the_hook_takes_no_policy_from_a_cache_it_did_not_write(
+    repo: Repo, tmp_path: Path, planted: str
+) -> None:
+    """The policy cache is read only when it is a regular file this user owns: a
+    FIFO would hold the commit for ever, and in a repository shared with others
+    a cache someone else wrote could hold any policy. Either is passed over
+    and the policy files are read."""
+    from repolicy.policy import cache as policy_cache
+
+    policy = repo.write(".repolicy.yaml", "budgets: {file: 10}\n")
+    old = policy.stat().st_mtime - 60
+    os.utime(policy, (old, old))  # older than the cache's racy window
+    repo.write("big.txt", "x" * 100)
+    repo.add("big.txt")
+    cache_dir = repo.path / ".git" / "repolicy"
+    stored = cache_dir / "policy.cache"
+    # A cache holding a looser policy for these very files: taken when it is
+    # this user's own (so the forgery itself is sound).
+    loose = load_policy(write_policy(tmp_path / "loose", "budgets: {file: 1 MiB}\n").parent)
+    key = (str(repo.path), None)
+    policy_cache.write(str(cache_dir), key, loose, [str(policy)])
+    assert repo.run("check").returncode == 0
+    if planted == "fifo":
+        stored.unlink()
+        os.mkfifo(stored)
+    else:
+        try:
+            os.chown(stored, 65534, 65534)
+        except PermissionError:
+            pytest.skip("giving a file to another user needs root")
+    proc = subprocess.run(
+        [sys.executable, "-m", "repolicy", "check"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "big.txt" in proc.stdout
