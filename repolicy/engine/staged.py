@@ -38,22 +38,25 @@ def in_dvc_project(top: str, paths: list[str]) -> bool:
 
 
 def _needed_later(policy: Policy) -> list[str]:
-    """The modules a run of `policy` imports after the diff is read."""
-    # Every blob goes through these checks (`check_blobs`), and the diff's
-    # answer is stored through `atomic` (`indexcache.write`).
-    names = [
+    """The modules a run of `policy` imports after the diff is read, the first
+    needed first."""
+    names = []
+    if policy.limit("directory_entries") is not None:
+        names.append("repolicy.checks.directories")
+    # Every blob goes through these checks (`check_blobs`).
+    names += [
         "repolicy.checks.unreadable",
         "repolicy.checks.exclude",
         "repolicy.checks.lfs",
         "repolicy.checks.budgets",
-        "repolicy.atomic",
     ]
-    if policy.limit("directory_entries") is not None:
-        names.append("repolicy.checks.directories")
     if policy.limit("directory_entries") is not None or policy.require or policy.frozen:
         names.append("repolicy.engine.tree_facts")
     if policy.allow:
         names.append("repolicy.checks.allow")
+    # The diff's answer is stored through `atomic` (`Git.store_answers`) while
+    # the run waits on git anyway: the last to be worth importing early.
+    names.append("repolicy.atomic")
     return names
 
 
