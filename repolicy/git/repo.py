@@ -855,12 +855,15 @@ class Git:
         git answers from it: its answer depends on nothing else of the index.
         Where the scratch index cannot be made, git reads the real one.
         """
-        if "GIT_INDEX_FILE" in os.environ:
+        directory = os.path.join(git_dir, "repolicy")
+        # Git writes the scratch index wherever a link there leads: only into
+        # the git directory itself, never outside it.
+        if "GIT_INDEX_FILE" in os.environ or os.path.realpath(directory) != os.path.join(
+            os.path.realpath(git_dir), "repolicy"
+        ):
             return self.attribute_reader(names, cached=True)
         records = self.index_summary(git_dir).attribute_records
-        scratch = os.path.join(
-            git_dir, "repolicy", f"attributes-{os.getpid()}-{os.urandom(6).hex()}.index"
-        )
+        scratch = os.path.join(directory, f"attributes-{os.getpid()}-{os.urandom(6).hex()}.index")
 
         def remove() -> None:
             for leftover in (scratch, scratch + ".lock"):

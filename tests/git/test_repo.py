@@ -338,6 +338,26 @@ def test_attributes_asked_of_a_scratch_index_are_git_answers_on_the_whole_index(
     assert not list((repo.path / ".git" / "repolicy").glob("attributes-*"))
 
 
+def test_the_scratch_index_is_never_written_where_a_link_leads(repo: Repo, tmp_path: Path) -> None:
+    # The git directory's `repolicy` directory may be a link to elsewhere (moved
+    # to another disk, or in a repository someone else made): git would write
+    # the scratch index there, outside the repository. It is asked of the
+    # real index instead, with the same answers.
+    repo.write(".gitattributes", "*.pth filter=lfs\n")
+    repo.write("m.pth", "x")
+    repo.add(".gitattributes", "m.pth")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo.path / ".git" / "repolicy").symlink_to(outside)
+    os.utime(outside, (1_000_000_000, 1_000_000_000))
+    git = Git(str(repo.path))
+    expected = git.attributes(["m.pth"], ATTRIBUTE_NAMES, cached=True).get()
+    reader = git.index_attribute_reader(ATTRIBUTE_NAMES, str(repo.path / ".git"))
+    assert reader.ask(["m.pth"]).get() == expected
+    assert list(outside.iterdir()) == []
+    assert outside.stat().st_mtime == 1_000_000_000  # nothing was even made and removed
+
+
 def test_a_trees_size_never_undercounts_its_entries(repo: Repo) -> None:
     # The hook skips reading a tree its size shows too small to be over a
     # directory budget: the bound must hold for the shortest entries git
