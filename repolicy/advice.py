@@ -22,12 +22,15 @@ a run without history violations starts no process here.
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from typing import NamedTuple
 
     from repolicy.git import Git, HistoryEntry, Query
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 _OID = operator.attrgetter("oid")
 _PATH = operator.attrgetter("path")

@@ -5,12 +5,9 @@ for the small blobs that might be LFS pointers, one `check-attr --stdin` for
 the `filter` attribute, side by side) so checks never touch git.
 """
 
-# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
-# string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
 from repolicy.git import (
@@ -22,9 +19,16 @@ from repolicy.git import (
     HistoryEntry,
     IndexEntry,
     ObjectInfo,
+    Query,
     RepoInfo,
 )
 from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer, parse_pointer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 # Why a blob has no facts (`BlobAtPath.unreadable`): its object cannot be
 # read, or a partial clone left it on the promisor remote.
@@ -146,6 +150,7 @@ def gather(
     reader: AttributeReader | None = None,
     promised: Collection[str] = (),
     binary: tuple[int, int] | None = None,
+    attributes: Query[dict[str, dict[str, str]]] | None = None,
 ) -> list[BlobAtPath]:
     """Attach size, pointer and attribute facts to each candidate.
 
@@ -157,15 +162,16 @@ def gather(
     clone's promisor remote holds; git is never asked about them (it would
     fetch them). `binary` (`Policy.binary_window`): blobs sized within it are
     judged binary or text in the same batch, on their first bytes only.
+    `attributes`: the reader's answer, asked already (`ask_filter`).
     """
     if not candidates:
         if reader is not None:
             reader.discard()
         return []
-    paths = (c.path for c in candidates if c.mode != SYMLINK)
-    if reader is not None:
-        attributes = reader.ask(paths)
-    else:
+    if attributes is None and reader is not None:
+        attributes = ask_filter(reader, candidates)
+    elif attributes is None:
+        paths = (c.path for c in candidates if c.mode != SYMLINK)
         attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
     absent = set(promised)
     oids = (c.oid for c in candidates if c.oid not in absent)
@@ -174,6 +180,14 @@ def gather(
     return attach(
         candidates, info, contents, attributes.get(), absent | facts.promised, facts.binary
     )
+
+
+def ask_filter(
+    reader: AttributeReader, candidates: Sequence[Candidate]
+) -> Query[dict[str, dict[str, str]]]:
+    """The `filter` attribute of the candidates' paths, asked of `reader` now and
+    answered while the caller goes on (a symbolic link has no attributes)."""
+    return reader.ask(c.path for c in candidates if c.mode != SYMLINK)
 
 
 def attach(

@@ -18,7 +18,11 @@ hawser or git-media; anything else is ordinary content.
 
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
-from typing import NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 MAX_POINTER_SIZE = 1024
 SPEC_V1 = "https://git-lfs.github.com/spec/v1"

@@ -15,17 +15,18 @@ git: they become git arguments, so a line that is not exactly what git writes
 stops the run (exit 2).
 """
 
-# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
-# string annotation at import, and the hook imports this module.
 import re
 import sys
-from typing import NamedTuple
 
 from repolicy.errors import RepolicyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from repolicy.git import Git
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 
 class Staged(NamedTuple):

@@ -11,15 +11,19 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from repolicy.policy import Policy, Rule
 from repolicy.policy.match import Matcher
 from repolicy.report import ERROR, WARNING, Violation
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from repolicy.advice import Advisor
     from repolicy.facts import BlobAtPath
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 
 class CheckInfo(NamedTuple):

@@ -144,6 +144,15 @@ class Process:
             self.wait()
             self.error = b"".join(errors)
 
+    def quiet(self) -> bool:
+        """Whether nothing can be read yet: the process has neither written to
+        stdout nor closed it."""
+        if self.returncode is not None:  # read to the end (its pipes closed) and reaped
+            return False
+        poller = select.poll()
+        poller.register(self.stdout, select.POLLIN)
+        return not poller.poll(0)
+
     def send(self, data: bytes) -> None:
         """Write to stdin, waiting while the pipe is full (someone must be reading
         the output meanwhile: see `stream(None)`). A process that stopped

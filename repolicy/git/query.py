@@ -104,6 +104,11 @@ class Query(Generic[T]):
         """Whether the answer is at hand (cached, or read already): `get()` won't wait."""
         return self._pending is None
 
+    def busy(self) -> bool:
+        """Whether git is still at work on the answer: nothing of it written
+        yet, so `get()` would wait. What to do meanwhile can be chosen by it."""
+        return self._pending is not None and self._joined is None and self._pending.proc.quiet()
+
     def get(self) -> T:
         if self._pending is None:
             return self._empty

@@ -4,10 +4,13 @@ Paths are decoded once, with surrogateescape, so names that are not UTF-8
 survive the round trip.
 """
 
-# Annotations are evaluated, not postponed: typing.NamedTuple compiles each
-# string annotation at import, a cost the pre-commit hook pays on every commit.
 import sys
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 GITLINK = "160000"
 

@@ -19,9 +19,9 @@ import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from repolicy.errors import GitError, RepolicyError
-from repolicy.git.attributes import AttributeReader, _parse_check_attr
-from repolicy.git.environment import _DISCOVERY_ENV, _NEUTRAL_ARGS, _env
-from repolicy.git.objects import BlobFacts, DiskSizes, _parse_batch, _parse_batch_check
+from repolicy.git import headstart
+from repolicy.git.environment import _NEUTRAL_ARGS, _env
+from repolicy.git.headstart import STAGED_DIFF, head_on_disk, plain_repository
 from repolicy.git.process import Process
 from repolicy.git.query import Pending, Query, StreamQuery
 from repolicy.git.records import (
@@ -41,14 +41,12 @@ from repolicy.git.records import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from repolicy.git.attributes import AttributeReader
     from repolicy.git.history import HistoryScan, HistoryWalk
+    from repolicy.git.objects import BlobFacts, DiskSizes
 
-# Paths relative to the top level whatever `diff.relative` says; renames split
-# into delete + add, which is all a check of the new side needs.
-_STAGED_DIFF = (
-    "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
-    "--no-relative", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none",
-)  # fmt: skip
+# `attributes` and `objects` are imported by the methods that use them, when
+# they are used: a command that asks neither kind of question never loads them.
 
 
 class Git:
@@ -61,6 +59,7 @@ class Git:
         self._listing_stamps: dict[str, tuple[int, int, int, int, int, bytes] | None] = {}
         self._summaries: dict[str, IndexSummary] = {}
         self._dvc_files: Query[list[IndexEntry]] | None = None
+        self._unstored: list[Callable[[], None]] = []  # see `store_answers`
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
         """Start git; its input is `input`, or (with `stdin`) set on the Pending later."""
@@ -78,13 +77,20 @@ class Git:
     def _run(self, *args: str, input: bytes | None = None, ok: Sequence[int] = (0,)) -> bytes:
         return self._start(*args, input=input).result(ok)
 
+    def store_answers(self) -> None:
+        """Store the answers read so far that a later run may reuse (the staged
+        diff's: see `staged_changes`). Not done as each is read: the hook calls
+        this where it would wait on git anyway, so the writes cost it nothing."""
+        while self._unstored:
+            self._unstored.pop(0)()
+
     # -- the repository ---------------------------------------------------
 
     def discover(self) -> Query[RepoInfo]:
         """Top level, git directory and current prefix; a clear error outside a work tree."""
-        found = _plain_repository(self.cwd)
+        found = plain_repository(self.cwd)
         if found is not None:
-            return Query(None, self._repo_info, found)
+            return Query(None, self._repo_info, RepoInfo(*found))
         pending = self._start("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-prefix")
         return Query(pending, self._repo_info, RepoInfo("", "", ""), self._not_a_repository)
 
@@ -105,17 +111,18 @@ class Git:
 
     def staged_changes(self, git_dir: str | None = None) -> Query[list[Change]]:
         """Index against HEAD (or against nothing on an unborn branch). With
-        `git_dir`, the answer is kept in (and taken from) a cache there, valid
-        for this index file and HEAD's tree: see `indexcache`."""
+        `git_dir`, the answer is taken from a cache there, valid for this index
+        file and HEAD's tree (see `indexcache`), or kept there once read, by
+        `store_answers`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
-            return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [])
         # HEAD's commit read from its file saves a process before the diff can
         # start; anything unusual about the refs, and git is asked for its tree.
-        key = _head_on_disk(git_dir) or (
+        key = head_on_disk(git_dir) or (
             self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
         )
         if not key:  # an unborn branch
-            return Query(self._start(*_STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [])
         from repolicy.git import indexcache
 
         cache_dir = os.path.join(git_dir, "repolicy")
@@ -126,11 +133,18 @@ class Git:
         before = indexcache.stamp(index)
 
         def parse(out: bytes) -> list[Change]:
-            indexcache.write(cache_dir, indexcache.STAGED, index, before, out, key)
+            self._unstored.append(
+                lambda: indexcache.write(cache_dir, indexcache.STAGED, index, before, out, key)
+            )
             return parse_raw_diff(out)
 
-        # Against the very tree the answer is stored for, should HEAD move meanwhile.
-        return Query(self._start(*_STAGED_DIFF, decode(key), "--"), parse, [])
+        # Against the very tree the answer is stored for, should HEAD move meanwhile;
+        # asked already if the command started it early (see `headstart`).
+        started = headstart.take(self.cwd, git_dir, key, before)
+        if started is None:
+            return Query(self._start(*STAGED_DIFF, decode(key), "--"), parse, [])
+        args, proc = started
+        return Query(Pending(("git", *args), proc, None), parse, [])
 
     def index_entries(
         self, under: Iterable[str] | None = None, git_dir: str | None = None
@@ -302,6 +316,8 @@ class Git:
     def disk_sizes(self, oids: Iterable[bytes]) -> DiskSizes:
         """Bytes on disk of the given objects, summed (missing ones count nothing).
         `oids` is read by a thread, a batch at a time, while the caller goes on."""
+        from repolicy.git.objects import DiskSizes
+
         return DiskSizes(self, oids)
 
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
@@ -787,6 +803,8 @@ class Git:
                 "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
                 input=wanted.encode() + b"\n",
             )  # fmt: skip
+        from repolicy.git.objects import _parse_batch_check
+
         return Query(pending, _parse_batch_check, {})
 
     def blob_facts(
@@ -801,6 +819,8 @@ class Git:
         (only those `keep` accepts, when given). With `objects`, the object
         directory, loose objects are read there first (see `read_loose`). With
         `head`, blobs sized within it are judged binary or text (`binary`)."""
+        from repolicy.git.objects import BlobFacts
+
         return BlobFacts(self, list(dict.fromkeys(oids)), read_below, keep, objects, head)
 
     def blob_contents(self, oids: Iterable[str]) -> Query[dict[str, bytes]]:
@@ -809,6 +829,8 @@ class Git:
         pending = None
         if wanted:
             pending = self._start("cat-file", "--batch", input=wanted.encode() + b"\n")
+        from repolicy.git.objects import _parse_batch
+
         return Query(pending, _parse_batch, {})
 
     # -- attributes -------------------------------------------------------
@@ -819,6 +841,8 @@ class Git:
         args = ["check-attr", "-z", "--stdin"]
         if cached:
             args.append("--cached")
+        from repolicy.git.attributes import AttributeReader
+
         return AttributeReader(self._start(*args, *names, stdin=True))
 
     def index_attribute_reader(self, names: Sequence[str], git_dir: str) -> AttributeReader:
@@ -863,6 +887,8 @@ class Git:
             remove()
             return self.attribute_reader(names, cached=True)
         pending = tiny._start("check-attr", "-z", "--stdin", "--cached", *names, stdin=True)
+        from repolicy.git.attributes import AttributeReader
+
         return AttributeReader(pending, remove)
 
     def attributes(
@@ -876,6 +902,8 @@ class Git:
             if cached:
                 args.append("--cached")
             pending = self._start(*args, *names, input=b"\0".join(map(encode, wanted)) + b"\0")
+        from repolicy.git.attributes import _parse_check_attr
+
         query: Query[dict[str, dict[str, str]]] = Query(pending, _parse_check_attr, {})
         # In the background: the paths may be many, and the caller has other work.
         return query.background()
@@ -955,127 +983,6 @@ class Git:
                 input=b"\0".join(map(encode, wanted)) + b"\0",
             )  # fmt: skip
         return Query(pending, _parse_check_ignore, {}, ok=(0, 1))
-
-
-def _plain_repository(cwd: str) -> RepoInfo | None:
-    """The common case found without a process: a `.git` directory in `cwd` or above
-    it. A `.git` file (linked worktree, submodule), an environment that steers
-    discovery, or a start inside the git directory: None, and git is asked."""
-    if any(name in os.environ for name in _DISCOVERY_ENV):
-        return None
-    here = os.path.realpath(cwd)
-    top = here
-    while True:
-        dotgit = os.path.join(top, ".git")
-        if os.path.isdir(dotgit) and not os.path.islink(dotgit):
-            if not os.path.isfile(os.path.join(dotgit, "HEAD")) or not _plain_config(dotgit):
-                return None
-            rel = os.path.relpath(here, top)
-            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-            if prefix == ".git/" or prefix.startswith(".git/"):
-                return None
-            return RepoInfo(top, dotgit, prefix)
-        if os.path.lexists(dotgit):
-            return None
-        parent = os.path.dirname(top)
-        if parent == top:
-            return None
-        top = parent
-
-
-_HEX = frozenset(b"0123456789abcdef")
-_BRANCH_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
-
-
-def _read_small(path: str, limit: int = 512) -> bytes | None:
-    """A regular file's first `limit` bytes, never through a link, never blocking."""
-    from repolicy.git.indexcache import open_regular
-
-    opened = open_regular(path)
-    if opened is None:
-        return None
-    try:
-        return os.read(opened[0], limit)
-    except OSError:
-        return None
-    finally:
-        os.close(opened[0])
-
-
-def _object_id(raw: bytes | None) -> bytes | None:
-    """A SHA-1 id alone on its line. Where ids are SHA-256, git reads 40 digits
-    as no id at all (a broken ref) and a command line would take them for an
-    abbreviation of some other object: those repositories are left to git."""
-    if raw is None or not raw.endswith(b"\n"):
-        return None
-    oid = raw[:-1]
-    return oid if len(oid) == 40 and _HEX.issuperset(oid) else None
-
-
-_CONFIG_LIMIT = 1 << 16
-
-
-def _plain_config(git_dir: str) -> bool:
-    """Whether the repository's config leaves the work tree where `.git` is: no
-    `core.worktree` (nor a file that could hold one: an include, a worktree's
-    own config) and no `core.bare` but false. Anything else is git's to read."""
-    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
-    if config is None or len(config) >= _CONFIG_LIMIT:
-        return False
-    text = config.lower()
-    if b"worktree" in text or b"include" in text:
-        return False
-    for line in text.split(b"\n"):
-        key = line.strip()
-        if key.startswith(b"bare") and key.replace(b" ", b"").replace(b"\t", b"") != b"bare=false":
-            return False
-    return True
-
-
-def _sha1_repository(git_dir: str) -> bool:
-    """Whether the repository's own config (where alone git reads its format)
-    is a plain file that never mentions an object format: then ids are SHA-1."""
-    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
-    return (
-        config is not None and len(config) < _CONFIG_LIMIT and b"objectformat" not in config.lower()
-    )
-
-
-def _branch_name(name: bytes) -> bool:
-    """Whether git takes `name` for a branch (`git check-ref-format`), in the
-    plainest spelling: a name git refuses makes HEAD broken, not that file."""
-    parts = name.split(b"/")
-    return (
-        len(parts) > 2
-        and parts[:2] == [b"refs", b"heads"]
-        and _BRANCH_NAME.issuperset(name)
-        and b".." not in name
-        and not name.endswith(b".")
-        and all(
-            part and not part.startswith(b".") and not part.endswith(b".lock") for part in parts
-        )
-    )
-
-
-def _head_on_disk(git_dir: str) -> bytes | None:
-    """HEAD's commit id as the files backend stores it: `HEAD` holding an id, or
-    `ref: refs/heads/<name>` with that branch's own file. Anything else (a
-    linked worktree's git directory, a packed or unborn branch, a symbolic
-    link, another ref store, an environment that steers git) is None: git
-    is asked instead."""
-    if any(name in os.environ for name in _DISCOVERY_ENV) or os.path.lexists(
-        os.path.join(git_dir, "commondir")
-    ):
-        return None
-    head = _read_small(os.path.join(git_dir, "HEAD"))
-    if head is None or not _sha1_repository(git_dir):
-        return None
-    if not head.startswith(b"ref: "):
-        return _object_id(head)
-    name = head[5:].rstrip(b"\n")
-    if head.count(b"\n") != 1 or not _branch_name(name):
-        return None
-    return _object_id(_read_small(os.path.join(git_dir, os.fsdecode(name))))
 
 
 def _parse_paths(out: bytes) -> list[str]:

@@ -18,7 +18,12 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence, Set
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 # What os.fsencode does, without its per-call checks (paths are matched by
 # the hundred thousand in an audit).

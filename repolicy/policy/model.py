@@ -10,9 +10,14 @@ code sees a raw mapping: checks receive `Policy`, `Rule` and `Requirement`.
 # string annotation at import, a cost the pre-commit hook pays on every commit.
 import os
 import re
-from typing import NamedTuple
 
 from repolicy.policy.match import Pattern
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 POLICY_FILE = ".repolicy.yaml"
 DEFAULT_PRESET = "default"

@@ -1,9 +1,13 @@
 """Violations and reports as data, and the sizes they are told in."""
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from repolicy.policy import Allow, Policy
+else:  # the same classes, made without compiling code at import: see repolicy.tuples
+    from repolicy.tuples import NamedTuple
 
 
 ERROR = "error"

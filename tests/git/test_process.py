@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 
@@ -86,3 +87,28 @@ def test_it_agrees_with_subprocess_on_a_git_answer() -> None:
     proc = Process(argv, os.environ, stdin=False)
     out, _err = proc.communicate()
     assert out == subprocess.run(argv, capture_output=True, check=True).stdout
+
+
+def test_quiet_until_the_process_writes_or_ends() -> None:
+    # What the hook asks to know whether git is still computing the diff.
+    proc = Process(["cat"], os.environ, stdin=True)
+    assert proc.quiet()  # waits for its input, has written nothing
+    proc.send(b"answer")
+    proc.close_stdin()
+    select.select([proc.stdout], [], [])  # until the answer is there
+    assert not proc.quiet()
+    assert proc.communicate(b"") == (b"answer", b"")
+    assert not proc.quiet()  # read and reaped: nothing to wait for
+
+
+def test_a_query_is_busy_while_git_works_on_it() -> None:
+    from repolicy.git.query import Pending, Query
+
+    proc = Process(["cat"], os.environ, stdin=True)
+    query = Query(Pending(("cat",), proc, None), bytes.upper, b"")
+    assert query.busy()
+    proc.close_stdin()
+    select.select([proc.stdout], [], [])
+    assert not query.busy()
+    assert query.get() == b""
+    assert not query.busy() and not Query(None, bytes.upper, b"x").busy()

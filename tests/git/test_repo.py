@@ -440,5 +440,6 @@ def test_the_staged_diff_is_against_the_head_git_resolves(
     info = git.discover().get()
     for _ in range(2):  # asked, then taken from the cache
         changes = git.staged_changes(info.git_dir).get()
+        git.store_answers()
         got = [x for c in changes for x in (c.status.encode(), c.path.encode())]
         assert got == expected
