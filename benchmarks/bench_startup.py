@@ -1,6 +1,6 @@
 """What each start-up trick saves, measured against the same run without it.
 
-The hook runs on every commit, so `repolicy` keeps three tricks; each stays
+The hook runs on every commit, so `repolicy` keeps four tricks; each stays
 only while this benchmark shows it pays:
 
 - the policy cache (`repolicy.policy.cache`): a warm hook run reads the
@@ -9,7 +9,11 @@ only while this benchmark shows it pays:
 - `os._exit` after the output is flushed (`repolicy.cli.run`): no interpreter
   teardown (`teardown`: `sys.exit(main())`, the same command otherwise);
 - `gc.disable()` for the run: an audit builds hundreds of thousands of small
-  records and no cycles (`gc on`: the collector left running).
+  records and no cycles (`gc on`: the collector left running);
+- record classes made by `repolicy.tuples` instead of `typing.NamedTuple`,
+  which compiles each class's `__new__` at import (`typing`: the same hook
+  run with `typing.NamedTuple` put in its place before anything is imported;
+  both variants start through the same `-c` line).
 
     python benchmarks/bench_startup.py            # 30 runs of each
     python benchmarks/bench_startup.py --runs 10
@@ -37,6 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TEARDOWN = "import sys; from repolicy.cli import main; sys.exit(main())"
 # `run` without its gc.disable(): the collector runs as it normally would.
 GC_ON = "import sys, os; from repolicy.cli import main; c = main(); sys.stdout.flush(); os._exit(c)"
+# The hook as `python -m repolicy` runs it, with the record classes made by
+# `repolicy.tuples` (as shipped) or by `typing.NamedTuple` (what it replaces).
+RECORDS = "import repolicy.tuples; from repolicy.cli import run; run()"
+TYPING_RECORDS = (
+    "import typing, repolicy.tuples; repolicy.tuples.NamedTuple = typing.NamedTuple; "
+    "from repolicy.cli import run; run()"
+)
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> None:
@@ -94,6 +105,8 @@ def main() -> int:
             ),
             ("os._exit", "os._exit", median(small, hook, args.runs)),
             ("os._exit", "teardown", median(small, [py, "-c", TEARDOWN, "check"], args.runs)),
+            ("records", "tuples", median(small, [py, "-c", RECORDS, "check"], args.runs)),
+            ("records", "typing", median(small, [py, "-c", TYPING_RECORDS, "check"], args.runs)),
         ]
         audit_runs = max(3, args.runs // 10)
         rows += [
