@@ -33,6 +33,19 @@ def load_error(tmp_path: Path, text: str) -> PolicyError:
 # -- what a policy means --------------------------------------------------------
 
 
+def run_bounded(repo: Repo, command: str) -> subprocess.CompletedProcess[str]:
+    """`repolicy COMMAND` in the repository, with a timeout only so that a
+    regression that blocks (a FIFO read) fails instead of hanging the suite."""
+    return subprocess.run(
+        [sys.executable, "-m", "repolicy", command],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_no_policy_file_means_the_default_preset(tmp_path: Path) -> None:
     policy = load_policy(tmp_path)
     assert policy.name == "preset:default"
@@ -407,15 +420,7 @@ def test_a_policy_that_is_not_a_file_stops_the_command(repo: Repo, kind: str) ->
         os.mkfifo(target)
     repo.write("debug.log", "x")
     repo.add("debug.log")
-    # A timeout only so that a regression fails instead of hanging the suite.
-    proc = subprocess.run(
-        [sys.executable, "-m", "repolicy", "check"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_bounded(repo, "check")
     assert proc.returncode == 2, proc.stdout
     reason = {
         "dangling symlink": "symbolic link to a file that does not exist",
@@ -432,14 +437,7 @@ def test_a_policy_that_is_not_a_file_stops_the_command(repo: Repo, kind: str) ->
 def test_a_fifo_reached_through_extends_is_refused_unread(repo: Repo) -> None:
     os.mkfifo(repo.path / "base.yaml")
     repo.write(".repolicy.yaml", "extends: [base.yaml]\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "repolicy", "audit"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_bounded(repo, "audit")
     assert proc.returncode == 2
     assert proc.stderr.startswith(".repolicy.yaml:1:11: extends: cannot read 'base.yaml'")
 
@@ -588,12 +586,6 @@ def test_the_hook_takes_no_policy_from_a_cache_it_did_not_write(
             os.chown(stored, 65534, 65534)
         except PermissionError:
             pytest.skip("giving a file to another user needs root")
-    proc = subprocess.run(
-        [sys.executable, "-m", "repolicy", "check"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_bounded(repo, "check")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "big.txt" in proc.stdout
