@@ -115,14 +115,14 @@ class Git:
         file and HEAD's tree (see `indexcache`), or kept there once read, by
         `store_answers`."""
         if git_dir is None or "GIT_INDEX_FILE" in os.environ:
-            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [], self._head_not_a_commit)
         # HEAD's commit read from its file saves a process before the diff can
         # start; anything unusual about the refs, and git is asked for its tree.
         key = head_on_disk(git_dir) or (
             self._start("rev-parse", "-q", "--verify", "HEAD^{tree}").result(ok=(0, 1)).strip()
         )
         if not key:  # an unborn branch
-            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [])
+            return Query(self._start(*STAGED_DIFF), parse_raw_diff, [], self._head_not_a_commit)
         from repolicy.git import indexcache
 
         cache_dir = os.path.join(git_dir, "repolicy")
@@ -142,9 +142,25 @@ class Git:
         # asked already if the command started it early (see `headstart`).
         started = headstart.take(self.cwd, git_dir, key, before)
         if started is None:
-            return Query(self._start(*STAGED_DIFF, decode(key), "--"), parse, [])
+            return Query(
+                self._start(*STAGED_DIFF, decode(key), "--"), parse, [], self._head_not_a_commit
+            )
         args, proc = started
-        return Query(Pending(("git", *args), proc, None), parse, [])
+        return Query(Pending(("git", *args), proc, None), parse, [], self._head_not_a_commit)
+
+    def _head_not_a_commit(self, error: GitError) -> Exception:
+        """The staged diff failed. Where HEAD names an object that is not a
+        commit, git prints only its usage text: say what is wrong instead."""
+        named = self._start("rev-parse", "-q", "--verify", "HEAD").result(ok=(0, 1)).strip()
+        if not named:
+            return error
+        kind = self._start("cat-file", "-t", decode(named)).result(ok=(0, 128)).strip()
+        if kind and kind not in (b"commit", b"tag"):
+            return RepolicyError(
+                f"HEAD names a {decode(kind)} ({decode(named)}), not a commit: "
+                "there is nothing to compare the staged files with"
+            )
+        return error
 
     def index_entries(
         self, under: Iterable[str] | None = None, git_dir: str | None = None

@@ -435,6 +435,28 @@ def test_bad_arguments_are_one_line_and_exit_2(
     assert line.startswith("repolicy: error: ") and fragment in line
 
 
+@pytest.mark.parametrize("spelled", ["in the branch's file", "in HEAD itself"])
+def test_a_head_that_names_a_blob_is_refused_saying_so(repo: Repo, spelled: str) -> None:
+    # Git cannot compare the index with a blob: nothing staged can be judged.
+    repo.write("a.txt", "a\n")
+    repo.add("a.txt")
+    repo.commit("first")
+    blob = repo.git("rev-parse", "HEAD:a.txt").strip()
+    if spelled == "in HEAD itself":
+        (repo.path / ".git" / "HEAD").write_text(blob + "\n")
+    else:
+        branch = repo.git("symbolic-ref", "HEAD").strip()
+        (repo.path / ".git" / branch).write_text(blob + "\n")
+    repo.write("b.txt", "b\n")
+    repo.git("update-index", "--add", "b.txt")
+    proc = repo.run("check")
+    assert proc.returncode == 2, proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        f"repolicy: error: HEAD names a blob ({blob}), not a commit: "
+        "there is nothing to compare the staged files with"
+    ]
+
+
 def test_git_missing_is_one_line_and_exit_2(repo: Repo, tmp_path: Path) -> None:
     empty = tmp_path / "nobin"
     empty.mkdir()
