@@ -135,16 +135,26 @@ def _object_id(raw: bytes | None) -> bytes | None:
 
 
 _CONFIG_LIMIT = 1 << 16
+_configs: dict[str, bytes | None] = {}
+
+
+def _config(git_dir: str) -> bytes | None:
+    """The repository's own config file, lowercased, or None when it is not a
+    regular file under 64 KiB. Read once per run: the hook asks about it when
+    it starts its diff and again when `Git` finds the repository and HEAD."""
+    if git_dir not in _configs:
+        raw = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
+        _configs[git_dir] = raw.lower() if raw is not None and len(raw) < _CONFIG_LIMIT else None
+    return _configs[git_dir]
 
 
 def _plain_config(git_dir: str) -> bool:
     """Whether the repository's config leaves the work tree where `.git` is: no
     `core.worktree` (nor a file that could hold one: an include, a worktree's
     own config) and no `core.bare` but false. Anything else is git's to read."""
-    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
-    if config is None or len(config) >= _CONFIG_LIMIT:
+    text = _config(git_dir)
+    if text is None:
         return False
-    text = config.lower()
     if b"worktree" in text or b"include" in text:
         return False
     for line in text.split(b"\n"):
@@ -157,10 +167,8 @@ def _plain_config(git_dir: str) -> bool:
 def _sha1_repository(git_dir: str) -> bool:
     """Whether the repository's own config (where alone git reads its format)
     is a plain file that never mentions an object format: then ids are SHA-1."""
-    config = _read_small(os.path.join(git_dir, "config"), _CONFIG_LIMIT)
-    return (
-        config is not None and len(config) < _CONFIG_LIMIT and b"objectformat" not in config.lower()
-    )
+    config = _config(git_dir)
+    return config is not None and b"objectformat" not in config
 
 
 def _branch_name(name: bytes) -> bool:

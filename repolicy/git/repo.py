@@ -151,13 +151,13 @@ class Git:
     def _head_not_a_commit(self, error: GitError) -> Exception:
         """The staged diff failed. Where HEAD names an object that is not a
         commit, git prints only its usage text: say what is wrong instead."""
-        named = self._start("rev-parse", "-q", "--verify", "HEAD").result(ok=(0, 1)).strip()
-        if not named:
-            return error
-        kind = self._start("cat-file", "-t", decode(named)).result(ok=(0, 128)).strip()
-        if kind and kind not in (b"commit", b"tag"):
+        answer = self._batch_check(
+            ["HEAD"], "%(objecttype) %(objectsize) %(objectname)", _is_size_answer
+        ).get()
+        kind, _size, named = answer.get("HEAD", "commit 0 -").split(" ")
+        if kind == "blob":  # a tree is compared with, as git compares it
             return RepolicyError(
-                f"HEAD names a {decode(kind)} ({decode(named)}), not a commit: "
+                f"HEAD names a blob ({named}), not a commit: "
                 "there is nothing to compare the staged files with"
             )
         return error

@@ -438,21 +438,22 @@ def test_bad_arguments_are_one_line_and_exit_2(
 @pytest.mark.parametrize("spelled", ["in the branch's file", "in HEAD itself"])
 def test_a_head_that_names_a_blob_is_refused_saying_so(repo: Repo, spelled: str) -> None:
     # Git cannot compare the index with a blob: nothing staged can be judged.
+    # (A HEAD naming a tree is compared with that tree, as git compares it.)
     repo.write("a.txt", "a\n")
     repo.add("a.txt")
     repo.commit("first")
-    blob = repo.git("rev-parse", "HEAD:a.txt").strip()
+    named = repo.git("rev-parse", "HEAD:a.txt").strip()
     if spelled == "in HEAD itself":
-        (repo.path / ".git" / "HEAD").write_text(blob + "\n")
+        (repo.path / ".git" / "HEAD").write_text(named + "\n")
     else:
         branch = repo.git("symbolic-ref", "HEAD").strip()
-        (repo.path / ".git" / branch).write_text(blob + "\n")
+        (repo.path / ".git" / branch).write_text(named + "\n")
     repo.write("b.txt", "b\n")
     repo.git("update-index", "--add", "b.txt")
     proc = repo.run("check")
     assert proc.returncode == 2, proc.stdout
     assert proc.stderr.strip().splitlines() == [
-        f"repolicy: error: HEAD names a blob ({blob}), not a commit: "
+        f"repolicy: error: HEAD names a blob ({named}), not a commit: "
         "there is nothing to compare the staged files with"
     ]
 
