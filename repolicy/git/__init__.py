@@ -17,7 +17,12 @@ settings that change what plumbing prints.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.git.attributes import AttributeReader
-    from repolicy.git.objects import BlobFacts, is_partial_clone, objects_directory
+    from repolicy.git.objects import (
+        BlobFacts,
+        is_partial_clone,
+        objects_directory,
+        stored_objects,
+    )
     from repolicy.git.query import Query
     from repolicy.git.records import (
         ALLOW_FROZEN_TRAILER,
@@ -44,6 +49,7 @@ _HOMES = {
     "BlobFacts": "objects",
     "is_partial_clone": "objects",
     "objects_directory": "objects",
+    "stored_objects": "objects",
     "Query": "query",
     "ALLOW_FROZEN_TRAILER": "records",
     "GITLINK": "records",
@@ -96,4 +102,5 @@ __all__ = [
     "decode",
     "is_partial_clone",
     "objects_directory",
+    "stored_objects",
 ]

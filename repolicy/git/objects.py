@@ -323,6 +323,59 @@ def loose_ids(objects: str) -> set[str]:
     return found
 
 
+def stored_objects(objects: str, hash_size: int) -> tuple[int, int] | None:
+    """How many objects `objects` stores, duplicates included, and the bytes they
+    take on disk (what `%(objectsize:disk)` gives each, summed); None when it
+    cannot be told without git (objects elsewhere, a pack index of an unknown
+    version, a directory that cannot be read).
+
+    Each pack counts its index's objects and its size less the header (12
+    bytes) and the trailing checksum (`hash_size`): a pack is nothing but its
+    objects' entries in between. A loose object counts its file.
+    """
+    if os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES") or os.path.lexists(
+        os.path.join(objects, "info", "alternates")
+    ):
+        return None
+    count = size = 0
+    pack_dir = os.path.join(objects, "pack")
+    try:
+        names = set(os.listdir(pack_dir))
+    except FileNotFoundError:
+        names = set()
+    except OSError:
+        return None
+    for name in names:
+        if name.endswith(".pack") and name[:-5] + ".idx" not in names:
+            return None  # not counted here, yet git may reach it (a multi-pack index)
+        if not name.endswith(".idx") or name[:-4] + ".pack" not in names:
+            continue
+        pack = name[:-4] + ".pack"
+        try:
+            with open(os.path.join(pack_dir, name), "rb") as f:
+                head = f.read(8 + 256 * 4)
+            pack_size = os.stat(os.path.join(pack_dir, pack)).st_size
+        except OSError:
+            return None
+        if head[:4] == b"\xfftOc":  # version 2 and later: magic, version, fan-out
+            if head[4:8] != b"\0\0\0\2" or len(head) < 8 + 256 * 4:
+                return None
+            fanout_end = head[8 + 255 * 4 : 8 + 256 * 4]
+        elif len(head) >= 256 * 4:  # version 1: the fan-out alone
+            fanout_end = head[255 * 4 : 256 * 4]
+        else:
+            return None
+        count += int.from_bytes(fanout_end, "big")
+        size += pack_size - 12 - hash_size
+    for oid in loose_ids(objects):
+        try:
+            size += os.lstat(os.path.join(objects, oid[:2], oid[2:])).st_size
+        except OSError:
+            return None
+        count += 1
+    return count, size
+
+
 def is_partial_clone(objects: str) -> bool:
     """Whether objects came from a partial clone's promisor remote (a `.promisor`
     pack): objects it left out are fetched by git on demand, unless asked not to."""

@@ -318,6 +318,55 @@ def test_the_repository_budget_counts_exactly_what_rev_list_counts(
     assert used == rev_list_disk_usage(shallow, "--remotes")
 
 
+def asked_each_object(repo: Repo, cwd: Path | None = None) -> tuple[int, bool]:
+    """The repository budget's figure, and whether git was asked the size of each object."""
+    trace = (cwd or repo.path).parent / "trace.txt"
+    trace.unlink(missing_ok=True)
+    proc = repo.run("audit", "--format", "json", cwd=cwd, env={"GIT_TRACE": str(trace)})
+    assert proc.returncode in (0, 1), proc.stderr
+    used = json.loads(proc.stdout)["budgets"]["repo"]["used"]
+    return used, "objectsize:disk" in trace.read_text(errors="replace")
+
+
+def test_a_fresh_clone_is_measured_from_its_packs_and_agrees_with_rev_list(
+    repo: Repo, tmp_path: Path
+) -> None:
+    # A clone holds its history and nothing else: the size of its packs is the
+    # figure, and git need not be asked about each object.
+    tangled_history(repo, tmp_path)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-local", f"file://{repo.path}", str(clone)])
+    used, asked = asked_each_object(repo, cwd=clone)
+    assert used == rev_list_disk_usage(clone, "--remotes")
+    assert not asked
+
+
+def test_objects_no_branch_reaches_do_not_count_against_the_budget(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "budgets: {repo: 1 GiB}\n")
+    repo.write("model.bin", random.Random(1).randbytes(20_000))
+    repo.add(".")
+    repo.commit("a model")
+    repo.git("gc", "-q")
+    repo.write("model.bin", random.Random(2).randbytes(20_000))
+    repo.add(".")
+    repo.git("commit", "-q", "--amend", "-m", "another model")  # the first is unreachable
+    repo.git("repack", "-q", "-a", "-d")  # ... and packed beside the rest
+    used, asked = asked_each_object(repo)
+    assert used == rev_list_disk_usage(repo.path)
+    assert used < 30_000 and asked  # one model, not both
+
+
+def test_an_object_stored_both_loose_and_packed_counts_once(repo: Repo) -> None:
+    repo.write(".repolicy.yaml", "budgets: {repo: 1 GiB}\n")
+    repo.write("model.bin", random.Random(1).randbytes(20_000))
+    repo.add(".")
+    repo.commit("a model")
+    repo.git("repack", "-q")  # packed, and the loose copies kept
+    used, asked = asked_each_object(repo)
+    assert used == rev_list_disk_usage(repo.path)
+    assert used < 30_000 and asked
+
+
 def test_blobs_read_beside_the_walk_get_the_same_verdicts_as_git_gives(
     repo: Repo, tmp_path: Path
 ) -> None:

@@ -1,0 +1,90 @@
+"""Reading objects without git: what a repository stores, counted from its files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from repolicy.git import stored_objects
+
+from ..conftest import Repo
+
+
+def counted_by_git(repo: Repo) -> tuple[int, int]:
+    """Every object git stores (duplicates included) and their disk sizes, summed."""
+    fields = dict(
+        line.split(": ") for line in repo.git("count-objects", "-v").splitlines() if ": " in line
+    )
+    sizes = repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objectsize:disk)")
+    return int(fields["count"]) + int(fields["in-pack"]), sum(map(int, sizes.split()))
+
+
+def history_in_two_packs_and_loose(repo: Repo) -> None:
+    repo.write("a.txt", "a\n" * 100)
+    repo.write("dir/b.bin", os.urandom(3000))
+    repo.add(".")
+    repo.commit("first")
+    repo.git("repack", "-q", "-d")
+    repo.write("a.txt", "a\n" * 101)
+    repo.add(".")
+    repo.commit("second")
+    repo.git("repack", "-q", "-d")  # a second pack, of what the first lacks
+    repo.write("c.txt", "loose\n")
+    repo.add(".")
+    repo.commit("third")
+
+
+def objects_of(repo: Repo) -> str:
+    return str(repo.path / ".git" / "objects")
+
+
+def test_packs_and_loose_objects_are_counted_as_git_counts_them(repo: Repo) -> None:
+    history_in_two_packs_and_loose(repo)
+    packs = [n for n in os.listdir(repo.path / ".git/objects/pack") if n.endswith(".pack")]
+    assert len(packs) == 2 and int(repo.git("count-objects").split()[0]) > 0
+    assert stored_objects(objects_of(repo), 20) == counted_by_git(repo)
+
+
+def test_an_object_stored_twice_is_counted_twice(repo: Repo) -> None:
+    # What tells the audit that the repository holds more than its history.
+    history_in_two_packs_and_loose(repo)
+    repo.git("repack", "-q")  # packs the loose objects, and keeps them
+    distinct = repo.git("cat-file", "--batch-all-objects", "--batch-check").count("\n")
+    stored = stored_objects(objects_of(repo), 20)
+    assert stored is not None and stored[0] == distinct + 3
+
+
+def test_a_sha256_repository_is_counted_with_its_longer_checksums(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    subprocess.run(["git", "init", "-q", "--object-format=sha256", str(path)], check=True)
+    repo = Repo(path)
+    history_in_two_packs_and_loose(repo)
+    assert stored_objects(objects_of(repo), 32) == counted_by_git(repo)
+
+
+def test_objects_kept_elsewhere_are_not_counted_at_all(repo: Repo, tmp_path: Path) -> None:
+    history_in_two_packs_and_loose(repo)
+    clone = tmp_path / "shared-clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(repo.path), str(clone)], check=True)
+    # The clone's objects are its source's: counting its own directory would say "none".
+    assert stored_objects(str(clone / ".git" / "objects"), 20) is None
+
+
+def test_a_pack_without_its_index_makes_the_count_unknown(repo: Repo) -> None:
+    history_in_two_packs_and_loose(repo)
+    pack_dir = repo.path / ".git/objects/pack"
+    index = next(n for n in os.listdir(pack_dir) if n.endswith(".idx"))
+    os.rename(pack_dir / index, repo.path / "moved.idx")
+    assert stored_objects(objects_of(repo), 20) is None
+
+
+def test_an_index_of_an_unknown_version_makes_the_count_unknown(repo: Repo) -> None:
+    history_in_two_packs_and_loose(repo)
+    pack_dir = repo.path / ".git/objects/pack"
+    index = pack_dir / next(n for n in os.listdir(pack_dir) if n.endswith(".idx"))
+    data = bytearray(index.read_bytes())
+    data[4:8] = (3).to_bytes(4, "big")
+    os.chmod(index, 0o644)
+    index.write_bytes(bytes(data))
+    assert stored_objects(objects_of(repo), 20) is None
