@@ -491,44 +491,58 @@ class _BlobQuestions:
             if not is_contents:
                 # Sizes come one line each: take every whole line at once.
                 lines = bytes(buffer[pos:]).split(b"\n", len(oids) - k)
-                for line in lines[:-1]:
-                    pos += len(line) + 1
+                del lines[-1]  # what follows the last whole line
+                pos += sum(map(len, lines)) + len(lines)
+                new, names = tuple.__new__, _OBJECT_TYPE_NAMES
+                for oid, line in zip(oids[k : k + len(lines)], lines, strict=True):
                     parts = line.split(b" ")
-                    oid = oids[k]
-                    k += 1
                     if len(parts) == 3:  # not "<oid> missing"
-                        kind = _OBJECT_TYPE_NAMES.get(parts[1]) or parts[1].decode()
+                        kind = names.get(parts[1]) or parts[1].decode()
                         size = int(parts[2])
-                        info[oid] = ObjectInfo(oid, kind, size)
+                        info[oid] = new(ObjectInfo, (oid, kind, size))
                         if kind == "blob" and (size < read_below or _in_window(head, size)):
                             small.append(oid)
+                k += len(lines)
             else:
-                end = buffer.find(b"\n", pos)
-                if end < 0:
+                keep, contents, binary = self._keep, self._contents, self._binary
+                n = len(oids)
+                starved = False  # the answer under way is not all here yet
+                while k < n:
+                    end = buffer.find(b"\n", pos)
+                    if end < 0:
+                        starved = True
+                        break
+                    tail = buffer[buffer.rfind(b" ", pos, end) + 1 : end]
+                    if not tail.isdigit():  # "<oid> missing"
+                        pos = end + 1
+                        k += 1
+                        continue
+                    size = int(tail)
+                    start = end + 1
+                    if size >= read_below:
+                        # Asked for its first bytes only: judged on those, the rest skipped.
+                        probe = min(size, BINARY_PROBE)
+                        if len(buffer) < start + probe:
+                            starved = True
+                            break
+                        binary[oids[k]] = is_binary(buffer[start : start + probe])
+                        pos = start + probe
+                        self._skip = size - probe + 1  # and the newline that ends the answer
+                        k += 1
+                        break
+                    if len(buffer) <= start + size:
+                        starved = True
+                        break
+                    content = bytes(buffer[start : start + size])
+                    pos = start + size + 1
+                    if head is not None and _in_window(head, size):
+                        binary[oids[k]] = is_binary(content)
+                    if keep is None or keep(content):
+                        contents[oids[k]] = content
+                    k += 1
+                if starved:
+                    self._k = k
                     break
-                parts = bytes(buffer[pos:end]).split(b" ")
-                if len(parts) != 3:  # "<oid> missing"
-                    pos = end + 1
-                elif int(parts[2]) >= read_below:
-                    # Asked for its first bytes only: judged on those, the rest skipped.
-                    size = int(parts[2])
-                    probe = min(size, BINARY_PROBE)
-                    if len(buffer) < end + 1 + probe:
-                        break
-                    self._binary[oids[k]] = is_binary(buffer[end + 1 : end + 1 + probe])
-                    pos = end + 1 + probe
-                    self._skip = size - probe + 1  # and the newline that ends the answer
-                else:
-                    size = int(parts[2])
-                    if len(buffer) < end + size + 2:
-                        break
-                    content = bytes(buffer[end + 1 : end + 1 + size])
-                    pos = end + size + 2
-                    if _in_window(head, size):
-                        self._binary[oids[k]] = is_binary(content)
-                    if self._keep is None or self._keep(content):
-                        self._contents[oids[k]] = content
-                k += 1
             self._k = k
             if k < len(oids):
                 if is_contents:
