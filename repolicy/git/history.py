@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NamedTuple
 
@@ -92,9 +91,28 @@ _MODES = {m: m.decode() for m in (b"100644", b"100755", b"120000")}
 
 _ASK_EVERY = 1024  # new blobs the walk meets before their facts are asked
 
-_OID = operator.attrgetter("oid")
-_PATH = operator.attrgetter("path")
-_MODE = operator.attrgetter("mode")
+
+_SYMLINK = SYMLINK.encode()
+
+
+class Fresh:
+    """The blob ids and paths a walk meets for the first time, in the order it
+    meets them, gathered as it parses: what `HistoryScan` asks git about."""
+
+    __slots__ = ("oids", "paths", "raw_paths", "seen_oids", "seen_paths")
+
+    def __init__(self) -> None:
+        self.seen_oids: set[bytes] = set()
+        self.seen_paths: set[bytes] = set()
+        self.oids: list[str] = []
+        self.paths: list[str] = []
+        self.raw_paths: list[bytes] = []
+
+    def take(self) -> tuple[list[str], list[str], list[bytes]]:
+        """What was met since the last call."""
+        taken = self.oids, self.paths, self.raw_paths
+        self.oids, self.paths, self.raw_paths = [], [], []
+        return taken
 
 
 class WalkParser:
@@ -107,10 +125,11 @@ class WalkParser:
     parents' ids, the new id, the status letters) and then its path.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fresh: Fresh | None = None) -> None:
         self.entries: list[HistoryEntry] = []
         self.objects: set[bytes] = set()  # commits and trees
         self.gitlinks: list[str] = []
+        self.fresh = fresh
         self._commit = ""
         self._meta: bytes | None = None
         self._fields = _Lines(b"\0")
@@ -118,6 +137,7 @@ class WalkParser:
     def feed(self, data: bytes) -> None:
         fields = self._fields.feed(data)
         add_entry, add_object = self.entries.append, self.objects.add
+        fresh = self.fresh
         new = tuple.__new__  # HistoryEntry's fields in order, without its __new__
         commit, meta = self._commit, self._meta
         for field in fields:
@@ -142,7 +162,17 @@ class WalkParser:
                         self.gitlinks.append(decode(field))
                 elif mode != b"000000" and not deleted:
                     mode_text = _MODES.get(mode) or mode.decode()
-                    add_entry(new(HistoryEntry, (commit, decode(field), oid.decode(), mode_text)))
+                    path, oid_text = decode(field), oid.decode()
+                    add_entry(new(HistoryEntry, (commit, path, oid_text, mode_text)))
+                    if fresh is not None:
+                        if oid not in fresh.seen_oids:
+                            fresh.seen_oids.add(oid)
+                            fresh.oids.append(oid_text)
+                        # A symbolic link's target has no attributes.
+                        if field not in fresh.seen_paths and mode != _SYMLINK:
+                            fresh.seen_paths.add(field)
+                            fresh.paths.append(path)
+                            fresh.raw_paths.append(field)
                 continue
             first = field[:1]
             if first == b":":
@@ -237,9 +267,8 @@ class HistoryScan:
         self.binary = {}
 
     def get(self) -> HistoryWalk:
-        parser = WalkParser()
-        seen_oids: set[str] = set()
-        seen_paths: set[str] = set()
+        fresh = Fresh()
+        parser = WalkParser(fresh)
         done = 0
         # Loose objects are read here, as the hook reads them: git would hang
         # on a FIFO and believe a header that lies. A partial clone's absent
@@ -248,20 +277,10 @@ class HistoryScan:
         loose = loose_ids(objects) if objects is not None else set()
         asked: list[str] = []  # of git
 
-        def ask(fresh: list[HistoryEntry]) -> None:
+        def ask() -> None:
             # New ids and paths in the order the walk met them; the first
             # commit of an imported project alone brings tens of thousands.
-            oids = [o for o in dict.fromkeys(map(_OID, fresh)) if o not in seen_oids]
-            if SYMLINK in map(_MODE, fresh):  # a symlink's target has no attributes
-                paths = list(
-                    dict.fromkeys(
-                        e.path for e in fresh if e.mode != SYMLINK and e.path not in seen_paths
-                    )
-                )
-            else:
-                paths = [p for p in dict.fromkeys(map(_PATH, fresh)) if p not in seen_paths]
-            seen_oids.update(oids)
-            seen_paths.update(paths)
+            oids, paths, raw_paths = fresh.take()
             if self._promised:
                 oids = [o for o in oids if o not in self._promised]
             if loose and objects is not None:
@@ -283,16 +302,16 @@ class HistoryScan:
             self._blobs.ask(oids)
             if paths:
                 self._attr_paths.extend(paths)
-                self._attrs.send(b"\0".join(map(encode, paths)) + b"\0")
+                self._attrs.send(b"\0".join(raw_paths) + b"\0")
 
         for data in self._log.stream():
             parser.feed(data)
             # Asked a batch at a time, not once per chunk the pipe gave: each
             # question wakes the threads that write to git and costs a switch.
             if len(parser.entries) - done >= _ASK_EVERY:
-                ask(parser.entries[done:])
+                ask()
                 done = len(parser.entries)
-        ask(parser.entries[done:])
+        ask()
         walk = parser.result()
         try:
             self._blobs.finish()
