@@ -213,8 +213,13 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
     per_pattern = "patterns" in policy.budgets
     if top_limit is None and top_warn is None and top_binary is None and not per_pattern:
         return
+    # Without budgets by pattern, a blob no larger than every limit is never
+    # flagged: one comparison sets aside nearly every blob of a history.
+    floor = -1
+    if not per_pattern:
+        floor = min(x for x in (top_limit, top_warn, top_binary) if x is not None)
     for blob in blobs:
-        if blob.is_lfs_pointer or blob.is_symlink:
+        if blob.size <= floor or blob.is_lfs_pointer or blob.is_symlink:
             continue
         limit, warn, binary = top_limit, top_warn, top_binary
         limit_item = warn_item = binary_item = None

@@ -183,14 +183,20 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     # Each path is matched once, however many blobs history holds at it.
     rule_of = ctx.lfs_rules(dict.fromkeys(map(_PATH, blobs))).get
     for blob in blobs:
-        if blob.is_symlink:
+        pointer = blob.pointer
+        if pointer is None:
+            # Most blobs of a history: no pointer, no rule, no filter=lfs.
+            rule = rule_of(blob.path)
+            if (rule is None and not blob.lfs_filter) or blob.is_symlink:
+                continue
+        elif blob.is_symlink:
             continue
-        if isinstance(blob.pointer, Malformed):
+        elif isinstance(pointer, Malformed):
             yield Violation(
                 check="lfs-pointer-invalid",
                 severity=ctx.severity("lfs-pointer-invalid"),
                 path=blob.path,
-                message=f"looks like a Git LFS pointer, but {blob.pointer.reason}",
+                message=f"looks like a Git LFS pointer, but {pointer.reason}",
                 fix=(
                     "restore the real file and re-add it with git-lfs installed:\n"
                     f"git lfs install && git add --renormalize -- {quote_paths([blob.path])}"
@@ -199,9 +205,8 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                 size=blob.size,
             )
             continue
-        if blob.is_lfs_pointer:
-            assert blob.pointer is not None and not isinstance(blob.pointer, Malformed)
-            size = blob.pointer.size
+        else:  # a pointer, and not a symbolic link's target: stored in LFS
+            size = pointer.size
             if lfs_file is not None and size > lfs_file:
                 yield Violation(
                     check="lfs-file-too-large",
@@ -218,9 +223,6 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                     size=size,
                 )
             continue
-        rule = rule_of(blob.path)
-        if rule is None and not blob.lfs_filter:
-            continue  # what `_lfs_rule` answers, without the call: most blobs of a history
         decided = _lfs_rule(ctx, blob, rule)
         if decided is None:
             continue
