@@ -5,9 +5,10 @@ for the small blobs that might be LFS pointers, one `check-attr --stdin` for
 the `filter` attribute, side by side) so checks never touch git.
 """
 
+import operator
 import os
 import posixpath
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from repolicy.errors import RepolicyError
 from repolicy.git import (
@@ -101,21 +102,18 @@ def _under(path: str, dirs: set[str]) -> bool:
     return False
 
 
-def history_candidates(entries: Iterable[HistoryEntry]) -> list[Candidate]:
-    """Each (blob, path) once, with the oldest commit that wrote it there."""
-    return list(first_writes(entries).values())
+def history_candidates(firsts: Mapping[tuple[str, str], HistoryEntry]) -> list[Candidate]:
+    """Each (blob, path) of a walk once, with the oldest commit that wrote it there
+    (`HistoryWalk.firsts`)."""
+    return [Candidate(e.path, e.oid, e.mode, e.commit) for e in firsts.values()]
 
 
-def first_writes(entries: Iterable[HistoryEntry]) -> dict[tuple[str, str], Candidate]:
-    """`history_candidates` by (blob id, path): which pairs history holds is
-    then one lookup, for the index entries of an audit."""
-    seen: dict[tuple[str, str], Candidate] = {}
-    new = tuple.__new__  # Candidate's fields in order, without its __new__: once per blob
-    for commit, path, oid, mode in entries:
-        key = (oid, path)
-        if key not in seen:
-            seen[key] = new(Candidate, (path, oid, mode, commit))
-    return seen
+def entry_facts(entries: Iterable[HistoryEntry]) -> Iterator[tuple[str, str, str, str | None]]:
+    """History entries as `attach` reads candidates: path, blob id, mode, commit."""
+    return map(_CANDIDATE_ORDER, entries)
+
+
+_CANDIDATE_ORDER = operator.itemgetter(1, 2, 3, 0)  # HistoryEntry is (commit, path, oid, mode)
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
@@ -191,7 +189,7 @@ def ask_filter(
 
 
 def attach(
-    candidates: Sequence[Candidate],
+    candidates: Iterable[tuple[str, str, str, str | None]],
     info: Mapping[str, ObjectInfo],
     contents: Mapping[str, bytes],
     attrs: Mapping[str, Mapping[str, str]],

@@ -164,7 +164,7 @@ def judge_commits(
     )
     blobs = gather(
         git,
-        [*history_candidates(entries), *contents],
+        [*history_candidates(walked.firsts), *contents],
         cached_attributes=True,
         reader=reader,
         objects=objects,

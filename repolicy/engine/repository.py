@@ -120,7 +120,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     """Every check of the whole repository, before the baseline is applied."""
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.budgets import history_budgets
-    from repolicy.facts import attach, first_writes, gather, index_candidates
+    from repolicy.facts import attach, entry_facts, gather, index_candidates
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
@@ -175,17 +175,21 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     blob_ids = list(scan.info)
     contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report)
     usage = disk_usage(git, objects, walk.objects, [*tags.get(), *blob_ids], content_ids, promised)
-    written = first_writes(walk.entries)
-    history = list(written.values())
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
     index_entries = index_candidates(index.get())
     # Nearly every index entry is in history: the few that are not are judged
     # as staged blobs.
-    staged = [c for c in index_entries if (c.oid, c.path) not in written]
-    del written
+    staged = [c for c in index_entries if (c.oid, c.path) not in walk.firsts]
     blobs = [
-        *attach(history, scan.info, scan.contents, scan.attributes, promised, scan.binary),
+        *attach(
+            entry_facts(walk.firsts.values()),
+            scan.info,
+            scan.contents,
+            scan.attributes,
+            promised,
+            scan.binary,
+        ),
         *gather(
             git, staged, cached_attributes=True, objects=objects, promised=promised, binary=window
         ),
@@ -277,7 +281,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # The command ends with os._exit (`repolicy.cli.run`): the records of the
     # whole history are never freed one by one, which on a history of 100,000
     # blobs would cost a tenth of a second as this frame ends.
-    _HELD[:] = [blobs, history, index_entries, staged, ctx, scan, on_disk, index]
+    _HELD[:] = [blobs, walk, index_entries, staged, ctx, scan, on_disk, index]
     return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
 
 

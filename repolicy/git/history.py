@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import NamedTuple
 
 from repolicy.errors import GitError
@@ -78,6 +79,9 @@ class HistoryWalk(NamedTuple):
     # Paths where a commit wrote a submodule (which has no blob to judge, but
     # is an entry of its directory).
     gitlinks: tuple[str, ...] = ()
+    # Each (blob id, path) once, with the oldest commit that wrote it there
+    # (`--reverse`): what is judged, one lookup away for an index entry.
+    firsts: Mapping[tuple[str, str], HistoryEntry] = MappingProxyType({})
 
 
 _TREE = b"040000"
@@ -127,6 +131,7 @@ class WalkParser:
 
     def __init__(self, fresh: Fresh | None = None) -> None:
         self.entries: list[HistoryEntry] = []
+        self.firsts: dict[tuple[str, str], HistoryEntry] = {}
         self.objects: set[bytes] = set()  # commits and trees
         self.gitlinks: list[str] = []
         self.fresh = fresh
@@ -137,7 +142,7 @@ class WalkParser:
     def feed(self, data: bytes) -> None:
         fields = self._fields.feed(data)
         add_entry, add_object = self.entries.append, self.objects.add
-        fresh = self.fresh
+        fresh, firsts = self.fresh, self.firsts
         new = tuple.__new__  # HistoryEntry's fields in order, without its __new__
         commit, meta = self._commit, self._meta
         for field in fields:
@@ -163,7 +168,11 @@ class WalkParser:
                 elif mode != b"000000" and not deleted:
                     mode_text = _MODES.get(mode) or mode.decode()
                     path, oid_text = decode(field), oid.decode()
-                    add_entry(new(HistoryEntry, (commit, path, oid_text, mode_text)))
+                    entry = new(HistoryEntry, (commit, path, oid_text, mode_text))
+                    add_entry(entry)
+                    key = (oid_text, path)
+                    if key not in firsts:
+                        firsts[key] = entry
                     if fresh is not None:
                         if oid not in fresh.seen_oids:
                             fresh.seen_oids.add(oid)
@@ -193,7 +202,7 @@ class WalkParser:
         self._commit, self._meta = commit, meta
 
     def result(self) -> HistoryWalk:
-        return HistoryWalk(self.entries, self.objects, tuple(self.gitlinks))
+        return HistoryWalk(self.entries, self.objects, tuple(self.gitlinks), self.firsts)
 
 
 def parse_history_walk(chunks: Iterable[bytes]) -> HistoryWalk:
