@@ -159,6 +159,7 @@ def audited(
         return []
     out: list[Violation] = []
     reported: set[str] = set()
+    head_files, index_paths = list(head_files), list(index_paths)
     if head is not None:
         for directory, count in sorted(count_entries(head_files).items()):
             if count > limit:
@@ -166,6 +167,8 @@ def audited(
                 # A state of the tree, not something a commit brought: no commit, so
                 # that a baseline accepts it while HEAD moves on.
                 out.append(violation(ctx, directory, count, limit, stage="head"))
+        if index_paths == head_files:
+            return out  # nothing staged: the index holds HEAD's files, counted already
     for directory, count in sorted(count_entries(index_paths).items()):
         if count > limit and directory not in reported:
             out.append(violation(ctx, directory, count, limit, stage="index"))
