@@ -139,12 +139,6 @@ class Context:
                 known[path] = rules[hits[0]] if not self.including_rule(path) else None
         return known
 
-    def path_rules(self, paths: list[str]) -> None:
-        """Find which `exclude` and `lfs` rules apply to each of `paths`, for the
-        checks to look up later: a history scan gives its paths as it meets them."""
-        self.excluding_rules(paths)
-        self.lfs_rules(paths)
-
     def lfs_rule(self, path: str) -> Rule | None:
         known = self._lfs
         return known[path] if path in known else self.lfs_rules((path,))[path]

@@ -143,14 +143,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     promised = git.promised(revs).get() if is_partial_clone(objects) else set()
     window = policy.binary_window()
     scan = git.history_scan(
-        revs,
-        MAX_POINTER_SIZE,
-        might_be_pointer,
-        ("filter",),
-        objects,
-        promised,
-        window,
-        on_paths=ctx.path_rules if policy.exclude or policy.lfs else None,
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised, window
     )
     tags = git.tag_objects()
     progress = Progress(enabled=None if not quiet else False)

@@ -218,9 +218,8 @@ class HistoryScan:
     Each new blob id is asked of `cat-file` (its size, then the contents of
     the small ones, kept where `keep` says) and each new path of `check-attr`
     as soon as the walk meets them: both run beside `git log` instead of
-    after it. `on_paths` is given the new paths (but symbolic links') too,
-    a batch at a time, to work on while git does. Git without `cat-file
-    --batch-command` (before 2.36) is asked once the walk is over.
+    after it. Git without `cat-file --batch-command` (before 2.36) is asked
+    once the walk is over.
     """
 
     def __init__(
@@ -233,10 +232,8 @@ class HistoryScan:
         objects: str | None = None,
         promised: Collection[str] = (),
         head: tuple[int, int] | None = None,
-        on_paths: Callable[[list[str]], object] | None = None,
     ) -> None:
         self.info: dict[str, ObjectInfo] = {}
-        self._on_paths = on_paths
         self.binary: dict[str, bool] = {}
         self._head = head
         self._objects = objects
@@ -315,9 +312,6 @@ class HistoryScan:
             if paths:
                 self._attr_paths.extend(paths)
                 self._attrs.send(b"\0".join(raw_paths) + b"\0")
-                if self._on_paths is not None:
-                    # While git answers, and while the walk waits on `git log`.
-                    self._on_paths(paths)
 
         for data in self._log.stream():
             parser.feed(data)

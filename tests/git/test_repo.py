@@ -443,23 +443,3 @@ def test_the_staged_diff_is_against_the_head_git_resolves(
         git.store_answers()
         got = [x for c in changes for x in (c.status.encode(), c.path.encode())]
         assert got == expected
-
-
-def test_a_history_scan_gives_each_new_path_once_as_the_walk_meets_it(repo: Repo) -> None:
-    # What the audit matches against its rules while git is still walking.
-    repo.write("model.pth", "one\n")
-    repo.write("notes.txt", "n\n")
-    os.symlink("model.pth", repo.path / "link.pth")
-    repo.add(".")
-    repo.commit("first")
-    repo.write("model.pth", "two\n")
-    repo.write(os.fsdecode(b"odd \xff.pth"), "odd\n")
-    repo.add(".")
-    repo.commit("second")
-    met: list[str] = []
-    git = Git(str(repo.path))
-    scan = git.history_scan(["--branches"], 1024, None, ("filter",), on_paths=met.extend)
-    walk = scan.get()
-    # Each path once, in the order met; a symbolic link has no attributes to ask.
-    assert met == ["model.pth", "notes.txt", os.fsdecode(b"odd \xff.pth")]
-    assert sorted({e.path for e in walk.entries}) == sorted([*met, "link.pth"])
