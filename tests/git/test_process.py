@@ -112,3 +112,16 @@ def test_a_query_is_busy_while_git_works_on_it() -> None:
     assert not query.busy()
     assert query.get() == b""
     assert not query.busy() and not Query(None, bytes.upper, b"x").busy()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_a_widened_pipe_holds_a_mebibyte_and_loses_nothing() -> None:
+    import fcntl
+
+    # A long output (an audit's history) fills a 64 KiB pipe sixteen times as often.
+    data = os.urandom(3 << 20)
+    proc = Process(["cat"], os.environ, stdin=True)
+    proc.widen()
+    assert fcntl.fcntl(proc.stdout, fcntl.F_GETPIPE_SZ) == 1 << 20
+    out, err = proc.communicate(data)
+    assert (out, err, proc.wait()) == (data, b"", 0)
