@@ -25,7 +25,7 @@ import operator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from typing import NamedTuple
 
     from repolicy.git import Git, HistoryEntry, Query
@@ -65,7 +65,7 @@ class HistoryScope:
     remote does (the push line's remote ref; else each branch's upstream).
     `entries`: the history the run walked; a blob that a published commit
     wrote at the same path too stays published whatever the unpushed range
-    becomes.
+    becomes. `firsts`: the same walk's first write of each (blob, path).
     """
 
     def __init__(
@@ -75,11 +75,15 @@ class HistoryScope:
         branches: Sequence[str] | None = None,
         preferred: Sequence[str] = (),
         entries: Sequence[HistoryEntry] = (),
+        firsts: Mapping[tuple[str, str], HistoryEntry] | None = None,
     ) -> None:
         self.git = git
         self.branches = tuple(branches) if branches is not None else None
         self.preferred = tuple(preferred)
         self.entries = entries
+        # The walk's first write of each (blob, path) (`HistoryWalk.firsts`);
+        # none known: every pair is taken as written more than once.
+        self.firsts: Mapping[tuple[str, str], HistoryEntry] = firsts or {}
         self._also: dict[tuple[str, str], bool] = {}
         self._writers: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] | None = None
         self._remote_refs: list[str] | None = None
@@ -110,6 +114,13 @@ class HistoryScope:
         key = (oid, path)
         if not self.remote_refs():
             return False  # nothing is published: no need to read the history
+        if key not in self._also and len(self.firsts) == len(self.entries):
+            # No (blob, path) was written twice (as in most histories): the
+            # one commit that wrote it is the first.
+            first_write = self.firsts.get(key)
+            others = {first_write.commit} if first_write is not None else set()
+            others.discard(commit)
+            self._also[key] = any(self.containing(c)[0] for c in others)
         if key not in self._also:
             if self._writers is None:
                 # The first and the last commit that wrote each (blob, path),

@@ -175,6 +175,7 @@ def judge_commits(
         ctx.advice = advisor
         if advisor.history is not None:
             advisor.history.entries = entries
+            advisor.history.firsts = walked.firsts
     found.violations.extend(check_blobs(ctx, blobs))
     if contents:
         # A tag's tree or blob is in no commit: the usual advice would not apply.

@@ -199,7 +199,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     scan.release()
     from repolicy.advice import Advisor, HistoryScope
 
-    ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries))
+    ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries, firsts=walk.firsts))
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.engine import tree_facts
