@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -461,7 +460,7 @@ def test_a_head_that_names_a_blob_is_refused_saying_so(repo: Repo, spelled: str)
 def test_git_missing_is_one_line_and_exit_2(repo: Repo, tmp_path: Path) -> None:
     empty = tmp_path / "nobin"
     empty.mkdir()
-    python = shutil.which("python") or "python"
+    python = sys.executable  # the interpreter itself: a shim on PATH needs PATH
     proc = subprocess.run(
         [python, "-m", "repolicy", "check"], cwd=repo.path, env={**os.environ, "PATH": str(empty)},
         capture_output=True, text=True, check=False,
