@@ -105,7 +105,8 @@ def _under(path: str, dirs: set[str]) -> bool:
 def history_candidates(firsts: Mapping[tuple[str, str], HistoryEntry]) -> list[Candidate]:
     """Each (blob, path) of a walk once, with the oldest commit that wrote it there
     (`HistoryWalk.firsts`)."""
-    return [Candidate(e.path, e.oid, e.mode, e.commit) for e in firsts.values()]
+    new = tuple.__new__  # Candidate's fields in order, without its __new__: once per blob
+    return [new(Candidate, fields) for fields in entry_facts(firsts.values())]
 
 
 def entry_facts(entries: Iterable[HistoryEntry]) -> Iterator[tuple[str, str, str, str | None]]:

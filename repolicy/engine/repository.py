@@ -16,6 +16,7 @@ from typing import NamedTuple
 from repolicy.git import (
     Git,
     HistoryEntry,
+    Query,
     is_partial_clone,
     objects_directory,
     stored_objects,
@@ -77,18 +78,6 @@ def tag_contents(
     return found, sorted(extra)
 
 
-class _Known:
-    """A figure known without asking git, answered as a query would be."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-    def get(self) -> int:
-        return self.value
-
-
 def disk_usage(
     git: Git,
     objects: str,
@@ -96,7 +85,7 @@ def disk_usage(
     present: list[str],
     contents: list[str],
     promised: Collection[str],
-) -> _Known | DiskSizes:
+) -> Query[int] | DiskSizes:
     """What the history takes on disk: its commits and trees (`walked`), the
     tags and blobs the run read (`present`), and what tags of trees bring.
 
@@ -112,7 +101,7 @@ def disk_usage(
         stored = stored_objects(objects, len(some) // 2)
         if stored is not None and stored[0] == len(walked) + len(present):
             walked.clear()
-            return _Known(stored[1])
+            return Query(None, int, stored[1])  # answered already
     return git.disk_sizes(itertools.chain(emptied(walked), map(str.encode, [*present, *contents])))
 
 

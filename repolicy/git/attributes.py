@@ -62,9 +62,9 @@ class _Attributes(dict[str, dict[str, str]]):
         self._shared: dict[tuple[str, str], dict[str, str]] = {}
 
     def add(self, path: str, name: bytes, raw_value: bytes) -> None:
-        value = raw_value.decode(errors="replace")
-        if value == "unspecified":
+        if raw_value == b"unspecified":  # what most paths are told: nothing to decode
             return
+        value = raw_value.decode(errors="replace")
         key = name.decode()
         attrs = self.get(path)
         if attrs is None:

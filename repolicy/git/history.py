@@ -271,8 +271,7 @@ class HistoryScan:
                 self._attr_path = self._attr_paths.popleft()
                 self._attr_answers = self._attr_names
             self._attr_answers -= 1
-            if fields[k + 2] != b"unspecified":  # what most paths are told
-                self.attributes.add(self._attr_path, fields[k + 1], fields[k + 2])
+            self.attributes.add(self._attr_path, fields[k + 1], fields[k + 2])
 
     def release(self) -> None:
         """Drop the facts once they are attached to the blobs."""

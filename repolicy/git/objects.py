@@ -331,8 +331,14 @@ def stored_objects(objects: str, hash_size: int) -> tuple[int, int] | None:
 
     Each pack counts its index's objects and its size less the header (12
     bytes) and the trailing checksum (`hash_size`): a pack is nothing but its
-    objects' entries in between. A loose object counts its file.
+    objects' entries in between. A loose object counts its file. Anything
+    there but a regular file (a link, a FIFO) is left to git, and never
+    opened: a FIFO would block the read.
     """
+    import stat
+
+    from repolicy.git.indexcache import open_regular
+
     if os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES") or os.path.lexists(
         os.path.join(objects, "info", "alternates")
     ):
@@ -350,12 +356,17 @@ def stored_objects(objects: str, hash_size: int) -> tuple[int, int] | None:
             return None  # not counted here, yet git may reach it (a multi-pack index)
         if not name.endswith(".idx") or name[:-4] + ".pack" not in names:
             continue
-        pack = name[:-4] + ".pack"
+        opened = open_regular(os.path.join(pack_dir, name))
+        if opened is None:
+            return None
         try:
-            with open(os.path.join(pack_dir, name), "rb") as f:
-                head = f.read(8 + 256 * 4)
-            pack_size = os.stat(os.path.join(pack_dir, pack)).st_size
+            head = os.read(opened[0], 8 + 256 * 4)
+            pack = os.lstat(os.path.join(pack_dir, name[:-4] + ".pack"))
         except OSError:
+            return None
+        finally:
+            os.close(opened[0])
+        if not stat.S_ISREG(pack.st_mode):
             return None
         if head[:4] == b"\xfftOc":  # version 2 and later: magic, version, fan-out
             if head[4:8] != b"\0\0\0\2" or len(head) < 8 + 256 * 4:
@@ -366,12 +377,15 @@ def stored_objects(objects: str, hash_size: int) -> tuple[int, int] | None:
         else:
             return None
         count += int.from_bytes(fanout_end, "big")
-        size += pack_size - 12 - hash_size
+        size += pack.st_size - 12 - hash_size
     for oid in loose_ids(objects):
         try:
-            size += os.lstat(os.path.join(objects, oid[:2], oid[2:])).st_size
+            loose = os.lstat(os.path.join(objects, oid[:2], oid[2:]))
         except OSError:
             return None
+        if not stat.S_ISREG(loose.st_mode):
+            return None
+        size += loose.st_size
         count += 1
     return count, size
 

@@ -88,3 +88,14 @@ def test_an_index_of_an_unknown_version_makes_the_count_unknown(repo: Repo) -> N
     os.chmod(index, 0o644)
     index.write_bytes(bytes(data))
     assert stored_objects(objects_of(repo), 20) is None
+
+
+def test_a_fifo_in_place_of_a_pack_index_is_left_to_git_without_waiting(repo: Repo) -> None:
+    # A stranger's repository decides what its object directory holds.
+    history_in_two_packs_and_loose(repo)
+    pack_dir = repo.path / ".git/objects/pack"
+    index = pack_dir / next(n for n in os.listdir(pack_dir) if n.endswith(".idx"))
+    os.chmod(index, 0o644)
+    index.unlink()
+    os.mkfifo(index)
+    assert stored_objects(objects_of(repo), 20) is None
