@@ -10,7 +10,7 @@ from typing import NamedTuple
 from repolicy.errors import GitError
 from repolicy.git.attributes import _Attributes
 from repolicy.git.objects import BlobFacts, _BlobQuestions, loose_ids, read_loose
-from repolicy.git.query import Feed, _Lines
+from repolicy.git.query import Feed, _Lines, read_ahead
 from repolicy.git.records import (
     GITLINK,
     SYMLINK,
@@ -316,7 +316,7 @@ class HistoryScan:
                 self._attr_paths.extend(paths)
                 self._attrs.send(b"\0".join(raw_paths) + b"\0")
 
-        for data in self._log.stream():
+        for data in read_ahead(self._log.stream()):
             parser.feed(data)
             # Asked a batch at a time, not once per chunk the pipe gave: each
             # question wakes the threads that write to git and costs a switch.

@@ -6,6 +6,7 @@ import os
 import select
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -125,3 +126,43 @@ def test_a_widened_pipe_holds_a_mebibyte_and_loses_nothing() -> None:
     assert fcntl.fcntl(proc.stdout, fcntl.F_GETPIPE_SZ) == 1 << 20
     out, err = proc.communicate(data)
     assert (out, err, proc.wait()) == (data, b"", 0)
+
+
+def test_read_ahead_gives_every_chunk_in_order_and_then_the_readers_error() -> None:
+    from repolicy.errors import GitError
+    from repolicy.git.query import read_ahead
+
+    def chunks() -> Iterator[bytes]:
+        yield b"one"
+        yield b"two"
+        raise GitError(("git", "log"), 128, "fatal: bad object")
+
+    got: list[bytes] = []
+    with pytest.raises(GitError, match="bad object"):
+        for chunk in read_ahead(chunks()):
+            got.append(chunk)
+    assert got == [b"one", b"two"]
+
+
+def test_read_ahead_reads_while_the_caller_parses_but_holds_no_more_than_asked() -> None:
+    import threading
+    import time
+
+    from repolicy.git.query import read_ahead
+
+    produced: list[int] = []
+    done = threading.Event()
+
+    def chunks() -> Iterator[bytes]:
+        for k in range(100):
+            produced.append(k)
+            yield b"x"
+        done.set()
+
+    reader = read_ahead(chunks(), most=4)
+    assert next(reader) == b"x"
+    time.sleep(0.2)  # the caller is busy: the thread reads on, up to the bound
+    assert 4 <= len(produced) <= 7, produced
+    # A caller that stops early lets the source run to its end.
+    reader.close()
+    assert done.wait(5)
