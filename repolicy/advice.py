@@ -25,7 +25,7 @@ import operator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import NamedTuple
 
     from repolicy.git import Git, HistoryEntry, Query
@@ -90,6 +90,7 @@ class HistoryScope:
         self._containing: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._reach: dict[str, int] | None = None  # commit -> one bit per ref that has it
         self._reach_refs: list[str] = []
+        self._early_reach: Callable[[], tuple[list[str], dict[str, int]]] | None = None
         self._marked: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._excludes: dict[str, tuple[str, ...]] = {}
         self._upstream: dict[str, list[str]] = {}
@@ -182,20 +183,9 @@ class HistoryScope:
         marks its commit, and each commit hands its marks on to its parents
         (children come first in the walk)."""
         if self._reach is None:
-            remote = self.remote_refs()
-            tips = self.git.ref_commits(HEADS)
-            tips.update((r, c) for r, c in self.git.ref_commits(REMOTES).items() if r in remote)
-            # One bit per ref, in ref-name order (for-each-ref's): a set of
-            # bits then reads back as the refs sorted.
-            self._reach_refs = sorted(tips)
-            marks: dict[str, int] = {}
-            for bit, ref in enumerate(self._reach_refs):
-                marks[tips[ref]] = marks.get(tips[ref], 0) | 1 << bit
-            for commit_and_parents in self.git.ancestry(dict.fromkeys(tips.values())):
-                mark = marks.get(commit_and_parents[0], 0)
-                for parent in commit_and_parents[1:]:
-                    marks[parent] = marks.get(parent, 0) | mark
-            self._reach = marks
+            early = self._early_reach
+            self._early_reach = None
+            self._reach_refs, self._reach = early() if early is not None else self._reach_marks()
         mark = self._reach.get(commit, 0)
         # Most commits share their marks with many others: each set is read once.
         known = self._marked.get(mark)
@@ -211,6 +201,53 @@ class HistoryScope:
                 tuple(r for r in refs if r.startswith(HEADS)),
             )
         return known
+
+    def _reach_marks(self) -> tuple[list[str], dict[str, int]]:
+        """The refs `_reached` knows, and each commit's marks."""
+        remote = self.remote_refs()
+        tips = self.git.ref_commits(HEADS)
+        tips.update((r, c) for r, c in self.git.ref_commits(REMOTES).items() if r in remote)
+        # One bit per ref, in ref-name order (for-each-ref's): a set of
+        # bits then reads back as the refs sorted.
+        refs = sorted(tips)
+        marks: dict[str, int] = {}
+        for bit, ref in enumerate(refs):
+            marks[tips[ref]] = marks.get(tips[ref], 0) | 1 << bit
+        for commit_and_parents in self.git.ancestry(dict.fromkeys(tips.values())):
+            mark = marks.get(commit_and_parents[0], 0)
+            for parent in commit_and_parents[1:]:
+                marks[parent] = marks.get(parent, 0) | mark
+        return refs, marks
+
+    def read_ahead(self) -> None:
+        """Start reading which refs reach each commit, in a thread, for the first
+        `containing` question to find ready. An audit asks it once its checks
+        find a blob of history to advise on, and then waited on git for a
+        tenth of a second with nothing else to do; read from the start of its
+        checks, git answers on the CPU the checks leave idle. A failure is
+        not kept: the question is then asked again, as it would have been."""
+        import threading
+
+        if self._reach is not None or self._early_reach is not None:
+            return
+        box: list[tuple[list[str], dict[str, int]] | Exception] = []
+
+        def work() -> None:
+            try:
+                box.append(self._reach_marks())
+            except Exception as exc:
+                box.append(exc)
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+
+        def joined() -> tuple[list[str], dict[str, int]]:
+            thread.join()
+            found = box[0]
+            # A failure is asked again here, where it raises as it would have.
+            return self._reach_marks() if isinstance(found, Exception) else found
+
+        self._early_reach = joined
 
     def upstream(self, branch: str) -> list[str]:
         if branch not in self._upstream:

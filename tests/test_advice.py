@@ -568,3 +568,65 @@ def test_a_rejected_push_is_fixed_by_the_servers_advice(pushed: Repo) -> None:
     run_commands(pushed, [*store, *remove])
     pushed.git("push", "-q", "origin", "main")
     assert server.last()["violations"] == []
+
+
+def _branches_and_commits(repo: Repo) -> list[str]:
+    """`pushed`, with a local branch no remote has: commits on main alone, on
+    main and origin, and on the branch alone."""
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("side.md", "side\n")
+    repo.add("side.md")
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("local.md", "local\n")
+    repo.add("local.md")
+    repo.commit("local")
+    return repo.git("rev-list", "--branches", "--remotes").split()
+
+
+def _audit_scope(git: Any) -> Any:
+    """The scope an audit makes: with the walk's entries (any will do here), so
+    that commits are placed all at once, as `read_ahead` prepares."""
+    from repolicy.advice import HistoryScope
+
+    return HistoryScope(git, entries=[object()])
+
+
+def test_refs_read_ahead_place_every_commit_as_asking_later_does(pushed: Repo) -> None:
+    from repolicy.git import Git
+
+    commits = _branches_and_commits(pushed)
+    git = Git(str(pushed.path))
+    ahead = _audit_scope(git)
+    ahead.read_ahead()
+    answers = [ahead.containing(c) for c in commits]
+    assert answers == [_audit_scope(git).containing(c) for c in commits]
+    # Each kind of commit is placed: on a remote and main, on main alone, on side alone.
+    assert (("refs/remotes/origin/main",), ("refs/heads/main", "refs/heads/side")) in answers
+    assert ((), ("refs/heads/main",)) in answers
+    assert ((), ("refs/heads/side",)) in answers
+
+
+def test_a_read_ahead_that_failed_is_asked_again_not_kept(
+    pushed: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repolicy.errors import GitError
+    from repolicy.git import Git
+
+    commits = _branches_and_commits(pushed)
+    git = Git(str(pushed.path))
+    real = git.ancestry
+    calls: list[int] = []
+
+    def fails_once(tips: Any) -> list[list[str]]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise GitError(("git", "rev-list"), 128, "fatal: the walk went away")
+        return real(tips)
+
+    monkeypatch.setattr(git, "ancestry", fails_once)
+    ahead = _audit_scope(git)
+    ahead.read_ahead()
+    answers = [ahead.containing(c) for c in commits]
+    assert len(calls) == 2
+    assert answers == [_audit_scope(Git(str(pushed.path))).containing(c) for c in commits]

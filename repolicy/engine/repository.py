@@ -195,7 +195,9 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     scan.release()
     from repolicy.advice import Advisor, HistoryScope
 
-    ctx.advice = Advisor(git, HistoryScope(git, entries=walk.entries, firsts=walk.firsts))
+    history = HistoryScope(git, entries=walk.entries, firsts=walk.firsts)
+    history.read_ahead()
+    ctx.advice = Advisor(git, history)
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
         from repolicy.engine import tree_facts
