@@ -132,8 +132,9 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     promised = git.promised(revs).get() if is_partial_clone(objects) else set()
     window = policy.binary_window()
     scan = git.history_scan(
-        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised, window
-    )
+        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised, window,
+        on_paths=ctx.classify if policy.exclude or policy.lfs else None,
+    )  # fmt: skip
     tags = git.tag_objects()
     # The index and HEAD's tree are listed (and parsed, by threads) while git
     # log still orders the commits, before it writes a byte, rather than at

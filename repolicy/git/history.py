@@ -219,7 +219,9 @@ class HistoryScan:
     the small ones, kept where `keep` says) and each new path of `check-attr`
     as soon as the walk meets them: both run beside `git log` instead of
     after it. Git without `cat-file --batch-command` (before 2.36) is asked
-    once the walk is over.
+    once the walk is over. `on_paths` is given each batch of new paths
+    (symbolic links aside) as the walk meets them, for work on paths alone
+    to be done while git walks.
     """
 
     def __init__(
@@ -232,8 +234,10 @@ class HistoryScan:
         objects: str | None = None,
         promised: Collection[str] = (),
         head: tuple[int, int] | None = None,
+        on_paths: Callable[[list[str]], object] | None = None,
     ) -> None:
         self.info: dict[str, ObjectInfo] = {}
+        self._on_paths = on_paths
         self.binary: dict[str, bool] = {}
         self._head = head
         self._objects = objects
@@ -315,6 +319,8 @@ class HistoryScan:
             if paths:
                 self._attr_paths.extend(paths)
                 self._attrs.send(b"\0".join(raw_paths) + b"\0")
+                if self._on_paths is not None:
+                    self._on_paths(paths)
 
         for data in read_ahead(self._log.stream()):
             parser.feed(data)

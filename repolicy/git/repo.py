@@ -292,14 +292,18 @@ class Git:
         objects: str | None = None,
         promised: Collection[str] = (),
         head: tuple[int, int] | None = None,
+        on_paths: Callable[[list[str]], object] | None = None,
     ) -> HistoryScan:
         """`history_walk`, with every blob's facts and every path's attributes
         asked while the walk goes (see `HistoryScan`). With `objects`, loose
         objects are read there; `promised` ids are never asked (see `promised`);
-        blobs sized within `head` are judged binary or text (see `BlobFacts`)."""
+        blobs sized within `head` are judged binary or text (see `BlobFacts`);
+        `on_paths` is given the new paths as the walk meets them."""
         from repolicy.git.history import HistoryScan
 
-        return HistoryScan(self, revisions, read_below, keep, attributes, objects, promised, head)
+        return HistoryScan(
+            self, revisions, read_below, keep, attributes, objects, promised, head, on_paths
+        )
 
     def promised(self, revisions: Sequence[str]) -> Query[set[str]]:
         """In a partial clone, the objects `revisions` reach that are not here (the

@@ -230,6 +230,28 @@ def test_the_history_parser_does_not_care_where_the_output_is_cut(repo: Repo) ->
     assert parse_history_walk([out[k : k + 1] for k in range(len(out))]) == whole
 
 
+def test_the_history_scan_hands_on_each_new_path_once_as_the_walk_meets_it(repo: Repo) -> None:
+    names = ["a.txt", os.fsdecode(b"odd \xff name"), "d/b.txt"]
+    for k, name in enumerate(names):
+        repo.write(name, f"{k}\n")
+        repo.git("add", "-f", "--", f":(literal){name}")
+        repo.commit(f"add {k}")
+    repo.write("a.txt", "again\n")  # a new blob at a path already met
+    repo.add("a.txt")
+    repo.commit("change a")
+    os.symlink("a.txt", repo.path / "link")
+    repo.add("link")
+    repo.commit("a link")
+    met: list[str] = []
+    scan = Git(str(repo.path)).history_scan(
+        ["--branches"], 1024, None, ("filter",), on_paths=met.extend
+    )
+    walk = scan.get()
+    # Oldest first, once each; a symbolic link has no attributes to ask, nor paths to hand on.
+    assert met == names
+    assert {e.path for e in walk.entries} == {*names, "link"}
+
+
 def test_a_failure_in_the_background_reaches_the_caller(repo: Repo) -> None:
     git = Git(str(repo.path))
     query = Query(git._start("rev-parse", "--verify", "no-such-branch"), bytes, b"")
