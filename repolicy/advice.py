@@ -223,9 +223,10 @@ class HistoryScope:
         """Start reading which refs reach each commit, in a thread, for the first
         `containing` question to find ready. An audit asks it once its checks
         find a blob of history to advise on, and then waited on git for a
-        tenth of a second with nothing else to do; read from the start of its
-        checks, git answers on the CPU the checks leave idle. A failure is
-        not kept: the question is then asked again, as it would have been."""
+        tenth of a second with nothing else to do; read from the end of its
+        walk, git answers on the CPU the rest of the audit leaves idle. A
+        failure is not kept: the question is then asked again, as it would
+        have been."""
         import threading
 
         if self._reach is not None or self._early_reach is not None:

@@ -150,6 +150,11 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     progress = Progress(enabled=None if not quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")
     walk = scan.get()
+    from repolicy.advice import Advisor, HistoryScope
+
+    # Read from now on, for the checks' first advice on a blob of history.
+    history = HistoryScope(git, entries=walk.entries, firsts=walk.firsts)
+    history.read_ahead()
     # Listed after the walk, not beside it: they read every ignore file of the
     # work tree, which is first checked for FIFOs against the history's
     # directories; and each holds the index in memory while the walk is when
@@ -194,10 +199,6 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
             binary=window,
         )
     scan.release()
-    from repolicy.advice import Advisor, HistoryScope
-
-    history = HistoryScope(git, entries=walk.entries, firsts=walk.firsts)
-    history.read_ahead()
     ctx.advice = Advisor(git, history)
     report.violations.extend(check_blobs(ctx, blobs))
     if policy.require or policy.frozen:
