@@ -180,15 +180,17 @@ def directories_audited_later(
 ) -> Callable[[Sequence[str]], list[Violation]]:
     """`audit`: every directory of HEAD's tree, then of the index (the paths
     given to the function returned). HEAD's tree is listed from now on, beside
-    the caller's own work."""
+    the caller's own work, unless the index holds exactly that tree (as after
+    a checkout or commit, what CI audits): its paths are then HEAD's files."""
     if ctx.policy.limit("directory_entries") is None:
         return lambda _index_paths: []
     from repolicy.checks import directories
 
-    listing = git.tree_files(head).background() if head is not None else None
+    same = head is not None and git.index_matches(head)
+    listing = git.tree_files(head).background() if head is not None and not same else None
 
     def judge(index_paths: Sequence[str]) -> list[Violation]:
-        head_files = listing.get() if listing is not None else []
+        head_files = index_paths if same else listing.get() if listing is not None else []
         return directories.audited(ctx, head, head_files, index_paths)
 
     return judge

@@ -511,6 +511,18 @@ class Git:
         )
         return Query(pending, _parse_paths, [])
 
+    def index_matches(self, rev: str) -> bool:
+        """Whether the index holds exactly the tree of the commit `rev`: every path,
+        mode and blob (an intent-to-add or unmerged entry differs). Answered from
+        the trees the index keeps of its last checkout or commit, in milliseconds
+        where listing either takes a tenth of a second; False where git fails."""
+        pending = self._start("diff-index", "--cached", "--quiet", rev, "--")
+        try:
+            pending.result(ok=(0, 1))
+        except GitError:
+            return False
+        return pending.proc.returncode == 0
+
     def tree_entry(self, rev: str, path: str) -> tuple[str, str] | None:
         """(mode, object id) of the entry at `path` in the tree of `rev`; None when
         there is none (a directory is an entry too, of mode 040000)."""

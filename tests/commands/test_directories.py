@@ -87,6 +87,21 @@ def test_a_directory_over_the_limit_only_in_the_index_is_reported_there(repo: Re
     assert "in the index" in violation["message"]
 
 
+def test_an_intent_to_add_entry_is_counted_in_the_index_not_taken_for_head(repo: Repo) -> None:
+    # HEAD's tree is read from the index when the two are the same; `git add -N`
+    # makes an entry HEAD lacks, so they are not, and each is counted for itself.
+    policy(repo, "budgets: {directory_entries: 2}\n")
+    files(repo, "d/a", "d/b")
+    repo.commit("two")
+    repo.write("d/c", "c\n")
+    repo.git("add", "-N", "d/c")
+    (violation,) = wide(run_json(repo, "audit"))
+    assert (violation["path"], violation["commit"]) == ("d/", None)
+    assert "in the index" in violation["message"]
+    repo.git("rm", "-q", "--cached", "d/c")
+    assert wide(run_json(repo, "audit")) == []
+
+
 def test_the_top_of_the_repository_is_named_dot_slash(repo: Repo) -> None:
     policy(repo, "budgets: {directory_entries: 3}\n")
     files(repo, "a", "b", "c/d")
