@@ -33,6 +33,7 @@ Deliberate differences from git-lfs, checked in `test_git_lfs_fsck_agrees...`:
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from collections.abc import Callable
@@ -232,6 +233,43 @@ def test_a_damaged_pointer_is_reported_with_what_is_wrong(
     assert isinstance(verdict, Malformed), verdict
     assert reason in verdict.reason
     assert looks_like_pointer(damaged)
+
+
+def test_no_blob_the_pointer_reader_keeps_starts_with_a_byte_it_may_turn_away(
+    repo: Repo,
+) -> None:
+    # An audit reads every small blob of history and keeps only those whose
+    # first byte is in `might_be_pointer.first`: the others are never copied.
+    from repolicy.lfs import might_be_pointer
+
+    pointer = real_pointer(repo)
+    kept = [pointer, *(edit(pointer) for _name, edit, _reason in MALFORMED)]
+    assert all(might_be_pointer(data) for data in kept)
+    assert {data[0] for data in kept} <= might_be_pointer.first
+    for byte in set(range(256)) - might_be_pointer.first:
+        assert not any(might_be_pointer(bytes([byte]) + data) for data in kept), byte
+
+
+def test_lookalikes_in_history_that_start_with_blank_space_are_still_reported(
+    repo: Repo,
+) -> None:
+    pointer = real_pointer(repo)
+    repo.write(".repolicy.yaml", "lfs: []\n")
+    repo.write("spaced.bin", b"  " + pointer)
+    repo.write("blank.bin", b"\n" + pointer)
+    repo.write("plain.txt", b"an ordinary small file\n")
+    repo.add(".repolicy.yaml", "spaced.bin", "blank.bin", "plain.txt")
+    repo.commit("lookalikes")
+    repo.git("rm", "-q", "spaced.bin", "blank.bin")
+    repo.commit("gone from HEAD, still in history")
+    repo.git("gc", "-q")  # packed: their contents come from cat-file, not the loose files
+    proc = repo.run("audit", "--format", "json")
+    found = {
+        v["path"]
+        for v in json.loads(proc.stdout)["violations"]
+        if v["check"] == "lfs-pointer-invalid"
+    }
+    assert found == {"spaced.bin", "blank.bin"}, proc.stdout + proc.stderr
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 
 from repolicy.errors import GitError
 from repolicy.git.query import Feed, _Lines
@@ -519,6 +519,9 @@ class _BlobQuestions:
                 k += len(lines)
             else:
                 keep, contents, binary = self._keep, self._contents, self._binary
+                # A `keep` that names the first bytes it can keep (`first`, as
+                # `repolicy.lfs.might_be_pointer` does) is not asked about the others.
+                first: Collection[int] | None = getattr(keep, "first", None)
                 n = len(oids)
                 starved = False  # the answer under way is not all here yet
                 while k < n:
@@ -547,12 +550,14 @@ class _BlobQuestions:
                     if len(buffer) <= start + size:
                         starved = True
                         break
-                    content = bytes(buffer[start : start + size])
                     pos = start + size + 1
-                    if head is not None and _in_window(head, size):
-                        binary[oids[k]] = is_binary(content)
-                    if keep is None or keep(content):
-                        contents[oids[k]] = content
+                    window = head is not None and _in_window(head, size)
+                    if window or first is None or not size or buffer[start] in first:
+                        content = bytes(buffer[start : start + size])
+                        if window:
+                            binary[oids[k]] = is_binary(content)
+                        if keep is None or keep(content):
+                            contents[oids[k]] = content
                     k += 1
                 if starved:
                     self._k = k
