@@ -12,6 +12,8 @@ from repolicy.git.attributes import _Attributes
 from repolicy.git.objects import BlobFacts, _BlobQuestions, loose_ids, read_loose
 from repolicy.git.query import Feed, _Lines, read_ahead
 from repolicy.git.records import (
+    _FS_ENCODING,
+    _FS_ERRORS,
     GITLINK,
     SYMLINK,
     CommitChanges,
@@ -143,8 +145,13 @@ class WalkParser:
         fields = self._fields.feed(data)
         add_entry, add_object = self.entries.append, self.objects.add
         fresh, firsts = self.fresh, self.firsts
+        first_write = firsts.setdefault
         new = tuple.__new__  # HistoryEntry's fields in order, without its __new__
         commit, meta = self._commit, self._meta
+        # Bound once per chunk: `Fresh.take` swaps the lists only between chunks.
+        if fresh is not None:
+            seen_oids, seen_paths = fresh.seen_oids, fresh.seen_paths
+            new_oids, new_paths, new_raw = fresh.oids, fresh.paths, fresh.raw_paths
         for field in fields:
             if meta is not None:
                 if meta[1] == 0x3A:  # a merge's combined record: one ':' per parent
@@ -167,21 +174,19 @@ class WalkParser:
                         self.gitlinks.append(decode(field))
                 elif mode != b"000000" and not deleted:
                     mode_text = _MODES.get(mode) or mode.decode()
-                    path, oid_text = decode(field), oid.decode()
+                    path, oid_text = field.decode(_FS_ENCODING, _FS_ERRORS), oid.decode()
                     entry = new(HistoryEntry, (commit, path, oid_text, mode_text))
                     add_entry(entry)
-                    key = (oid_text, path)
-                    if key not in firsts:
-                        firsts[key] = entry
+                    first_write((oid_text, path), entry)
                     if fresh is not None:
-                        if oid not in fresh.seen_oids:
-                            fresh.seen_oids.add(oid)
-                            fresh.oids.append(oid_text)
+                        if oid not in seen_oids:
+                            seen_oids.add(oid)
+                            new_oids.append(oid_text)
                         # A symbolic link's target has no attributes.
-                        if field not in fresh.seen_paths and mode != _SYMLINK:
-                            fresh.seen_paths.add(field)
-                            fresh.paths.append(path)
-                            fresh.raw_paths.append(field)
+                        if field not in seen_paths and mode != _SYMLINK:
+                            seen_paths.add(field)
+                            new_paths.append(path)
+                            new_raw.append(field)
                 continue
             first = field[:1]
             if first == b":":
