@@ -573,14 +573,12 @@ def test_a_rejected_push_is_fixed_by_the_servers_advice(pushed: Repo) -> None:
 def _branches_and_commits(repo: Repo) -> list[str]:
     """`pushed`, with a local branch no remote has: commits on main alone, on
     main and origin, and on the branch alone."""
-    repo.git("checkout", "-q", "-b", "side")
-    repo.write("side.md", "side\n")
-    repo.add("side.md")
-    repo.commit("side")
-    repo.git("checkout", "-q", "main")
-    repo.write("local.md", "local\n")
-    repo.add("local.md")
-    repo.commit("local")
+    repo.git("branch", "side")
+    for branch in ("side", "main"):
+        repo.git("checkout", "-q", branch)
+        repo.write(f"{branch}.md", f"only on {branch}\n")
+        repo.add(f"{branch}.md")
+        repo.commit(f"only on {branch}")
     return repo.git("rev-list", "--branches", "--remotes").split()
 
 
