@@ -136,17 +136,6 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         on_paths=ctx.classify if policy.exclude or policy.lfs else None,
     )  # fmt: skip
     tags = git.tag_objects()
-    # The index and HEAD's tree are listed (and parsed, by threads) while git
-    # log still orders the commits, before it writes a byte, rather than at
-    # the start of the audit's tail (median 3.19 s against 3.54 s on the
-    # path-heavy benchmark history, twelve interleaved runs). Neither reads
-    # the work tree; the work-tree listings wait for the walk (below).
-    index = git.index_entries().background()
-    directories = None
-    if policy.limit("directory_entries") is not None:
-        from repolicy.engine import tree_facts
-
-        directories = tree_facts.directories_audited_later(ctx, git, git.head())
     progress = Progress(enabled=None if not quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")
     walk = scan.get()
@@ -155,10 +144,18 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # Read from now on, for the checks' first advice on a blob of history.
     history = HistoryScope(git, entries=walk.entries, firsts=walk.firsts)
     history.read_ahead()
-    # Listed after the walk, not beside it: they read every ignore file of the
-    # work tree, which is first checked for FIFOs against the history's
-    # directories; and each holds the index in memory while the walk is when
-    # this command's processes hold the most.
+    # Listed after the walk, not beside it: each listing holds the index in
+    # memory, and the walk is when this command's processes hold the most
+    # (started beside it, the index's listings took the benchmark's memory
+    # footprint over twice its floor's); the work-tree listings also read
+    # every ignore file, first checked for FIFOs against the history's
+    # directories.
+    index = git.index_entries().background()
+    directories = None
+    if policy.limit("directory_entries") is not None:
+        from repolicy.engine import tree_facts
+
+        directories = tree_facts.directories_audited_later(ctx, git, git.head())
     if policy.include or policy.exclude or policy.lfs:
         from repolicy.atomic import parent_directories, refuse_special_rule_files
 
