@@ -167,9 +167,9 @@ class Context:
 
         An audit asks this of each batch of paths its walk of the history
         meets: git is still walking, and the interpreter, which no longer
-        holds it up (see `repolicy.git.query.read_ahead`), has time to spare. The checks then
-        find a third of a second of matching done; measured on the
-        path-heavy benchmark history, median 3.45 s against 3.58 s."""
+        holds it up (see `repolicy.git.query.read_ahead`), has time to spare.
+        The checks then find a third of a second of matching done; measured
+        on the path-heavy benchmark history, median 3.45 s against 3.58 s."""
         paths = paths if isinstance(paths, list) else list(paths)
         self.excluding_rules(paths)
         self.lfs_rules(paths)
