@@ -132,9 +132,15 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     promised = git.promised(revs).get() if is_partial_clone(objects) else set()
     window = policy.binary_window()
     scan = git.history_scan(
-        revs, MAX_POINTER_SIZE, might_be_pointer, ("filter",), objects, promised, window,
-        on_paths=ctx.classify if policy.exclude or policy.lfs else None,
-    )  # fmt: skip
+        revs,
+        MAX_POINTER_SIZE,
+        might_be_pointer,
+        ("filter",),
+        objects,
+        promised,
+        window,
+        on_paths=ctx.path_rules if policy.exclude or policy.lfs else None,
+    )
     tags = git.tag_objects()
     progress = Progress(enabled=None if not quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")

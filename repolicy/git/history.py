@@ -223,10 +223,9 @@ class HistoryScan:
     Each new blob id is asked of `cat-file` (its size, then the contents of
     the small ones, kept where `keep` says) and each new path of `check-attr`
     as soon as the walk meets them: both run beside `git log` instead of
-    after it. Git without `cat-file --batch-command` (before 2.36) is asked
-    once the walk is over. `on_paths` is given each batch of new paths
-    (symbolic links aside) as the walk meets them, for work on paths alone
-    to be done while git walks.
+    after it. `on_paths` is given the new paths (but symbolic links') too,
+    a batch at a time, to work on while git does. Git without `cat-file
+    --batch-command` (before 2.36) is asked once the walk is over.
     """
 
     def __init__(
@@ -325,6 +324,7 @@ class HistoryScan:
                 self._attr_paths.extend(paths)
                 self._attrs.send(b"\0".join(raw_paths) + b"\0")
                 if self._on_paths is not None:
+                    # While git answers, and while the walk waits on `git log`.
                     self._on_paths(paths)
 
         for data in read_ahead(self._log.stream()):
