@@ -132,7 +132,7 @@ def for_audit(
     # `dvc add` not yet committed could have left a .dvc file, or `dvc:` asks.
     project = os.path.isdir(os.path.join(git.cwd, ".dvc"))
     if untracked_list is None and (ctx.policy.dvc or project):
-        untracked_list = git.untracked(ignored=False).get()
+        untracked_list = git.others().get().untracked
     new_files = [p for p in untracked_list or () if is_dvc_file(p)]
     on_disk.update(read_work_tree(git.cwd, new_files))
     missing = [e for e in entries if e.path not in on_disk]

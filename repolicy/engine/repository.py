@@ -17,6 +17,7 @@ from repolicy.git import (
     Git,
     HistoryEntry,
     Query,
+    decode,
     is_partial_clone,
     objects_directory,
     stored_objects,
@@ -153,21 +154,13 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # Listed after the walk, not beside it: each listing holds the index in
     # memory, and the walk is when this command's processes hold the most
     # (started beside it, the index's listings took the benchmark's memory
-    # footprint over twice its floor's); the work-tree listings also read
-    # every ignore file, first checked for FIFOs against the history's
-    # directories.
+    # footprint over twice its floor's).
     index = git.index_entries().background()
     directories = None
     if policy.limit("directory_entries") is not None:
         from repolicy.engine import tree_facts
 
         directories = tree_facts.directories_audited_later(ctx, git, git.head())
-    if policy.include or policy.exclude or policy.lfs:
-        from repolicy.atomic import parent_directories, refuse_special_rule_files
-
-        # The work-tree listings read the ignore files: a FIFO would hang them.
-        dirs = parent_directories({e.path for e in walk.entries})
-        refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
@@ -179,6 +172,16 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # Nearly every index entry is in history: the few that are not are judged
     # as staged blobs.
     staged = [c for c in index_entries if (c.oid, c.path) not in walk.firsts]
+    if policy.include or policy.exclude or policy.lfs:
+        from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+        # The checks ask git which of these paths the rules ignore and which
+        # attributes they have, and git opens the rule files of their
+        # directories: a FIFO there would hang it. The directories of history
+        # are the trees the walk met; staged files may add a few.
+        dirs = {decode(d) for d in walk.directories}
+        dirs.update(parent_directories(c.path for c in staged))
+        refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
     blobs = [
         *attach(
             entry_facts(walk.firsts.values()),
@@ -224,7 +227,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         report.violations.extend(on_disk.violations(ctx, tracked))
     from repolicy.engine import dvc_facts as dvc
 
-    untracked = on_disk.untracked.get() if on_disk is not None else None
+    untracked = on_disk.untracked() if on_disk is not None else None
     report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
     report.violations = supersede(report.violations)
     report.violations.extend(unpushed(ctx, git, report))
@@ -343,10 +346,9 @@ def allow_unused(
     from repolicy.checks.allow import unused
 
     examined = {b.path for b in blobs}
-    ignored = on_disk.ignored if on_disk is not None else git.untracked(ignored=True)
-    untracked = on_disk.untracked if on_disk is not None else git.untracked(ignored=False)
-    examined.update(ignored.get())
-    examined.update(untracked.get())
+    others = on_disk.others if on_disk is not None else git.others()
+    examined.update(others.get().ignored)
+    examined.update(others.get().untracked)
     return unused(policy, examined)
 
 
@@ -355,16 +357,21 @@ class WorkTree:
 
     def __init__(self, git: Git) -> None:
         self.git = git
-        self.ignored = git.untracked(ignored=True)
-        self.untracked = git.untracked(ignored=False)
+        self.others = git.others()
+
+    def untracked(self) -> list[str]:
+        return self.others.get().untracked
+
+    def ignored(self) -> list[str]:
+        return self.others.get().ignored
 
     def violations(self, ctx: Context, tracked: list[str]) -> list[Violation]:
         from repolicy.checks.exclude import check_work_tree
         from repolicy.checks.lfs import check_lfs_attributes
         from repolicy.facts import BlobAtPath
 
-        untracked = self.untracked.get()
-        out = list(check_work_tree(ctx, self.ignored.get(), untracked))
+        untracked = self.untracked()
+        out = list(check_work_tree(ctx, self.ignored(), untracked))
         if ctx.policy.lfs:
             paths = [*tracked, *untracked]
             wanted = list(filter(ctx.lfs_rules(paths).get, paths))

@@ -84,6 +84,9 @@ class HistoryWalk(NamedTuple):
     # Each (blob id, path) once, with the oldest commit that wrote it there
     # (`--reverse`): what is judged, one lookup away for an index entry.
     firsts: Mapping[tuple[str, str], HistoryEntry] = MappingProxyType({})
+    # Every directory a commit wrote (with `-t`, git names each tree it
+    # changed): the directories of history, without splitting every path.
+    directories: frozenset[bytes] = frozenset()
 
 
 _TREE = b"040000"
@@ -135,6 +138,7 @@ class WalkParser:
         self.entries: list[HistoryEntry] = []
         self.firsts: dict[tuple[str, str], HistoryEntry] = {}
         self.objects: set[bytes] = set()  # commits and trees
+        self.directories: set[bytes] = set()  # paths of the trees, with `-t`
         self.gitlinks: list[str] = []
         self.fresh = fresh
         self._commit = ""
@@ -144,6 +148,7 @@ class WalkParser:
     def feed(self, data: bytes) -> None:
         fields = self._fields.feed(data)
         add_entry, add_object = self.entries.append, self.objects.add
+        add_directory = self.directories.add
         fresh, firsts = self.fresh, self.firsts
         first_write = firsts.setdefault
         new = tuple.__new__  # HistoryEntry's fields in order, without its __new__
@@ -169,6 +174,7 @@ class WalkParser:
                 meta = None
                 if mode == _TREE:
                     add_object(oid)
+                    add_directory(field)
                 elif mode == _GITLINK:
                     if not deleted:
                         self.gitlinks.append(decode(field))
@@ -207,7 +213,13 @@ class WalkParser:
         self._commit, self._meta = commit, meta
 
     def result(self) -> HistoryWalk:
-        return HistoryWalk(self.entries, self.objects, tuple(self.gitlinks), self.firsts)
+        return HistoryWalk(
+            self.entries,
+            self.objects,
+            tuple(self.gitlinks),
+            self.firsts,
+            frozenset(self.directories),
+        )
 
 
 def parse_history_walk(chunks: Iterable[bytes]) -> HistoryWalk:

@@ -96,6 +96,13 @@ class CommitChanges(NamedTuple):
     changes: tuple[TreeChange, ...]
 
 
+class Others(NamedTuple):
+    """The work tree's files outside the index (see `Git.others`)."""
+
+    untracked: list[str]  # what `git add -A` would add
+    ignored: list[str]  # what the ignore rules keep out
+
+
 class ObjectInfo(NamedTuple):
     oid: str
     type: str

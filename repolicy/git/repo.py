@@ -33,6 +33,7 @@ from repolicy.git.records import (
     IndexEntry,
     IndexSummary,
     ObjectInfo,
+    Others,
     RepoInfo,
     TreeChange,
     decode,
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 # `attributes` and `objects` are imported by the methods that use them, when
 # they are used: a command that asks neither kind of question never loads them.
+
+
+_NONE = Others([], [])
 
 
 class Git:
@@ -239,12 +243,49 @@ class Git:
         self._summaries[git_dir] = summary
         return summary
 
-    def untracked(self, ignored: bool) -> Query[list[str]]:
-        """Untracked files in the work tree: the ignored ones, or the ones `git add -A` takes."""
-        args = ["ls-files", "-z", "--others", "--exclude-standard"]
-        if ignored:
-            args.append("--ignored")
-        return Query(self._start(*args), _parse_paths, [])
+    def others(self) -> Query[Others]:
+        """Every file of the work tree outside the index, as `git add -A` sees it:
+        the ones it would add (`untracked`) and the ones the ignore rules keep
+        out (`ignored`), each in git's order; read in the background.
+
+        One walk of the work tree that reads no ignore file (`ls-files
+        --others`), then `check-ignore` on what it found: a walk that applies
+        the rules opens the `.gitignore` of every directory it enters, untracked
+        ones included, and a FIFO there would hold it for ever. Here the files
+        found name the directories whose rule files `check-ignore` opens, and
+        those (and `info/exclude`) are refused first if special. It also walks
+        the work tree once where `--exclude-standard` with and without
+        `--ignored` walked it twice."""
+        info = self.discover().get()
+        pending = self._start("ls-files", "-z", "--others")
+        query = Query(pending, lambda out: self._split_ignored(_parse_paths(out), info), _NONE)
+        return query.background()
+
+    def _split_ignored(self, paths: list[str], info: RepoInfo) -> Others:
+        if not paths:
+            return _NONE
+        from repolicy.atomic import parent_directories, refuse_special_rule_files
+
+        # Repository-relative, whatever directory git runs in.
+        dirs = parent_directories(info.prefix + p for p in paths)
+        dirs.update(parent_directories([info.prefix]))
+        refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
+        # With the index, as `ls-files --exclude-standard` reads the rules.
+        pending = self._check_ignore(paths)
+        answer: Query[list[str]] = Query(pending, _parse_dotted_paths, [], ok=(0, 1))
+        ignored = set(answer.get())
+        return Others([p for p in paths if p not in ignored], [p for p in paths if p in ignored])
+
+    def _check_ignore(self, paths: list[str], *options: str) -> Pending | None:
+        """`check-ignore -z --stdin` on `paths`, each given as `./path`: git reads
+        a name starting with ':' as pathspec magic, which `check-ignore` refuses.
+        Git echoes each path as it was given (`_parse_dotted_paths`)."""
+        if not paths:
+            return None
+        return self._start(
+            "check-ignore", *options, "-z", "--stdin",
+            input=b"".join(b"./" + encode(p) + b"\0" for p in paths),
+        )  # fmt: skip
 
     # -- history ----------------------------------------------------------
 
@@ -962,14 +1003,8 @@ class Git:
 
     def ignored_by_rules_later(self, paths: Iterable[str]) -> Query[set[str]]:
         """`ignored_by_rules`, asked now and answered when read."""
-        wanted = list(dict.fromkeys(paths))
-        pending = None
-        if wanted:
-            pending = self._start(
-                "check-ignore", "-z", "--stdin", "--no-index",
-                input=b"\0".join(map(encode, wanted)) + b"\0",
-            )  # fmt: skip
-        return Query(pending, lambda out: set(_parse_paths(out)), set(), ok=(0, 1))
+        pending = self._check_ignore(list(dict.fromkeys(paths)), "--no-index")
+        return Query(pending, lambda out: set(_parse_dotted_paths(out)), set(), ok=(0, 1))
 
     # -- init --
 
@@ -1007,18 +1042,17 @@ class Git:
     def ignore_sources(self, paths: Iterable[str]) -> Query[dict[str, IgnoreSource]]:
         """The line that decides each path's ignore state, as `check-ignore -v` reports
         it, judged by the rules alone (tracked or not); paths no line matches are left out."""
-        wanted = list(dict.fromkeys(paths))
-        pending = None
-        if wanted:
-            pending = self._start(
-                "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin",
-                input=b"\0".join(map(encode, wanted)) + b"\0",
-            )  # fmt: skip
+        pending = self._check_ignore(list(dict.fromkeys(paths)), "--no-index", "-v", "-n")
         return Query(pending, _parse_check_ignore, {}, ok=(0, 1))
 
 
 def _parse_paths(out: bytes) -> list[str]:
     return [decode(p) for p in out.split(b"\0") if p]
+
+
+def _parse_dotted_paths(out: bytes) -> list[str]:
+    """Paths git echoes as they were given, `./path` (see `Git._check_ignore`)."""
+    return [decode(p[2:]) for p in out.split(b"\0") if p]
 
 
 def _parse_unique_paths(out: bytes) -> list[str]:
@@ -1031,7 +1065,8 @@ def _parse_check_ignore(out: bytes) -> dict[str, IgnoreSource]:
     for k in range(0, len(fields) - 3, 4):
         source, line, pattern, path = fields[k : k + 4]
         if source:
-            result[decode(path)] = IgnoreSource(decode(source), int(line), decode(pattern))
+            # The path as it was given, `./path` (see `Git._check_ignore`).
+            result[decode(path[2:])] = IgnoreSource(decode(source), int(line), decode(pattern))
     return result
 
 

@@ -171,10 +171,9 @@ def gather_facts(git: Git, toplevel: str) -> Facts:
 
     # Independent questions, asked at once; git answers them side by side.
     tracked = git.index_files()
-    untracked = git.untracked(ignored=False)
-    ignored = git.untracked(ignored=True)
+    others = git.others()
     remotes = git.remote_urls()
-    inventory = Inventory(tracked.get(), untracked.get(), ignored.get())
+    inventory = Inventory(tracked.get(), others.get().untracked, others.get().ignored)
     attributes = {}
     for path in dict.fromkeys([*inventory.tracked, *inventory.untracked, *inventory.ignored]):
         if path == ".gitattributes" or path.endswith("/.gitattributes"):

@@ -136,6 +136,32 @@ def test_a_fifo_where_git_reads_rules_is_refused_not_waited_on(
     assert f"{where}: it is a FIFO" in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("command", [["fix"], ["fix", "--check"], ["audit"]])
+@pytest.mark.parametrize(
+    "where", ["new/.gitignore", "new/deeper/.gitattributes", "staged/.gitignore"]
+)
+def test_a_fifo_in_a_directory_history_never_had_is_refused_too(
+    repo: Repo, command: list[str], where: str
+) -> None:
+    # Git reads the rules of every directory it walks: untracked ones, and
+    # ones only the index has, as well as those of history.
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\nlfs: ["*.pth"]\n')
+    repo.write("sub/kept.txt", "x")
+    repo.add(".repolicy.yaml", "sub/kept.txt")
+    repo.commit("start")
+    repo.write("new/notes.txt", "x")
+    repo.write("new/deeper/model.pth", "x")
+    repo.write("staged/s.txt", "x")
+    repo.add("staged/s.txt")
+    os.mkfifo(repo.path / where)
+
+    proc = run(repo, *command)
+
+    no_crash(proc)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{where}: it is a FIFO" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("leftover", [".repolicy-0a1b2c3d.tmp", ".repolicy-k3_x9q2z"])
 def test_a_killed_writers_temporary_file_is_gone_after_the_next_fix(
     repo: Repo, leftover: str

@@ -465,3 +465,86 @@ def test_the_staged_diff_is_against_the_head_git_resolves(
         git.store_answers()
         got = [x for c in changes for x in (c.status.encode(), c.path.encode())]
         assert got == expected
+
+
+def ls_files_others(repo: Repo, where: str, *options: str) -> list[str]:
+    """What `git ls-files --others --exclude-standard` lists: the walk that applies
+    the ignore rules as it goes, which `Git.others` does not run."""
+    out = repo.git("-C", where, "ls-files", "-z", "--others", "--exclude-standard", *options)
+    return out.split("\0")[:-1]
+
+
+def assert_others_agree_with_git(repo: Repo, where: str = ".") -> None:
+    others = Git(str(repo.path / where)).others().get()
+    assert others.untracked == ls_files_others(repo, where)
+    assert others.ignored == ls_files_others(repo, where, "--ignored")
+
+
+def test_untracked_and_ignored_files_are_split_as_git_add_sees_them(repo: Repo) -> None:
+    # One walk of the work tree and `check-ignore` on what it found must give
+    # git's own two listings: negations under an ignored directory, nested
+    # rule files, a nested repository, links, and names git could take for
+    # options or pathspec magic.
+    repo.write(".gitignore", "*.log\n!keep.log\nbuild/\n!build/x.txt\nignored-repo/\n")
+    repo.write("nested/.gitignore", "*.tmp\n!important.tmp\n/local-only\n")
+    repo.write("tracked/t.txt", "t")
+    repo.add(".gitignore", "nested/.gitignore", "tracked/t.txt")
+    repo.commit("rules")
+    names = [
+        "a.log", "keep.log", "build/x.txt", "build/sub/y", "nested/a.tmp",
+        "nested/important.tmp", "nested/local-only", "nested/deeper/local-only",
+        "tracked/new.log", "tracked/u", "d/-h", "d/--cached", "d/new\nline", "d/#x", "d/!y",
+        ":!z.log", ":(top)q", ":(icase)A.LOG", "*.log", "[ab].log", "sp ace.txt",
+        os.fsdecode(b"caf\xe9.log"),
+    ]  # fmt: skip
+    for name in names:
+        repo.write(name, "x")
+    for inner in ("inner-repo", "ignored-repo"):
+        subprocess.run(["git", "init", "-q", str(repo.path / inner)], check=True)
+        (repo.path / inner / "f").write_text("x")
+    os.symlink("tracked", repo.path / "link")
+    os.symlink("/nowhere", repo.path / "dangling.log")
+
+    assert_others_agree_with_git(repo)
+    others = Git(str(repo.path)).others().get()
+    assert ":!z.log" in others.ignored and "d/-h" in others.untracked  # they took part
+    # And from a subdirectory, where git lists paths relative to it.
+    assert_others_agree_with_git(repo, "nested")
+    assert Git(str(repo.path / "nested")).others().get().ignored == ["a.tmp", "local-only"]
+
+
+def test_a_clean_work_tree_asks_nothing_more(repo: Repo) -> None:
+    repo.write("a.txt", "a")
+    repo.add("a.txt")
+    repo.commit("a")
+    assert Git(str(repo.path)).others().get() == ([], [])
+
+
+@pytest.mark.shared
+def test_untracked_files_are_split_as_git_does_under_every_corpus_ignore_file(
+    repo: Repo,
+) -> None:
+    from ..conftest import CORPUS
+
+    sources = sorted(CORPUS.glob("*gitignore"))
+    assert len(sources) >= 50
+    tracked = []
+    for k, source in enumerate(sources):
+        data = source.read_bytes()
+        # At the top, one level down and two: nested rule files stack.
+        # At the top (one file, the others' names below it), one level down, two.
+        where = [f"t{k}/", f"p{k % 7}/", f"p{k % 7}/q{k}/"][k % 3] if k else ""
+        tracked.append(repo.write(where + ".gitignore", data))
+        for name in corpus_attribute_paths(data.decode(errors="replace")):
+            for base in (name, f"{name}/inside.txt", f"{name}.keep"):
+                try:
+                    repo.write(f"{where}w{k}/{base}", "x")
+                    repo.write(f"{where}{base}", "x")
+                except OSError:  # a name that is already a file, or too long
+                    pass
+    repo.add(*(str(p.relative_to(repo.path)) for p in tracked))
+    repo.commit("the corpus's rules")
+
+    assert_others_agree_with_git(repo)
+    others = Git(str(repo.path)).others().get()
+    assert len(others.ignored) >= 1000 and len(others.untracked) >= 100
