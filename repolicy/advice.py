@@ -421,7 +421,9 @@ def _lfs_history_fix(
 
 
 def _index_filter(path: str) -> str:
-    return q(f"git rm -r -q --cached --ignore-unmatch -- {q(path)}")
+    from repolicy.report import quote_pathspecs
+
+    return q(f"git rm -r -q --cached --ignore-unmatch -- {quote_pathspecs([path])}")
 
 
 def remove_history_fix(
@@ -454,7 +456,9 @@ def remove_history_fix(
 
 
 def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
-    quoted = q(path)
+    from repolicy.report import quote_pathspecs
+
+    spec = quote_pathspecs([path])
     head = scope.checked_out()
     touching = scope.touching(place, path) if place.branches == (head,) else []
     if len(touching) == 1:
@@ -464,7 +468,7 @@ def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
             return (
                 "only the last commit, which no remote has, holds it: amend it (the "
                 "file stays on disk; what else is staged joins the commit):\n"
-                f"git rm -r -q --cached -- {quoted}\n"
+                f"git rm -r -q --cached -- {spec}\n"
                 "git commit -q --amend --no-edit"
             )
     keeps = (
@@ -478,7 +482,7 @@ def _remove_unpushed(scope: HistoryScope, place: Unpushed, path: str) -> str:
         # The rewrite checks out the new tip: a path the old tip tracked would be
         # deleted from disk. Untracking it first leaves it where it is.
         lines += [
-            f"git rm -r -q --cached -- {quoted}",
+            f"git rm -r -q --cached -- {spec}",
             f"git commit -q -m {q('Stop tracking ' + path)}",
         ]
     refs = " ".join([*(q(b) for b in place.branches), *(q("^" + r) for r in place.excludes)])

@@ -363,6 +363,39 @@ def test_a_force_added_file_gets_only_git_rm_cached(repo: Repo) -> None:
     assert checks(as_json(repo.run("check", "--format", "json"))) == set()
 
 
+@pytest.mark.parametrize("name", [":!x.log", ":(top)x.log", "*.log", "[ab].log", "a?log"])
+def test_removal_advice_takes_out_that_one_file_whatever_its_name(repo: Repo, name: str) -> None:
+    # Git reads the paths of `git rm` as patterns, and a leading ':' as magic:
+    # `git rm --cached -- '*.log'` would untrack every .log file, and ':!x.log'
+    # every file but x.log. Each `git rm` printed must take out `name` alone.
+    repo.write(".repolicy.yaml", 'exclude: ["*.log", "a?log"]\ninclude: [a.log, b.log]\n')
+    for kept in ("a.log", "b.log", "train.py"):
+        repo.write(kept, "kept\n")
+    repo.add(".repolicy.yaml", "a.log", "b.log", "train.py")
+    repo.commit("start")
+    kept = repo.git("ls-files").splitlines()
+    repo.write(name, "x\n")
+    repo.git("add", "-f", "--", f":(literal){name}")
+
+    # Staged: `check` says to unstage it.
+    staged = only(as_json(repo.run("check", "--format", "json")), "excluded", name)["fix"]
+    unstaged = copy(repo, "unstaged")
+    run_commands(unstaged, alternatives(staged)[0])
+    assert unstaged.git("ls-files").splitlines() == kept
+    assert checks(as_json(unstaged.run("check", "--format", "json"))) == set()
+
+    # Committed, not pushed: `audit` says to amend the commit without it.
+    repo.write("train.py", "changed\n")
+    repo.add("train.py")
+    repo.commit("with it")
+    fix = only(as_json(repo.run("audit", "--format", "json")), "excluded", name)["fix"]
+    [commands] = alternatives(fix)
+    run_commands(repo, commands)
+    assert repo.git("ls-tree", "-r", "--name-only", "HEAD").splitlines() == kept
+    assert repo.git("show", "HEAD:train.py") == "changed\n"
+    assert (repo.path / name).read_text() == "x\n"  # still on disk
+
+
 def test_a_file_not_yet_ignored_gets_the_line_too(repo: Repo) -> None:
     repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
     repo.add(".repolicy.yaml")
@@ -436,6 +469,9 @@ STAGED = {
     ),
     "lfs-attr-missing": ('lfs: ["*.ckpt"]\n', ODD_CKPT, None, "lfs-attr-missing"),
     "file-too-large": ("budgets: {file: 1 KiB}\n", "-big model.bin", None, "file-too-large"),
+    # Names git would read as a pattern or as pathspec magic.
+    "lfs-missing-pattern-name": ('lfs: ["*.ckpt"]\n', "[ab] *.ckpt", None, "lfs-missing"),
+    "file-too-large-magic-name": ("budgets: {file: 1 KiB}\n", ":!x.bin", None, "file-too-large"),
 }
 
 
@@ -450,14 +486,14 @@ def test_staged_advice_runs_and_clears_the_check(repo: Repo, name: str) -> None:
     repo.commit("start")
     repo.write(path, os.urandom(3000))
     # Staged the way a machine without `git lfs install` stages it: raw.
-    repo.add(path)
+    repo.add(f":(literal){path}")
     fix = only(as_json(repo.run("check", "--format", "json")), check, path)["fix"]
     for k, commands in enumerate(alternatives(fix)):
         clone = copy(repo, f"{name}-{k}")
         run_commands(clone, commands)
         after = as_json(clone.run("check", "--format", "json"))
         assert (check, path) not in checks(after), (commands, after["violations"])
-        assert clone.git("ls-files", "--", path).strip() in ("", path)
+        assert clone.git("ls-files", "--", f":(literal){path}").strip() in ("", path)
 
 
 def test_a_broken_pointer_is_replaced_once_the_real_file_is_back(repo: Repo) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from repolicy.checks import Context
 from repolicy.checks.lfs import history_lfs_fix, track_pattern
 from repolicy.facts import BlobAtPath
-from repolicy.report import Report, Violation, exact_size, quote_paths
+from repolicy.report import Report, Violation, exact_size, quote_paths, quote_pathspecs
 
 DOCS = {
     "file-too-large": """\
@@ -242,7 +242,7 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
         else:
             continue
         where = f"budgets.patterns[{item.pattern.text}].{key}" if item else f"budgets.{key}"
-        quoted = quote_paths([blob.path])
+        spec = quote_pathspecs([blob.path])
         track = quote_paths([track_pattern(None, blob.path)])
         yield Violation(
             check=check,
@@ -257,8 +257,8 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
                 _history_fix(ctx, blob)
                 if blob.commit is not None
                 else f"store it in Git LFS: git lfs install && git lfs track {track} "
-                f"&& git add .gitattributes && git add --renormalize -- {quoted}\n"
-                f"or keep it out of git: git rm --cached -- {quoted}"
+                f"&& git add .gitattributes && git add --renormalize -- {spec}\n"
+                f"or keep it out of git: git rm --cached -- {spec}"
             ),
             commit=blob.commit,
             size=blob.size,

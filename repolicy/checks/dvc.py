@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from repolicy.checks import Context
 from repolicy.dvc.files import LOCK_FILE, DvcOut
 from repolicy.policy import Rule
-from repolicy.report import Violation, human_size, quote_paths
+from repolicy.report import Violation, human_size, quote_paths, quote_pathspecs
 
 if TYPE_CHECKING:
     from repolicy.facts import BlobAtPath
@@ -152,16 +152,17 @@ def _is_stage_output(out: DvcOut | None) -> bool:
 
 def _in_git_fix(ctx: Context, owner: Owner, blob: BlobAtPath) -> str:
     quoted = quote_paths([owner.root])
+    spec = quote_pathspecs([owner.root])
     if blob.commit is not None:
         from repolicy.advice import remove_history_fix
 
         scope = ctx.advice.history if ctx.advice is not None else None
         return remove_history_fix(scope, owner.root, blob.oid, blob.path, blob.commit)
     if owner.out is None:
-        return f"git rm -r -q --cached -- {quoted}\ndvc add -- {quoted}"
+        return f"git rm -r -q --cached -- {spec}\ndvc add -- {quoted}"
     record = "dvc commit -f" if _is_stage_output(owner.out) else "dvc add"
     return (
-        f"git rm -r -q --cached -- {quoted}\n"
+        f"git rm -r -q --cached -- {spec}\n"
         f"the files stay on disk; if they changed, record them in DVC:\n{record} -- {quoted}"
     )
 
@@ -258,7 +259,7 @@ def check_stale(
         if now is None or out.md5 is None or now == out.md5:
             continue
         quoted = quote_paths([out.path])
-        source = quote_paths([out.source])
+        source = quote_pathspecs([out.source])
         if _is_stage_output(out):
             # `dvc commit` takes an output or a stage, not the lock file itself.
             fix = (

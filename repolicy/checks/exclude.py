@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
 from repolicy.facts import BlobAtPath
-from repolicy.report import Violation, quote_paths
+from repolicy.report import Violation, quote_paths, quote_pathspecs
 
 _PATH = operator.attrgetter("path")
 
@@ -113,7 +113,7 @@ Policy keys
 def _fix(ctx: Context, blob: BlobAtPath, pattern: str, ignored: bool) -> str:
     """Take it out of git; ask for the .gitignore line only when git lacks one
     (a path .gitignore already ignores was force-added: `git add -f`)."""
-    quoted = quote_paths([blob.path])
+    spec = quote_pathspecs([blob.path])
     if ignored:
         after = "(.gitignore already ignores it: it was added with `git add -f`)"
     else:
@@ -126,8 +126,8 @@ def _fix(ctx: Context, blob: BlobAtPath, pattern: str, ignored: bool) -> str:
             f"\n{after}"
         )
     if ignored:
-        return f"{after[1:-1]}; unstage it, keeping the file:\ngit rm --cached -- {quoted}"
-    return f"git rm --cached -- {quoted}\n{after}"
+        return f"{after[1:-1]}; unstage it, keeping the file:\ngit rm --cached -- {spec}"
+    return f"git rm --cached -- {spec}\n{after}"
 
 
 def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:

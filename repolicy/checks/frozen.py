@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from repolicy.checks import Context
 from repolicy.policy import Rule
 from repolicy.policy.match import compile_pattern
-from repolicy.report import Violation, quote_paths
+from repolicy.report import Violation, quote_paths, quote_pathspecs
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
@@ -205,6 +205,7 @@ def check_frozen(
 
 def _fix(edit: Edit, stage: str, successor: str | None) -> str:
     quoted = quote_paths([edit.path])
+    spec = quote_pathspecs([edit.path])
     instead = f"create {successor} instead" if successor else "publish the change as a new file"
     short = (edit.commit or "")[:12]
     if stage == "push":
@@ -221,9 +222,9 @@ def _fix(edit: Edit, stage: str, successor: str | None) -> str:
             "(rewording it rewrites history)"
         )
     if edit.kind == "added":
-        undo = f"git rm --cached -- {quoted}" if stage == "check" else f"move {quoted} away"
+        undo = f"git rm --cached -- {spec}" if stage == "check" else f"move {quoted} away"
     else:
-        undo = f"git restore --source=HEAD --staged --worktree -- {quoted}"
+        undo = f"git restore --source=HEAD --staged --worktree -- {spec}"
     escape = f"or, on purpose: {ALLOW_ENV}={quoted} git commit" if stage == "check" else ""
     return f"undo it: {undo}\nand {instead}" + (f"\n{escape}" if escape else "")
 

@@ -10,7 +10,7 @@ from repolicy.checks import Context
 from repolicy.facts import BlobAtPath
 from repolicy.lfs import Malformed
 from repolicy.policy import Rule
-from repolicy.report import Violation, exact_size, human_size, quote_paths
+from repolicy.report import Violation, exact_size, human_size, quote_paths, quote_pathspecs
 
 _PATH = operator.attrgetter("path")
 
@@ -228,18 +228,19 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
             continue
         rule_text, rule = decided
         quoted = quote_paths([blob.path])
+        spec = quote_pathspecs([blob.path])
         if blob.commit is not None:
             fix = history_lfs_fix(ctx, track_pattern(rule, blob.path), blob)
         elif blob.lfs_filter:
             fix = (
                 "git-lfs did not clean this file (is it installed?):\n"
-                f"git lfs install && git add --renormalize -- {quoted}"
+                f"git lfs install && git add --renormalize -- {spec}"
             )
         elif rule is not None and rule.sized:
             fix = (
                 # .gitattributes cannot say "over 10 MB": this file is tracked by name.
                 f"git lfs install && git lfs track --filename -- {quoted} "
-                f"&& git add .gitattributes\ngit add --renormalize -- {quoted}"
+                f"&& git add .gitattributes\ngit add --renormalize -- {spec}"
             )
         else:
             fix = (
@@ -247,7 +248,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                 f"&& git add .gitattributes\n"
                 # A plain `git add` trusts the unchanged file's stat data and
                 # keeps the raw blob; --renormalize runs it through git-lfs.
-                f"git add --renormalize -- {quoted}"
+                f"git add --renormalize -- {spec}"
             )
         yield Violation(
             check="lfs-missing",
@@ -307,7 +308,7 @@ def check_lfs_objects(
         if oid is None or oid not in missing or (oid, blob.path) in reported:
             continue
         reported.add((oid, blob.path))
-        quoted = quote_paths([blob.path])
+        spec = quote_pathspecs([blob.path])
         yield Violation(
             check="lfs-object-missing",
             severity=ctx.severity("lfs-object-missing"),
@@ -319,7 +320,7 @@ def check_lfs_objects(
             fix=(
                 "fetch it from the remote that has it (the default remote here; name "
                 "another after --all):\ngit lfs fetch --all\n"
-                f"or restore the real file and re-add it: git add --renormalize -- {quoted}"
+                f"or restore the real file and re-add it: git add --renormalize -- {spec}"
             ),
             commit=blob.commit,
             size=blob.lfs_size,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from repolicy.checks import Context
 from repolicy.policy import Requirement
 from repolicy.policy.match import Pattern
-from repolicy.report import Violation, quote_paths
+from repolicy.report import Violation, quote_pathspecs
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
@@ -148,7 +148,7 @@ def violation(ctx: Context, gap: Gap, *, commit: str | None = None, stage: str) 
     directory = gap.directory + "/"
     names = _names(gap.missing)
     literal = [directory + e.text.lstrip("/") for e in gap.missing if _is_literal(e)]
-    add = f"git add -- {quote_paths(literal)}" if literal else "git add them"
+    add = f"git add -- {quote_pathspecs(literal)}" if literal else "git add them"
     where = " in the work tree" if stage == "work-tree" else ""
     if stage == "push":
         short = (commit or "")[:12]

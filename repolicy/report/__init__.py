@@ -17,7 +17,7 @@ from repolicy.report.model import (
     human_size,
     plural,
 )
-from repolicy.report.names import quote_c, quote_paths, safe_text
+from repolicy.report.names import quote_c, quote_paths, quote_pathspecs, safe_text
 from repolicy.report.output import ReportOptions, emit, finish
 from repolicy.report.text import render_text, use_color
 
@@ -37,6 +37,7 @@ __all__ = [
     "plural",
     "quote_c",
     "quote_paths",
+    "quote_pathspecs",
     "render_json",
     "render_text",
     "safe_text",

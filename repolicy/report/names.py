@@ -68,3 +68,20 @@ def shell_quote(word: str) -> str:
 
 def quote_paths(paths: Sequence[str]) -> str:
     return " ".join(shell_quote(p) for p in paths)
+
+
+_PATTERN_CHARACTERS = frozenset("*?[\\")
+
+
+def quote_pathspecs(paths: Sequence[str]) -> str:
+    """`paths` for the path arguments of a git command, each naming that one
+    file: git reads a path as a pattern (`git rm --cached -- '*.log'` takes
+    every .log file, the one named `*.log` too) and a leading ':' as magic
+    (`':!x.log'` is everything but x.log), so such a name is given as
+    `:(literal)name`. Others stay as they are, easier to read."""
+    return " ".join(
+        shell_quote(
+            ":(literal)" + p if p.startswith(":") or not _PATTERN_CHARACTERS.isdisjoint(p) else p
+        )
+        for p in paths
+    )
