@@ -548,3 +548,29 @@ def test_untracked_files_are_split_as_git_does_under_every_corpus_ignore_file(
     assert_others_agree_with_git(repo)
     others = Git(str(repo.path)).others().get()
     assert len(others.ignored) >= 1000 and len(others.untracked) >= 100
+
+
+def test_the_walk_names_every_directory_history_held_a_file_in(repo: Repo) -> None:
+    # Audit refuses special rule files in the directories of history, read
+    # from the trees the walk names rather than from every path split.
+    from repolicy.atomic import parent_directories
+
+    repo.write("a/b/c/f.txt", "1")
+    repo.write(os.fsdecode(b"odd\xff\ndir/-h/f"), "2")
+    repo.add("a", os.fsdecode(b"odd\xff\ndir"))
+    repo.commit("deep")
+    repo.git("rm", "-q", "-r", "a/b")
+    repo.write("a/top.txt", "3")
+    repo.add("a/top.txt")
+    repo.commit("gone")
+    repo.git("checkout", "-q", "-b", "side", "HEAD~1")
+    repo.write("s/t/u.txt", "4")
+    repo.add("s")
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-edit", "side")
+
+    walk = Git(str(repo.path)).history_walk(["--all"]).get()
+    named = {os.fsdecode(d) for d in walk.directories}
+    assert named == parent_directories(e.path for e in walk.entries)
+    assert {"a/b/c", "s/t", os.fsdecode(b"odd\xff\ndir/-h")} <= named
