@@ -54,6 +54,9 @@ _SET_APART = frozenset({"__module__", "__qualname__", "__annotations__"})
 _tuple_new = tuple.__new__
 
 
+_NO_DEFAULT: Any = object()
+
+
 class _Maker(type):
     """Turns each `class X(NamedTuple)` body into a tuple subclass."""
 
@@ -89,12 +92,21 @@ def _record_class(name: str, body: dict[str, Any]) -> type:
 
     values = tuple(defaults.values())
     required = count - len(values)
+    # Each field with its default, or `_NO_DEFAULT`: a call by keywords alone
+    # (as checks make their violations) is read in one pass.
+    pairs = tuple((field, defaults.get(field, _NO_DEFAULT)) for field in fields)
+    named = frozenset(fields)
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         given = len(args)
         if kwargs or given != count:
             if not kwargs and required <= given < count:  # the last fields left out
                 args += values[given - required :]
+            elif not given and named.issuperset(kwargs):
+                get = kwargs.get
+                args = tuple([get(field, default) for field, default in pairs])
+                if any(value is _NO_DEFAULT for value in args):  # a field left out
+                    args = _arguments(name, fields, defaults, (), kwargs)
             else:
                 args = _arguments(name, fields, defaults, args, kwargs)
         return _tuple_new(cls, args)

@@ -77,6 +77,8 @@ def test_values_defaults_and_keywords_agree() -> None:
         (("p", "abcdef", "120000"), {}),
         (("p", "abcdef", "100755", "c" * 40), {}),
         ((), {"path": "p", "oid": "o", "commit": "c"}),
+        ((), {"commit": None, "mode": "m", "oid": "o", "path": "p"}),
+        ((), {"oid": "o", "path": "p"}),
         (("p",), {"oid": "o", "mode": "m"}),
     ]
     for args, kwargs in calls:
@@ -130,6 +132,8 @@ def test_copies_and_pickles_are_equal(cls: type) -> None:
         (("p", "o", "m", "c", "extra"), {}, TypeError),
         (("p",), {"path": "again"}, TypeError),
         (("p", "o"), {"unknown": 1}, TypeError),
+        ((), {"path": "p"}, TypeError),
+        ((), {"path": "p", "oid": "o", "unknown": 1}, TypeError),
     ],
 )
 def test_the_same_calls_are_refused(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from repolicy.policy import Policy, Rule
@@ -144,6 +144,19 @@ class Context:
         checks to look up later: a history scan gives its paths as it meets them."""
         self.excluding_rules(paths)
         self.lfs_rules(paths)
+
+    def excluding_rule_of(self, blobs: Iterable[BlobAtPath]) -> Callable[[str], Rule | None]:
+        """`excluding_rule` as a lookup, the paths of `blobs` not asked before
+        matched first (a history's were, as the walk met them)."""
+        known = self._excluding
+        self.excluding_rules(dict.fromkeys([b.path for b in blobs if b.path not in known]))
+        return known.get
+
+    def lfs_rule_of(self, blobs: Iterable[BlobAtPath]) -> Callable[[str], Rule | None]:
+        """`lfs_rule` as a lookup, as `excluding_rule_of` is."""
+        known = self._lfs
+        self.lfs_rules(dict.fromkeys([b.path for b in blobs if b.path not in known]))
+        return known.get
 
     def lfs_rule(self, path: str) -> Rule | None:
         known = self._lfs

@@ -135,7 +135,7 @@ def check_excluded(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violat
         return
     blobs = blobs if isinstance(blobs, list) else list(blobs)
     # Each path is matched once, however many blobs history holds at it.
-    rule_of = ctx.excluding_rules(dict.fromkeys(map(_PATH, blobs))).get
+    rule_of = ctx.excluding_rule_of(blobs)
     hits = [(blob, rule) for blob in blobs if (rule := rule_of(blob.path)) is not None]
     # One question to git for every path at once, and only when something matched.
     ignored = ctx.advice.ignored(b.path for b, _ in hits) if ctx.advice and hits else set()

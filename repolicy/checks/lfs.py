@@ -181,7 +181,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
     lfs_file = ctx.policy.limit("lfs_file")
     blobs = blobs if isinstance(blobs, list) else list(blobs)
     # Each path is matched once, however many blobs history holds at it.
-    rule_of = ctx.lfs_rules(dict.fromkeys(map(_PATH, blobs))).get
+    rule_of = ctx.lfs_rule_of(blobs)
     for blob in blobs:
         pointer = blob.pointer
         if pointer is None:
@@ -199,7 +199,7 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
                 message=f"looks like a Git LFS pointer, but {pointer.reason}",
                 fix=(
                     "restore the real file and re-add it with git-lfs installed:\n"
-                    f"git lfs install && git add --renormalize -- {quote_paths([blob.path])}"
+                    f"git lfs install && git add --renormalize -- {quote_pathspecs([blob.path])}"
                 ),
                 commit=blob.commit,
                 size=blob.size,
@@ -273,7 +273,7 @@ def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[
     if not ctx.policy.lfs:
         return
     blobs = blobs if isinstance(blobs, list) else list(blobs)
-    rule_of = ctx.lfs_rules(dict.fromkeys(map(_PATH, blobs))).get
+    rule_of = ctx.lfs_rule_of(blobs)
     for blob in blobs:
         rule = rule_of(blob.path)
         if rule is None or blob.lfs_filter or blob.is_symlink:
