@@ -25,7 +25,7 @@ from repolicy.git import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator, Mapping
+    from collections.abc import Collection, Iterator, Mapping, Sequence
 
     from repolicy.checks import Context
     from repolicy.facts import BlobAtPath, Candidate
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 _HELD: list[object] = []
 
 _PATH = operator.attrgetter("path")
+_SIZE = operator.attrgetter("size")
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -250,24 +251,15 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     )
     # One line per path (its largest version, and how many it had): a file
     # rewritten at every commit would otherwise fill the list alone.
-    versions: dict[str, int] = {}
-    biggest: dict[str, BlobAtPath] = {}
-    for b in blobs:
-        if b.commit and not b.unreadable and (b.pointer is None or not b.is_lfs_pointer):
-            path = b.path
-            versions[path] = versions.get(path, 0) + 1
-            best = biggest.get(path)
-            if best is None or b.size > best.size:
-                biggest[path] = b
-    largest = sorted(biggest.values(), key=lambda b: -b.size)[:10]
+    largest = largest_paths(blobs, 10)
     if largest:
         report.sections.append(
             (
                 "largest blobs in history",
                 [
                     f"{human_size(b.size):>10}  {b.path}  ({(b.commit or '')[:12]})"
-                    + (f", {versions[b.path]} versions" if versions[b.path] > 1 else "")
-                    for b in largest
+                    + (f", {versions} versions" if versions > 1 else "")
+                    for b, versions in largest
                 ],
             )
         )
@@ -282,6 +274,38 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # blobs would cost a tenth of a second as this frame ends.
     _HELD[:] = [blobs, walk, index_entries, staged, ctx, scan, on_disk, index]
     return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
+
+
+def largest_paths(blobs: Sequence[BlobAtPath], count: int) -> list[tuple[BlobAtPath, int]]:
+    """The `count` paths whose largest blob stored in git (not an LFS pointer) is
+    largest, each with that blob (the first of equal ones) and its number of
+    versions; largest first, paths of equal size in the order history met them."""
+    import collections
+    import heapq
+
+    kept = [
+        b
+        for b in blobs
+        if b.commit and not b.unreadable and (b.pointer is None or not b.is_lfs_pointer)
+    ]
+    # Only the largest blobs are sorted, not all of a history's: enough of them
+    # that the paths they hold reach `count` with a size no blob left out has.
+    wanted = count * 4
+    while True:
+        top = heapq.nlargest(wanted, kept, key=_SIZE)  # stable: equal ones in order
+        first: dict[str, BlobAtPath] = {}
+        for b in top:
+            first.setdefault(b.path, b)
+        sizes = sorted((b.size for b in first.values()), reverse=True)
+        if wanted >= len(kept) or (len(sizes) >= count and sizes[count - 1] > top[-1].size):
+            break
+        wanted *= 4
+    paths = list(map(_PATH, kept))
+    # Each path's first index: of repeated keys, dict() keeps the last given.
+    met = dict(zip(reversed(paths), range(len(paths) - 1, -1, -1), strict=True))
+    chosen = sorted(first.values(), key=lambda b: (-b.size, met[b.path]))[:count]
+    versions = collections.Counter(paths)
+    return [(b, versions[b.path]) for b in chosen]
 
 
 class Examined(NamedTuple):

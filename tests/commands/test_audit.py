@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ..conftest import Repo
 
 SEED = """\
@@ -411,3 +413,42 @@ def test_an_old_git_without_batch_command_still_gets_every_fact(repo: Repo, tmp_
     proc = repo.run("audit", "--format", "json", env={"PATH": path})
     assert proc.returncode == 1, proc.stderr
     assert found(json.loads(proc.stdout)) == {("excluded", "a.log"), ("file-too-large", "big.txt")}
+
+
+def simply_largest(blobs: list[Any], count: int) -> list[tuple[Any, int]]:
+    """The report's "largest blobs" by its definition, one pass over every blob."""
+    versions: dict[str, int] = {}
+    biggest: dict[str, Any] = {}
+    for b in blobs:
+        if b.commit and not b.unreadable and (b.pointer is None or not b.is_lfs_pointer):
+            versions[b.path] = versions.get(b.path, 0) + 1
+            if b.path not in biggest or b.size > biggest[b.path].size:
+                biggest[b.path] = b
+    chosen = sorted(biggest.values(), key=lambda b: -b.size)[:count]
+    return [(b, versions[b.path]) for b in chosen]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_largest_blobs_are_those_of_the_definition_ties_and_all(seed: int) -> None:
+    # Only the largest blobs are sorted: paths met early that reach a tied
+    # size late, many versions of one large file, pointers, unreadable blobs
+    # and staged ones (no commit) must leave the list as the definition has it.
+    from repolicy.engine.repository import largest_paths
+    from repolicy.facts import BlobAtPath
+    from repolicy.lfs import Pointer
+
+    rng = random.Random(seed)
+    sizes = [rng.choice([0, 1, 5, 5, 7, 100, 100, 10**6]) for _ in range(6)]
+    blobs = []
+    for k in range(rng.randint(0, 300)):
+        path = f"p{rng.randint(0, rng.choice([3, 15, 200]))}"
+        pointer = Pointer("a" * 64, 9) if rng.random() < 0.05 else None
+        blobs.append(
+            BlobAtPath(
+                path, f"{k:040x}", "100644", rng.choice(sizes), pointer,
+                commit=None if rng.random() < 0.05 else f"c{k}",
+                unreadable="unreadable" if rng.random() < 0.03 else "",
+            )
+        )  # fmt: skip
+    for count in (1, 3, 10):
+        assert largest_paths(blobs, count) == simply_largest(blobs, count), (seed, count)
