@@ -9,6 +9,8 @@ a run imports only the families it needs.
 from __future__ import annotations
 
 import importlib
+import itertools
+import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING
 from repolicy.policy import Policy, Rule
 from repolicy.policy.match import Matcher
 from repolicy.report import ERROR, WARNING, Violation
+
+_PATH = operator.attrgetter("path")
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -149,13 +153,15 @@ class Context:
         """`excluding_rule` as a lookup, the paths of `blobs` not asked before
         matched first (a history's were, as the walk met them)."""
         known = self._excluding
-        self.excluding_rules(dict.fromkeys([b.path for b in blobs if b.path not in known]))
+        self.excluding_rules(
+            dict.fromkeys(itertools.filterfalse(known.__contains__, map(_PATH, blobs)))
+        )
         return known.get
 
     def lfs_rule_of(self, blobs: Iterable[BlobAtPath]) -> Callable[[str], Rule | None]:
         """`lfs_rule` as a lookup, as `excluding_rule_of` is."""
         known = self._lfs
-        self.lfs_rules(dict.fromkeys([b.path for b in blobs if b.path not in known]))
+        self.lfs_rules(dict.fromkeys(itertools.filterfalse(known.__contains__, map(_PATH, blobs))))
         return known.get
 
     def lfs_rule(self, path: str) -> Rule | None:

@@ -39,6 +39,7 @@ _HELD: list[object] = []
 
 _PATH = operator.attrgetter("path")
 _SIZE = operator.attrgetter("size")
+_OID = operator.attrgetter("oid")
 
 
 def emptied(ids: set[bytes]) -> Iterator[bytes]:
@@ -171,8 +172,11 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
     index_entries = index_candidates(index.get())
     # Nearly every index entry is in history: the few that are not are judged
-    # as staged blobs.
-    staged = [c for c in index_entries if (c.oid, c.path) not in walk.firsts]
+    # as staged blobs. Found without a Python-level loop, as there is one
+    # entry per file of the index.
+    keys = zip(map(_OID, index_entries), map(_PATH, index_entries), strict=True)
+    in_history = map(walk.firsts.__contains__, keys)
+    staged = list(itertools.compress(index_entries, map(operator.not_, in_history)))
     if policy.include or policy.exclude or policy.lfs:
         from repolicy.atomic import parent_directories, refuse_special_rule_files
 
