@@ -93,7 +93,9 @@ def git(root: Path, *args: str, input: bytes | None = None) -> bytes:
 
 
 def ignore_verdicts(root: Path, paths: Iterable[str]) -> dict[str, IgnoreSource]:
-    data = b"\0".join(os.fsencode(p) for p in paths) + b"\0"
+    # As `Git.ignore_sources` asks, each path as `./path`: a name starting with
+    # ':' would otherwise be pathspec magic, which check-ignore refuses.
+    data = b"".join(b"./" + os.fsencode(p) + b"\0" for p in paths)
     out = git(root, "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin", input=data)
     return _parse_check_ignore(out)
 
