@@ -115,6 +115,8 @@ def entry_facts(entries: Iterable[HistoryEntry]) -> Iterator[tuple[str, str, str
 
 
 _CANDIDATE_ORDER = operator.itemgetter(1, 2, 3, 0)  # HistoryEntry is (commit, path, oid, mode)
+_MODE = operator.attrgetter("mode")
+_STAGE = operator.attrgetter("stage")
 
 
 def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
@@ -128,6 +130,15 @@ def staged_candidates(changes: Iterable[Change]) -> list[Candidate]:
         for change in changes
         if change.status not in ("D", "U") and change.new_mode != GITLINK
     ]
+
+
+def index_judged(entries: list[IndexEntry]) -> list[IndexEntry]:
+    """The entries `index_candidates` keeps, as they are: a whole index's, most
+    often every one of them (no submodule, no conflict), which is seen
+    without a Python-level loop over its tens of thousands of entries."""
+    if GITLINK not in set(map(_MODE, entries)) and set(map(_STAGE, entries)) <= {0, 2}:
+        return entries
+    return [e for e in entries if e.mode != GITLINK and e.stage in (0, 2)]
 
 
 def index_candidates(entries: Iterable[IndexEntry]) -> list[Candidate]:

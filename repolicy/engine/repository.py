@@ -112,7 +112,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     """Every check of the whole repository, before the baseline is applied."""
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.checks.budgets import history_budgets
-    from repolicy.facts import attach, entry_facts, gather, index_candidates
+    from repolicy.facts import attach, entry_facts, gather, index_candidates, index_judged
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
     from repolicy.policy import load_policy
     from repolicy.progress import Progress
@@ -170,13 +170,13 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     usage = disk_usage(git, objects, walk.objects, [*tags.get(), *blob_ids], content_ids, promised)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
-    index_entries = index_candidates(index.get())
+    index_entries = index_judged(index.get())
     # Nearly every index entry is in history: the few that are not are judged
     # as staged blobs. Found without a Python-level loop, as there is one
     # entry per file of the index.
     keys = zip(map(_OID, index_entries), map(_PATH, index_entries), strict=True)
     in_history = map(walk.firsts.__contains__, keys)
-    staged = list(itertools.compress(index_entries, map(operator.not_, in_history)))
+    staged = index_candidates(itertools.compress(index_entries, map(operator.not_, in_history)))
     if policy.include or policy.exclude or policy.lfs:
         from repolicy.atomic import parent_directories, refuse_special_rule_files
 

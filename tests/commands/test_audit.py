@@ -452,3 +452,23 @@ def test_the_largest_blobs_are_those_of_the_definition_ties_and_all(seed: int) -
         )  # fmt: skip
     for count in (1, 3, 10):
         assert largest_paths(blobs, count) == simply_largest(blobs, count), (seed, count)
+
+
+def test_the_index_is_judged_on_its_ours_side_without_submodules() -> None:
+    # What `index_candidates` keeps: in a conflict only "ours" (stage 2), and
+    # never a submodule (its commit is not a blob to read).
+    from repolicy.facts import index_candidates, index_judged
+    from repolicy.git import IndexEntry
+
+    plain = [IndexEntry("100644", "a" * 40, 0, "x"), IndexEntry("120000", "b" * 40, 0, "l")]
+    assert index_judged(plain) == plain
+    mixed = [
+        *plain,
+        IndexEntry("160000", "c" * 40, 0, "sub"),
+        *(IndexEntry("100644", str(k) * 40, k, "y") for k in (1, 2, 3)),
+    ]
+    judged = index_judged(mixed)
+    assert [(e.path, e.stage) for e in judged] == [("x", 0), ("l", 0), ("y", 2)]
+    assert [tuple(c) for c in index_candidates(mixed)] == [
+        (e.path, e.oid, e.mode, None) for e in judged
+    ]
