@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Iterator
 
 from repolicy.checks import Context
 from repolicy.facts import BlobAtPath
 from repolicy.report import Violation, quote_paths, quote_pathspecs
-
-_PATH = operator.attrgetter("path")
 
 DOCS = {
     "excluded": """\

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import posixpath
 from collections.abc import Iterable, Iterator
 
@@ -11,8 +10,6 @@ from repolicy.facts import BlobAtPath
 from repolicy.lfs import Malformed
 from repolicy.policy import Rule
 from repolicy.report import Violation, exact_size, human_size, quote_paths, quote_pathspecs
-
-_PATH = operator.attrgetter("path")
 
 ATTRIBUTE_RULE = "gitattributes: filter=lfs"
 

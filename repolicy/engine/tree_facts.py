@@ -100,13 +100,13 @@ def frozen_audited(
 
     log = git.commit_changes(revisions)
     work_tree = git.work_tree_changes() if head is not None else None
-    untracked = git.others() if head is not None else None
+    others = git.others() if head is not None else None
     commits = log.get()
     diffs = git.parent_diffs(frozen.merge_pairs(commits)).get()
     own = frozen_merges_own(ctx, git, diffs)
     on_disk = None
-    if work_tree is not None and untracked is not None:
-        on_disk = (work_tree.get(), untracked.get().untracked)
+    if work_tree is not None and others is not None:
+        on_disk = (work_tree.get(), others.get().untracked)
     history, additions, disk_edits = frozen.audited_edits(ctx, commits, own, on_disk)
     types = git.object_types(frozen.directory_names(additions)).get()
     history += frozen.released(((e, p) for e, p in additions if e.commit), types)
@@ -158,9 +158,9 @@ def require_audited(ctx: Context, git: Git, head: str | None) -> list[Violation]
     from repolicy.checks import require
 
     tracked = git.index_files()
-    untracked = git.others()
+    others = git.others()
     head_files = git.tree_files(head).get() if head is not None else []
-    on_disk = [*tracked.get(), *untracked.get().untracked]
+    on_disk = [*tracked.get(), *others.get().untracked]
     directories = require.required_directories(ctx, on_disk)
     top = git.cwd
     # A deleted file is not on disk; only the files of a required directory are looked for.

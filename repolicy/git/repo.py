@@ -50,9 +50,6 @@ if TYPE_CHECKING:
 # they are used: a command that asks neither kind of question never loads them.
 
 
-_NONE = Others([], [])
-
-
 class Git:
     """Runs git in one repository (or, before discovery, one directory)."""
 
@@ -258,12 +255,15 @@ class Git:
         `--ignored` walked it twice."""
         info = self.discover().get()
         pending = self._start("ls-files", "-z", "--others")
-        query = Query(pending, lambda out: self._split_ignored(_parse_paths(out), info), _NONE)
-        return query.background()
+
+        def split(out: bytes) -> Others:
+            return self._split_ignored(_parse_paths(out), info)
+
+        return Query(pending, split, Others([], [])).background()
 
     def _split_ignored(self, paths: list[str], info: RepoInfo) -> Others:
         if not paths:
-            return _NONE
+            return Others([], [])
         from repolicy.atomic import parent_directories, refuse_special_rule_files
 
         # Repository-relative, whatever directory git runs in.
