@@ -134,7 +134,7 @@ class Context:
         """`excluding_rule` of each of `paths` (and of every path asked before)."""
         known = self._excluding
         rules: tuple[Rule, ...] = self.policy.exclude
-        fresh = [p for p in paths if p not in known]
+        fresh = list(itertools.filterfalse(known.__contains__, paths))
         known.update(dict.fromkeys(fresh))
         if rules:
             # Most paths match no exclude pattern: the include question is
@@ -173,7 +173,7 @@ class Context:
         path asked before)."""
         known = self._lfs
         rules: tuple[Rule, ...] = self.policy.lfs
-        fresh = [p for p in paths if p not in known]
+        fresh = list(itertools.filterfalse(known.__contains__, paths))
         known.update(dict.fromkeys(fresh))
         if rules:
             # `file_rules("lfs", path)[0]`, without building the list: most

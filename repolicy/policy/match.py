@@ -14,6 +14,7 @@ to `git check-ignore` on generated trees.
 
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
+import operator
 import os
 import re
 import sys
@@ -31,6 +32,9 @@ _FS_ENCODING = sys.getfilesystemencoding()
 _FS_ERRORS = sys.getfilesystemencodeerrors()
 
 _NEVER = b"(?!)"
+# From this many paths on, `Matcher.selecting` screens them all at once.
+_BULK = 256
+_END = operator.methodcaller("end")
 _GLOB_SPECIAL = b"*?[\\"
 
 # git's ctype tables (git-compat-util.h, ctype.c): ASCII only, and git's
@@ -621,14 +625,84 @@ class _Screen:
             k for k, p in enumerate(patterns) if p.body is not None and _careful(p) is not None
         ]
         left_out = set(self.careful)
-        live = [p for k, p in enumerate(patterns) if p.body is not None and k not in left_out]
-        self.base = _union(p for p in live if p.basename_only)
-        self.path = _union(p for p in live if not p.basename_only)
+        live = [k for k, p in enumerate(patterns) if p.body is not None and k not in left_out]
+        # Each screen passes a subject only if one of its members may match it:
+        # only those are then tried.
+        self.base_members = [k for k in live if patterns[k].basename_only]
+        self.path_members = [k for k in live if not patterns[k].basename_only]
+        self.base = _union(patterns[k] for k in self.base_members)
+        self.path = _union(patterns[k] for k in self.path_members)
+        self._bulk: tuple[re.Pattern[bytes], ...] | None = None
 
-    def may_match(self, path: bytes) -> bool:
+    def bulk(self, patterns: Sequence[Pattern]) -> tuple[re.Pattern[bytes], ...] | None:
+        """Two regexes that find, in NUL-separated paths, each one that a pattern
+        may select, itself or through a directory above it: a pattern matching
+        the basename of any of its components, or the whole of a leading part
+        of it. None when some pattern cannot be read so (a careful one).
+
+        Compiled on first use: only a whole history's paths are screened so."""
+        if self._bulk is None:
+            bounded = [_bounded(p) for p in patterns if p.body is not None]
+            if self.careful or any(b is None for b in bounded):
+                self._bulk = ()
+            else:
+                live = [p for p in patterns if p.body is not None]
+                base = [b for b, p in zip(bounded, live, strict=True) if b and p.basename_only]
+                path = [b for b, p in zip(bounded, live, strict=True) if b and not p.basename_only]
+                # A component starts after a NUL or a '/'; a leading part starts
+                # after a NUL. Either ends before a '/' or a NUL. A basename
+                # pattern that starts with a star (`*.log`) is looked for
+                # anywhere, without its star: a regex would otherwise read each
+                # component to its end and back once per such pattern.
+                star = _BOUNDED[_STAR]
+                floating = [b[len(star) :] for b in base if b.startswith(star)]
+                base = [b for b in base if not b.startswith(star)]
+                starts = ((b"[\x00/]", base), (b"\x00", path), (b"", floating))
+                self._bulk = tuple(
+                    re.compile(start + b"(?:" + b"|".join(bodies) + b")(?=[/\x00])")
+                    for start, bodies in starts
+                    if bodies
+                )
+        return self._bulk or None
+
+    def own(self, patterns: Sequence[Pattern], path: bytes, base: bytes, is_dir: bool) -> list[int]:
+        """The indices of `patterns` that match `path` itself (`base`: its last
+        component), in no particular order."""
+        own: list[int] = []
         if self.path is not None and self.path.fullmatch(path):
-            return True
-        return self.base is not None and bool(self.base.fullmatch(path.rpartition(b"/")[2]))
+            own = [k for k in self.path_members if patterns[k].matches(path, is_dir)]
+        if self.base is not None and self.base.fullmatch(base):
+            own += [k for k in self.base_members if patterns[k].matches(path, is_dir)]
+        if self.careful:
+            own += [k for k in self.careful if patterns[k].matches(path, is_dir)]
+        return own
+
+
+# A translated step as it reads inside NUL-separated paths: as in `_steps`,
+# but no step may read a NUL (no path holds one, so on one path alone each
+# reads what its `_steps` fragment reads).
+_BOUNDED = {_STAR: b"[^/\x00]*", _ANY: b"[^\x00]*", _DIRS: b"(?:[^\x00]*/)?"}
+
+
+def _bounded(pattern: Pattern) -> bytes | None:
+    """`pattern.body` for a subject inside NUL-separated paths, never reading past
+    one; None for a pattern that holds a NUL itself."""
+    prepared = _prepare(pattern.text)
+    if isinstance(prepared, Pattern):
+        return _NEVER
+    raw, basename_only, _ = prepared
+    if b"\0" in raw:
+        return None
+    try:
+        steps = _steps(raw, not basename_only, _simple_length(raw))
+    except _Abort:
+        return _NEVER
+    # A bracket never holds a NUL (`_bracket`), an escaped byte is not one:
+    # only `?` and the stars are read differently.
+    return b"".join(
+        _BOUNDED[kind] if kind != _ONE else b"[^/\x00]" if accepts is _NOT_SLASH else fragment
+        for kind, accepts, fragment in steps
+    )
 
 
 def _union(patterns: Iterable[Pattern]) -> re.Pattern[bytes] | None:
@@ -653,13 +727,7 @@ class Matcher:
         self._screen = _Screen(patterns)
 
     def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
-        if self._screen.may_match(path):
-            return [k for k, p in enumerate(self.patterns) if p.matches(path, is_dir)]
-        careful = self._screen.careful
-        if not careful:
-            return ()
-        patterns = self.patterns
-        return [k for k in careful if patterns[k].matches(path, is_dir)]
+        return self._screen.own(self.patterns, path, path.rpartition(b"/")[2], is_dir)
 
     def _dir_hits(self, directory: bytes) -> frozenset[int]:
         cache = self._dir_cache
@@ -691,8 +759,10 @@ class Matcher:
         found: dict[str, list[int]] = {}
         if not self.patterns:
             return found
-        dir_cache, dir_hits, hits = self._dir_cache, self._dir_hits, self.hits
         screen = self._screen
+        if isinstance(paths, list) and len(paths) >= _BULK:
+            paths = self._may_be_selected(paths)
+        dir_cache, dir_hits, hits = self._dir_cache, self._dir_hits, self.hits
         whole = screen.path.fullmatch if screen.path is not None else None
         base_of = screen.base.fullmatch if screen.base is not None else None
         careful = bool(screen.careful)
@@ -714,6 +784,27 @@ class Matcher:
                 found[path] = sorted(inherited)
         return found
 
+    def _may_be_selected(self, paths: list[str]) -> list[str]:
+        """Those of `paths` that a pattern may select (a superset of what
+        `selecting` keeps), in their order: most of a history's paths are
+        turned away by two regex scans over all of them, not one by one."""
+        bulk = self._screen.bulk(self.patterns)
+        if bulk is None or not paths:
+            return paths
+        text = b"\0" + "\0".join(paths).encode(_FS_ENCODING, _FS_ERRORS) + b"\0"
+        if text.count(b"\0") != len(paths) + 1:
+            return paths  # a path with a NUL in it: no separator is safe
+        starts: set[int] = set()
+        find = text.rfind
+        for regex in bulk:
+            # Each match ends where a component ends, before a '/' or a NUL:
+            # the path it is in starts after the NUL before that.
+            ends = map(_END, regex.finditer(text))
+            starts.update(find(b"\0", 0, end) + 1 for end in ends if end)
+        return [
+            text[s : text.find(b"\0", s)].decode(_FS_ENCODING, _FS_ERRORS) for s in sorted(starts)
+        ]
+
     def hits(self, path: str | bytes, is_dir: bool = False) -> list[int]:
         """Indices (in policy order) of the patterns that select `path`."""
         if not self.patterns:
@@ -725,16 +816,7 @@ class Matcher:
         inherited = self._dir_cache.get(parent) if slash else None
         if inherited is None and slash:
             inherited = self._dir_hits(parent)
-        screen = self._screen
-        if (screen.path is not None and screen.path.fullmatch(raw)) or (
-            screen.base is not None and screen.base.fullmatch(base)
-        ):
-            own: Iterable[int] = [k for k, p in enumerate(self.patterns) if p.matches(raw, is_dir)]
-        elif screen.careful:
-            patterns = self.patterns
-            own = [k for k in screen.careful if patterns[k].matches(raw, is_dir)]
-        else:
-            own = ()
+        own = self._screen.own(self.patterns, raw, base, is_dir)
         if not own:
             return sorted(inherited) if inherited else []
         return sorted(inherited.union(own)) if inherited else sorted(own)

@@ -45,9 +45,11 @@ from pathlib import Path
 import pytest
 
 from repolicy.policy.match import (
+    _BULK,
     Matcher,
     Pattern,
     PatternError,
+    _careful,
     _glob,
     _glob_fullmatch,
     compile_pattern,
@@ -682,6 +684,30 @@ def test_generated_patterns_agree_with_git(repo: Repo, tree: int) -> None:
     assert wanted, "some files must be selected"
     fresh = Matcher([compile_pattern(os.fsdecode(p)) for p in patterns])
     assert fresh.selecting(os.fsdecode(e.path) for _, e in files) == wanted
+    assert screened_at_once(patterns, entries, verdicts) > 0
+
+
+def screened_at_once(
+    patterns: Sequence[bytes], entries: Sequence[Entry], verdicts: dict[bytes, list[bool]]
+) -> int:
+    """`Matcher.selecting` given a list of every file at once, as an audit gives
+    a history's paths (screened by regexes over the whole list, not one path
+    at a time), names exactly git's patterns for each file; how many files
+    some pattern selects. Patterns a regex would backtrack on make the screen
+    step aside, so they are left out here."""
+    readable = [p for p in patterns if _careful(compile_pattern(os.fsdecode(p))) is None]
+    matcher = Matcher([compile_pattern(os.fsdecode(p)) for p in readable])
+    assert matcher._screen.bulk(matcher.patterns) is not None
+    files = [(k, os.fsdecode(e.path)) for k, e in enumerate(entries) if not e.is_dir]
+    wanted = {
+        path: hits
+        for k, path in files
+        if (hits := [i for i, p in enumerate(readable) if verdicts[p][k]])
+    }
+    # Repeated until the list is long enough to be screened at once.
+    paths = [path for _, path in files] * (_BULK // len(files) + 1)
+    assert matcher.selecting(paths) == wanted
+    return len(wanted)
 
 
 def test_include_selects_what_the_same_gitignore_line_ignores(repo: Repo) -> None:
@@ -734,7 +760,7 @@ def test_corpus_patterns_agree_with_git(repo: Repo) -> None:
     oracle = Oracle.beside(repo, GIT_WORKERS)
     base = generate_tree(rng, NAMES + ML_NAMES, DIR_NAMES + ML_NAMES, root_width=2)
     tally = Tally()
-    matching = 0
+    matching = screened = 0
     # Groups keep the trees small: each pattern meets paths made from its own
     # group (hits and near misses), not from all thousand of them.
     for start in range(0, len(patterns), CORPUS_GROUP):
@@ -744,7 +770,9 @@ def test_corpus_patterns_agree_with_git(repo: Repo) -> None:
         materialize(work_tree, entries)
         verdicts = compare(oracle, work_tree, entries, group, tally)
         matching += sum(any(v) for v in verdicts.values())
+        screened += screened_at_once(group, entries, verdicts)
     assert_agrees(tally, min_cases=50_000, min_each=1_000)
+    assert screened >= 1_000, f"only {screened} files selected when screened at once"
     assert matching >= len(patterns) * 3 // 4, f"only {matching} corpus patterns matched anything"
 
 
@@ -876,3 +904,24 @@ def test_star_only_corpus_patterns_read_without_a_regex_agree_with_it() -> None:
     entries = [e for start in range(0, len(patterns), CORPUS_GROUP)
                for e in corpus_tree(rng, patterns[start : start + CORPUS_GROUP], base)]  # fmt: skip
     assert not glob_disagreements(patterns, entries)
+
+
+def test_paths_screened_at_once_keep_names_git_allows_anywhere() -> None:
+    """A history's paths are screened as one NUL-separated text: a name with a
+    newline, a tab, a byte that is not UTF-8 or a glob character, and patterns
+    that match anything (`*`, `**`), must find what one path at a time finds
+    (`hits`, held to git above)."""
+    names = ["a", "b", "a\nb", "x.log\n", "\nlogs", "a\tb", "caf\udce9", "*", "[a]", "é", "ab.log"]
+    dirs = ["", "logs/", "a/", "a\nb/", "d/x/", "caf\udce9/", "**/", "d/logs/e/"]
+    paths = [d + n for d in dirs for n in names] * 4
+    assert len(paths) >= _BULK
+    lines = [
+        "*", "**", "a", "*.log", "logs/", "a/**", "**/b", "x?y", "[!a]*", "a*b", "/d/x",
+        "d/*/e", "caf?", "\\*", "a?b", "*\\nb", "**/logs/**", "é", "d/**/e/",
+    ]  # fmt: skip
+    patterns = [compile_pattern(line) for line in lines]
+    for chosen in [[p] for p in patterns] + [patterns]:
+        matcher = Matcher(chosen)
+        assert matcher._screen.bulk(matcher.patterns) is not None
+        one_by_one = {p: hits for p in paths if (hits := Matcher(chosen).hits(p))}
+        assert matcher.selecting(paths) == one_by_one, [p.text for p in chosen]
