@@ -12,7 +12,7 @@ import importlib
 import itertools
 import operator
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from repolicy.policy import Policy, Rule
@@ -20,6 +20,7 @@ from repolicy.policy.match import Matcher
 from repolicy.report import ERROR, WARNING, Violation
 
 _PATH = operator.attrgetter("path")
+_UNREADABLE = operator.attrgetter("unreadable")
 
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -164,6 +165,15 @@ class Context:
         self.lfs_rules(dict.fromkeys(itertools.filterfalse(known.__contains__, map(_PATH, blobs))))
         return known.get
 
+    def excluding_rule_each(self, blobs: Sequence[BlobAtPath]) -> list[Rule | None]:
+        """`excluding_rule` of each blob's path, in order (each path matched once,
+        however many blobs history holds at it)."""
+        return _each(self._excluding, self.excluding_rules, blobs)
+
+    def lfs_rule_each(self, blobs: Sequence[BlobAtPath]) -> list[Rule | None]:
+        """`lfs_rule` of each blob's path, in order, as `excluding_rule_each` is."""
+        return _each(self._lfs, self.lfs_rules, blobs)
+
     def lfs_rule(self, path: str) -> Rule | None:
         known = self._lfs
         return known[path] if path in known else self.lfs_rules((path,))[path]
@@ -193,6 +203,25 @@ class Context:
         return REGISTRY[check].severity
 
 
+# A rule no path has: what `_each` finds for a path never matched.
+_UNASKED: Rule = tuple.__new__(Rule, ())
+
+
+def _each(
+    known: dict[str, Rule | None],
+    match: Callable[[Iterable[str]], object],
+    blobs: Sequence[BlobAtPath],
+) -> list[Rule | None]:
+    """The rule `known` holds for each blob's path, the paths it lacks matched
+    first (`match`). A whole history's blobs, whose paths were matched as the
+    walk met them, are looked up once each, without a Python-level loop."""
+    found = list(map(known.get, map(_PATH, blobs), itertools.repeat(_UNASKED)))
+    if any(map(operator.is_, found, itertools.repeat(_UNASKED))):
+        match(dict.fromkeys(itertools.filterfalse(known.__contains__, map(_PATH, blobs))))
+        found = list(map(known.__getitem__, map(_PATH, blobs)))
+    return found
+
+
 def check_blobs(ctx: Context, blobs: list[BlobAtPath]) -> list[Violation]:
     """Every per-blob check, for staged, pushed or historical blobs alike."""
     from repolicy.checks.budgets import check_file_sizes
@@ -202,19 +231,23 @@ def check_blobs(ctx: Context, blobs: list[BlobAtPath]) -> list[Violation]:
 
     # A blob that cannot be read has no size or contents to judge: it is
     # reported as such, and no other check sees it as 0 bytes.
-    unreadable = list(check_unreadable(ctx, (b for b in blobs if b.unreadable)))
+    unreadable = list(check_unreadable(ctx, filter(_UNREADABLE, blobs)))
     if unreadable:
-        blobs = [b for b in blobs if not b.unreadable]
-    excluded = list(check_excluded(ctx, blobs))
+        blobs = list(itertools.filterfalse(_UNREADABLE, blobs))
+    # The rules of each blob's path, looked up once for every check that reads them.
+    excluding = ctx.excluding_rule_each(blobs) if ctx.policy.exclude else None
+    excluded = list(check_excluded(ctx, blobs, excluding)) if excluding else []
     # An excluded path must leave git altogether; LFS or size advice for it
-    # would only contradict that fix.
-    gone = {v.path for v in excluded}
-    kept = [b for b in blobs if b.path not in gone]
+    # would only contradict that fix. Every blob at such a path has a rule.
+    kept = blobs
+    if excluded and excluding:
+        kept = list(itertools.compress(blobs, map(operator.not_, excluding)))
+    lfs = ctx.lfs_rule_each(kept) if ctx.policy.lfs else None
     return [
         *unreadable,
         *excluded,
-        *check_lfs(ctx, kept),
-        *check_lfs_attributes(ctx, kept),
+        *check_lfs(ctx, kept, lfs),
+        *check_lfs_attributes(ctx, kept, lfs),
         *check_file_sizes(ctx, kept),
     ]
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from repolicy.checks import Context
 from repolicy.facts import BlobAtPath
 from repolicy.lfs import Malformed
 from repolicy.policy import Rule
 from repolicy.report import Violation, exact_size, human_size, quote_paths, quote_pathspecs
+
+_POINTER = operator.attrgetter("pointer")
+_LFS_FILTER = operator.attrgetter("lfs_filter")
 
 ATTRIBUTE_RULE = "gitattributes: filter=lfs"
 
@@ -173,17 +178,21 @@ def history_lfs_fix(ctx: Context, pattern: str, blob: BlobAtPath) -> str:
     return lfs_history_fix(scope, pattern, blob.oid, blob.path, blob.commit)
 
 
-def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
-    """lfs-pointer-invalid, lfs-missing and lfs-file-too-large for each blob."""
+def check_lfs(
+    ctx: Context, blobs: Iterable[BlobAtPath], rules: Sequence[Rule | None] | None = None
+) -> Iterator[Violation]:
+    """lfs-pointer-invalid, lfs-missing and lfs-file-too-large for each blob;
+    `rules`: `Context.lfs_rule_each` of the blobs, when the caller has it."""
     lfs_file = ctx.policy.limit("lfs_file")
     blobs = blobs if isinstance(blobs, list) else list(blobs)
-    # Each path is matched once, however many blobs history holds at it.
-    rule_of = ctx.lfs_rule_of(blobs)
-    for blob in blobs:
+    rules = ctx.lfs_rule_each(blobs) if rules is None else rules
+    # Most blobs of a history have no pointer, no rule and no filter=lfs: they
+    # are set aside without a Python-level loop (a rule and a pointer are
+    # never empty tuples, so never false).
+    some = map(any, zip(map(_POINTER, blobs), rules, map(_LFS_FILTER, blobs), strict=True))
+    for blob, rule in itertools.compress(zip(blobs, rules, strict=True), some):
         pointer = blob.pointer
         if pointer is None:
-            # Most blobs of a history: no pointer, no rule, no filter=lfs.
-            rule = rule_of(blob.path)
             if (rule is None and not blob.lfs_filter) or blob.is_symlink:
                 continue
         elif blob.is_symlink:
@@ -265,14 +274,16 @@ def check_lfs(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
         )
 
 
-def check_lfs_attributes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Violation]:
-    """lfs-attr-missing: a path the policy keeps in LFS that .gitattributes does not."""
+def check_lfs_attributes(
+    ctx: Context, blobs: Iterable[BlobAtPath], rules: Sequence[Rule | None] | None = None
+) -> Iterator[Violation]:
+    """lfs-attr-missing: a path the policy keeps in LFS that .gitattributes does
+    not (`rules` as `check_lfs` takes them)."""
     if not ctx.policy.lfs:
         return
     blobs = blobs if isinstance(blobs, list) else list(blobs)
-    rule_of = ctx.lfs_rule_of(blobs)
-    for blob in blobs:
-        rule = rule_of(blob.path)
+    rules = ctx.lfs_rule_each(blobs) if rules is None else rules
+    for blob, rule in itertools.compress(zip(blobs, rules, strict=True), rules):
         if rule is None or blob.lfs_filter or blob.is_symlink:
             continue
         if rule.sized:
