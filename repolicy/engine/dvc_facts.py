@@ -138,7 +138,6 @@ def for_audit(
     does not ignore; outputs whose work-tree content changed. The current outputs
     are read from the DVC files on disk (as DVC reads them), else from the index."""
     from repolicy.dvc.files import is_dvc_file, outs_from, read_work_tree
-    from repolicy.dvc.hashing import Hasher
 
     entries = _dvc_entries(index)
     on_disk = read_work_tree(git.cwd, (e.path for e in entries))
@@ -163,6 +162,10 @@ def for_audit(
     ignored = git.ignored_by_rules(o.path for o in live)
     found.extend(check_not_ignored(ctx, live, ignored, untracked_list or ()))
     if current:
+        # Only now: the hasher's imports (hashlib, a thread pool) cost an audit
+        # without DVC outputs 17 ms.
+        from repolicy.dvc.hashing import Hasher
+
         hasher = Hasher(git.cwd, os.path.join(git_dir, "repolicy"))
         found.extend(check_stale(ctx, current, hasher.hashes(o for o in current if o.md5)))
     return found
