@@ -139,9 +139,11 @@ class Context:
         known.update(dict.fromkeys(fresh))
         if rules:
             # Most paths match no exclude pattern: the include question is
-            # asked only of those that do.
-            for path, hits in self.matcher("exclude").selecting(fresh).items():
-                known[path] = rules[hits[0]] if not self.including_rule(path) else None
+            # asked only of those that do, all at once.
+            found = self.matcher("exclude").selecting(fresh)
+            kept = self.matcher("include").selecting(list(found)) if self.policy.include else {}
+            for path, hits in found.items():
+                known[path] = rules[hits[0]] if path not in kept else None
         return known
 
     def path_rules(self, paths: list[str]) -> None:

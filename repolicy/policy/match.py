@@ -18,7 +18,7 @@ import operator
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -612,72 +612,6 @@ def validate(text: str) -> Pattern:
     return pattern
 
 
-class _Screen:
-    """One regex per subject (basename, whole path) that any of the patterns match.
-
-    Most paths match no pattern at all; one combined search says so without
-    trying each pattern in turn. Patterns a regex would backtrack on are left
-    out (`careful`: their indices) and always tried by their automaton.
-    """
-
-    def __init__(self, patterns: Sequence[Pattern]) -> None:
-        self.careful = [
-            k for k, p in enumerate(patterns) if p.body is not None and _careful(p) is not None
-        ]
-        left_out = set(self.careful)
-        live = [k for k, p in enumerate(patterns) if p.body is not None and k not in left_out]
-        # Each screen passes a subject only if one of its members may match it:
-        # only those are then tried.
-        self.base_members = [k for k in live if patterns[k].basename_only]
-        self.path_members = [k for k in live if not patterns[k].basename_only]
-        self.base = _union(patterns[k] for k in self.base_members)
-        self.path = _union(patterns[k] for k in self.path_members)
-        self._bulk: tuple[re.Pattern[bytes], ...] | None = None
-
-    def bulk(self, patterns: Sequence[Pattern]) -> tuple[re.Pattern[bytes], ...] | None:
-        """Two regexes that find, in NUL-separated paths, each one that a pattern
-        may select, itself or through a directory above it: a pattern matching
-        the basename of any of its components, or the whole of a leading part
-        of it. None when some pattern cannot be read so (a careful one).
-
-        Compiled on first use: only a whole history's paths are screened so."""
-        if self._bulk is None:
-            bounded = [_bounded(p) for p in patterns if p.body is not None]
-            if self.careful or any(b is None for b in bounded):
-                self._bulk = ()
-            else:
-                live = [p for p in patterns if p.body is not None]
-                base = [b for b, p in zip(bounded, live, strict=True) if b and p.basename_only]
-                path = [b for b, p in zip(bounded, live, strict=True) if b and not p.basename_only]
-                # A component starts after a NUL or a '/'; a leading part starts
-                # after a NUL. Either ends before a '/' or a NUL. A basename
-                # pattern that starts with a star (`*.log`) is looked for
-                # anywhere, without its star: a regex would otherwise read each
-                # component to its end and back once per such pattern.
-                star = _BOUNDED[_STAR]
-                floating = [b[len(star) :] for b in base if b.startswith(star)]
-                base = [b for b in base if not b.startswith(star)]
-                starts = ((b"[\x00/]", base), (b"\x00", path), (b"", floating))
-                self._bulk = tuple(
-                    re.compile(start + b"(?:" + b"|".join(bodies) + b")(?=[/\x00])")
-                    for start, bodies in starts
-                    if bodies
-                )
-        return self._bulk or None
-
-    def own(self, patterns: Sequence[Pattern], path: bytes, base: bytes, is_dir: bool) -> list[int]:
-        """The indices of `patterns` that match `path` itself (`base`: its last
-        component), in no particular order."""
-        own: list[int] = []
-        if self.path is not None and self.path.fullmatch(path):
-            own = [k for k in self.path_members if patterns[k].matches(path, is_dir)]
-        if self.base is not None and self.base.fullmatch(base):
-            own += [k for k in self.base_members if patterns[k].matches(path, is_dir)]
-        if self.careful:
-            own += [k for k in self.careful if patterns[k].matches(path, is_dir)]
-        return own
-
-
 # A translated step as it reads inside NUL-separated paths: as in `_steps`,
 # but no step may read a NUL (no path holds one, so on one path alone each
 # reads what its `_steps` fragment reads).
@@ -703,6 +637,134 @@ def _bounded(pattern: Pattern) -> bytes | None:
         _BOUNDED[kind] if kind != _ONE else b"[^/\x00]" if accepts is _NOT_SLASH else fragment
         for kind, accepts, fragment in steps
     )
+
+
+class _Bulk:
+    """Patterns read over many paths at once: the paths joined by NULs (which
+    no path holds) into one text, so that a regex scan of it replaces a
+    Python-level loop over them.
+
+    A pattern selects a path when it matches the path itself (a file: never
+    for a directory-only pattern) or a directory above it. Inside the text,
+    a basename pattern matches a component (it starts after a NUL or a '/'),
+    a path pattern a leading part (it starts after a NUL); either ends before
+    a '/' (a directory above the path) or a NUL (the path itself).
+    """
+
+    def __init__(self, live: Sequence[tuple[int, Pattern, bytes]]) -> None:
+        star = _BOUNDED[_STAR]
+
+        def anchored(pattern: Pattern, body: bytes) -> tuple[bytes, bytes]:
+            # A basename pattern that starts with a star (`*.log`) is looked
+            # for anywhere, without its star: with it, a regex would read each
+            # component to its end and back.
+            if not pattern.basename_only:
+                return b"\x00", body
+            if body.startswith(star):
+                return b"", body[len(star) :]
+            return b"[\x00/]", body
+
+        # Screens: which paths any pattern may select (through either end).
+        groups: dict[bytes, list[bytes]] = {}
+        for _, pattern, body in live:
+            start, rest = anchored(pattern, body)
+            groups.setdefault(start, []).append(rest)
+        self.screens = [
+            re.compile(start + b"(?:" + b"|".join(bodies) + b")(?=[/\x00])")
+            for start, bodies in groups.items()
+        ]
+        # Each pattern on its own, ending only where it selects: a directory-
+        # only pattern before a '/' alone, so that a regex looking for the
+        # longest match tries the shorter ones too.
+        self.each: list[tuple[int, re.Pattern[bytes]]] = []
+        for k, pattern, body in live:
+            start, rest = anchored(pattern, body)
+            end = b"/" if pattern.dir_only else b"[/\x00]"
+            self.each.append((k, re.compile(start + b"(?:" + rest + b")(?=" + end + b")")))
+
+    def selecting(self, paths: list[str]) -> dict[str, list[int]] | None:
+        """`Matcher.selecting` of `paths`; None if a path holds a NUL."""
+        text = b"\0" + "\0".join(paths).encode(_FS_ENCODING, _FS_ERRORS) + b"\0"
+        if text.count(b"\0") != len(paths) + 1:
+            return None
+        # The screens first: the few paths they keep are read pattern by pattern.
+        starts: set[int] = set()
+        for regex in self.screens:
+            starts.update(_starts(text, regex))
+        if not starts:
+            return {}
+        ends = [text.find(b"\0", s) for s in sorted(starts)]
+        kept = [text[s:e] for s, e in zip(sorted(starts), ends, strict=True)]
+        text = b"\0" + b"\0".join(kept) + b"\0"
+        hits: dict[int, list[int]] = {}
+        for k, regex in self.each:  # in policy order
+            for start in _starts(text, regex):
+                found = hits.setdefault(start, [])
+                if not found or found[-1] != k:
+                    found.append(k)
+        return {
+            text[s : text.find(b"\0", s)].decode(_FS_ENCODING, _FS_ERRORS): hits[s]
+            for s in sorted(hits)
+        }
+
+
+def _starts(text: bytes, regex: re.Pattern[bytes]) -> Iterator[int]:
+    """Where the paths of `text` that `regex` matches in start (a path more than
+    once if it matches more than once). Each match ends where a component
+    ends, before a '/' or a NUL: its path starts after the NUL before that."""
+    find = text.rfind
+    return (find(b"\0", 0, end) + 1 for end in map(_END, regex.finditer(text)) if end)
+
+
+class _Screen:
+    """One regex per subject (basename, whole path) that any of the patterns match.
+
+    Most paths match no pattern at all; one combined search says so without
+    trying each pattern in turn. Patterns a regex would backtrack on are left
+    out (`careful`: their indices) and always tried by their automaton.
+    """
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self.careful = [
+            k for k, p in enumerate(patterns) if p.body is not None and _careful(p) is not None
+        ]
+        left_out = set(self.careful)
+        live = [k for k, p in enumerate(patterns) if p.body is not None and k not in left_out]
+        # Each screen passes a subject only if one of its members may match it:
+        # only those are then tried.
+        self.base_members = [k for k in live if patterns[k].basename_only]
+        self.path_members = [k for k in live if not patterns[k].basename_only]
+        self.base = _union(patterns[k] for k in self.base_members)
+        self.path = _union(patterns[k] for k in self.path_members)
+        self._bulk: _Bulk | None = None
+        self._bulk_built = False
+
+    def bulk(self, patterns: Sequence[Pattern]) -> _Bulk | None:
+        """The regexes that read many NUL-separated paths at once (`_Bulk`);
+        None when some pattern cannot be read so (a careful one).
+
+        Compiled on first use: only a whole history's paths are read so."""
+        if not self._bulk_built:
+            self._bulk_built = True
+            live = [(k, p) for k, p in enumerate(patterns) if p.body is not None]
+            bounded = [_bounded(p) for _, p in live]
+            if not self.careful and all(b is not None for b in bounded):
+                self._bulk = _Bulk(
+                    [(k, p, b) for (k, p), b in zip(live, bounded, strict=True) if b is not None]
+                )
+        return self._bulk
+
+    def own(self, patterns: Sequence[Pattern], path: bytes, base: bytes, is_dir: bool) -> list[int]:
+        """The indices of `patterns` that match `path` itself (`base`: its last
+        component), in no particular order."""
+        own: list[int] = []
+        if self.path is not None and self.path.fullmatch(path):
+            own = [k for k in self.path_members if patterns[k].matches(path, is_dir)]
+        if self.base is not None and self.base.fullmatch(base):
+            own += [k for k in self.base_members if patterns[k].matches(path, is_dir)]
+        if self.careful:
+            own += [k for k in self.careful if patterns[k].matches(path, is_dir)]
+        return own
 
 
 def _union(patterns: Iterable[Pattern]) -> re.Pattern[bytes] | None:
@@ -761,7 +823,10 @@ class Matcher:
             return found
         screen = self._screen
         if isinstance(paths, list) and len(paths) >= _BULK:
-            paths = self._may_be_selected(paths)
+            bulk = screen.bulk(self.patterns)
+            at_once = bulk.selecting(paths) if bulk is not None else None
+            if at_once is not None:
+                return at_once
         dir_cache, dir_hits, hits = self._dir_cache, self._dir_hits, self.hits
         whole = screen.path.fullmatch if screen.path is not None else None
         base_of = screen.base.fullmatch if screen.base is not None else None
@@ -783,27 +848,6 @@ class Matcher:
             elif inherited:
                 found[path] = sorted(inherited)
         return found
-
-    def _may_be_selected(self, paths: list[str]) -> list[str]:
-        """Those of `paths` that a pattern may select (a superset of what
-        `selecting` keeps), in their order: most of a history's paths are
-        turned away by two regex scans over all of them, not one by one."""
-        bulk = self._screen.bulk(self.patterns)
-        if bulk is None or not paths:
-            return paths
-        text = b"\0" + "\0".join(paths).encode(_FS_ENCODING, _FS_ERRORS) + b"\0"
-        if text.count(b"\0") != len(paths) + 1:
-            return paths  # a path with a NUL in it: no separator is safe
-        starts: set[int] = set()
-        find = text.rfind
-        for regex in bulk:
-            # Each match ends where a component ends, before a '/' or a NUL:
-            # the path it is in starts after the NUL before that.
-            ends = map(_END, regex.finditer(text))
-            starts.update(find(b"\0", 0, end) + 1 for end in ends if end)
-        return [
-            text[s : text.find(b"\0", s)].decode(_FS_ENCODING, _FS_ERRORS) for s in sorted(starts)
-        ]
 
     def hits(self, path: str | bytes, is_dir: bool = False) -> list[int]:
         """Indices (in policy order) of the patterns that select `path`."""
