@@ -111,8 +111,9 @@ class Fresh:
     __slots__ = ("oids", "paths", "raw_paths", "seen_oids", "seen_paths")
 
     def __init__(self) -> None:
-        self.seen_oids: set[bytes] = set()
-        self.seen_paths: set[bytes] = set()
+        # Keyed by the text the entries hold: its hash is computed once.
+        self.seen_oids: set[str] = set()
+        self.seen_paths: set[str] = set()
         self.oids: list[str] = []
         self.paths: list[str] = []
         self.raw_paths: list[bytes] = []
@@ -185,12 +186,12 @@ class WalkParser:
                     add_entry(entry)
                     first_write((oid_text, path), entry)
                     if fresh is not None:
-                        if oid not in seen_oids:
-                            seen_oids.add(oid)
+                        if oid_text not in seen_oids:
+                            seen_oids.add(oid_text)
                             new_oids.append(oid_text)
                         # A symbolic link's target has no attributes.
-                        if field not in seen_paths and mode != _SYMLINK:
-                            seen_paths.add(field)
+                        if path not in seen_paths and mode != _SYMLINK:
+                            seen_paths.add(path)
                             new_paths.append(path)
                             new_raw.append(field)
                 continue
