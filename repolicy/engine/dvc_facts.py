@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from repolicy.checks import Context
     from repolicy.dvc.files import DvcOut
     from repolicy.facts import BlobAtPath
-    from repolicy.git import Git, IndexEntry, RepoInfo
+    from repolicy.git import Git, IndexEntry, IndexListing, RepoInfo
     from repolicy.report import Violation
 
 _PATH = operator.attrgetter("path")
@@ -131,7 +131,7 @@ def for_audit(
     git: Git,
     git_dir: str,
     blobs: Sequence[BlobAtPath],
-    index: Sequence[IndexEntry],
+    index: IndexListing,
     untracked: Sequence[str] | None,
 ) -> list[Violation]:
     """`audit`: every blob in history or the index under a DVC output; outputs git
@@ -139,7 +139,8 @@ def for_audit(
     are read from the DVC files on disk (as DVC reads them), else from the index."""
     from repolicy.dvc.files import is_dvc_file, outs_from, read_work_tree
 
-    entries = _dvc_entries(index)
+    # Most indexes hold no DVC file: their entries are then never parsed.
+    entries = _dvc_entries(index.entries) if _may_be_dvc(index.paths) else []
     on_disk = read_work_tree(git.cwd, (e.path for e in entries))
     untracked_list = list(untracked) if untracked is not None else None
     # Listing untracked files costs a walk of the work tree: only where a

@@ -126,6 +126,10 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     report = Report("audit", policy)
 
     revs = history_revisions(git)
+    head = git.head()
+    # Whether the index holds HEAD's tree (what a fresh clone, and so CI, has):
+    # answered in milliseconds while the history is walked.
+    holds_head = git.index_holds(head) if head is not None else None
     # Every independent question is asked now; git answers them side by side
     # while the history is parsed and judged. One walk of the history answers
     # three: the blobs at their paths (whose sizes, contents and attributes
@@ -148,6 +152,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     progress = Progress(enabled=None if not quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")
     walk = scan.get()
+    head_walked = head is not None and head.encode() in walk.objects
     from repolicy.advice import Advisor, HistoryScope
 
     # Read from now on, for the checks' first advice on a blob of history.
@@ -157,12 +162,12 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # memory, and the walk is when this command's processes hold the most
     # (started beside it, the index's listings took the benchmark's memory
     # footprint over twice its floor's).
-    index = git.index_entries().background()
+    index = git.whole_index()
     directories = None
     if policy.limit("directory_entries") is not None:
         from repolicy.engine import tree_facts
 
-        directories = tree_facts.directories_audited_later(ctx, git, git.head())
+        directories = tree_facts.directories_audited_later(ctx, git, head, holds_head)
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
@@ -170,13 +175,19 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     usage = disk_usage(git, objects, walk.objects, [*tags.get(), *blob_ids], content_ids, promised)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
-    index_entries = index_judged(index.get())
-    # Nearly every index entry is in history: the few that are not are judged
-    # as staged blobs. Found without a Python-level loop, as there is one
-    # entry per file of the index.
-    keys = zip(map(_OID, index_entries), map(_PATH, index_entries), strict=True)
-    in_history = map(walk.firsts.__contains__, keys)
-    staged = index_candidates(itertools.compress(index_entries, map(operator.not_, in_history)))
+    listing = index.get()
+    if head_walked and holds_head is not None and holds_head.get():
+        # The index holds HEAD's tree, and history holds every blob of it at
+        # its path: nothing is staged, and the index's entries are never parsed.
+        staged: list[Candidate] = []
+    else:
+        # Nearly every index entry is in history: the few that are not are
+        # judged as staged blobs. Found without a Python-level loop, as there
+        # is one entry per file of the index.
+        entries = index_judged(listing.entries)
+        keys = zip(map(_OID, entries), map(_PATH, entries), strict=True)
+        in_history = map(walk.firsts.__contains__, keys)
+        staged = index_candidates(itertools.compress(entries, map(operator.not_, in_history)))
     if policy.include or policy.exclude or policy.lfs:
         from repolicy.atomic import parent_directories, refuse_special_rule_files
 
@@ -215,11 +226,10 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     if policy.require or policy.frozen:
         from repolicy.engine import tree_facts
 
-        head = git.head()
         report.violations.extend(tree_facts.require_audited(ctx, git, head))
         report.violations.extend(tree_facts.frozen_audited(ctx, git, revs, head))
     if directories is not None:
-        report.violations.extend(directories(list(map(_PATH, index.get()))))
+        report.violations.extend(directories(listing.paths))
 
     lfs_sizes = {b.lfs_oid: b.lfs_size for b in blobs if b.pointer is not None and b.lfs_oid}
     report.budgets = {
@@ -228,12 +238,13 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     }
     report.violations.extend(history_budgets(ctx, report, blobs))
     if on_disk is not None:
-        tracked = list(map(_PATH, index_entries))
+        # What `index_judged` keeps: every entry, unless a submodule or a conflict.
+        tracked = listing.paths if listing.plain else [*map(_PATH, index_judged(listing.entries))]
         report.violations.extend(on_disk.violations(ctx, tracked))
     from repolicy.engine import dvc_facts as dvc
 
     untracked = on_disk.untracked() if on_disk is not None else None
-    report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, index.get(), untracked))
+    report.violations.extend(dvc.for_audit(ctx, git, info.git_dir, blobs, listing, untracked))
     report.violations = supersede(report.violations)
     report.violations.extend(unpushed(ctx, git, report))
     if policy.allow:
@@ -276,7 +287,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # The command ends with os._exit (`repolicy.cli.run`): the records of the
     # whole history are never freed one by one, which on a history of 100,000
     # blobs would cost a tenth of a second as this frame ends.
-    _HELD[:] = [blobs, walk, index_entries, staged, ctx, scan, on_disk, index]
+    _HELD[:] = [blobs, walk, listing, staged, ctx, scan, on_disk, index]
     return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from repolicy.checks import Context
     from repolicy.checks.frozen import ParentDiffs
     from repolicy.facts import Candidate
-    from repolicy.git import Change, CommitChanges, Git, RawTree, TreeChange
+    from repolicy.git import Change, CommitChanges, Git, Query, RawTree, TreeChange
     from repolicy.report import Violation
 
 
@@ -176,17 +176,20 @@ def require_audited(ctx: Context, git: Git, head: str | None) -> list[Violation]
 
 
 def directories_audited_later(
-    ctx: Context, git: Git, head: str | None
+    ctx: Context, git: Git, head: str | None, holds_head: Query[bool] | None = None
 ) -> Callable[[Sequence[str]], list[Violation]]:
     """`audit`: every directory of HEAD's tree, then of the index (the paths
     given to the function returned). HEAD's tree is listed from now on, beside
     the caller's own work, unless the index holds exactly that tree (as after
-    a checkout or commit, what CI audits): its paths are then HEAD's files."""
+    a checkout or commit, what CI audits): its paths are then HEAD's files.
+    `holds_head`: `Git.index_holds(head)`, when the caller asked it already."""
     if ctx.policy.limit("directory_entries") is None:
         return lambda _index_paths: []
     from repolicy.checks import directories
 
-    same = head is not None and git.index_matches(head)
+    if head is not None and holds_head is None:
+        holds_head = git.index_holds(head)
+    same = head is not None and holds_head is not None and holds_head.get()
     listing = git.tree_files(head).background() if head is not None and not same else None
 
     def judge(index_paths: Sequence[str]) -> list[Violation]:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         TreeChange,
         decode,
     )
-    from repolicy.git.repo import Git, RawTree
+    from repolicy.git.repo import Git, IndexListing, RawTree
 
 # Each name is imported from its module when first asked for (PEP 562): the
 # pre-commit hook starts the staged diff through `repolicy.git.repo` alone,
@@ -64,6 +64,7 @@ _HOMES = {
     "TreeChange": "records",
     "decode": "records",
     "Git": "repo",
+    "IndexListing": "repo",
     "RawTree": "repo",
 }
 
@@ -94,6 +95,7 @@ __all__ = [
     "HistoryEntry",
     "IgnoreSource",
     "IndexEntry",
+    "IndexListing",
     "ObjectInfo",
     "Query",
     "RawTree",

@@ -173,6 +173,27 @@ def test_a_shallow_ci_checkout_audits_what_it_has(repo: Repo, tmp_path: Path) ->
     assert found(audit(repo, cwd=full)[1]) == {("excluded", "new.log"), ("excluded", "old.log")}
 
 
+def test_a_detached_head_no_branch_reaches_is_judged_through_the_index(repo: Repo) -> None:
+    """A clean checkout of a commit no branch or tag reaches: history does not
+    hold its files, so the index that holds them is judged instead."""
+    repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("policy")
+    repo.git("checkout", "-q", "--detach")
+    repo.write("run.log", "x")
+    repo.add("run.log")
+    repo.commit("log on a detached head")
+    assert repo.git("status", "--porcelain") == ""  # the index holds HEAD's tree
+    code, data = audit(repo)
+    assert (code, found(data)) == (1, {("excluded", "run.log")})
+    assert data["violations"][0]["commit"] is None
+    # Once a branch reaches it, the same file is judged in history, at its commit.
+    repo.git("branch", "kept")
+    code, data = audit(repo)
+    assert (code, found(data)) == (1, {("excluded", "run.log")})
+    assert data["violations"][0]["commit"] == repo.git("rev-parse", "HEAD").strip()
+
+
 def test_a_repository_without_commits_audits_index_and_work_tree(repo: Repo) -> None:
     repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
     repo.write("staged.log", "x")

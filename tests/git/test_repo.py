@@ -574,3 +574,47 @@ def test_the_walk_names_every_directory_history_held_a_file_in(repo: Repo) -> No
     named = {os.fsdecode(d) for d in walk.directories}
     assert named == parent_directories(e.path for e in walk.entries)
     assert {"a/b/c", "s/t", os.fsdecode(b"odd\xff\ndir/-h")} <= named
+
+
+def test_the_whole_index_reads_paths_as_its_entries_hold_them(repo: Repo) -> None:
+    """`IndexListing.paths` (one regex scan) names exactly the paths of its parsed
+    entries, odd names included, and `plain` says when they hold a submodule or
+    a conflict's stages."""
+    names = ["a.txt", "tab\there", "new\nline", os.fsdecode(b"bad\xe9.log"), "-h", " lead"]
+    names += ["d/x\t0 y", "d/160000 z", "e/100644 " + "0" * 40 + " 1\tq"]
+    for name in names:
+        repo.write(name, os.fsencode(name))
+    repo.add(*names)
+    git = Git(str(repo.path))
+    listing = git.whole_index().get()
+    assert listing.paths == [e.path for e in listing.entries] == sorted(names, key=os.fsencode)
+    assert listing.plain
+    repo.commit()
+    assert git.index_holds("HEAD").get()
+
+    # A submodule's entry.
+    sub = repo.path / "sub"
+    sub.mkdir()
+    subprocess.run(["git", "init", "-q", str(sub)], check=True)
+    (sub / "f").write_text("f")
+    subprocess.run(["git", "-C", str(sub), "add", "f"], check=True)
+    subprocess.run(["git", "-C", str(sub), "commit", "-qm", "f"], check=True)
+    repo.git("add", "sub")
+    listing = git.whole_index().get()
+    assert listing.paths == [e.path for e in listing.entries]
+    assert not listing.plain
+    assert not git.index_holds("HEAD").get()
+    repo.git("rm", "-q", "-f", "--cached", "sub")
+
+    # A conflict: the path once per stage.
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"theirs\n").strip()
+    stages = f"0 {'0' * 40}\ta.txt\n"  # stage 0 leaves, the three stages come
+    stages += "".join(f"100644 {blob} {n}\ta.txt\n" for n in (1, 2, 3))
+    repo.git("update-index", "--index-info", input=stages.encode())
+    listing = git.whole_index().get()
+    assert listing.paths == [e.path for e in listing.entries]
+    assert listing.paths.count("a.txt") == 3
+    assert not listing.plain
+    assert not git.index_holds("HEAD").get()
+    # Whatever git says but "same" is "not the same": a revision it cannot read.
+    assert not git.index_holds("no-such-revision").get()
