@@ -126,10 +126,6 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     report = Report("audit", policy)
 
     revs = history_revisions(git)
-    head = git.head()
-    # Whether the index holds HEAD's tree (what a fresh clone, and so CI, has):
-    # answered in milliseconds while the history is walked.
-    holds_head = git.index_holds(head) if head is not None else None
     # Every independent question is asked now; git answers them side by side
     # while the history is parsed and judged. One walk of the history answers
     # three: the blobs at their paths (whose sizes, contents and attributes
@@ -149,6 +145,10 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         on_paths=ctx.path_rules if policy.exclude or policy.lfs else None,
     )
     tags = git.tag_objects()
+    head = git.head()
+    # Whether the index holds HEAD's tree (what a fresh clone, and so CI, has):
+    # answered in milliseconds while the history is walked.
+    holds_head = git.index_holds(head) if head is not None else None
     progress = Progress(enabled=None if not quiet else False)
     progress.say("reading the history of every branch and tag, and its blobs")
     walk = scan.get()
@@ -198,6 +198,13 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         dirs = {decode(d) for d in walk.directories}
         dirs.update(parent_directories(c.path for c in staged))
         refuse_special_rule_files(info.toplevel, info.git_dir, dirs)
+    tracked: list[str] = []
+    if on_disk is not None:
+        # What a `git add -A` would do on disk: the attributes it needs are
+        # asked now, answered while history is judged. The index's files are
+        # what `index_judged` keeps: all, unless a submodule or a conflict.
+        tracked = listing.paths if listing.plain else [*map(_PATH, index_judged(listing.entries))]
+        on_disk.ask(ctx, tracked)
     blobs = [
         *attach(
             entry_facts(walk.firsts.values()),
@@ -238,8 +245,6 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     }
     report.violations.extend(history_budgets(ctx, report, blobs))
     if on_disk is not None:
-        # What `index_judged` keeps: every entry, unless a submodule or a conflict.
-        tracked = listing.paths if listing.plain else [*map(_PATH, index_judged(listing.entries))]
         report.violations.extend(on_disk.violations(ctx, tracked))
     from repolicy.engine import dvc_facts as dvc
 
@@ -397,6 +402,8 @@ class WorkTree:
     def __init__(self, git: Git) -> None:
         self.git = git
         self.others = git.others()
+        self._wanted: list[str] | None = None  # asked about (`ask`)
+        self._attributes: Query[dict[str, dict[str, str]]] | None = None
 
     def untracked(self) -> list[str]:
         return self.others.get().untracked
@@ -404,17 +411,25 @@ class WorkTree:
     def ignored(self) -> list[str]:
         return self.others.get().ignored
 
+    def ask(self, ctx: Context, tracked: list[str]) -> None:
+        """Ask git now the attributes `violations` reads, so that it answers
+        while the caller judges history. Only once the rule files above
+        `tracked` are known not to be FIFOs: git reads those on disk."""
+        if ctx.policy.lfs and self._wanted is None:
+            paths = [*tracked, *self.untracked()]
+            self._wanted = list(filter(ctx.lfs_rules(paths).get, paths))
+            self._attributes = self.git.attributes(self._wanted, ("filter",))
+
     def violations(self, ctx: Context, tracked: list[str]) -> list[Violation]:
         from repolicy.checks.exclude import check_work_tree
         from repolicy.checks.lfs import check_lfs_attributes
         from repolicy.facts import BlobAtPath
 
-        untracked = self.untracked()
-        out = list(check_work_tree(ctx, self.ignored(), untracked))
+        out = list(check_work_tree(ctx, self.ignored(), self.untracked()))
         if ctx.policy.lfs:
-            paths = [*tracked, *untracked]
-            wanted = list(filter(ctx.lfs_rules(paths).get, paths))
-            attrs = self.git.attributes(wanted, ("filter",)).get()
+            self.ask(ctx, tracked)
+            wanted = self._wanted or []
+            attrs = self._attributes.get() if self._attributes is not None else {}
             # Only a file git does not give filter=lfs can be lfs-attr-missing;
             # with its size on disk, as an `lfs` item with `above` asks only larger files.
             files = [
