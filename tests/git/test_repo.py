@@ -47,6 +47,26 @@ def test_blob_facts_handles_more_objects_than_one_chunk(repo: Repo) -> None:
     assert sorted(int(c) for c in contents.values()) == list(range(1200))
 
 
+def test_sizes_read_a_batch_at_a_time_agree_with_one_question_per_object(repo: Repo) -> None:
+    """Blobs on both sides of the pointer size, in batches with and without a
+    tree or a missing id among them: the same facts as the plain fallback."""
+    for k in range(1500):
+        repo.write(f"d/{k}.bin", f"{k}\n".encode() * ((k * 37) % 512))
+    for size in (1023, 1024, 1025):
+        repo.write(f"e/{size}.bin", b"x" * size)
+    repo.add("d", "e")
+    git = Git(str(repo.path))
+    blobs = [e.oid for e in git.index_entries().get()]
+    tree = repo.git("write-tree").strip()
+    batches = (blobs, [*blobs[:700], tree, *blobs[700:]], [*blobs[:700], "0" * 40, *blobs[700:]])
+    for oids in batches:
+        facts = BlobFacts(git, oids, 1024)
+        info, contents = facts.get()
+        assert (info, contents) == BlobFacts(git, oids, 1024)._fallback()
+        small = {o for o in oids if o in info and info[o].type == "blob" and info[o].size < 1024}
+        assert small == set(contents)
+
+
 def test_staged_changes_keep_odd_names_and_split_renames(repo: Repo) -> None:
     odd = os.fsdecode(b"we\xffird\nname -x.pth")
     repo.write("old.txt", "same content\n" * 20)
