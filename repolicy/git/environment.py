@@ -38,6 +38,13 @@ def _env() -> dict[str, str]:
     # object a `refs/replace/` ref shows instead (`read_loose` reads stored
     # objects too).
     env["GIT_NO_REPLACE_OBJECTS"] = "1"
+    # Every git process here is given its whole input and read to its end
+    # (cat-file is told when to flush): none answers one question at a time.
+    # Into a pipe, `log`, `rev-list`, `check-attr` and `check-ignore` would
+    # otherwise write each record on its own, a system call each: 12,800
+    # writes for the path-heavy benchmark history's walk, 6,200 buffered,
+    # and check-attr on its 86,000 paths takes a third of the time.
+    env["GIT_FLUSH"] = "0"
     return env
 
 

@@ -194,6 +194,33 @@ def test_a_detached_head_no_branch_reaches_is_judged_through_the_index(repo: Rep
     assert data["violations"][0]["commit"] == repo.git("rev-parse", "HEAD").strip()
 
 
+def test_a_users_git_flush_setting_changes_no_report(repo: Repo) -> None:
+    """Git's output is fully buffered for every call (none is asked one question
+    at a time): a GIT_FLUSH the user set, either way, changes no answer and
+    hangs nothing, in the history walk, check-attr, check-ignore or the hook."""
+    repo.write(".repolicy.yaml", SEED)
+    repo.write(".gitignore", "ignored/\n")
+    for k in range(300):
+        repo.write(f"src/m{k}.py", f"x = {k}\n")
+    repo.write("outputs/r/checkpoints/epoch_1.pth", "raw")
+    repo.write("train.log", "x")
+    repo.add(".repolicy.yaml", ".gitignore", "src", "outputs", "train.log")
+    repo.commit("work")
+    repo.write("ignored/a.log", "x")
+    repo.write("loose.log", "x")
+    repo.write("staged.log", "x")
+    repo.add("staged.log")
+    reports = [
+        (repo.run("audit", "--format", "json", env=env).stdout,
+         repo.run("check", "--format", "json", env=env).stdout)
+        for env in ({}, {"GIT_FLUSH": "1"}, {"GIT_FLUSH": "0"})
+    ]  # fmt: skip
+    assert reports[0] == reports[1] == reports[2]
+    assert {"excluded", "not-ignored"} <= {
+        v["check"] for v in json.loads(reports[0][0])["violations"]
+    }
+
+
 def test_a_repository_without_commits_audits_index_and_work_tree(repo: Repo) -> None:
     repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
     repo.write("staged.log", "x")
