@@ -253,7 +253,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     report.violations = supersede(report.violations)
     report.violations.extend(unpushed(ctx, git, report))
     if policy.allow:
-        report.violations.extend(allow_unused(git, policy, blobs, on_disk))
+        report.violations.extend(allow_unused(git, policy, blobs))
     shallow = git.is_shallow()
     if shallow:
         report.notes.append(
@@ -383,16 +383,14 @@ def unpushed(ctx: Context, git: Git, report: Report) -> list[Violation]:
     return check_unpushed(ctx, upstream, git.count_commits(["HEAD"], [upstream]))
 
 
-def allow_unused(
-    git: Git, policy: Policy, blobs: list[BlobAtPath], on_disk: WorkTree | None
-) -> list[Violation]:
+def allow_unused(git: Git, policy: Policy, blobs: list[BlobAtPath]) -> list[Violation]:
     """`allow` entries that select no path of history, the index or the work tree."""
     from repolicy.checks.allow import unused
 
     examined = {b.path for b in blobs}
-    others = on_disk.others if on_disk is not None else git.others()
-    examined.update(others.get().ignored)
-    examined.update(others.get().untracked)
+    others = git.others().get()
+    examined.update(others.ignored)
+    examined.update(others.untracked)
     return unused(policy, examined)
 
 
@@ -401,24 +399,24 @@ class WorkTree:
 
     def __init__(self, git: Git) -> None:
         self.git = git
-        self.others = git.others()
-        self._wanted: list[str] | None = None  # asked about (`ask`)
-        self._attributes: Query[dict[str, dict[str, str]]] | None = None
+        git.others()  # listed from now on
+        # The files with an `lfs` rule, and git's answer on their attributes (`ask`).
+        self._asked: tuple[list[str], Query[dict[str, dict[str, str]]]] | None = None
 
     def untracked(self) -> list[str]:
-        return self.others.get().untracked
+        return self.git.others().get().untracked
 
     def ignored(self) -> list[str]:
-        return self.others.get().ignored
+        return self.git.others().get().ignored
 
     def ask(self, ctx: Context, tracked: list[str]) -> None:
         """Ask git now the attributes `violations` reads, so that it answers
         while the caller judges history. Only once the rule files above
         `tracked` are known not to be FIFOs: git reads those on disk."""
-        if ctx.policy.lfs and self._wanted is None:
+        if ctx.policy.lfs and self._asked is None:
             paths = [*tracked, *self.untracked()]
-            self._wanted = list(filter(ctx.lfs_rules(paths).get, paths))
-            self._attributes = self.git.attributes(self._wanted, ("filter",))
+            wanted = list(filter(ctx.lfs_rules(paths).get, paths))
+            self._asked = (wanted, self.git.attributes(wanted, ("filter",)))
 
     def violations(self, ctx: Context, tracked: list[str]) -> list[Violation]:
         from repolicy.checks.exclude import check_work_tree
@@ -428,8 +426,9 @@ class WorkTree:
         out = list(check_work_tree(ctx, self.ignored(), self.untracked()))
         if ctx.policy.lfs:
             self.ask(ctx, tracked)
-            wanted = self._wanted or []
-            attrs = self._attributes.get() if self._attributes is not None else {}
+            assert self._asked is not None
+            wanted, attributes = self._asked
+            attrs = attributes.get()
             # Only a file git does not give filter=lfs can be lfs-attr-missing;
             # with its size on disk, as an `lfs` item with `above` asks only larger files.
             files = [

@@ -60,6 +60,7 @@ class Git:
         self._listing_stamps: dict[str, tuple[int, int, int, int, int, bytes] | None] = {}
         self._summaries: dict[str, IndexSummary] = {}
         self._dvc_files: Query[list[IndexEntry]] | None = None
+        self._others: Query[Others] | None = None
         self._unstored: list[Callable[[], None]] = []  # see `store_answers`
 
     def _start(self, *args: str, input: bytes | None = None, stdin: bool = False) -> Pending:
@@ -256,14 +257,18 @@ class Git:
         found name the directories whose rule files `check-ignore` opens, and
         those (and `info/exclude`) are refused first if special. It also walks
         the work tree once where `--exclude-standard` with and without
-        `--ignored` walked it twice."""
+        `--ignored` walked it twice. Asked once per `Git`: an audit's work-tree,
+        `require`, `frozen` and DVC checks read the same answer."""
+        if self._others is not None:
+            return self._others
         info = self.discover().get()
         pending = self._start("ls-files", "-z", "--others")
 
         def split(out: bytes) -> Others:
             return self._split_ignored(_parse_paths(out), info)
 
-        return Query(pending, split, Others([], [])).background()
+        self._others = Query(pending, split, Others([], [])).background()
+        return self._others
 
     def _split_ignored(self, paths: list[str], info: RepoInfo) -> Others:
         if not paths:

@@ -221,6 +221,32 @@ def test_a_users_git_flush_setting_changes_no_report(repo: Repo) -> None:
     }
 
 
+def test_the_work_tree_is_walked_once_for_every_check_that_reads_it(repo: Repo) -> None:
+    """`exclude`, `lfs`, `require`, `frozen`, `allow` and a DVC project each read
+    the untracked files: one listing, and one `check-ignore` over it, serves all."""
+    repo.write(
+        ".repolicy.yaml",
+        SEED + 'require: {"datasets/*/v*/": ["README.md"]}\nfrozen: ["datasets/*/v*/**"]\n'
+        'allow: [{checks: [excluded], path: "*.log", reason: kept}]\n',
+    )
+    repo.write("datasets/x/v1/README.md", "x")
+    repo.add(".repolicy.yaml", "datasets")
+    repo.commit("policy")
+    (repo.path / ".dvc").mkdir()
+    repo.write("datasets/x/v1/new.csv", "a,b\n")
+    repo.write("loose.log", "x")
+    trace = repo.path.parent / "trace.txt"
+    proc = repo.run("audit", "--format", "json", env={"GIT_TRACE": str(trace)})
+    assert proc.returncode in (0, 1), proc.stderr
+    checks = {v["check"] for v in json.loads(proc.stdout)["violations"]}
+    assert {"not-ignored", "frozen-modified"} & checks, checks
+    calls = [
+        line for line in trace.read_text(errors="replace").splitlines() if "trace: built-in" in line
+    ]
+    assert sum(c.endswith("git ls-files -z --others") for c in calls) == 1, calls
+    assert sum(c.endswith("git check-ignore -z --stdin") for c in calls) == 1, calls
+
+
 def test_a_repository_without_commits_audits_index_and_work_tree(repo: Repo) -> None:
     repo.write(".repolicy.yaml", "exclude: ['*.log']\n")
     repo.write("staged.log", "x")
