@@ -1,6 +1,6 @@
 """What each start-up trick saves, measured against the same run without it.
 
-The hook runs on every commit, so `repolicy` keeps four tricks; each stays
+The hook runs on every commit, so `repolicy` keeps five tricks; each stays
 only while this benchmark shows it pays:
 
 - the policy cache (`repolicy.policy.cache`): a warm hook run reads the
@@ -13,7 +13,14 @@ only while this benchmark shows it pays:
 - record classes made by `repolicy.tuples` instead of `typing.NamedTuple`,
   which compiles each class's `__new__` at import (`typing`: the same hook
   run with `typing.NamedTuple` put in its place before anything is imported;
-  both variants start through the same `-c` line).
+  both variants start through the same `-c` line);
+- the start-up bundle (`repolicy.bundle`): repolicy's modules read from one
+  file instead of a `.pyc` each (`no bundle`: the same `-c` line with the
+  bundle's finder taken out before anything else is imported).
+
+Every command runs as an installed hook does, writing bytecode (here under
+a temporary PYTHONPYCACHEPREFIX, whatever PYTHONDONTWRITEBYTECODE says),
+after one run that writes it.
 
     python benchmarks/bench_startup.py            # 30 runs of each
     python benchmarks/bench_startup.py --runs 10
@@ -26,6 +33,7 @@ for the collector, an audit of a 20,000-file history.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -44,6 +52,13 @@ GC_ON = "import sys, os; from repolicy.cli import main; c = main(); sys.stdout.f
 # The hook as `python -m repolicy` runs it, with the record classes made by
 # `repolicy.tuples` (as shipped) or by `typing.NamedTuple` (what it replaces).
 RECORDS = "import repolicy.tuples; from repolicy.cli import run; run()"
+# The hook with its modules read from the bundle (as shipped) or each from its
+# own `.pyc` (the bundle's finder removed, and nothing written at the end).
+BUNDLE = "from repolicy.cli import run; run()"
+NO_BUNDLE = (
+    "import sys, repolicy.bundle as b; sys.meta_path.remove(b._finder); b._finder.path = None; "
+    "from repolicy.cli import run; run()"
+)
 TYPING_RECORDS = (
     "import typing, repolicy.tuples; repolicy.tuples.NamedTuple = typing.NamedTuple; "
     "from repolicy.cli import run; run()"
@@ -71,13 +86,17 @@ def build(repo: Path, files: int, commits: int) -> None:
     git(repo, "add", "train.py")
 
 
+ENV: dict[str, str] = {}
+
+
 def median(repo: Path, argv: list[str], runs: int, before: object = None) -> float:
+    subprocess.run(argv, cwd=repo, capture_output=True, check=False, env=ENV)  # writes bytecode
     times = []
     for _ in range(runs):
         if callable(before):
             before()
         started = time.perf_counter()
-        subprocess.run(argv, cwd=repo, capture_output=True, check=False)
+        subprocess.run(argv, cwd=repo, capture_output=True, check=False, env=ENV)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -88,6 +107,9 @@ def main() -> int:
     args = parser.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
+        ENV.update(os.environ)
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         small, big = Path(tmp) / "small", Path(tmp) / "big"
         small.mkdir()
         big.mkdir()
@@ -95,7 +117,7 @@ def main() -> int:
         build(big, 20_000, 200)
         hook = [py, "-m", "repolicy", "check"]
         cache = small / ".git" / "repolicy"
-        subprocess.run(hook, cwd=small, capture_output=True, check=False)  # warm the cache
+        subprocess.run(hook, cwd=small, capture_output=True, check=False, env=ENV)  # warm the cache
         rows = [
             ("policy cache", "warm", median(small, hook, args.runs)),
             (
@@ -107,6 +129,8 @@ def main() -> int:
             ("os._exit", "teardown", median(small, [py, "-c", TEARDOWN, "check"], args.runs)),
             ("records", "tuples", median(small, [py, "-c", RECORDS, "check"], args.runs)),
             ("records", "typing", median(small, [py, "-c", TYPING_RECORDS, "check"], args.runs)),
+            ("bundle", "bundle", median(small, [py, "-c", BUNDLE, "check"], args.runs)),
+            ("bundle", "no bundle", median(small, [py, "-c", NO_BUNDLE, "check"], args.runs)),
         ]
         audit_runs = max(3, args.runs // 10)
         rows += [

@@ -406,6 +406,9 @@ def run() -> None:
                 stream.flush()
     except BrokenPipeError:  # the reader went away (e.g. `| head`)
         code = code or 1
+    from repolicy import bundle
+
+    bundle.save()
     os._exit(code)
 
 
