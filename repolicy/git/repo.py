@@ -919,8 +919,9 @@ class Git:
     # -- attributes -------------------------------------------------------
 
     def attribute_reader(self, names: Sequence[str], cached: bool = False) -> AttributeReader:
-        """A `git check-attr` started now and asked later: the hook starts it beside
-        the diff, so git has read the attributes by the time the paths are known."""
+        """A `git check-attr` started now and asked later: the hook starts it while
+        git finishes the diff, if it has not, so git has read the index by the
+        time the paths are known."""
         args = ["check-attr", "-z", "--stdin"]
         if cached:
             args.append("--cached")
