@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from repolicy.policy import Policy, Rule
+from repolicy.policy import SCREENED_KEYS, Policy, Rule
 from repolicy.policy.match import Matcher
 from repolicy.report import ERROR, WARNING, Violation
 
@@ -93,7 +93,7 @@ class Context:
     def prepare(self) -> None:
         """Compile every matcher now: the hook does this while git computes the
         diff, rather than after it."""
-        for key in ("include", "exclude", "lfs"):
+        for key in SCREENED_KEYS:
             self.matcher(key)
 
     def matcher(self, key: str) -> Matcher:

@@ -4,6 +4,7 @@
 - `loader`: reading policy files, `extends` and presets, errors at FILE:LINE:COL
 - `positions`: YAML with line and column for every value (shared with DVC files)
 - `match`: git's pattern rules, compiled once per list
+- `programs`: the compiled regexes of those rules, kept by the cache
 - `cache`: the loaded policy kept in the git directory, keyed by what it was read from
 """
 
@@ -15,6 +16,7 @@ from repolicy.policy.model import (
     LIST_KEYS,
     PATTERN_BUDGET_KEYS,
     POLICY_FILE,
+    SCREENED_KEYS,
     SEVERITIES,
     TOP_KEYS,
     Allow,
@@ -38,6 +40,7 @@ __all__ = [
     "LIST_KEYS",
     "PATTERN_BUDGET_KEYS",
     "POLICY_FILE",
+    "SCREENED_KEYS",
     "SEVERITIES",
     "TOP_KEYS",
     "Allow",

@@ -19,6 +19,7 @@ from typing import Any
 from repolicy import __version__
 from repolicy.policy import (
     LIST_KEYS,
+    SCREENED_KEYS,
     Allow,
     Budget,
     PatternBudget,
@@ -26,11 +27,12 @@ from repolicy.policy import (
     Requirement,
     Rule,
     Source,
+    programs,
 )
-from repolicy.policy.match import Pattern
+from repolicy.policy.match import Matcher, Pattern
 
 _FILE = "policy.cache"
-_FORMAT = 7  # 6: file_binary, and an lfs item's `above`; 7: a checksum
+_FORMAT = 8  # 6: file_binary, and an lfs item's `above`; 7: a checksum; 8: programs
 _RACY_SECONDS = 2.0
 
 
@@ -146,7 +148,10 @@ def read(cache_dir: str, key: tuple[str | None, str | None]) -> Policy | None:
             return None
         if any(_stamp(path) != stamp for path, stamp in entry["files"]):
             return None
-        return _load(entry["policy"])
+        policy = _load(entry["policy"])
+        if entry["engine"] == programs.ENGINE is not None:
+            programs.remember(entry["programs"])
+        return policy
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
 
@@ -158,12 +163,19 @@ def write(
     now = time.time_ns()
     if any(s is not None and now - s[1] < _RACY_SECONDS * 1e9 for _, s in stamps):
         return
+    # The screens every run compiles (`checks.Context.prepare`), compiled here
+    # once, for later runs to build from their programs.
+    screens = [
+        s for k in SCREENED_KEYS for s in Matcher([r.pattern for r in getattr(policy, k)]).sources()
+    ]
     entry = {
         "format": _FORMAT,
         "version": __version__,
         "key": key,
         "files": stamps,
         "policy": _dump(policy),
+        "engine": programs.ENGINE,
+        "programs": programs.known(screens),
     }
     data = marshal.dumps(entry)
     from repolicy.atomic import replace_file

@@ -20,6 +20,8 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence, Set
 
+from repolicy.policy import programs
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -32,6 +34,7 @@ _FS_ENCODING = sys.getfilesystemencoding()
 _FS_ERRORS = sys.getfilesystemencodeerrors()
 
 _NEVER = b"(?!)"
+_FLAGS = int(re.DOTALL)  # every pattern regex: `?`, `*` and `[...]` match a newline too
 # From this many paths on, `Matcher.selecting` screens them all at once.
 _BULK = 256
 _END = operator.methodcaller("end")
@@ -79,7 +82,7 @@ _COMPILED: dict[bytes, re.Pattern[bytes]] = {}
 def _compiled(body: bytes) -> re.Pattern[bytes]:
     regex = _COMPILED.get(body)
     if regex is None:
-        regex = _COMPILED[body] = re.compile(body, re.DOTALL)
+        regex = _COMPILED[body] = programs.compile(body, _FLAGS)
     return regex
 
 
@@ -734,8 +737,13 @@ class _Screen:
         # only those are then tried.
         self.base_members = [k for k in live if patterns[k].basename_only]
         self.path_members = [k for k in live if not patterns[k].basename_only]
-        self.base = _union(patterns[k] for k in self.base_members)
-        self.path = _union(patterns[k] for k in self.path_members)
+        # Compiled from a remembered program when the policy cache holds one
+        # (see `programs`); `sources` says what the cache should remember.
+        base = _union(patterns[k] for k in self.base_members)
+        path = _union(patterns[k] for k in self.path_members)
+        self.sources = [(s, _FLAGS) for s in (base, path) if s is not None]
+        self.base = None if base is None else programs.compile(base, _FLAGS)
+        self.path = None if path is None else programs.compile(path, _FLAGS)
         self._bulk: _Bulk | None = None
         self._bulk_built = False
 
@@ -767,11 +775,12 @@ class _Screen:
         return own
 
 
-def _union(patterns: Iterable[Pattern]) -> re.Pattern[bytes] | None:
+def _union(patterns: Iterable[Pattern]) -> bytes | None:
+    """The source of one regex any of `patterns` matches; None for none."""
     bodies = [p.body for p in patterns if p.body is not None]
     if not bodies:
         return None
-    return re.compile(b"|".join(b"(?:" + body + b")" for body in bodies), re.DOTALL)
+    return b"|".join(b"(?:" + body + b")" for body in bodies)
 
 
 class Matcher:
@@ -787,6 +796,10 @@ class Matcher:
         # One screen for files and directories: a directory-only pattern lets
         # a file through, and the exact test below turns it away.
         self._screen = _Screen(patterns)
+
+    def sources(self) -> list[tuple[bytes, int]]:
+        """The regexes (source, flags) this matcher compiled when it was made."""
+        return list(self._screen.sources)
 
     def _own(self, path: bytes, is_dir: bool) -> Iterable[int]:
         return self._screen.own(self.patterns, path, path.rpartition(b"/")[2], is_dir)

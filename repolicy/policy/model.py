@@ -23,6 +23,9 @@ POLICY_FILE = ".repolicy.yaml"
 DEFAULT_PRESET = "default"
 
 LIST_KEYS = ("include", "exclude", "lfs", "frozen", "dvc")
+# The lists every run matches paths against, through one `Matcher` each
+# (`checks.Context.prepare`): their screens' programs are cached (`cache`).
+SCREENED_KEYS = ("include", "exclude", "lfs")
 TOP_KEYS = ("extends", "budgets", *LIST_KEYS, "require", "allow", "baseline")
 BUDGET_KEYS = (
     "file", "file_warn", "file_binary", "repo", "lfs", "lfs_file", "push", "directory_entries",
