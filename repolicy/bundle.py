@@ -64,9 +64,10 @@ def _location() -> str | None:
 class _Loader(_external.SourceFileLoader):
     """Python's source loader, with the module's code given, not read."""
 
-    def __init__(self, fullname: str, path: str, code: bytes) -> None:
+    def __init__(self, fullname: str, path: str, code: bytes, finder: _Finder) -> None:
         super().__init__(fullname, path)
         self._code: bytes | None = code
+        self._finder = finder
 
     def get_code(self, fullname: str) -> CodeType | None:
         data, self._code = self._code, None
@@ -74,9 +75,10 @@ class _Loader(_external.SourceFileLoader):
             try:
                 code = marshal.loads(data)
             except (ValueError, EOFError, TypeError):
-                code = None  # damaged on disk: compiled as usual instead
+                code = None
             if isinstance(code, _CodeType):
                 return code
+            self._finder.drop(fullname)  # damaged on disk: compiled, and bundled anew
         return super().get_code(fullname)
 
 
@@ -102,17 +104,22 @@ class _Finder:
         except OSError:
             st = None
         if st is None or st.st_mtime_ns != mtime or st.st_size != size:
-            del self.table[name]
-            self.changed = True
+            self.drop(name)
             return None
         self.served[name] = entry
         spec: ModuleSpec | None = _external.spec_from_file_location(
             name,
             origin,
-            loader=_Loader(name, origin, code),
+            loader=_Loader(name, origin, code, self),
             submodule_search_locations=[os.path.dirname(origin)] if package else None,
         )
         return spec
+
+    def drop(self, name: str) -> None:
+        """Serve `name` no more: its source changed, or its code is damaged."""
+        self.table.pop(name, None)
+        self.served.pop(name, None)
+        self.changed = True
 
 
 _finder = _Finder(None, {})
