@@ -38,9 +38,14 @@ if TYPE_CHECKING:
 
     # A module: its source file, whether it is a package, the source's
     # modification time (ns) and size, and its code, marshalled.
-    Entry = tuple[str, bool, int, int, bytes]
+    Entry = tuple[str, bool, int, int, bytes | memoryview]
 
-_FORMAT = 1
+# The file: the length of its index (4 bytes, little-endian), the index (a
+# marshalled (format, Python's bytecode magic, {module: (source, package,
+# mtime, size, offset, length)})), then each module's marshalled code at its
+# offset. Only the index is unmarshalled as the bundle is read; a module's
+# code is read where it lies when the module is imported.
+_FORMAT = 2
 _CodeType = type((lambda: None).__code__)  # types.CodeType, without importing types
 _PREFIX = "repolicy."
 # A source modified this recently may change again within its timestamp's
@@ -64,9 +69,9 @@ def _location() -> str | None:
 class _Loader(_external.SourceFileLoader):
     """Python's source loader, with the module's code given, not read."""
 
-    def __init__(self, fullname: str, path: str, code: bytes, finder: _Finder) -> None:
+    def __init__(self, fullname: str, path: str, code: bytes | memoryview, finder: _Finder) -> None:
         super().__init__(fullname, path)
-        self._code: bytes | None = code
+        self._code: bytes | memoryview | None = code
         self._finder = finder
 
     def get_code(self, fullname: str) -> CodeType | None:
@@ -129,18 +134,60 @@ def install() -> None:
     """Read the bundle, if there is one, and serve its modules from now on."""
     global _finder
     path = _location()
-    table: dict[str, Entry] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as file:
-                form, magic, found = marshal.loads(file.read())
-            if form == _FORMAT and magic == _external.MAGIC_NUMBER and isinstance(found, dict):
-                table = found
-        except (OSError, ValueError, EOFError, TypeError):
-            pass  # none yet, or unreadable: `save` writes it anew
+    table = _read(path) if path is not None else {}
     _finder = _Finder(path, table)
     if table:
         sys.meta_path.insert(0, _finder)
+
+
+def _read(path: str) -> dict[str, Entry]:
+    """The modules a bundle file holds; none when there is no file, or one this
+    Python did not write whole (`save` then writes it anew)."""
+    try:
+        return _parse(path)
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+
+
+def _parse(path: str) -> dict[str, Entry]:
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")  # a FIFO would block the read
+        data = os.read(fd, st.st_size)
+    finally:
+        os.close(fd)
+    length = int.from_bytes(data[:4], "little")
+    form, magic, index = marshal.loads(data[4 : 4 + length])
+    if form != _FORMAT or magic != _external.MAGIC_NUMBER or not isinstance(index, dict):
+        raise ValueError("another format, or another Python's")
+    body = memoryview(data)[4 + length :]
+    table: dict[str, Entry] = {}
+    for name, (origin, package, mtime, size, offset, count) in index.items():
+        if not 0 <= offset <= offset + count <= len(body):
+            raise ValueError("cut short")
+        table[name] = (origin, package, mtime, size, body[offset : offset + count])
+    return table
+
+
+def _write(path: str, table: dict[str, Entry]) -> None:
+    from repolicy.atomic import replace_file
+
+    index: dict[str, tuple[str, bool, int, int, int, int]] = {}
+    codes: list[bytes] = []
+    offset = 0
+    for name, (origin, package, mtime, size, code) in sorted(table.items()):
+        codes.append(bytes(code))
+        index[name] = (origin, package, mtime, size, offset, len(code))
+        offset += len(code)
+    head = marshal.dumps((_FORMAT, _external.MAGIC_NUMBER, index))
+    data = b"".join((len(head).to_bytes(4, "little"), head, *codes))
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    replace_file(path, data, path, root=directory, durable=False)
 
 
 def _entry(module: ModuleType, now: int) -> Entry | None:
@@ -188,13 +235,9 @@ def save() -> None:
             changed = True
     if not changed:
         return
-    from repolicy.atomic import replace_file
+    import contextlib
+
     from repolicy.errors import RepolicyError
 
-    data = marshal.dumps((_FORMAT, _external.MAGIC_NUMBER, table))
-    directory = os.path.dirname(finder.path)
-    try:
-        os.makedirs(directory, exist_ok=True)
-        replace_file(finder.path, data, finder.path, root=directory, durable=False)
-    except (OSError, RepolicyError):
-        pass
+    with contextlib.suppress(OSError, RepolicyError):
+        _write(finder.path, table)

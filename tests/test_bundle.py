@@ -64,8 +64,22 @@ SERVED_CLI = (
 
 def bundled_code(package: Path) -> dict[str, object]:
     """The modules the bundle holds, with their code as read back."""
-    _form, _magic, table = marshal.loads(bundle_of(package).read_bytes())
-    return {name: marshal.loads(entry[4]) for name, entry in table.items()}
+    data = bundle_of(package).read_bytes()
+    length = int.from_bytes(data[:4], "little")
+    _form, _magic, index = marshal.loads(data[4 : 4 + length])
+    body = data[4 + length :]
+    return {name: marshal.loads(body[e[4] : e[4] + e[5]]) for name, e in index.items()}
+
+
+def bundle_bytes(form: int, magic: bytes, modules: dict[str, tuple[str, int, int, bytes]]) -> bytes:
+    """A bundle file as written, of `modules` (name: source, mtime, size, code)."""
+    index, codes, offset = {}, [], 0
+    for name, (origin, mtime, size, code) in modules.items():
+        index[name] = (origin, False, mtime, size, offset, len(code))
+        codes.append(code)
+        offset += len(code)
+    head = marshal.dumps((form, magic, index))
+    return len(head).to_bytes(4, "little") + head + b"".join(codes)
 
 
 def hook_run(repo: Repo, package: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -127,16 +141,18 @@ def test_a_damaged_bundle_is_read_past_and_written_again(repo: Repo, package: Pa
     expected = hook_run(repo, package).stdout
     cli = package / "repolicy" / "cli.py"
     st = cli.stat()
-    # What another Python's bundle would hold: its own bytecode, under its own magic.
-    foreign = {"repolicy.cli": (str(cli), False, st.st_mtime_ns, st.st_size, b"\xe3bytecode")}
-    # ... and the same, damaged on disk under this Python's own magic.
-    damaged = marshal.dumps((1, MAGIC_NUMBER, foreign))
+    # What another Python's bundle would hold: its own bytecode, under its own
+    # magic; the same, damaged on disk under this Python's own; a file cut short.
+    foreign = {"repolicy.cli": (str(cli), st.st_mtime_ns, st.st_size, b"\xe3code")}
+    whole = bundle_bytes(2, MAGIC_NUMBER, foreign)
     for damage in (
         b"",
         b"\x00garbage",
-        marshal.dumps((1, b"\x00\x00\r\n", foreign)),
-        marshal.dumps((1, b"\x00\x00\r\n", [])),
-        damaged,
+        bundle_bytes(2, b"\x00\x00\r\n", foreign),
+        bundle_bytes(1, MAGIC_NUMBER, foreign),
+        bundle_bytes(2, MAGIC_NUMBER, foreign),
+        whole[:-2],
+        marshal.dumps((2, MAGIC_NUMBER, [])),
     ):
         bundle_of(package).write_bytes(damage)
         proc = hook_run(repo, package)
