@@ -38,7 +38,7 @@ def in_dvc_project(top: str, paths: list[str]) -> bool:
     return False
 
 
-def _needed_later(policy: Policy) -> list[str]:
+def _needed_later(policy: Policy, storing: bool) -> list[str]:
     """The modules a run of `policy` imports after the diff is read, the first
     needed first."""
     names = []
@@ -57,7 +57,8 @@ def _needed_later(policy: Policy) -> list[str]:
         names.append("repolicy.checks.allow")
     # The diff's answer is stored through `atomic` (`Git.store_answers`) while
     # the run waits on git anyway: the last to be worth importing early.
-    names.append("repolicy.atomic")
+    if storing:
+        names.append("repolicy.atomic")
     return names
 
 
@@ -93,7 +94,7 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     # While git is still computing the diff, the modules this run goes on to
     # import once it is read are imported (about 1.5 ms in all); once it is
     # done, reading it comes first.
-    for name in _needed_later(policy):
+    for name in _needed_later(policy, storing=bool(scope.paths)):
         if not staged.busy():
             break
         __import__(name)
@@ -135,8 +136,13 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     )
     report = Report("check", policy, check_blobs(ctx, blobs))
     # What remains mostly waits on git (HEAD's trees): the diff's answer is
-    # stored for the next run meanwhile.
-    git.store_answers()
+    # stored for the next run meanwhile. Only with file names: the pre-commit
+    # framework passes them, and `pre-commit run --all-files` runs the hook on
+    # one index many times, each with a share of them. A run without names
+    # (git's own hook, a run by hand) is the one run on its index, and the
+    # write (0.7 ms of the hook's median on the benchmark) would serve none.
+    if scope.paths:
+        git.store_answers()
     if policy.require or policy.frozen:
         from repolicy.checks.frozen import ALLOW_ENV
         from repolicy.engine import tree_facts
