@@ -3,7 +3,6 @@
 import sys
 from typing import Protocol, TextIO
 
-from repolicy.report.json import render_json
 from repolicy.report.model import Report
 from repolicy.report.text import render_text, use_color
 
@@ -44,6 +43,8 @@ def emit(
     out = stream or sys.stdout
     report.include_allowed = include_allowed
     if fmt == "json":
+        from repolicy.report.json import render_json  # its writer, only when asked for
+
         text = render_json(report)
     elif fmt == "sarif":
         # Imported here, not above: the pre-commit hook prints text and must
