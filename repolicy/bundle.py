@@ -1,4 +1,4 @@
-"""repolicy's own modules, read from one file when a command starts.
+"""repolicy's own modules, read from one file once a command line is read.
 
 Python reads each module from a bytecode file of its own: it looks at the
 directory, stats the source, opens and reads the `.pyc`, about 0.1 ms a
@@ -96,6 +96,7 @@ class _Finder:
         self.table = table
         self.served: dict[str, Entry] = {}
         self.changed = False  # an entry dropped: its source changed or vanished
+        self.before: set[str] = set()  # imported before the bundle was read
 
     def find_spec(
         self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
@@ -131,11 +132,16 @@ _finder = _Finder(None, {})
 
 
 def install() -> None:
-    """Read the bundle, if there is one, and serve its modules from now on."""
+    """Read the bundle, if there is one, and serve its modules from now on (once
+    per process). The command line calls it once it knows there is a command to
+    run (`--version` needs none); what was imported before is read as usual."""
     global _finder
+    if _finder in sys.meta_path or _finder.path is not None:
+        return
     path = _location()
     table = _read(path) if path is not None else {}
     _finder = _Finder(path, table)
+    _finder.before = set(sys.modules)
     if table:
         sys.meta_path.insert(0, _finder)
 
@@ -227,7 +233,7 @@ def save() -> None:
     table = dict(finder.table)
     changed = finder.changed
     for name, module in list(sys.modules.items()):
-        if not name.startswith(_PREFIX) or name == __name__ or name in finder.served:
+        if not name.startswith(_PREFIX) or name in finder.served or name in finder.before:
             continue
         entry = _entry(module, now)
         if entry is not None:

@@ -370,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The cheapest possible answer: no argparse, no command module.
         print(f"repolicy {__version__}")
         return 0
+    # The rest of repolicy is read from one file from here on (`bundle`).
+    from repolicy import bundle
+
+    bundle.install()
     parsed = parse(args)
     if isinstance(parsed, int):
         return parsed

@@ -55,10 +55,11 @@ def bundle_of(package: Path) -> Path:
     return package / "repolicy" / "__pycache__" / f"modules.{TAG}.bundle"
 
 
-# Whether a module came from the bundle, and where Python says it came from.
-SERVED_CLI = (
-    "import repolicy.bundle as b, repolicy.cli as m; "
-    "print('repolicy.cli' in b._finder.served, m.__file__)"
+# Whether a module the hook imports came from the bundle (read as the command
+# line reads it), and where Python says it came from.
+SERVED = (
+    "import repolicy.bundle as b; b.install(); import repolicy.engine.staged as m; "
+    "print('repolicy.engine.staged' in b._finder.served, m.__file__)"
 )
 
 
@@ -99,11 +100,13 @@ def test_the_hook_writes_the_bundle_and_the_next_run_reads_it(repo: Repo, packag
     assert bundle_of(package).is_file()
     second = hook_run(repo, package)
     assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
-    served = run(package, repo.path, "-c", SERVED_CLI).stdout.split()
-    assert served == ["True", str(package / "repolicy" / "cli.py")]
-    assert {"repolicy.cli", "repolicy.engine.staged", "repolicy.checks.exclude"} <= set(
-        bundled_code(package)
-    )
+    served = run(package, repo.path, "-c", SERVED).stdout.split()
+    assert served == ["True", str(package / "repolicy" / "engine" / "staged.py")]
+    bundled = set(bundled_code(package))
+    assert {"repolicy.engine.staged", "repolicy.checks.exclude", "repolicy.facts"} <= bundled
+    # What runs before the command line knows there is a command is read as
+    # usual, and not bundled: `--version` reads no bundle at all.
+    assert not bundled & {"repolicy", "repolicy.cli", "repolicy.bundle", "repolicy.options"}
 
 
 def test_an_edited_module_runs_as_edited_never_from_the_bundle(repo: Repo, package: Path) -> None:
@@ -124,7 +127,10 @@ def test_an_edited_module_runs_as_edited_never_from_the_bundle(repo: Repo, packa
     os.utime(exclude, (past, past))
     assert "must stay out of git!" in hook_run(repo, package).stdout
     assert "must stay out of git!" in hook_run(repo, package).stdout
-    probe = "import repolicy.bundle as b, repolicy.checks.exclude; print(b._finder.served)"
+    probe = (
+        "import repolicy.bundle as b; b.install(); "
+        "import repolicy.checks.exclude; print(b._finder.served)"
+    )
     assert "repolicy.checks.exclude" in run(package, repo.path, "-c", probe).stdout
 
 
@@ -132,18 +138,19 @@ def test_a_removed_module_is_not_served_from_the_bundle(repo: Repo, package: Pat
     staged_log(repo)
     hook_run(repo, package)
     (package / "repolicy" / "checks" / "exclude.py").unlink()
-    proc = run(package, repo.path, "-c", "import repolicy.checks.exclude")
+    probe = "import repolicy.bundle as b; b.install(); import repolicy.checks.exclude"
+    proc = run(package, repo.path, "-c", probe)
     assert proc.returncode == 1 and "ModuleNotFoundError" in proc.stderr
 
 
 def test_a_damaged_bundle_is_read_past_and_written_again(repo: Repo, package: Path) -> None:
     staged_log(repo)
     expected = hook_run(repo, package).stdout
-    cli = package / "repolicy" / "cli.py"
-    st = cli.stat()
+    staged = package / "repolicy" / "engine" / "staged.py"
+    st = staged.stat()
     # What another Python's bundle would hold: its own bytecode, under its own
     # magic; the same, damaged on disk under this Python's own; a file cut short.
-    foreign = {"repolicy.cli": (str(cli), st.st_mtime_ns, st.st_size, b"\xe3code")}
+    foreign = {"repolicy.engine.staged": (str(staged), st.st_mtime_ns, st.st_size, b"\xe3c")}
     whole = bundle_bytes(2, MAGIC_NUMBER, foreign)
     for damage in (
         b"",
@@ -158,8 +165,8 @@ def test_a_damaged_bundle_is_read_past_and_written_again(repo: Repo, package: Pa
         proc = hook_run(repo, package)
         assert (proc.returncode, proc.stdout, proc.stderr) == (1, expected, "")
         # ... and written anew, whole: the next run reads every module from it.
-        assert type(bundled_code(package)["repolicy.cli"]).__name__ == "code"
-        assert run(package, repo.path, "-c", SERVED_CLI).stdout.startswith("True ")
+        assert type(bundled_code(package)["repolicy.engine.staged"]).__name__ == "code"
+        assert run(package, repo.path, "-c", SERVED).stdout.startswith("True ")
 
 
 def test_no_bundle_where_python_writes_no_bytecode(repo: Repo, package: Path) -> None:
@@ -186,3 +193,16 @@ def test_a_bundle_that_cannot_be_written_is_no_error(repo: Repo, package: Path) 
     proc = hook_run(repo, package)
     assert proc.returncode == 1 and "train.log" in proc.stdout and proc.stderr == ""
     assert bundle_of(package).is_dir()
+
+
+def test_version_reads_and_writes_no_bundle(repo: Repo, package: Path) -> None:
+    proc = run(package, repo.path, "-m", "repolicy", "--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("repolicy ")
+    assert not bundle_of(package).exists()
+    staged_log(repo)
+    hook_run(repo, package)
+    written = bundle_of(package).stat().st_mtime_ns
+    probe = "import sys, repolicy.cli as c; c.main(['--version']); print(sorted(sys.modules))"
+    out = run(package, repo.path, "-c", probe).stdout
+    assert "repolicy.bundle" not in out
+    assert bundle_of(package).stat().st_mtime_ns == written
