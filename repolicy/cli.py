@@ -410,9 +410,11 @@ def run() -> None:
                 stream.flush()
     except BrokenPipeError:  # the reader went away (e.g. `| head`)
         code = code or 1
-    from repolicy import bundle
-
-    bundle.save()
+    # Written again if this run imported modules it did not hold; `--version`
+    # never read it, and has nothing to import for it.
+    bundle = sys.modules.get("repolicy.bundle")
+    if bundle is not None:
+        bundle.save()
     os._exit(code)
 
 
