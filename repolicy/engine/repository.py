@@ -19,6 +19,7 @@ from repolicy.git import (
     Query,
     decode,
     is_partial_clone,
+    largest_copies,
     objects_directory,
     stored_objects,
 )
@@ -99,13 +100,21 @@ def disk_usage(
     fresh from its remote (what CI audits) is such a repository; one with any
     unreachable object, or objects it may lack, is summed object by object.
     """
-    if not promised and not contents and (walked or present):
-        some = next(iter(walked)) if walked else present[0].encode()
-        stored = stored_objects(objects, len(some) // 2)
+    if not walked and not present and not contents:
+        return Query(None, int, 0)
+    some = next(iter(walked)) if walked else [*present, *contents][0].encode()
+    hash_size = len(some) // 2
+    if not promised and not contents:
+        stored = stored_objects(objects, hash_size)
         if stored is not None and stored[0] == len(walked) + len(present):
             walked.clear()
             return Query(None, int, stored[1])  # answered already
-    return git.disk_sizes(itertools.chain(emptied(walked), map(str.encode, [*present, *contents])))
+    # An object stored twice counts its largest copy: git's answer for it
+    # depends on what was asked before it (see `largest_copies`). Packs this
+    # process cannot read are left to git's answer.
+    largest = largest_copies(objects, hash_size)
+    ids = itertools.chain(emptied(walked), map(str.encode, [*present, *contents]))
+    return git.disk_sizes(ids, largest)
 
 
 def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> Examined:

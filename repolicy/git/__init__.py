@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from repolicy.git.objects import (
         BlobFacts,
         is_partial_clone,
+        largest_copies,
         objects_directory,
         stored_objects,
     )
@@ -49,6 +50,7 @@ _HOMES = {
     "BlobFacts": "objects",
     "is_partial_clone": "objects",
     "objects_directory": "objects",
+    "largest_copies": "objects",
     "stored_objects": "objects",
     "Query": "query",
     "ALLOW_FROZEN_TRAILER": "records",
@@ -103,6 +105,7 @@ __all__ = [
     "TreeChange",
     "decode",
     "is_partial_clone",
+    "largest_copies",
     "objects_directory",
     "stored_objects",
 ]

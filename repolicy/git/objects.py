@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import itertools
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from repolicy.errors import GitError
 from repolicy.git.query import Feed, _Lines
@@ -391,6 +391,202 @@ def stored_objects(objects: str, hash_size: int) -> tuple[int, int] | None:
     return count, size
 
 
+def largest_copies(objects: str, hash_size: int) -> dict[bytes, int] | None:
+    """Objects stored in two packs or more (hex id -> the bytes of their largest
+    copy), or None when the packs cannot all be read here.
+
+    Git sizes an object by the first copy it finds, and it looks first in the
+    pack it last found something in: an object kept in two packs is sized by
+    whichever copy the ids asked before it led to, so a sum over them moves
+    with the order of the question. A repository holds such objects after a
+    local clone, a `repack` without `-d`, or fetches whose thin packs were
+    completed with bases it already had. Their largest copy is the one figure
+    no order of asking exceeds, and the same in every run. A loose copy of a
+    packed object is never what git sizes (it looks in packs first).
+    """
+    from repolicy.git.indexcache import open_regular
+
+    pack_dirs = [os.path.join(objects, "pack")]
+    alternates = _alternate_directories(objects)
+    if alternates is None:
+        return None
+    pack_dirs += [os.path.join(a, "pack") for a in alternates]
+    found: list[str] = []
+    for pack_dir in pack_dirs:
+        try:
+            names = set(os.listdir(pack_dir))
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+        found += (
+            os.path.join(pack_dir, name[:-4])
+            for name in sorted(names)
+            if name.endswith(".idx") and name[:-4] + ".pack" in names
+        )
+    if len(found) < 2:
+        return {}
+    packs: list[_PackIndex] = []
+    for stem in found:
+        pack_file = open_regular(stem + ".pack")
+        if pack_file is None:
+            return None
+        os.close(pack_file[0])
+        opened = open_regular(stem + ".idx")
+        if opened is None:
+            return None
+        try:
+            with os.fdopen(opened[0], "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        index = _PackIndex.parse(data, hash_size, pack_file[1].st_size)
+        if index is None:
+            return None
+        packs.append(index)
+    # The ids of every pack but the largest, as sets compared by C code; each
+    # is then looked for in the largest pack's index, where it is. A set of
+    # the largest pack's ids would cost more than the rest of this together.
+    packs.sort(key=len)
+    seen: set[bytes] = set()
+    twice: set[bytes] = set()
+    for pack in packs[:-1]:
+        ids = pack.id_set()
+        twice |= seen & ids
+        seen |= ids
+    largest_pack = packs[-1]
+    twice.update(raw for raw in seen if largest_pack.position(raw) is not None)
+    del seen
+    largest: dict[bytes, int] = {}
+    for pack in packs:
+        for raw in twice:
+            size = pack.entry_size(raw)
+            if size is not None:
+                key = raw.hex().encode()
+                largest[key] = max(size, largest.get(key, 0))
+    return largest
+
+
+def _alternate_directories(objects: str) -> list[str] | None:
+    """Object directories `objects` borrows from (`info/alternates` and
+    `$GIT_ALTERNATE_OBJECT_DIRECTORIES`, one level), or None when a line is
+    one this reader does not take apart (a quoted path)."""
+    lines = [p for p in os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)]
+    try:
+        with open(os.path.join(objects, "info", "alternates"), encoding="utf-8") as f:
+            lines += f.read().splitlines()
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError):
+        return None
+    found: list[str] = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith('"'):
+            return None
+        found.append(os.path.normpath(os.path.join(objects, line)))
+    return found
+
+
+class _PackIndex:
+    """One pack's index (version 1 or 2): its ids, sorted, and where each
+    object's entry starts in the pack. An entry ends where the next one starts,
+    or at the pack's trailing checksum: what `%(objectsize:disk)` gives."""
+
+    def __init__(
+        self, ids: bytes, fanout: Sequence[int], offsets: Sequence[int], hash_size: int, end: int
+    ) -> None:
+        self.ids = ids
+        self.fanout = fanout
+        self.offsets = offsets  # in the order of `ids`
+        self.hash_size = hash_size
+        self.end = end
+        self._starts: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @classmethod
+    def parse(cls, data: bytes, hash_size: int, pack_size: int) -> _PackIndex | None:
+        end = pack_size - hash_size
+        if data[:4] == b"\xfftOc":
+            if data[4:8] != b"\0\0\0\2" or len(data) < 8 + 1024:
+                return None
+            fanout = _big_endian_words(data[8 : 8 + 1024])
+            count = fanout[255]
+            ids_at = 8 + 1024
+            small_at = ids_at + count * (hash_size + 4)
+            large_at = small_at + count * 4
+            if len(data) < large_at:
+                return None
+            offsets: Sequence[int] = _big_endian_words(data[small_at:large_at])
+            if count and max(offsets) & 0x80000000:  # some index the table of 8-byte offsets
+                wide = list(offsets)
+                for i, value in enumerate(wide):
+                    if value & 0x80000000:
+                        at = large_at + (value & 0x7FFFFFFF) * 8
+                        if len(data) < at + 8:
+                            return None
+                        wide[i] = int.from_bytes(data[at : at + 8], "big")
+                offsets = wide
+            return cls(data[ids_at : ids_at + count * hash_size], fanout, offsets, hash_size, end)
+        if len(data) < 1024:
+            return None
+        fanout = _big_endian_words(data[:1024])
+        count = fanout[255]
+        step = 4 + hash_size
+        if len(data) < 1024 + count * step:
+            return None
+        entries = range(1024, 1024 + count * step, step)
+        ids = b"".join(data[at + 4 : at + step] for at in entries)
+        offsets = [int.from_bytes(data[at : at + 4], "big") for at in entries]
+        return cls(ids, fanout, offsets, hash_size, end)
+
+    def id_set(self) -> set[bytes]:
+        ids, size = self.ids, self.hash_size
+        return {ids[at : at + size] for at in range(0, len(ids), size)}
+
+    def position(self, raw: bytes) -> int | None:
+        """Where `raw` is in the index: searched among the ids that share its
+        first byte, which the fan-out table bounds."""
+        size, first = self.hash_size, raw[0]
+        low = self.fanout[first - 1] * size if first else 0
+        high = self.fanout[first] * size
+        at = self.ids.find(raw, low, high)
+        while at >= 0 and (at - low) % size:  # a match across two ids
+            at = self.ids.find(raw, at + 1, high)
+        return None if at < 0 else at // size
+
+    def entry_size(self, raw: bytes) -> int | None:
+        """The bytes of `raw`'s entry in the pack, or None when it has none."""
+        import bisect
+
+        position = self.position(raw)
+        if position is None:
+            return None
+        if self._starts is None:
+            self._starts = sorted(self.offsets)
+        start = self.offsets[position]
+        after = bisect.bisect_right(self._starts, start)
+        return (self._starts[after] if after < len(self._starts) else self.end) - start
+
+
+def _big_endian_words(data: bytes) -> Sequence[int]:
+    """`data` read as unsigned 4-byte big-endian numbers."""
+    import array
+    import sys
+
+    words = array.array("I")
+    if words.itemsize != 4:  # four bytes wherever CPython is built today
+        return [int.from_bytes(data[at : at + 4], "big") for at in range(0, len(data) - 3, 4)]
+    words.frombytes(data[: len(data) // 4 * 4])
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words
+
+
 def is_partial_clone(objects: str) -> bool:
     """Whether objects came from a partial clone's promisor remote (a `.promisor`
     pack): objects it left out are fetched by git on demand, unless asked not to."""
@@ -598,13 +794,25 @@ class _BlobQuestions:
 
 class DiskSizes:
     """`cat-file --batch-check=%(objectsize:disk)` over many ids, summed as the
-    answers arrive."""
+    answers arrive; ids in `known` count the size it gives them instead."""
 
-    def __init__(self, git: Git, oids: Iterable[bytes]) -> None:
-        self._total = 0
+    def __init__(
+        self, git: Git, oids: Iterable[bytes], known: Mapping[bytes, int] | None = None
+    ) -> None:
+        self._total = self._known = 0
         self._lines = _Lines()
         self._feed = Feed(git, ("cat-file", "--batch-check=%(objectsize:disk)"), self._add)
-        self._feed.send(_batches(oids))
+        self._feed.send(_batches(self._unknown(oids, known) if known else oids))
+
+    def _unknown(self, oids: Iterable[bytes], known: Mapping[bytes, int]) -> Iterator[bytes]:
+        """The ids whose sizes `known` lacks; those it has are counted apart (by
+        the writer thread, which `get` waits for)."""
+        for oid in oids:
+            size = known.get(oid)
+            if size is None:
+                yield oid
+            else:
+                self._known += size
 
     def _add(self, data: bytes) -> None:
         for line in self._lines.feed(data):
@@ -613,7 +821,7 @@ class DiskSizes:
 
     def get(self) -> int:
         self._feed.finish()
-        return self._total
+        return self._total + self._known
 
 
 def _batches(oids: Iterable[bytes], size: int = 4096) -> Iterator[bytes]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from repolicy.errors import GitError, RepolicyError
 from repolicy.git import headstart
@@ -383,12 +383,15 @@ class Git:
             [],
         )
 
-    def disk_sizes(self, oids: Iterable[bytes]) -> DiskSizes:
-        """Bytes on disk of the given objects, summed (missing ones count nothing).
-        `oids` is read by a thread, a batch at a time, while the caller goes on."""
+    def disk_sizes(
+        self, oids: Iterable[bytes], known: Mapping[bytes, int] | None = None
+    ) -> DiskSizes:
+        """Bytes on disk of the given objects, summed (missing ones count nothing;
+        those in `known`, hex id -> bytes, count what it says). `oids` is read
+        by a thread, a batch at a time, while the caller goes on."""
         from repolicy.git.objects import DiskSizes
 
-        return DiskSizes(self, oids)
+        return DiskSizes(self, oids, known)
 
     def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
         """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""

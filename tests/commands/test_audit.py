@@ -443,6 +443,29 @@ def test_an_object_stored_both_loose_and_packed_counts_once(repo: Repo) -> None:
     assert used < 30_000 and asked
 
 
+def test_an_object_in_two_packs_counts_its_larger_copy_in_every_run(repo: Repo) -> None:
+    # Git sizes an object kept twice by whichever copy its last lookups lead
+    # to: summed in another order, the same history would weigh less, and a
+    # budget could pass one run and fail the next.
+    from ..git.test_objects import copies_by_git, model_in_two_packs
+
+    repo.write(".repolicy.yaml", "budgets: {repo: 1 GiB}\n")
+    oid = model_in_two_packs(repo)
+    reachable = {
+        line.split()[0] for line in repo.git("rev-list", "--objects", "--all").splitlines()
+    }
+    copies = copies_by_git(repo)
+    expected = sum(max(copies[o]) for o in reachable)
+    runs = set()
+    for seed in ("0", "1", "2", "3"):
+        proc = repo.run("audit", "--format", "json", env={"PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        runs.add(json.loads(proc.stdout)["budgets"]["repo"]["used"])
+    assert runs == {expected}
+    # Git's own walk meets the smaller copy first: the audit says more, never less.
+    assert expected - rev_list_disk_usage(repo.path) == max(copies[oid]) - min(copies[oid])
+
+
 def test_blobs_read_beside_the_walk_get_the_same_verdicts_as_git_gives(
     repo: Repo, tmp_path: Path
 ) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 from pathlib import Path
 
-from repolicy.git import stored_objects
+import pytest
+
+from repolicy.git import largest_copies, stored_objects
 
 from ..conftest import Repo
 
@@ -99,3 +102,85 @@ def test_a_fifo_in_place_of_a_pack_index_is_left_to_git_without_waiting(repo: Re
     index.unlink()
     os.mkfifo(index)
     assert stored_objects(objects_of(repo), 20) is None
+
+
+def copies_by_git(repo: Repo) -> dict[str, list[int]]:
+    """Each packed object's entry sizes, one per pack holding it (`verify-pack -v`)."""
+    copies: dict[str, list[int]] = {}
+    pack_dir = repo.path / ".git/objects/pack"
+    for name in sorted(os.listdir(pack_dir)):
+        if name.endswith(".idx"):
+            for line in repo.git("verify-pack", "-v", str(pack_dir / name)).splitlines():
+                fields = line.split()
+                if len(fields) >= 5 and fields[1] in ("blob", "tree", "commit", "tag"):
+                    copies.setdefault(fields[0], []).append(int(fields[3]))
+    return copies
+
+
+def model_in_two_packs(repo: Repo) -> str:
+    """A model kept whole in an older pack, and as a delta against its first
+    version in a newer pack (the one git looks in first); returns its id."""
+    first = random.Random(7).randbytes(30_000)
+    second = first[:24_000]
+    repo.write("model.bin", second)
+    oid = repo.git("hash-object", "-w", "model.bin").strip()
+    repo.git("pack-objects", "-q", ".git/objects/pack/pack", input=f"{oid}\n".encode())
+    for name in os.listdir(repo.path / ".git/objects/pack"):
+        os.utime(repo.path / ".git/objects/pack" / name, (1_000_000_000, 1_000_000_000))
+    repo.write("model.bin", first)
+    repo.add("model.bin")
+    repo.commit("first model")
+    repo.write("model.bin", second)
+    repo.add("model.bin")
+    repo.commit("second model")
+    everything = repo.git("rev-list", "--objects", "--all").encode()
+    repo.git("pack-objects", "-q", ".git/objects/pack/pack", input=everything)
+    repo.git("prune-packed")
+    return oid
+
+
+def test_an_object_in_two_packs_is_sized_by_its_largest_copy(repo: Repo) -> None:
+    oid = model_in_two_packs(repo)
+    copies = copies_by_git(repo)
+    assert len(copies[oid]) == 2 and min(copies[oid]) < 1000 < max(copies[oid])
+    twice = {o.encode(): max(sizes) for o, sizes in copies.items() if len(sizes) > 1}
+    assert largest_copies(objects_of(repo), 20) == twice
+
+
+@pytest.mark.parametrize("version", ["1", "2,0x10"])
+def test_older_and_wider_pack_indexes_give_the_same_sizes(repo: Repo, version: str) -> None:
+    # Version 1 indexes, and version 2 with 8-byte offsets (git writes those
+    # past 2 GiB; here past 16 bytes).
+    oid = model_in_two_packs(repo)
+    pack_dir = repo.path / ".git/objects/pack"
+    for name in os.listdir(pack_dir):
+        if name.endswith(".pack"):
+            index = pack_dir / (name[:-5] + ".idx")
+            os.chmod(index, 0o644)
+            index.unlink()
+            repo.git("index-pack", f"--index-version={version}", str(pack_dir / name))
+    assert largest_copies(objects_of(repo), 20) == {oid.encode(): max(copies_by_git(repo)[oid])}
+
+
+def test_one_pack_holds_no_object_twice(repo: Repo) -> None:
+    history_in_two_packs_and_loose(repo)
+    repo.git("repack", "-q", "-a", "-d")
+    assert largest_copies(objects_of(repo), 20) == {}
+
+
+def test_packs_that_cannot_be_read_here_are_left_to_git(repo: Repo) -> None:
+    model_in_two_packs(repo)
+    pack_dir = repo.path / ".git/objects/pack"
+    index = pack_dir / next(n for n in os.listdir(pack_dir) if n.endswith(".idx"))
+    os.chmod(index, 0o644)
+    index.unlink()
+    os.mkfifo(index)
+    assert largest_copies(objects_of(repo), 20) is None
+
+
+def test_a_borrowed_store_is_searched_for_copies_too(repo: Repo, tmp_path: Path) -> None:
+    oid = model_in_two_packs(repo)
+    clone = tmp_path / "shared-clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(repo.path), str(clone)], check=True)
+    found = largest_copies(str(clone / ".git" / "objects"), 20)
+    assert found == {oid.encode(): max(copies_by_git(repo)[oid])}
