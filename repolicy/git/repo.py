@@ -1181,7 +1181,6 @@ _STAGES = {"0": 0, "1": 1, "2": 2, "3": 3}
 # Compiled when first used (`re` caches them): the hook never lists an index so.
 _LISTED_PATH = "\t([^\0]*)\0"
 # A submodule's record, or one of a conflict's stages.
-_NOT_PLAIN = b"(?:^|\0)(?:160000 |[0-7]{6} [0-9a-f]+ [1-9]\t)"
 # Every exit status, a signal's too: for a question whose answer is the status.
 _ANY_EXIT = tuple(range(-128, 256))
 
@@ -1216,10 +1215,23 @@ class IndexListing:
 
     @property
     def plain(self) -> bool:
-        """No submodule and no conflict: every entry is a file or link at stage 0."""
-        import re
+        """No submodule and no conflict: every entry is a file or link at stage 0.
 
-        return re.search(_NOT_PLAIN, self._out) is None
+        Looked for with substring searches (a regex that may start anywhere
+        took a fifth of a second over 86,000 entries): a record starts after
+        a NUL, and its stage is the one before its first tab; a path that
+        holds " 1\t" is told apart by that tab."""
+        out = self._out
+        if out.startswith(b"160000 ") or b"\x00160000 " in out:
+            return False
+        for stage in (b" 1\t", b" 2\t", b" 3\t"):
+            at = out.find(stage)
+            while at >= 0:
+                start = out.rfind(b"\0", 0, at) + 1
+                if out.find(b"\t", start) == at + 2:
+                    return False
+                at = out.find(stage, at + 1)
+        return True
 
 
 def _parse_ls_files(out: bytes, keep: Callable[[bytes], bool] | None = None) -> list[IndexEntry]:
