@@ -309,7 +309,6 @@ def largest_paths(blobs: Sequence[BlobAtPath], count: int) -> list[tuple[BlobAtP
     """The `count` paths whose largest blob stored in git (not an LFS pointer) is
     largest, each with that blob (the first of equal ones) and its number of
     versions; largest first, paths of equal size in the order history met them."""
-    import collections
     import heapq
 
     kept = [
@@ -329,11 +328,15 @@ def largest_paths(blobs: Sequence[BlobAtPath], count: int) -> list[tuple[BlobAtP
         if wanted >= len(kept) or (len(sizes) >= count and sizes[count - 1] > top[-1].size):
             break
         wanted *= 4
-    paths = list(map(_PATH, kept))
-    # Each path's first index: of repeated keys, dict() keeps the last given.
-    met = dict(zip(reversed(paths), range(len(paths) - 1, -1, -1), strict=True))
+    # Where each candidate's path was first met, and its number of versions:
+    # tallied for the candidates' paths only, not for all of a history's.
+    met: dict[str, int] = {}
+    versions = dict.fromkeys(first, 0)
+    for k, path in enumerate(map(_PATH, kept)):
+        if path in versions:
+            versions[path] += 1
+            met.setdefault(path, k)
     chosen = sorted(first.values(), key=lambda b: (-b.size, met[b.path]))[:count]
-    versions = collections.Counter(paths)
     return [(b, versions[b.path]) for b in chosen]
 
 
