@@ -461,9 +461,12 @@ def largest_copies(objects: str, hash_size: int) -> dict[bytes, int] | None:
     for pack in packs:
         for raw in twice:
             size = pack.entry_size(raw)
-            if size is not None:
-                key = raw.hex().encode()
-                largest[key] = max(size, largest.get(key, 0))
+            if size is None:
+                continue
+            if size <= 0:
+                return None  # an index that does not describe its pack: git's answer
+            key = raw.hex().encode()
+            largest[key] = max(size, largest.get(key, 0))
     return largest
 
 
@@ -560,7 +563,8 @@ class _PackIndex:
         return None if at < 0 else at // size
 
     def entry_size(self, raw: bytes) -> int | None:
-        """The bytes of `raw`'s entry in the pack, or None when it has none."""
+        """The bytes of `raw`'s entry in the pack, or None when it has none; 0
+        when the index places it outside the pack."""
         import bisect
 
         position = self.position(raw)
@@ -569,6 +573,8 @@ class _PackIndex:
         if self._starts is None:
             self._starts = sorted(self.offsets)
         start = self.offsets[position]
+        if not 12 <= start < self.end:  # after the pack's header, before its checksum
+            return 0
         after = bisect.bisect_right(self._starts, start)
         return (self._starts[after] if after < len(self._starts) else self.end) - start
 
