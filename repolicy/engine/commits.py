@@ -101,8 +101,12 @@ def judge_commits(
         }
         return found
     # What one push sends: the objects `revs` reach that the remote lacks, as
-    # stored here. The same figure is the push's share of the repo budget.
-    added = git.disk_usage(revs)
+    # stored here. The same figure is the push's share of the repo budget. An
+    # object stored twice here counts its larger copy, as `audit` counts it.
+    from repolicy.git import largest_copies
+
+    largest = largest_copies(objects) if objects is not None else None
+    added = git.disk_usage(revs, largest)
     # Asked now, answered while the history is read: what every push needs
     # whatever it finds (the history, the attributes of its paths, the DVC
     # files of the index, the tips and boundaries of the wide-directory check).
@@ -128,7 +132,7 @@ def judge_commits(
         if bound is None:
             bound = git.stored_bound()
         if bound is None or bound > limit:
-            after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+            after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]], largest)
     from repolicy.git import is_partial_clone
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
@@ -224,7 +228,7 @@ def judge_commits(
     if after is None and bound is None:
         bound = git.stored_bound()
     if after is None and bound is None:
-        after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]])
+        after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]], largest)
     repo: dict[str, int | None] = {"used": None, "added": added.get(), "limit": limit}
     if after is not None:
         repo["used"] = after.get()

@@ -51,27 +51,44 @@ def emptied(ids: set[bytes]) -> Iterator[bytes]:
 
 def history_revisions(git: Git) -> list[str]:
     """Branches and tags, and remote-tracking branches no local branch stands for
-    (a CI checkout often has only those). Stashes and reflogs are not history."""
-    names = git.ref_names("refs/heads", "refs/remotes")
-    local = {n[len("refs/heads/") :] for n in names if n.startswith("refs/heads/")}
+    (a CI checkout often has only those). Stashes and reflogs are not history.
+
+    A remote-tracking ref that names anything but a commit (a fetch can map
+    tags, or any object, there) is no branch a local one stands for: it is
+    always taken, and what it names is judged as a tag's would be."""
+    refs = git.ref_kinds("refs/heads", "refs/remotes")
+    local = {n[len("refs/heads/") :] for n, _ in refs if n.startswith("refs/heads/")}
     revs = ["--branches", "--tags"]
-    for name in names:
+    for name, kind in refs:
         if not name.startswith("refs/remotes/"):
             continue
         _remote, _, short = name[len("refs/remotes/") :].partition("/")
-        if short and short != "HEAD" and short not in local:
+        if kind != "commit" or (short and short != "HEAD" and short not in local):
             revs.append(name)
     return revs
 
 
+def named_refs(revs: Sequence[str]) -> list[str]:
+    """What `revs` name besides branches, as `for-each-ref` takes it: the tags,
+    and the remote-tracking refs taken. These alone can name a tag object, a
+    tree or a blob (a branch names a commit)."""
+    return ["refs/tags", *(r for r in revs if r.startswith("refs/"))]
+
+
 def tag_contents(
-    git: Git, walked: set[bytes], blobs: Mapping[str, object], tags: list[str], report: Report
+    git: Git,
+    walked: set[bytes],
+    blobs: Mapping[str, object],
+    tags: list[str],
+    report: Report,
+    named: Sequence[str],
 ) -> tuple[list[Candidate], list[str]]:
-    """Tags that name a tree or a blob, which the history walk never meets: their
-    blobs to judge, and the objects they add to what the repository holds."""
+    """Refs of `named` (see `named_refs`) that name a tree or a blob, which the
+    history walk never meets: their blobs to judge, and the objects they add
+    to what the repository holds."""
     from repolicy.engine.commits import content_candidates
 
-    refs = git.ref_names("refs/tags")
+    refs = git.ref_names(*named)
     tips = git.content_tips(refs)
     if not tips:
         return [], []
@@ -112,7 +129,7 @@ def disk_usage(
     # An object stored twice counts its largest copy: git's answer for it
     # depends on what was asked before it (see `largest_copies`). Packs this
     # process cannot read are left to git's answer.
-    largest = largest_copies(objects, hash_size)
+    largest = largest_copies(objects)
     ids = itertools.chain(emptied(walked), map(str.encode, [*present, *contents]))
     return git.disk_sizes(ids, largest)
 
@@ -153,7 +170,8 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         window,
         on_paths=ctx.path_rules if policy.exclude or policy.lfs else None,
     )
-    tags = git.tag_objects()
+    named = named_refs(revs)
+    tags = git.tag_objects(named)
     head = git.head()
     # Whether the index holds HEAD's tree (what a fresh clone, and so CI, has):
     # answered in milliseconds while the history is walked.
@@ -180,7 +198,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
-    contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report)
+    contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report, named)
     usage = disk_usage(git, objects, walk.objects, [*tags.get(), *blob_ids], content_ids, promised)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")

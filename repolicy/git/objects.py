@@ -391,7 +391,7 @@ def stored_objects(objects: str, hash_size: int) -> tuple[int, int] | None:
     return count, size
 
 
-def largest_copies(objects: str, hash_size: int) -> dict[bytes, int] | None:
+def largest_copies(objects: str) -> dict[bytes, int] | None:
     """Objects stored in two packs or more (hex id -> the bytes of their largest
     copy), or None when the packs cannot all be read here.
 
@@ -440,7 +440,11 @@ def largest_copies(objects: str, hash_size: int) -> dict[bytes, int] | None:
                 data = f.read()
         except OSError:
             return None
-        index = _PackIndex.parse(data, hash_size, pack_file[1].st_size)
+        # A pack is named for its checksum, in the repository's hash: its length.
+        hex_name = os.path.basename(stem).removeprefix("pack-")
+        if len(hex_name) not in (40, 64):
+            return None
+        index = _PackIndex.parse(data, len(hex_name) // 2, pack_file[1].st_size)
         if index is None:
             return None
         packs.append(index)
@@ -471,25 +475,50 @@ def largest_copies(objects: str, hash_size: int) -> dict[bytes, int] | None:
 
 
 def _alternate_directories(objects: str) -> list[str] | None:
-    """Object directories `objects` borrows from (`info/alternates` and
-    `$GIT_ALTERNATE_OBJECT_DIRECTORIES`, one level), or None when a line is
-    one this reader does not take apart (a quoted path)."""
-    lines = [p for p in os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)]
-    try:
-        with open(os.path.join(objects, "info", "alternates"), encoding="utf-8") as f:
-            lines += f.read().splitlines()
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError):
-        return None
+    """Object directories `objects` borrows from, as git finds them:
+    `$GIT_ALTERNATE_OBJECT_DIRECTORIES`, then the `info/alternates` of each
+    store, followed as deep as git follows them (five levels); None when one
+    is not read here as git reads it (a quoted or relative entry of the
+    environment, a file that is not a regular one)."""
+    from repolicy.git.indexcache import open_regular
+
     found: list[str] = []
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith('"'):
-            return None
-        found.append(os.path.normpath(os.path.join(objects, line)))
+    seen = {os.path.realpath(objects)}
+
+    def take(entries: list[str], base: str | None, depth: int) -> bool:
+        for entry in entries:
+            entry = entry.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            if entry.startswith('"') or (base is None and not os.path.isabs(entry)):
+                return False
+            path = os.path.normpath(os.path.join(base or "", entry))
+            real = os.path.realpath(path)
+            if real in seen:
+                continue
+            seen.add(real)
+            found.append(path)
+            if depth < 5 and not read(path, depth + 1):
+                return False
+        return True
+
+    def read(store: str, depth: int) -> bool:
+        name = os.path.join(store, "info", "alternates")
+        if not os.path.lexists(name):
+            return True
+        opened = open_regular(name)
+        if opened is None:
+            return False
+        try:
+            with os.fdopen(opened[0], "rb") as f:
+                text = f.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        return take(text.splitlines(), store, depth)
+
+    borrowed = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "")
+    if not take(borrowed.split(os.pathsep), None, 0) or not read(objects, 0):
+        return None
     return found
 
 

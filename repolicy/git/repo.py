@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from repolicy.errors import GitError, RepolicyError
 from repolicy.git import headstart
@@ -374,14 +374,38 @@ class Git:
             set(),
         )
 
-    def tag_objects(self) -> Query[list[str]]:
-        """The annotated tag objects under refs/tags (what `--tags` adds to a walk)."""
-        pending = self._start("for-each-ref", "--format=%(objecttype) %(objectname)", "refs/tags")
-        return Query(
-            pending,
-            lambda out: [line[4:] for line in out.decode().splitlines() if line[:4] == "tag "],
-            [],
+    def tag_objects(self, refs: Sequence[str] = ("refs/tags",)) -> Query[list[str]]:
+        """The annotated tag objects `refs` name (ref names or prefixes, as
+        `for-each-ref` takes them), and the tags those tags name in turn: a walk
+        peels them all and lists none, yet the repository stores each."""
+        pending = self._start(
+            "for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype)", *refs
         )
+
+        def parse(out: bytes) -> list[str]:
+            tags: list[str] = []
+            nested = False
+            for line in out.decode().splitlines():
+                kind, _, rest = line.partition(" ")
+                if kind == "tag":
+                    oid, _, inner = rest.partition(" ")
+                    tags.append(oid)
+                    nested = nested or inner == "tag"
+            return self._tag_chains(tags) if nested else tags
+
+        return Query(pending, parse, [])
+
+    def _tag_chains(self, tags: list[str]) -> list[str]:
+        """Every tag object on the way from `tags` to what they finally name
+        (`rev-list` lists the objects it peels; trees and blobs are filtered out)."""
+        out = self._run(
+            "rev-list", "--stdin", "--objects", "--no-walk", "--filter=tree:0",
+            "--no-object-names", "--ignore-missing", "--",
+            input="".join(f"{t}\n" for t in tags).encode(),
+        )  # fmt: skip
+        met = list(dict.fromkeys(out.decode().split()))
+        types = self.object_types(met).get()
+        return [oid for oid in met if types.get(oid) == "tag"]
 
     def disk_sizes(
         self, oids: Iterable[bytes], known: Mapping[bytes, int] | None = None
@@ -393,18 +417,34 @@ class Git:
 
         return DiskSizes(self, oids, known)
 
-    def disk_usage(self, revisions: Sequence[str]) -> Query[int]:
-        """Bytes on disk of every object reachable from `revisions` (`rev-list --disk-usage`)."""
+    def disk_usage(
+        self, revisions: Sequence[str], known: Mapping[bytes, int] | None = None
+    ) -> Query[int] | DiskSizes:
+        """Bytes on disk of every object reachable from `revisions` (`rev-list
+        --disk-usage`). With `known` (hex id -> bytes: the largest copies of
+        objects stored twice, see `largest_copies`), each reachable object is
+        listed and summed here, those of `known` at their size: git's own sum
+        takes whichever copy its previous lookups lead it to."""
         from repolicy.git.history import revision_input
 
         options, names = revision_input(revisions)
-        pending = self._start(
-            # An absent object counts nothing and is never fetched: a partial
-            # clone's are on its promisor remote, and a blob that is gone
-            # otherwise is reported by the checks (blob-unreadable).
-            "rev-list", "--stdin", "--objects", "--disk-usage", "--ignore-missing",
-            "--missing=allow-any", *options, "--", input=names,
-        )  # fmt: skip
+        # An absent object counts nothing and is never fetched: a partial
+        # clone's are on its promisor remote, and a blob that is gone otherwise
+        # is reported by the checks (blob-unreadable).
+        walk = ("rev-list", "--stdin", "--objects", "--ignore-missing", "--missing=allow-any")
+        if known:
+            from repolicy.git.objects import DiskSizes
+            from repolicy.git.query import _Lines
+
+            listing = self._start(*walk, "--no-object-names", *options, "--", input=names)
+
+            def listed() -> Iterator[bytes]:
+                lines = _Lines()
+                for chunk in listing.stream():
+                    yield from lines.feed(chunk)
+
+            return DiskSizes(self, listed(), known)
+        pending = self._start(*walk, "--disk-usage", *options, "--", input=names)
         return Query(pending, lambda out: int(out.strip() or b"0"), 0)
 
     # -- trees (require, frozen) --
@@ -717,6 +757,12 @@ class Git:
         where = ("--contains", contains) if contains else ()
         out = self._run("for-each-ref", "--format=%(refname)", *where, *prefixes)
         return [decode(r) for r in out.splitlines() if r]
+
+    def ref_kinds(self, *prefixes: str) -> list[tuple[str, str]]:
+        """(full name, type of the object it names) of the refs under `prefixes`."""
+        out = self._run("for-each-ref", "--format=%(objecttype) %(refname)", *prefixes)
+        rows = (decode(r).partition(" ") for r in out.splitlines() if r)
+        return [(name, kind) for kind, _, name in rows]
 
     def remote_tracking_refs(self) -> list[str]:
         """Remote-tracking branches, without the symbolic `<remote>/HEAD`."""

@@ -466,6 +466,53 @@ def test_an_object_in_two_packs_counts_its_larger_copy_in_every_run(repo: Repo) 
     assert expected - rev_list_disk_usage(repo.path) == max(copies[oid]) - min(copies[oid])
 
 
+def test_a_tag_of_a_tag_counts_both_tag_objects(repo: Repo, tmp_path: Path) -> None:
+    # The walk peels both and lists neither; the inner one keeps no ref of its own.
+    repo.write(".repolicy.yaml", "budgets: {repo: 1 GiB}\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    message = tmp_path / "message.txt"
+    message.write_bytes(random.Random(4).randbytes(30_000).hex().encode())
+    repo.git("-c", "advice.nestedTag=false", "tag", "-a", "-F", str(message), "inner")
+    repo.git("-c", "advice.nestedTag=false", "tag", "-a", "-m", "outer", "outer", "inner")
+    repo.git("tag", "-d", "inner")
+    used = audit(repo)[1]["budgets"]["repo"]["used"]
+    assert used == rev_list_disk_usage(repo.path) > 30_000
+
+
+def test_remote_tracking_refs_naming_a_blob_a_tree_or_a_tag_are_judged_and_counted(
+    repo: Repo,
+) -> None:
+    # A fetch can map any object into refs/remotes/ (tags, say): `git log`
+    # passes over all but commits, yet the repository stores each.
+    repo.write(".repolicy.yaml", "budgets: {repo: 1 GiB, file: 10 KiB}\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+
+    def blob(seed: int) -> str:
+        data = random.Random(seed).randbytes(20_000)
+        return repo.git("hash-object", "-w", "--stdin", input=data).strip()
+
+    repo.git("update-ref", "refs/remotes/origin/weights", blob(1))
+    # Named like a local branch, yet no branch stands for a blob.
+    repo.git("update-ref", "refs/remotes/origin/main", blob(2))
+    listing = f"100644 blob {blob(3)}\tmodel.bin\n".encode()
+    tree = repo.git("mktree", input=listing).strip()
+    repo.git("update-ref", "refs/remotes/origin/snapshot", tree)
+    repo.git("tag", "-a", "-m", "x" * 40_000, "release")
+    tag = repo.git("rev-parse", "release").strip()
+    repo.git("tag", "-d", "release")
+    repo.git("update-ref", "refs/remotes/origin/tags/release", tag)
+    code, data = audit(repo)
+    assert code == 1
+    assert found(data) == {
+        ("file-too-large", "refs/remotes/origin/weights"),
+        ("file-too-large", "refs/remotes/origin/main"),
+        ("file-too-large", "model.bin"),
+    }
+    assert data["budgets"]["repo"]["used"] == rev_list_disk_usage(repo.path, "--remotes")
+
+
 def test_blobs_read_beside_the_walk_get_the_same_verdicts_as_git_gives(
     repo: Repo, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -228,6 +229,65 @@ def test_the_server_counts_what_the_push_brings_once_and_nothing_it_has(
     work.git("tag", "v1")
     assert server.push(work, "v1").returncode == 0
     assert server.last()["budgets"]["push"]["used"] == 0
+
+
+def models_in_two_packs(where: Repo | Server, pack_dir: Path) -> None:
+    """Every object `where` holds, packed whole, and again with deltas in a newer
+    pack (`repack` without `-d` keeps the first): two copies of unequal sizes,
+    the smaller where git looks first."""
+    where.git("repack", "-a", "-d", "-q", "-f", "--depth=0", "--window=0")
+    for name in os.listdir(pack_dir):
+        os.utime(pack_dir / name, (1_000_000_000, 1_000_000_000))
+    where.git("repack", "-a", "-q", "-f")
+    assert len([n for n in os.listdir(pack_dir) if n.endswith(".pack")]) == 2
+
+
+def largest_sum(pack_dir: Path, ids: list[str]) -> int:
+    from ..git.test_objects import copies_by_git
+
+    copies = copies_by_git(Repo(pack_dir), pack_dir)
+    assert any(len(set(c)) > 1 for c in copies.values())  # copies that differ
+    return sum(max(copies[o]) for o in ids)
+
+
+def commit_models(repo: Repo, count: int) -> None:
+    first = random.Random(9).randbytes(40_000)
+    for k in range(count):
+        repo.write("model.bin", first[: 40_000 - 3000 * k])  # deltas against the first
+        repo.add("model.bin")
+        repo.commit(f"model {k}")
+
+
+def test_the_server_counts_the_larger_copy_of_an_object_it_keeps_twice(
+    work: Repo, server: Server, tmp_path: Path
+) -> None:
+    # As `audit` of the same store counts it: git's own sum takes whichever
+    # copy its previous lookups lead to.
+    policy = tmp_path / "server-policy.yaml"
+    policy.write_text("budgets: {repo: 1 GiB}\n")
+    server.git("config", "repolicy.policy", str(policy))
+    commit_models(work, 3)
+    assert server.push(work, "main").returncode == 0
+    models_in_two_packs(server, server.path / "objects" / "pack")
+    held = server.git("rev-list", "--objects", "--no-object-names", "--all").split()
+    policy.write_text("budgets: {repo: 1}\n")
+    add_random(work, "b.bin", 100, "b")
+    assert server.push(work, "main").returncode != 0
+    repo_budget = server.last()["budgets"]["repo"]
+    assert repo_budget["used"] - repo_budget["added"] == largest_sum(
+        server.path / "objects" / "pack", held
+    )
+
+
+def test_the_pre_push_hook_counts_the_larger_copy_of_an_object_stored_twice(
+    pushing: Repo, tmp_path: Path
+) -> None:
+    commit_models(pushing, 3)
+    models_in_two_packs(pushing, pushing.path / ".git" / "objects" / "pack")
+    sent = pushing.git("rev-list", "--objects", "--no-object-names", "main", "--not", "--remotes")
+    expected = largest_sum(pushing.path / ".git" / "objects" / "pack", sent.split())
+    assert git_push(pushing, "main").returncode != 0
+    assert last_report(tmp_path)["budgets"]["push"]["used"] == expected
 
 
 # -- check --range -----------------------------------------------------------------------------
