@@ -664,3 +664,31 @@ def test_a_read_ahead_that_failed_is_asked_again_not_kept(
     answers = [ahead.containing(c) for c in commits]
     assert len(calls) == 2
     assert answers == [_audit_scope(Git(str(pushed.path))).containing(c) for c in commits]
+
+
+def test_content_a_remote_ref_or_a_tag_names_is_removed_with_the_ref(repo: Repo) -> None:
+    # Neither file is in any commit or in the index: `git rm --cached` and an
+    # LFS migration could not reach them; deleting the ref does. The names
+    # hold what a shell would read otherwise.
+    repo.write(".repolicy.yaml", "budgets: {file: 10 KiB}\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    data = os.urandom(20_000)
+    blob = repo.git("hash-object", "-w", "--stdin", input=data).strip()
+    tree = repo.git("mktree", input=f"100644 blob {blob}\tmodel.bin\n".encode()).strip()
+    name = "refs/remotes/origin/$(touch${IFS}pwned);`touch${IFS}pwned`&x"
+    repo.git("update-ref", name, blob)
+    repo.git("tag", "it's-a-tree", tree)
+    proc = repo.run("audit", "--format", "json")
+    violations = as_json(proc)["violations"]
+    assert {(v["check"], v["path"]) for v in violations} == {
+        ("file-too-large", name),
+        ("file-too-large", "model.bin"),
+    }
+    for v in violations:
+        (commands,) = alternatives(v["fix"])
+        assert commands[0].startswith("git update-ref -d ")
+        run_commands(repo, commands)
+    assert not (repo.path / "pwned").exists()
+    after = repo.run("audit", "--format", "json")
+    assert after.returncode == 0 and as_json(after)["violations"] == []

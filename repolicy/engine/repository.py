@@ -82,10 +82,11 @@ def tag_contents(
     tags: list[str],
     report: Report,
     named: Sequence[str],
+    origin: dict[str, str],
 ) -> tuple[list[Candidate], list[str]]:
     """Refs of `named` (see `named_refs`) that name a tree or a blob, which the
     history walk never meets: their blobs to judge, and the objects they add
-    to what the repository holds."""
+    to what the repository holds. `origin` receives the ref of each blob's path."""
     from repolicy.engine.commits import content_candidates
 
     refs = git.ref_names(*named)
@@ -93,7 +94,7 @@ def tag_contents(
     if not tips:
         return [], []
     brought: list[str] = []
-    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes, None, brought)
+    found = content_candidates(git, tips, [], {t: t for t in tips}, report.notes, origin, brought)
     known = set(tags)
     extra = {o for o in brought if o.encode() not in walked and o not in blobs and o not in known}
     return found, sorted(extra)
@@ -198,7 +199,10 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     on_disk = WorkTree(git) if policy.include or policy.exclude or policy.lfs else None
     # Hundreds of thousands of ids: a thread hands them to git a batch at a time.
     blob_ids = list(scan.info)
-    contents, content_ids = tag_contents(git, walk.objects, scan.info, tags.get(), report, named)
+    origin: dict[str, str] = {}
+    contents, content_ids = tag_contents(
+        git, walk.objects, scan.info, tags.get(), report, named, origin
+    )
     usage = disk_usage(git, objects, walk.objects, [*tags.get(), *blob_ids], content_ids, promised)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history
     progress.say(f"{len(scan.info):,} objects scanned, {human_size(raw)}; judging")
@@ -257,6 +261,8 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     scan.release()
     ctx.advice = Advisor(git, history)
     report.violations.extend(check_blobs(ctx, blobs))
+    if origin:
+        report.violations = ref_content_advice(report.violations, origin, staged)
     if policy.require or policy.frozen:
         from repolicy.engine import tree_facts
 
@@ -321,6 +327,27 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     # blobs would cost a tenth of a second as this frame ends.
     _HELD[:] = [blobs, walk, listing, staged, ctx, scan, on_disk, index]
     return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
+
+
+def ref_content_advice(
+    violations: list[Violation], origin: Mapping[str, str], staged: Sequence[Candidate]
+) -> list[Violation]:
+    """A file of a tree, or a blob, that a ref names outside any commit is
+    removed by removing the ref (its remote's too, for a remote-tracking one):
+    the advice for a file of history or of the index would not reach it."""
+    from repolicy.report import quote_paths
+
+    in_index = {c.path for c in staged}
+    advised = []
+    for v in violations:
+        ref = origin.get(v.path) if v.path is not None and v.commit is None else None
+        if ref is not None and v.path not in in_index:
+            v = v._replace(
+                fix=f"delete or move {ref}, which names it outside any commit:\n"
+                f"git update-ref -d {quote_paths([ref])}"
+            )
+        advised.append(v)
+    return advised
 
 
 def largest_paths(blobs: Sequence[BlobAtPath], count: int) -> list[tuple[BlobAtPath, int]]:
