@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import mmap
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
@@ -403,9 +404,10 @@ def largest_copies(objects: str) -> dict[bytes, int] | None:
     completed with bases it already had. Their largest copy is the one figure
     no order of asking exceeds, and the same in every run. A loose copy of a
     packed object is never what git sizes (it looks in packs first).
-    """
-    from repolicy.git.indexcache import open_regular
 
+    The files are mapped, not read: a server's pack index can be hundreds of
+    megabytes, of which only the ids of the smaller packs are read whole.
+    """
     pack_dirs = [os.path.join(objects, "pack")]
     alternates = _alternate_directories(objects)
     if alternates is None:
@@ -426,28 +428,12 @@ def largest_copies(objects: str) -> dict[bytes, int] | None:
         )
     if len(found) < 2:
         return {}
-    packs: list[_PackIndex] = []
+    packs: list[_Pack] = []
     for stem in found:
-        pack_file = open_regular(stem + ".pack")
-        if pack_file is None:
+        pack = _Pack.open(stem)
+        if pack is None:
             return None
-        os.close(pack_file[0])
-        opened = open_regular(stem + ".idx")
-        if opened is None:
-            return None
-        try:
-            with os.fdopen(opened[0], "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
-        # A pack is named for its checksum, in the repository's hash: its length.
-        hex_name = os.path.basename(stem).removeprefix("pack-")
-        if len(hex_name) not in (40, 64):
-            return None
-        index = _PackIndex.parse(data, len(hex_name) // 2, pack_file[1].st_size)
-        if index is None:
-            return None
-        packs.append(index)
+        packs.append(pack)
     # The ids of every pack but the largest, as sets compared by C code; each
     # is then looked for in the largest pack's index, where it is. A set of
     # the largest pack's ids would cost more than the rest of this together.
@@ -463,12 +449,11 @@ def largest_copies(objects: str) -> dict[bytes, int] | None:
     del seen
     largest: dict[bytes, int] = {}
     for pack in packs:
-        for raw in twice:
-            size = pack.entry_size(raw)
-            if size is None:
-                continue
-            if size <= 0:
-                return None  # an index that does not describe its pack: git's answer
+        held = [(raw, k) for raw in twice if (k := pack.position(raw)) is not None]
+        sizes = pack.entry_sizes([k for _, k in held]) if held else []
+        if sizes is None:
+            return None  # an index or a pack not as git writes them: git's answer
+        for (raw, _), size in zip(held, sizes, strict=True):
             key = raw.hex().encode()
             largest[key] = max(size, largest.get(key, 0))
     return largest
@@ -522,90 +507,186 @@ def _alternate_directories(objects: str) -> list[str] | None:
     return found
 
 
-class _PackIndex:
-    """One pack's index (version 1 or 2): its ids, sorted, and where each
-    object's entry starts in the pack. An entry ends where the next one starts,
-    or at the pack's trailing checksum: what `%(objectsize:disk)` gives."""
+class _Pack:
+    """One pack and its index (version 1 or 2), mapped: its ids, sorted, and
+    where each object's entry starts in the pack.
+
+    An entry is a header (type and size; a delta's base), then the object's
+    data as one zlib stream: it ends where that stream ends, which is where
+    the next entry starts, and what `%(objectsize:disk)` gives. Git finds that
+    end from a reverse index (every offset, sorted); for the few entries asked
+    about here, inflating each is far cheaper than sorting a large pack's
+    offsets.
+    """
 
     def __init__(
-        self, ids: bytes, fanout: Sequence[int], offsets: Sequence[int], hash_size: int, end: int
+        self, index: bytes | mmap.mmap, pack: bytes | mmap.mmap, hash_size: int, v2: bool
     ) -> None:
-        self.ids = ids
-        self.fanout = fanout
-        self.offsets = offsets  # in the order of `ids`
+        self.index = index
+        self.pack = pack
         self.hash_size = hash_size
-        self.end = end
-        self._starts: list[int] | None = None
+        self.fanout = _big_endian_words(index[8 : 8 + 1024] if v2 else index[:1024])
+        self.count = self.fanout[255]
+        if v2:
+            self.ids_at, self.stride = 8 + 1024, hash_size
+            self.offsets_at = self.ids_at + self.count * (hash_size + 4)
+            self.large_at = self.offsets_at + self.count * 4
+        else:
+            self.ids_at, self.stride = 1024 + 4, 4 + hash_size
+            self.offsets_at = self.large_at = 0
 
     def __len__(self) -> int:
-        return len(self.offsets)
+        return self.count
 
     @classmethod
-    def parse(cls, data: bytes, hash_size: int, pack_size: int) -> _PackIndex | None:
-        end = pack_size - hash_size
-        if data[:4] == b"\xfftOc":
-            if data[4:8] != b"\0\0\0\2" or len(data) < 8 + 1024:
-                return None
-            fanout = _big_endian_words(data[8 : 8 + 1024])
-            count = fanout[255]
-            ids_at = 8 + 1024
-            small_at = ids_at + count * (hash_size + 4)
-            large_at = small_at + count * 4
-            if len(data) < large_at:
-                return None
-            offsets: Sequence[int] = _big_endian_words(data[small_at:large_at])
-            if count and max(offsets) & 0x80000000:  # some index the table of 8-byte offsets
-                wide = list(offsets)
-                for i, value in enumerate(wide):
-                    if value & 0x80000000:
-                        at = large_at + (value & 0x7FFFFFFF) * 8
-                        if len(data) < at + 8:
-                            return None
-                        wide[i] = int.from_bytes(data[at : at + 8], "big")
-                offsets = wide
-            return cls(data[ids_at : ids_at + count * hash_size], fanout, offsets, hash_size, end)
-        if len(data) < 1024:
+    def open(cls, stem: str) -> _Pack | None:
+        """`stem`.idx and `stem`.pack, or None when either is not a regular file
+        or the index is not one git writes."""
+        from repolicy.git.indexcache import open_regular
+
+        # A pack is named for its checksum, in the repository's hash: its length.
+        hex_name = os.path.basename(stem).removeprefix("pack-")
+        if len(hex_name) not in (40, 64):
             return None
-        fanout = _big_endian_words(data[:1024])
-        count = fanout[255]
-        step = 4 + hash_size
-        if len(data) < 1024 + count * step:
+        hash_size = len(hex_name) // 2
+        mapped = []
+        for suffix in (".idx", ".pack"):
+            opened = open_regular(stem + suffix)
+            if opened is None:
+                return None
+            try:
+                mapped.append(mmap.mmap(opened[0], 0, access=mmap.ACCESS_READ))
+            except (OSError, ValueError):  # empty, or not mappable
+                return None
+            finally:
+                os.close(opened[0])
+        index, pack = mapped
+        v2 = index[:4] == b"\xfftOc"
+        if v2 and index[4:8] != b"\0\0\0\2":
             return None
-        entries = range(1024, 1024 + count * step, step)
-        ids = b"".join(data[at + 4 : at + step] for at in entries)
-        offsets = [int.from_bytes(data[at : at + 4], "big") for at in entries]
-        return cls(ids, fanout, offsets, hash_size, end)
+        if len(index) < (8 if v2 else 0) + 1024:
+            return None
+        found = cls(index, pack, hash_size, v2)
+        table_end = found.large_at if v2 else 1024 + found.count * found.stride
+        if len(index) < table_end or (not v2 and hash_size != 20):
+            return None
+        return found
 
     def id_set(self) -> set[bytes]:
-        ids, size = self.ids, self.hash_size
-        return {ids[at : at + size] for at in range(0, len(ids), size)}
+        index, at, stride, size = self.index, self.ids_at, self.stride, self.hash_size
+        return {index[k : k + size] for k in range(at, at + self.count * stride, stride)}
 
     def position(self, raw: bytes) -> int | None:
         """Where `raw` is in the index: searched among the ids that share its
         first byte, which the fan-out table bounds."""
-        size, first = self.hash_size, raw[0]
-        low = self.fanout[first - 1] * size if first else 0
-        high = self.fanout[first] * size
-        at = self.ids.find(raw, low, high)
-        while at >= 0 and (at - low) % size:  # a match across two ids
-            at = self.ids.find(raw, at + 1, high)
-        return None if at < 0 else at // size
+        stride, first = self.stride, raw[0]
+        low = self.ids_at + (self.fanout[first - 1] if first else 0) * stride
+        high = self.ids_at + self.fanout[first] * stride
+        at = self.index.find(raw, low, high)
+        while at >= 0 and (at - low) % stride:  # a match across two ids
+            at = self.index.find(raw, at + 1, high)
+        return None if at < 0 else (at - self.ids_at) // stride
 
-    def entry_size(self, raw: bytes) -> int | None:
-        """The bytes of `raw`'s entry in the pack, or None when it has none; 0
-        when the index places it outside the pack."""
-        import bisect
-
-        position = self.position(raw)
-        if position is None:
+    def offset(self, position: int) -> int | None:
+        if not self.offsets_at:  # version 1: the offset before each id
+            at = self.ids_at + position * self.stride - 4
+            return int.from_bytes(self.index[at : at + 4], "big")
+        at = self.offsets_at + position * 4
+        value = int.from_bytes(self.index[at : at + 4], "big")
+        if not value & 0x80000000:
+            return value
+        at = self.large_at + (value & 0x7FFFFFFF) * 8  # in the table of 8-byte offsets
+        if len(self.index) < at + 8:
             return None
-        if self._starts is None:
-            self._starts = sorted(self.offsets)
-        start = self.offsets[position]
-        if not 12 <= start < self.end:  # after the pack's header, before its checksum
-            return 0
-        after = bisect.bisect_right(self._starts, start)
-        return (self._starts[after] if after < len(self._starts) else self.end) - start
+        return int.from_bytes(self.index[at : at + 8], "big")
+
+    def entry_sizes(self, positions: list[int]) -> list[int] | None:
+        """The bytes of the entries at `positions`, or None when the pack does
+        not hold them as git writes it.
+
+        Each entry's data is inflated to find where it ends, unless that would
+        take longer than sorting every offset of the pack (as git's reverse
+        index does): a few bytes of inflating against a third of a
+        microsecond of sorting per object in the pack."""
+        starts = [self.offset(k) for k in positions]
+        end = len(self.pack) - self.hash_size
+        heads = [_entry_head(self.pack, s, end, self.hash_size) for s in starts]
+        if any(h is None for h in heads):
+            return None
+        if sum(h[1] for h in heads if h is not None) * 3 < self.count * 350:
+            ends = [_stream_end(self.pack, h[0], end) if h is not None else None for h in heads]
+        else:
+            import bisect
+
+            every = self._every_offset()
+            if every is None:
+                return None
+            every.sort()
+            ends = [every[bisect.bisect_right(every, s)] if s is not None else None for s in starts]
+        if any(e is None for e in ends):
+            return None
+        return [e - s for s, e in zip(starts, ends, strict=True) if s is not None and e is not None]
+
+    def _every_offset(self) -> list[int] | None:
+        """Every entry's start, in index order, and the end of the last one."""
+        end = len(self.pack) - self.hash_size
+        if self.offsets_at:
+            small = _big_endian_words(self.index[self.offsets_at : self.large_at])
+            if not small or max(small) < 0x80000000:  # no 8-byte offset among them
+                return [*small, end]
+        found = [self.offset(k) for k in range(self.count)]
+        if any(o is None for o in found):
+            return None
+        return [o for o in found if o is not None] + [end]
+
+
+def _entry_head(
+    pack: bytes | mmap.mmap, start: int | None, end: int, hash_size: int
+) -> tuple[int, int] | None:
+    """Where the data of the entry at `start` begins, and its size inflated;
+    None when no entry git writes starts there."""
+    if start is None or not 12 <= start < end:  # after the pack's header, before its checksum
+        return None
+    at = start
+    byte = pack[at]
+    kind, size, shift = (byte >> 4) & 7, byte & 15, 4
+    while byte & 0x80:  # the size, seven bits a byte
+        at += 1
+        if at >= end:
+            return None
+        byte = pack[at]
+        size |= (byte & 0x7F) << shift
+        shift += 7
+    at += 1
+    if kind == 6:  # a delta against the entry this far back: a number like the size
+        while at < end and pack[at] & 0x80:
+            at += 1
+        at += 1
+    elif kind == 7:  # a delta against the object of this id
+        at += hash_size
+    elif kind not in (1, 2, 3, 4):
+        return None
+    return at, size
+
+
+def _stream_end(pack: bytes | mmap.mmap, at: int, end: int) -> int | None:
+    """Where the zlib stream that starts at `at` ends. Inflated a window at a
+    time and thrown away: only where it ends counts."""
+    import zlib
+
+    stream = zlib.decompressobj()
+    try:
+        while not stream.eof:
+            if at >= end:
+                return None
+            chunk = pending = pack[at : min(at + 65536, end)]
+            while pending and not stream.eof:
+                stream.decompress(pending, 65536)
+                pending = stream.unconsumed_tail
+            at += len(chunk) - (len(stream.unused_data) if stream.eof else 0)
+    except zlib.error:
+        return None
+    return at
 
 
 def _big_endian_words(data: bytes) -> Sequence[int]:

@@ -216,3 +216,36 @@ def test_stores_borrowed_through_another_are_searched_too(repo: Repo, tmp_path: 
     subprocess.run(["git", "clone", "-q", "--shared", str(middle), str(last)], check=True)
     found = largest_copies(str(last / ".git" / "objects"))
     assert found == {oid.encode(): max(copies_by_git(repo)[oid])}
+
+
+@pytest.mark.parametrize("deltas", ["offset", "id"])
+def test_each_entry_ends_where_its_data_ends_as_git_says(repo: Repo, deltas: str) -> None:
+    # Where an entry ends is found by inflating its data when that is cheaper
+    # than sorting the pack's offsets: both must give git's sizes, for whole
+    # objects and for deltas named by offset or by id.
+    from repolicy.git.objects import _entry_head, _Pack, _stream_end
+
+    model_in_two_packs(repo)
+    use_offsets = "true" if deltas == "offset" else "false"
+    repo.git("-c", f"repack.useDeltaBaseOffset={use_offsets}", "repack", "-a", "-d", "-f", "-q")
+    pack_dir = repo.path / ".git/objects/pack"
+    (name,) = [n for n in os.listdir(pack_dir) if n.endswith(".idx")]
+    pack = _Pack.open(str(pack_dir / name[:-4]))
+    assert pack is not None
+    expected = {oid: sizes[0] for oid, sizes in copies_by_git(repo).items()}
+    listing = repo.git("verify-pack", "-v", str(pack_dir / name)).splitlines()
+    assert any(len(line.split()) == 7 for line in listing), "no delta in the pack"
+    end = len(pack.pack) - pack.hash_size
+    positions = [pack.position(bytes.fromhex(oid)) for oid in expected]
+    by_inflating = {}
+    for oid, k in zip(expected, positions, strict=True):
+        start = pack.offset(k) if k is not None else None
+        head = _entry_head(pack.pack, start, end, pack.hash_size)
+        assert start is not None and head is not None
+        stream_end = _stream_end(pack.pack, head[0], end)
+        assert stream_end is not None
+        by_inflating[oid] = stream_end - start
+    sizes = pack.entry_sizes([k for k in positions if k is not None])
+    assert sizes is not None
+    by_sorting = dict(zip(expected, sizes, strict=True))
+    assert by_inflating == by_sorting == expected
