@@ -535,6 +535,10 @@ class _Pack:
             self.ids_at, self.stride = 1024 + 4, 4 + hash_size
             self.offsets_at = self.large_at = 0
 
+    # What `entry_sizes` weighs (nanoseconds): a byte inflated, an offset
+    # looked at, an offset sorted.
+    INFLATE_COST, LOOK_COST, SORT_COST = 3, 120, 350
+
     def __len__(self) -> int:
         return self.count
 
@@ -604,25 +608,36 @@ class _Pack:
         """The bytes of the entries at `positions`, or None when the pack does
         not hold them as git writes it.
 
-        Each entry's data is inflated to find where it ends, unless that would
-        take longer than sorting every offset of the pack (as git's reverse
-        index does): a few bytes of inflating against a third of a
-        microsecond of sorting per object in the pack."""
+        The next entry's start is found the cheapest of three ways, by rough
+        costs measured here (nanoseconds): inflating each entry's data (1-4 a
+        byte), looking through every offset of the pack for each entry (120
+        an offset), or sorting them all once, as git's reverse index holds
+        them (350 an offset). A push's pack beside a server's holds a few of
+        the server's objects, the bases its deltas were completed with: five
+        of them took 5 ms to inflate, where sorting the offsets of the
+        benchmark's 431,000-object pack took 0.15 s."""
         starts = [self.offset(k) for k in positions]
         end = len(self.pack) - self.hash_size
         heads = [_entry_head(self.pack, s, end, self.hash_size) for s in starts]
         if any(h is None for h in heads):
             return None
-        if sum(h[1] for h in heads if h is not None) * 3 < self.count * 350:
+        inflating = self.INFLATE_COST * sum(h[1] for h in heads if h is not None)
+        looking = self.LOOK_COST * self.count * len(starts)
+        sorting = self.SORT_COST * self.count
+        if inflating <= min(looking, sorting):
             ends = [_stream_end(self.pack, h[0], end) if h is not None else None for h in heads]
         else:
-            import bisect
-
             every = self._every_offset()
             if every is None:
                 return None
-            every.sort()
-            ends = [every[bisect.bisect_right(every, s)] if s is not None else None for s in starts]
+            if looking < sorting:
+                ends = [min(filter(s.__lt__, every)) if s is not None else None for s in starts]
+            else:
+                import bisect
+
+                every.sort()
+                after = bisect.bisect_right
+                ends = [every[after(every, s)] if s is not None else None for s in starts]
         if any(e is None for e in ends):
             return None
         return [e - s for s, e in zip(starts, ends, strict=True) if s is not None and e is not None]

@@ -218,12 +218,18 @@ def test_stores_borrowed_through_another_are_searched_too(repo: Repo, tmp_path: 
     assert found == {oid.encode(): max(copies_by_git(repo)[oid])}
 
 
+@pytest.mark.parametrize("way", ["inflating", "looking", "sorting"])
 @pytest.mark.parametrize("deltas", ["offset", "id"])
-def test_each_entry_ends_where_its_data_ends_as_git_says(repo: Repo, deltas: str) -> None:
-    # Where an entry ends is found by inflating its data when that is cheaper
-    # than sorting the pack's offsets: both must give git's sizes, for whole
-    # objects and for deltas named by offset or by id.
+def test_each_entry_ends_where_its_data_ends_as_git_says(
+    repo: Repo, deltas: str, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where an entry ends is found the cheapest way: each must give git's
+    # sizes, for whole objects and for deltas named by offset or by id.
     from repolicy.git.objects import _entry_head, _Pack, _stream_end
+
+    costs = {"inflating": (0, 1, 1), "looking": (10**9, 0, 10**9), "sorting": (10**9, 10**9, 0)}
+    for name, cost in zip(("INFLATE_COST", "LOOK_COST", "SORT_COST"), costs[way], strict=True):
+        monkeypatch.setattr(_Pack, name, cost)
 
     model_in_two_packs(repo)
     use_offsets = "true" if deltas == "offset" else "false"
