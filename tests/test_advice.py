@@ -692,3 +692,30 @@ def test_content_a_remote_ref_or_a_tag_names_is_removed_with_the_ref(repo: Repo)
     assert not (repo.path / "pwned").exists()
     after = repo.run("audit", "--format", "json")
     assert after.returncode == 0 and as_json(after)["violations"] == []
+
+
+def test_a_link_whose_blob_is_over_the_budget_is_reported_and_dropped(repo: Repo) -> None:
+    # A symbolic link's blob names its target; only crafted by hand is it
+    # large, and then it is stored and pushed like any blob. Git LFS stores no
+    # links: the advice is to drop it, at the index and in history.
+    repo.write(".repolicy.yaml", "budgets: {file: 1 KiB}\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    oid = repo.git("hash-object", "-w", "--stdin", input=b"t" * 5000).strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"120000,{oid},-odd link")
+    proc = repo.run("check", "--format", "json")
+    (violation,) = as_json(proc)["violations"]
+    assert (violation["check"], violation["path"]) == ("file-too-large", "-odd link")
+    (commands,) = alternatives(violation["fix"])
+    run_commands(repo, commands)
+    assert repo.run("check").returncode == 0
+
+    repo.git("update-index", "--add", "--cacheinfo", f"120000,{oid},-odd link")
+    repo.commit("a crafted link")
+    proc = repo.run("audit", "--format", "json")
+    (violation,) = as_json(proc)["violations"]
+    assert (violation["check"], violation["path"]) == ("file-too-large", "-odd link")
+    (commands,) = alternatives(violation["fix"])
+    run_commands(repo, commands)
+    after = repo.run("audit", "--format", "json")
+    assert after.returncode == 0, after.stdout

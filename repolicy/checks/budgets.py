@@ -154,6 +154,8 @@ def _history_fix(ctx: Context, blob: BlobAtPath) -> str:
     scope = ctx.advice.history if ctx.advice is not None else None
     assert blob.commit is not None
     removal = remove_history_fix(scope, blob.path, blob.oid, blob.path, blob.commit)
+    if blob.is_symlink:  # Git LFS stores no links
+        return removal
     return (
         history_lfs_fix(ctx, track_pattern(None, blob.path), blob)
         + "\nor, to drop it instead, "
@@ -219,7 +221,9 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
     if not per_pattern:
         floor = min(x for x in (top_limit, top_warn, top_binary) if x is not None)
     for blob in blobs:
-        if blob.size <= floor or blob.is_lfs_pointer or blob.is_symlink:
+        # A symbolic link's blob is the name of its target, stored in git like
+        # any blob: only crafted by hand can it be large, and then it counts.
+        if blob.size <= floor or blob.is_lfs_pointer:
             continue
         limit, warn, binary = top_limit, top_warn, top_binary
         limit_item = warn_item = binary_item = None
@@ -256,6 +260,8 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
             fix=(
                 _history_fix(ctx, blob)
                 if blob.commit is not None
+                else f"keep it out of git: git rm --cached -- {spec}"
+                if blob.is_symlink  # Git LFS stores no links
                 else f"store it in Git LFS: git lfs install && git lfs track {track} "
                 f"&& git add .gitattributes && git add --renormalize -- {spec}\n"
                 f"or keep it out of git: git rm --cached -- {spec}"
