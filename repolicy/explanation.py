@@ -185,7 +185,6 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     from repolicy.checks import Context
     from repolicy.facts import gather, index_candidates, repository_paths
     from repolicy.git import GITLINK
-    from repolicy.policy import load_policy
     from repolicy.report import allow_json
 
     here = Git(os.getcwd())
@@ -200,7 +199,10 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     index_query = git.index_entries()
     ignore_query = git.ignore_sources(paths)
     attr_query = git.attributes(paths, ATTRIBUTES)
-    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    from repolicy.engine import work_tree_policy
+
+    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
+    confirm_policy()
     ctx = Context(policy)  # for the rules that match each path; the verdicts are the engine's
 
     # The verdicts are the engine's on the repository, for these paths: exactly

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from repolicy.git import Git, RepoInfo
+    from repolicy.policy import Policy
     from repolicy.report import Report
     from repolicy.scope import Scope
 
@@ -37,3 +41,43 @@ def judge(scope: Scope, policy: str | None = None, *, quiet: bool = False) -> Re
     else:
         report = module.judge(scope, policy)
     return report
+
+
+def work_tree_policy(
+    git: Git, info: RepoInfo, policy_arg: str | None
+) -> tuple[Policy, Callable[[], None]]:
+    """The policy a command in a work tree judges by (`--policy`, else the work
+    tree's `.repolicy.yaml`, else the default preset), and a call that raises
+    when that was the default preset although the index tracks a
+    `.repolicy.yaml` the work tree lacks: a sparse checkout that leaves it
+    out, or a file deleted without `git rm`. The team meant a policy; the
+    default preset in its place would pass what it forbids.
+
+    The index is asked only when the file is absent, beside the command's
+    other questions; the hook calls the check just before its report."""
+    import os
+
+    from repolicy.policy import POLICY_FILE, load_policy
+
+    unseen = None
+    if policy_arg is None and not os.path.lexists(os.path.join(info.toplevel, POLICY_FILE)):
+        unseen = git.tracks(POLICY_FILE)
+    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+
+    def confirm() -> None:
+        if unseen is not None and unseen.get():
+            from repolicy.errors import PolicyError
+
+            raise PolicyError(
+                POLICY_FILE,
+                1,
+                1,
+                "the index tracks this file, but the work tree lacks it (a sparse "
+                "checkout that leaves it out, or a file deleted without `git rm`): "
+                "the default preset would judge in its place. Check it out:\n"
+                f"git checkout -- {POLICY_FILE}\n"
+                f"or, in a sparse checkout: git sparse-checkout add /{POLICY_FILE}\n"
+                "or name a policy with --policy",
+            )
+
+    return policy, confirm

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 
 def judge(scope: Pushed, policy_arg: str | None) -> Report:
-    from repolicy.policy import load_policy
     from repolicy.report import Report
 
     # What is pushed is judged as it is, whatever refs/replace/ says here.
@@ -42,7 +41,10 @@ def judge(scope: Pushed, policy_arg: str | None) -> Report:
             raise RepolicyError(f"not a revision: {ref!r}")
     if to_ref is not None and not git.object_types([f"{to_ref}^{{commit}}"]).get():
         raise RepolicyError(f"the revision to push, {to_ref!r}, is not a commit here")
-    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    from repolicy.engine import work_tree_policy
+
+    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
+    confirm_policy()
     revs = push_revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy, budgets={})
     from repolicy.baseline import load

@@ -25,7 +25,6 @@ def judge(scope: Range, policy_arg: str | None) -> Report:
     from repolicy.checks.frozen import ALLOW_ENV
     from repolicy.engine.commits import Escapes, judge_commits, settle
     from repolicy.engine.pushed import push_advisor
-    from repolicy.policy import load_policy
     from repolicy.report import Report
 
     here = Git(os.getcwd())
@@ -42,7 +41,10 @@ def judge(scope: Range, policy_arg: str | None) -> Report:
                 f"(commit {min(cut)[:12]} has no fetched parents), so part of it is missing; "
                 f"deepen it (`git fetch --deepen=N`, N at least the range's commits) or {FETCH_ALL}"
             )
-    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    from repolicy.engine import work_tree_policy
+
+    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
+    confirm_policy()
     report = Report("range", policy, budgets={})
     accepted = load(info.toplevel, policy, report)
     # The LFS store is not consulted: a CI checkout rarely downloads LFS objects,

@@ -141,14 +141,16 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     from repolicy.checks.budgets import history_budgets
     from repolicy.facts import attach, entry_facts, gather, index_candidates, index_judged
     from repolicy.lfs import MAX_POINTER_SIZE, might_be_pointer
-    from repolicy.policy import load_policy
     from repolicy.progress import Progress
     from repolicy.report import Report, exact_size, human_size
 
     here = Git(os.getcwd())
     info = here.discover().get()
     git = Git(info.toplevel)
-    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    from repolicy.engine import work_tree_policy
+
+    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
+    confirm_policy()
     ctx = Context(policy)
     report = Report("audit", policy)
 

@@ -80,12 +80,12 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     # command lines of `pre-commit run --all-files` (see `_attribute_reader`).
     all_files = bool(scope.paths) and staged.answered and not staged.get()
     from repolicy.checks import Context, check_blobs, supersede
+    from repolicy.engine import work_tree_policy
     from repolicy.facts import ask_filter, gather, staged_selection
     from repolicy.git.objects import objects_directory
-    from repolicy.policy import load_policy
     from repolicy.report import Report
 
-    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
     ctx = Context(policy)
     ctx.prepare()
     from repolicy.advice import Advisor
@@ -166,4 +166,5 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         dvc_files = git.dvc_files().get()
         found = dvc.for_check(Context(policy), git, info, blobs, dvc_files, scope.paths)
         report.violations = supersede([*report.violations, *found])
+    confirm_policy()
     return report

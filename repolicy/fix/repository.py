@@ -33,7 +33,6 @@ class Found(NamedTuple):
 def work_out(policy_arg: str | None) -> Found:
     """The plan for the repository here: blocks to write, commands to print."""
     from repolicy.fix.plan import make_plan
-    from repolicy.policy import load_policy
 
     here = Git(os.getcwd())
     info = here.discover().get()
@@ -41,7 +40,10 @@ def work_out(policy_arg: str | None) -> Found:
     files_query = git.files()
     index_query = git.index_entries()
     excludes_query = git.excludes_file()
-    policy = load_policy(info.toplevel, policy_arg, os.path.join(info.git_dir, "repolicy"))
+    from repolicy.engine import work_tree_policy
+
+    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
+    confirm_policy()
     files = files_query.get()
     from repolicy.atomic import parent_directories, refuse_special_rule_files
 

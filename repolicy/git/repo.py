@@ -912,6 +912,11 @@ class Git:
 
         return Query(common, parse, "")
 
+    def tracks(self, path: str) -> Query[bool]:
+        """Whether the index tracks `path` (from the top of the work tree), asked now."""
+        pending = self._start("ls-files", "-z", "--", f":(top,literal){path}")
+        return Query(pending, lambda out: bool(out.strip(b"\0")), False)
+
     def tracked(self, paths: Sequence[str]) -> list[str]:
         """Those of `paths` (relative to this directory) that the index tracks."""
         out = self._run("ls-files", "-z", "--", *(f":(literal){p}" for p in paths))

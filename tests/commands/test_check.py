@@ -732,3 +732,49 @@ def test_check_never_judges_a_cached_staged_diff_of_another_index_or_head(seed: 
     seed.add("y.log")
     _, data = report(seed)
     assert found(data) == {("excluded", "y.log")}
+
+
+def policy_left_out(repo: Repo, how: str) -> None:
+    """A committed policy the work tree lacks, and a log staged against it."""
+    repo.write(".repolicy.yaml", 'exclude: ["*.log"]\n')
+    repo.write("data/a.txt", "a\n")
+    repo.add(".repolicy.yaml", "data/a.txt")
+    repo.commit("policy")
+    if how == "sparse":
+        repo.git("sparse-checkout", "set", "--no-cone", "/data/")
+    else:
+        (repo.path / ".repolicy.yaml").unlink()
+    assert not (repo.path / ".repolicy.yaml").exists()
+    repo.write("data/debug.log", "noise\n")
+    repo.add("data/debug.log")
+
+
+@pytest.mark.parametrize("how", ["sparse", "deleted"])
+def test_a_tracked_policy_missing_from_the_work_tree_is_never_replaced_by_the_preset(
+    repo: Repo, how: str
+) -> None:
+    # The team's policy forbids the log; the default preset alone would let it in.
+    policy_left_out(repo, how)
+    for args in (["check"], ["check", "--", "data/debug.log"], ["audit"]):
+        proc = repo.run(*args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert "all clear" not in proc.stdout
+        assert proc.stderr.startswith(".repolicy.yaml:1:1: the index tracks this file")
+    # As the message says, for each case.
+    command = (
+        "git sparse-checkout add /.repolicy.yaml"
+        if how == "sparse"
+        else "git checkout -- .repolicy.yaml"
+    )
+    assert command in proc.stderr
+    subprocess.run(["sh", "-c", command], cwd=repo.path, check=True)
+    code, data = report(repo)
+    assert code == 1 and {v["check"] for v in data["violations"]} == {"excluded"}
+
+
+def test_a_policy_removed_with_git_rm_leaves_the_preset_to_judge(repo: Repo) -> None:
+    # Staging its removal is the change being committed: nothing is tracked.
+    policy_left_out(repo, "deleted")
+    repo.git("rm", "-q", "--cached", ".repolicy.yaml")
+    proc = repo.run("check")
+    assert proc.returncode == 0 and "(preset:default)" in proc.stdout
