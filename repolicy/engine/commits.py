@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from repolicy.baseline import Baseline
     from repolicy.facts import Candidate
     from repolicy.git import HistoryEntry, Query
+    from repolicy.git.objects import DiskSizes
     from repolicy.policy import Policy
     from repolicy.report import Report, Violation
 
@@ -101,12 +102,8 @@ def judge_commits(
         }
         return found
     # What one push sends: the objects `revs` reach that the remote lacks, as
-    # stored here. The same figure is the push's share of the repo budget. An
-    # object stored twice here counts its larger copy, as `audit` counts it.
-    from repolicy.git import largest_copies
-
-    largest = largest_copies(objects) if objects is not None else None
-    added = git.disk_usage(revs, largest)
+    # stored here. The same figure is the push's share of the repo budget.
+    added = git.disk_usage(revs)
     # Asked now, answered while the history is read: what every push needs
     # whatever it finds (the history, the attributes of its paths, the DVC
     # files of the index, the tips and boundaries of the wide-directory check).
@@ -132,7 +129,7 @@ def judge_commits(
         if bound is None:
             bound = git.stored_bound()
         if bound is None or bound > limit:
-            after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]], largest)
+            after = held_after(git, revs, cut, objects)
     from repolicy.git import is_partial_clone
 
     promised = git.promised(revs) if objects and is_partial_clone(objects) else None
@@ -228,7 +225,7 @@ def judge_commits(
     if after is None and bound is None:
         bound = git.stored_bound()
     if after is None and bound is None:
-        after = git.disk_usage([*revs[:cut], *revs[cut + 1 :]], largest)
+        after = held_after(git, revs, cut, objects)
     repo: dict[str, int | None] = {"used": None, "added": added.get(), "limit": limit}
     if after is not None:
         repo["used"] = after.get()
@@ -258,6 +255,18 @@ def settle(report: Report, found: Judged, baseline: Baseline | None) -> None:
         report.sort()  # settles `allow` first, as audit does: allowed is not baselined
         # A push sees a part of history: it cannot tell that an entry is unused.
         apply(report, baseline, found.entries)
+
+
+def held_after(git: Git, revs: list[str], cut: int, objects: str | None) -> Query[int] | DiskSizes:
+    """What the remote would hold after the push: every object the pushed tips
+    and its refs reach. An object stored twice here counts its larger copy, as
+    `audit` counts it (git's own sum takes whichever copy its lookups lead
+    to). What one push adds is git's sum: its objects are rarely stored twice,
+    and finding copies costs a server a pass over its packs at every push."""
+    from repolicy.git import largest_copies
+
+    largest = largest_copies(objects) if objects is not None else None
+    return git.disk_usage([*revs[:cut], *revs[cut + 1 :]], largest)
 
 
 def content_candidates(

@@ -445,7 +445,7 @@ def largest_copies(objects: str) -> dict[bytes, int] | None:
         twice |= seen & ids
         seen |= ids
     largest_pack = packs[-1]
-    twice.update(raw for raw in seen if largest_pack.position(raw) is not None)
+    twice |= largest_pack.holding(seen)
     del seen
     largest: dict[bytes, int] = {}
     for pack in packs:
@@ -581,15 +581,30 @@ class _Pack:
         return {index[k : k + size] for k in range(at, at + self.count * stride, stride)}
 
     def position(self, raw: bytes) -> int | None:
-        """Where `raw` is in the index: searched among the ids that share its
-        first byte, which the fan-out table bounds."""
-        stride, first = self.stride, raw[0]
-        low = self.ids_at + (self.fanout[first - 1] if first else 0) * stride
-        high = self.ids_at + self.fanout[first] * stride
-        at = self.index.find(raw, low, high)
-        while at >= 0 and (at - low) % stride:  # a match across two ids
-            at = self.index.find(raw, at + 1, high)
-        return None if at < 0 else (at - self.ids_at) // stride
+        """Where `raw` is in the index: a binary search among the ids that
+        share its first byte, which the fan-out table bounds."""
+        index, at, stride, size = self.index, self.ids_at, self.stride, len(raw)
+        low = self.fanout[raw[0] - 1] if raw[0] else 0
+        high = self.fanout[raw[0]]
+        while low < high:
+            middle = (low + high) // 2
+            start = at + middle * stride
+            found = index[start : start + size]
+            if found < raw:
+                low = middle + 1
+            elif found > raw:
+                high = middle
+            else:
+                return middle
+        return None
+
+    def holding(self, ids: set[bytes]) -> set[bytes]:
+        """Those of `ids` this pack holds: looked up one by one when they are
+        few, else compared with a set of every id (C code, a tenth of a
+        microsecond an id, against three to look one up)."""
+        if len(ids) * 30 < self.count:
+            return {raw for raw in ids if self.position(raw) is not None}
+        return ids & self.id_set()
 
     def offset(self, position: int) -> int | None:
         if not self.offsets_at:  # version 1: the offset before each id

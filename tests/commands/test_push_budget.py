@@ -282,12 +282,14 @@ def test_the_server_counts_the_larger_copy_of_an_object_it_keeps_twice(
 def test_the_pre_push_hook_counts_the_larger_copy_of_an_object_stored_twice(
     pushing: Repo, tmp_path: Path
 ) -> None:
+    # What the remote would hold after the push, as `audit` counts a store.
     commit_models(pushing, 3)
     models_in_two_packs(pushing, pushing.path / ".git" / "objects" / "pack")
-    sent = pushing.git("rev-list", "--objects", "--no-object-names", "main", "--not", "--remotes")
-    expected = largest_sum(pushing.path / ".git" / "objects" / "pack", sent.split())
+    set_policy(pushing, tmp_path, "budgets: {repo: 1}\n")
+    held = pushing.git("rev-list", "--objects", "--no-object-names", "main", "--remotes")
+    expected = largest_sum(pushing.path / ".git" / "objects" / "pack", held.split())
     assert git_push(pushing, "main").returncode != 0
-    assert last_report(tmp_path)["budgets"]["push"]["used"] == expected
+    assert last_report(tmp_path)["budgets"]["repo"]["used"] == expected
 
 
 # -- check --range -----------------------------------------------------------------------------
