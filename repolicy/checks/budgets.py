@@ -75,7 +75,7 @@ Policy keys
 What it does
   Flags a repository whose reachable objects (every branch and tag, as
   stored on disk) exceed `budgets.repo`; for a push, it says what the push
-  adds. An object stored in two packs counts its larger copy in `audit`.
+  adds. An object stored in two packs counts its larger copy.
 
 Why it matters
   GitHub recommends repositories under 1 GB and strongly recommends under
