@@ -26,7 +26,7 @@ from repolicy.git import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
     from repolicy.checks import Context
     from repolicy.facts import BlobAtPath, Candidate
@@ -68,11 +68,16 @@ def history_revisions(git: Git) -> list[str]:
     return revs
 
 
-def named_refs(revs: Sequence[str]) -> list[str]:
-    """What `revs` name besides branches, as `for-each-ref` takes it: the tags,
-    and the remote-tracking refs taken. These alone can name a tag object, a
-    tree or a blob (a branch names a commit)."""
-    return ["refs/tags", *(r for r in revs if r.startswith("refs/"))]
+# Where the refs that can name a tag object, a tree or a blob live (a branch
+# names a commit): those of them `named_refs` keeps.
+NAMING_PREFIXES = ("refs/tags", "refs/remotes")
+
+
+def named_refs(revs: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a ref under `NAMING_PREFIXES` is one `revs` take: every tag, and
+    the remote-tracking refs taken."""
+    taken = frozenset(r for r in revs if r.startswith("refs/"))
+    return lambda name: name.startswith("refs/tags/") or name in taken
 
 
 def tag_contents(
@@ -81,15 +86,15 @@ def tag_contents(
     blobs: Mapping[str, object],
     tags: list[str],
     report: Report,
-    named: Sequence[str],
+    named: Callable[[str], bool],
     origin: dict[str, str],
 ) -> tuple[list[Candidate], list[str]]:
-    """Refs of `named` (see `named_refs`) that name a tree or a blob, which the
+    """Refs `named` keeps (see `named_refs`) that name a tree or a blob, which the
     history walk never meets: their blobs to judge, and the objects they add
     to what the repository holds. `origin` receives the ref of each blob's path."""
     from repolicy.engine.commits import content_candidates
 
-    refs = git.ref_names(*named)
+    refs = [r for r in git.ref_names(*NAMING_PREFIXES) if named(r)]
     tips = git.content_tips(refs)
     if not tips:
         return [], []
@@ -174,7 +179,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         on_paths=ctx.path_rules if policy.exclude or policy.lfs else None,
     )
     named = named_refs(revs)
-    tags = git.tag_objects(named)
+    tags = git.tag_objects(NAMING_PREFIXES, named)
     head = git.head()
     # Whether the index holds HEAD's tree (what a fresh clone, and so CI, has):
     # answered in milliseconds while the history is walked.

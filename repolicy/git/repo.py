@@ -374,21 +374,25 @@ class Git:
             set(),
         )
 
-    def tag_objects(self, refs: Sequence[str] = ("refs/tags",)) -> Query[list[str]]:
-        """The annotated tag objects `refs` name (ref names or prefixes, as
-        `for-each-ref` takes them), and the tags those tags name in turn: a walk
-        peels them all and lists none, yet the repository stores each."""
+    def tag_objects(
+        self, prefixes: Sequence[str] = ("refs/tags",), keep: Callable[[str], bool] | None = None
+    ) -> Query[list[str]]:
+        """The annotated tag objects the refs under `prefixes` name (those `keep`
+        keeps, when given), and the tags those tags name in turn: a walk peels
+        them all and lists none, yet the repository stores each. The refs are
+        chosen here, not named to git: a CI checkout can hold 60,000."""
         pending = self._start(
-            "for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype)", *refs
+            "for-each-ref",
+            "--format=%(objecttype) %(objectname) %(*objecttype) %(refname)",
+            *prefixes,
         )
 
         def parse(out: bytes) -> list[str]:
             tags: list[str] = []
             nested = False
-            for line in out.decode().splitlines():
-                kind, _, rest = line.partition(" ")
-                if kind == "tag":
-                    oid, _, inner = rest.partition(" ")
+            for line in decode(out).splitlines():
+                kind, oid, inner, name = [*line.split(" ", 3), "", "", ""][:4]
+                if kind == "tag" and (keep is None or keep(name)):
                     tags.append(oid)
                     nested = nested or inner == "tag"
             return self._tag_chains(tags) if nested else tags
