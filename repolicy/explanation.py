@@ -201,8 +201,7 @@ def explain(given: list[str], policy_arg: str | None) -> list[dict[str, Any]]:
     attr_query = git.attributes(paths, ATTRIBUTES)
     from repolicy.engine import work_tree_policy
 
-    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
-    confirm_policy()
+    policy = work_tree_policy(git, info, policy_arg)
     ctx = Context(policy)  # for the rules that match each path; the verdicts are the engine's
 
     # The verdicts are the engine's on the repository, for these paths: exactly

@@ -43,7 +43,15 @@ def judge(scope: Scope, policy: str | None = None, *, quiet: bool = False) -> Re
     return report
 
 
-def work_tree_policy(
+def work_tree_policy(git: Git, info: RepoInfo, policy_arg: str | None) -> Policy:
+    """The policy a command in a work tree judges by: `policy_to_confirm`'s,
+    confirmed at once."""
+    policy, confirm = policy_to_confirm(git, info, policy_arg)
+    confirm()
+    return policy
+
+
+def policy_to_confirm(
     git: Git, info: RepoInfo, policy_arg: str | None
 ) -> tuple[Policy, Callable[[], None]]:
     """The policy a command in a work tree judges by (`--policy`, else the work
@@ -54,7 +62,7 @@ def work_tree_policy(
     default preset in its place would pass what it forbids.
 
     The index is asked only when the file is absent, beside the command's
-    other questions; the hook calls the check just before its report."""
+    other questions: the hook makes the call just before its report."""
     import os
 
     from repolicy.policy import POLICY_FILE, load_policy

@@ -43,8 +43,7 @@ def judge(scope: Pushed, policy_arg: str | None) -> Report:
         raise RepolicyError(f"the revision to push, {to_ref!r}, is not a commit here")
     from repolicy.engine import work_tree_policy
 
-    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
-    confirm_policy()
+    policy = work_tree_policy(git, info, policy_arg)
     revs = push_revisions(git, updates, remote, from_ref, to_ref)
     report = Report("push", policy, budgets={})
     from repolicy.baseline import load

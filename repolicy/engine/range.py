@@ -43,8 +43,7 @@ def judge(scope: Range, policy_arg: str | None) -> Report:
             )
     from repolicy.engine import work_tree_policy
 
-    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
-    confirm_policy()
+    policy = work_tree_policy(git, info, policy_arg)
     report = Report("range", policy, budgets={})
     accepted = load(info.toplevel, policy, report)
     # The LFS store is not consulted: a CI checkout rarely downloads LFS objects,

@@ -69,7 +69,7 @@ def history_revisions(git: Git) -> list[str]:
 
 
 # Where the refs that can name a tag object, a tree or a blob live (a branch
-# names a commit): those of them `named_refs` keeps.
+# names a commit): those of them `named_refs` keeps are in scope.
 NAMING_PREFIXES = ("refs/tags", "refs/remotes")
 
 
@@ -86,15 +86,17 @@ def tag_contents(
     blobs: Mapping[str, object],
     tags: list[str],
     report: Report,
-    named: Callable[[str], bool],
+    revs: Sequence[str],
     origin: dict[str, str],
 ) -> tuple[list[Candidate], list[str]]:
-    """Refs `named` keeps (see `named_refs`) that name a tree or a blob, which the
-    history walk never meets: their blobs to judge, and the objects they add
-    to what the repository holds. `origin` receives the ref of each blob's path."""
+    """The tags and the remote-tracking refs `revs` take (see `history_revisions`)
+    that name a tree or a blob, which the history walk never meets: their
+    blobs to judge, and the objects they add to what the repository holds.
+    `origin` receives the ref of each blob's path."""
     from repolicy.engine.commits import content_candidates
 
-    refs = [r for r in git.ref_names(*NAMING_PREFIXES) if named(r)]
+    # The remote-tracking refs are those `revs` took: listed once already.
+    refs = [*git.ref_names("refs/tags"), *(r for r in revs if r.startswith("refs/"))]
     tips = git.content_tips(refs)
     if not tips:
         return [], []
@@ -154,8 +156,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     git = Git(info.toplevel)
     from repolicy.engine import work_tree_policy
 
-    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
-    confirm_policy()
+    policy = work_tree_policy(git, info, policy_arg)
     ctx = Context(policy)
     report = Report("audit", policy)
 
@@ -178,8 +179,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         window,
         on_paths=ctx.path_rules if policy.exclude or policy.lfs else None,
     )
-    named = named_refs(revs)
-    tags = git.tag_objects(NAMING_PREFIXES, named)
+    tags = git.tag_objects(NAMING_PREFIXES, named_refs(revs))
     head = git.head()
     # Whether the index holds HEAD's tree (what a fresh clone, and so CI, has):
     # answered in milliseconds while the history is walked.
@@ -208,7 +208,7 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     blob_ids = list(scan.info)
     origin: dict[str, str] = {}
     contents, content_ids = tag_contents(
-        git, walk.objects, scan.info, tags.get(), report, named, origin
+        git, walk.objects, scan.info, tags.get(), report, revs, origin
     )
     usage = disk_usage(git, objects, walk.objects, [*tags.get(), *blob_ids], content_ids, promised)
     raw = sum(i.size for i in scan.info.values())  # distinct blobs of history

@@ -80,12 +80,12 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     # command lines of `pre-commit run --all-files` (see `_attribute_reader`).
     all_files = bool(scope.paths) and staged.answered and not staged.get()
     from repolicy.checks import Context, check_blobs, supersede
-    from repolicy.engine import work_tree_policy
+    from repolicy.engine import policy_to_confirm
     from repolicy.facts import ask_filter, gather, staged_selection
     from repolicy.git.objects import objects_directory
     from repolicy.report import Report
 
-    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
+    policy, confirm_policy = policy_to_confirm(git, info, policy_arg)
     ctx = Context(policy)
     ctx.prepare()
     from repolicy.advice import Advisor

@@ -42,8 +42,7 @@ def work_out(policy_arg: str | None) -> Found:
     excludes_query = git.excludes_file()
     from repolicy.engine import work_tree_policy
 
-    policy, confirm_policy = work_tree_policy(git, info, policy_arg)
-    confirm_policy()
+    policy = work_tree_policy(git, info, policy_arg)
     files = files_query.get()
     from repolicy.atomic import parent_directories, refuse_special_rule_files
 

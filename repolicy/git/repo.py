@@ -1235,7 +1235,6 @@ _STAGES = {"0": 0, "1": 1, "2": 2, "3": 3}
 # path runs from the first tab of its record to the NUL (it may hold tabs).
 # Compiled when first used (`re` caches them): the hook never lists an index so.
 _LISTED_PATH = "\t([^\0]*)\0"
-# A submodule's record, or one of a conflict's stages.
 # Every exit status, a signal's too: for a question whose answer is the status.
 _ANY_EXIT = tuple(range(-128, 256))
 
