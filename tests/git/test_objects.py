@@ -246,3 +246,23 @@ def test_each_entry_ends_where_its_data_ends_as_git_says(
     assert sizes is not None
     by_sorting = dict(zip(expected, sizes, strict=True))
     assert by_inflating == by_sorting == expected
+
+
+def test_alternates_that_borrow_from_each_other_are_read_once(repo: Repo, tmp_path: Path) -> None:
+    # A stranger's repository decides what its alternates say: a cycle ends.
+    oid = model_in_two_packs(repo)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(repo.path), str(clone)], check=True)
+    own = objects_of(repo)
+    with open(os.path.join(own, "info", "alternates"), "w") as f:
+        f.write(str(clone / ".git" / "objects") + "\n")
+    found = largest_copies(str(clone / ".git" / "objects"))
+    assert found == {oid.encode(): max(copies_by_git(repo)[oid])}
+
+
+def test_a_quoted_alternate_is_left_to_git(repo: Repo, tmp_path: Path) -> None:
+    model_in_two_packs(repo)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(repo.path), str(clone)], check=True)
+    (clone / ".git" / "objects" / "info" / "alternates").write_text(f'"{objects_of(repo)}"\n')
+    assert largest_copies(str(clone / ".git" / "objects")) is None
