@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import mmap
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
@@ -18,6 +17,8 @@ from repolicy.git.records import ObjectInfo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import mmap
+
     from repolicy.git.repo import Git
 
 
@@ -546,6 +547,9 @@ class _Pack:
     def open(cls, stem: str) -> _Pack | None:
         """`stem`.idx and `stem`.pack, or None when either is not a regular file
         or the index is not one git writes."""
+        # Imported here: the hook, which reads no pack, loads this module too.
+        import mmap
+
         from repolicy.git.indexcache import open_regular
 
         # A pack is named for its checksum, in the repository's hash: its length.
