@@ -5,6 +5,8 @@ for the small blobs that might be LFS pointers, one `check-attr --stdin` for
 the `filter` attribute, side by side) so checks never touch git.
 """
 
+from __future__ import annotations
+
 import operator
 import os
 import posixpath

@@ -16,6 +16,8 @@ whitespace, which git-lfs trims) is `version` and a URL naming git-lfs,
 hawser or git-media; anything else is ordinary content.
 """
 
+from __future__ import annotations
+
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
 TYPE_CHECKING = False

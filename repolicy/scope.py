@@ -15,6 +15,8 @@ git: they become git arguments, so a line that is not exactly what git writes
 stops the run (exit 2).
 """
 
+from __future__ import annotations
+
 import re
 import sys
 
@@ -34,14 +36,14 @@ class Staged(NamedTuple):
 
 
 class Pushed(NamedTuple):
-    updates: "list[PushUpdate]"
+    updates: list[PushUpdate]
     remote: str | None
     from_ref: str | None
     to_ref: str | None
 
 
 class Received(NamedTuple):
-    updates: "list[ReceiveUpdate]"
+    updates: list[ReceiveUpdate]
 
 
 class Range(NamedTuple):
@@ -126,7 +128,7 @@ def bad_line(hook: str, number: int, why: str) -> RepolicyError:
 
 
 def push_revisions(
-    git: "Git",
+    git: Git,
     updates: list[PushUpdate],
     remote: str | None,
     from_ref: str | None,
@@ -236,7 +238,7 @@ def fetch_hint(rev: str) -> str:
     return FETCH_ALL
 
 
-def resolve(git: "Git", rev: str, role: str, shallow: bool) -> str:
+def resolve(git: Git, rev: str, role: str, shallow: bool) -> str:
     """The commit `rev` names, or a one-line refusal saying what to fetch."""
     if not rev or rev.startswith("-"):
         # No ref name starts with `-`; such a revision is a mistyped option.
@@ -251,7 +253,7 @@ def resolve(git: "Git", rev: str, role: str, shallow: bool) -> str:
 
 
 def range_bounds(
-    git: "Git", range_text: str | None, base_rev: str | None, shallow: bool
+    git: Git, range_text: str | None, base_rev: str | None, shallow: bool
 ) -> tuple[str, str]:
     """The range's two commits: what is excluded, and its tip."""
     if base_rev is not None:

@@ -14,6 +14,8 @@ settings that change what plumbing prints.
 - `headstart`: the hook's staged diff, asked before the rest is imported
 """
 
+from __future__ import annotations
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from repolicy.git.attributes import AttributeReader

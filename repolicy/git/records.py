@@ -4,6 +4,8 @@ Paths are decoded once, with surrogateescape, so names that are not UTF-8
 survive the round trip.
 """
 
+from __future__ import annotations
+
 import sys
 
 TYPE_CHECKING = False

@@ -8,6 +8,8 @@
 - `cache`: the loaded policy kept in the git directory, keyed by what it was read from
 """
 
+from __future__ import annotations
+
 from repolicy.policy.model import (
     ALLOW_KEYS,
     BUDGET_KEYS,

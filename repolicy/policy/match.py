@@ -12,6 +12,8 @@ The differential test (`tests/test_match_differential.py`) holds this module
 to `git check-ignore` on generated trees.
 """
 
+from __future__ import annotations
+
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
 import operator

@@ -6,6 +6,8 @@ commit; on a miss, `repolicy.policy.loader` reads the YAML. Past this module no
 code sees a raw mapping: checks receive `Policy`, `Rule` and `Requirement`.
 """
 
+from __future__ import annotations
+
 # Annotations are evaluated, not postponed: typing.NamedTuple compiles each
 # string annotation at import, a cost the pre-commit hook pays on every commit.
 import os

@@ -6,6 +6,8 @@
 - `output`: how a judging command ends (settle, print, exit code)
 """
 
+from __future__ import annotations
+
 from repolicy.report.model import (
     ERROR,
     PUSHED,

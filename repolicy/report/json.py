@@ -3,6 +3,8 @@
 Names that are not UTF-8 are escaped, never written as invalid bytes.
 """
 
+from __future__ import annotations
+
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +47,7 @@ def render_json(report: Report) -> str:
     return dumps_json(data)
 
 
-def allow_json(entry: "Allow") -> dict[str, Any]:
+def allow_json(entry: Allow) -> dict[str, Any]:
     return {
         "path": entry.pattern.text,
         "checks": list(entry.checks) if entry.checks is not None else None,

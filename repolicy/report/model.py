@@ -1,5 +1,7 @@
 """Violations and reports as data, and the sizes they are told in."""
 
+from __future__ import annotations
+
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ class Report:
     def __init__(
         self,
         command: str,
-        policy: "str | Policy",
+        policy: str | Policy,
         violations: list[Violation] | None = None,
         budgets: dict[str, dict[str, int | None]] | None = None,
     ) -> None:

@@ -1,5 +1,7 @@
 """Paths as a user reads them: quoted as git quotes them, never able to move the cursor."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 
 _SURROGATE = "[\udc80-\udcff]"

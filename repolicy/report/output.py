@@ -1,5 +1,7 @@
 """How a judging command ends: settle the report, print it in the chosen format, exit."""
 
+from __future__ import annotations
+
 import sys
 from typing import Protocol, TextIO
 

@@ -1,5 +1,7 @@
 """The text report: grouped by check, colour only on a terminal, names quoted as git quotes them."""
 
+from __future__ import annotations
+
 import os
 from typing import TextIO
 
