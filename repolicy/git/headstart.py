@@ -39,8 +39,8 @@ def start(cwd: str) -> None:
     directory, HEAD on a branch's own file, the index git's own) and the index
     cache does not hold the answer already. Anything else: nothing is asked."""
     global _started
-    if "GIT_INDEX_FILE" in os.environ:
-        return
+    if _started is not None or "GIT_INDEX_FILE" in os.environ:
+        return  # asked already (the command line starts it before reading options)
     found = plain_repository(cwd)
     if found is None:
         return
