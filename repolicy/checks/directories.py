@@ -19,7 +19,7 @@ from repolicy.report import Violation, quote_paths
 
 if TYPE_CHECKING:
     from repolicy.facts import Candidate
-    from repolicy.git import Change, RawTree
+    from repolicy.git import Change
 
 DOCS = {
     "directory-large": """\
@@ -196,30 +196,52 @@ def staged_gains(
 
 
 def head_trees(gains: Mapping[str, set[str]]) -> list[str]:
-    """The trees `staged` needs to know the names of: HEAD's at each gaining
+    """The trees `staged` needs to know the size of: HEAD's at each gaining
     directory (by name: on an unborn branch HEAD names no tree, and every
     directory is new)."""
     return [_tree_name("HEAD", d) for d in gains]
 
 
+def head_trees_to_read(
+    ctx: Context, gains: Mapping[str, set[str]], bounds: Mapping[str, int]
+) -> list[str]:
+    """Those of `head_trees` whose names must be read (`bounds`: their
+    `Git.tree_entry_bounds`): a tree whose size allows no more entries than the
+    limit less the names gained cannot end up over, whatever it holds. A
+    commit of a few files into a repository of 10,000 then reads no tree."""
+    limit = ctx.policy.limit("directory_entries")
+    if limit is None:
+        return []
+    named = ((_tree_name("HEAD", d), len(names)) for d, names in gains.items())
+    return [name for name, gained in named if bounds.get(name, 0) + gained > limit]
+
+
 def staged_suspects(
-    ctx: Context, gains: Mapping[str, set[str]], found: Mapping[str, RawTree]
+    ctx: Context,
+    gains: Mapping[str, set[str]],
+    bounds: Mapping[str, int],
+    found: Mapping[str, Sequence[str]],
 ) -> dict[str, int]:
-    """The directories that gain a name they did not have in HEAD (`found`: HEAD's
-    trees, `head_trees`) and could then be over the limit, with how many entries
-    HEAD's has: only those are worth listing the index for."""
+    """The directories that gain a name they did not have in HEAD and could then
+    be over the limit, with how many entries HEAD's has: only those are worth
+    listing the index for. `bounds`: the size bound of each of HEAD's trees
+    (`head_trees`; none where HEAD has no such tree); `found`: the names in
+    each of them that `head_trees_to_read` chose."""
     limit = ctx.policy.limit("directory_entries")
     suspects: dict[str, int] = {}
     if limit is None:
         return suspects
     for directory, names in gains.items():
-        tree = found.get(_tree_name("HEAD", directory))
-        if tree is None:
-            had: list[str] = []
-        elif tree.most_entries() + len(names) <= limit:
+        name = _tree_name("HEAD", directory)
+        bound = bounds.get(name)
+        if bound is None:
+            had: Sequence[str] = []
+        elif bound + len(names) <= limit:
             continue  # too small a tree to end up over, whatever it holds
         else:
-            had = tree.names()
+            # Unread only if HEAD moved on since its size was asked: then, as
+            # for a directory HEAD lacks, every name gained counts as new.
+            had = found.get(name, ())
         new = names.difference(had)
         if new and len(had) + len(new) > limit:
             suspects[directory] = len(had)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from repolicy.checks import Context
     from repolicy.checks.frozen import ParentDiffs
     from repolicy.facts import Candidate
-    from repolicy.git import Change, CommitChanges, Git, Query, RawTree, TreeChange
+    from repolicy.git import Change, CommitChanges, Git, Query, TreeChange
     from repolicy.report import Violation
 
 
@@ -200,15 +200,18 @@ def directories_audited_later(
 
 
 def directories_staged(
-    ctx: Context, git: Git, gains: Mapping[str, set[str]], found: Mapping[str, RawTree]
+    ctx: Context, git: Git, gains: Mapping[str, set[str]], bounds: Mapping[str, int]
 ) -> list[Violation]:
     """`check`: the directories the staged change adds entries to (`gains`),
-    counted in the index. `found`: HEAD's trees (`directories.head_trees`),
-    asked by the hook while it judged the blobs; the index is listed only when
-    a directory could be over."""
+    counted in the index. `bounds`: the sizes of HEAD's trees
+    (`directories.head_trees`), asked by the hook while it judged the blobs;
+    a tree is read only when its size allows it to end up over, and the
+    index is listed only when a directory could be."""
     from repolicy.checks import directories
 
-    suspects = directories.staged_suspects(ctx, gains, found)
+    to_read = directories.head_trees_to_read(ctx, gains, bounds)
+    found = git.tree_names(to_read).get() if to_read else {}
+    suspects = directories.staged_suspects(ctx, gains, bounds, found)
     if not suspects:
         return []
     listing = git.index_files(directories.index_directories(suspects)).get()

@@ -538,12 +538,6 @@ class Git:
             {},
         )
 
-    def trees(self, names: Iterable[str]) -> Query[dict[str, RawTree]]:
-        """`tree_names`, with each tree's entries left unread until asked for:
-        a tree's size alone bounds how many it holds (`RawTree.most_entries`)."""
-        wanted = list(dict.fromkeys(names))
-        return Query(self._read_trees(wanted), lambda out: _parse_trees(wanted, out), {})
-
     def _read_trees(self, wanted: list[str]) -> Pending | None:
         if not wanted:
             return None
@@ -1429,12 +1423,6 @@ class RawTree:
     def __init__(self, body: bytes, width: int) -> None:
         self.body = body
         self.width = width  # of a binary object id: 20 (SHA-1) or 32 (SHA-256)
-
-    def most_entries(self) -> int:
-        """An upper bound on the entries, from the size alone: the shortest entry
-        git reads is a one-digit mode, a space, a one-byte name, a NUL and the
-        id (git writes five or six digits; another tool may write fewer)."""
-        return len(self.body) // (4 + self.width)
 
     def names(self) -> list[str]:
         body, width = self.body, self.width

@@ -249,6 +249,25 @@ def test_check_counts_a_head_tree_of_the_shortest_entries(repo: Repo) -> None:
     assert "holds 8 entries once this commit is made (up from 7)" in violation["message"]
 
 
+def test_check_reads_a_head_tree_whose_size_allows_it_to_end_up_over(repo: Repo) -> None:
+    # The hook asks only the sizes of HEAD's trees, and reads a tree's names
+    # when its size allows more entries than the limit less those gained. At
+    # the shortest entries the size bound is exact: one entry too many must
+    # still be seen.
+    policy(repo, "budgets: {directory_entries: 8}\n")
+    tree = short_entries(repo, [bytes([c]) for c in b"abcdefg"])  # 7 entries, bound 7
+    root = repo.git("ls-tree", "HEAD") + f"040000 tree {tree}\tz\n"
+    top = repo.git("mktree", input=root.encode()).strip()
+    tip = repo.git("commit-tree", "-p", "HEAD", "-m", "seven short entries", top).strip()
+    repo.git("update-ref", "HEAD", tip)
+    repo.git("read-tree", "HEAD")
+    files(repo, "z/h")
+    assert wide(run_json(repo, "check")) == []  # 8: at the limit, from the size alone
+    files(repo, "z/i")
+    (violation,) = wide(run_json(repo, "check"))
+    assert "holds 9 entries once this commit is made (up from 7)" in violation["message"]
+
+
 # -- pushes: the pre-push hook and the server's pre-receive hook -------------------------------
 
 
