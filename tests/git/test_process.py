@@ -7,6 +7,7 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,59 @@ def test_a_missing_program_raises_and_leaks_no_descriptor() -> None:
     with pytest.raises(FileNotFoundError):
         Process(["no-such-program-here"], os.environ, stdin=True)
     assert open_descriptors() == before
+
+
+def program(directory: os.PathLike[str], name: str, says: str, mode: int = 0o755) -> None:
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\necho {says}\n")
+    os.chmod(path, mode)
+
+
+def run_found(name: str, path: str, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    monkeypatch.setenv("PATH", path)
+    out, _err = Process([name], os.environ, stdin=False).communicate()
+    return out
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o000])
+def test_a_program_is_found_on_path_as_execvp_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int
+) -> None:
+    # Each program's place on PATH is found once: it must be the one the
+    # usual search finds, past a file of that name this process may not run
+    # and past a directory of that name.
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    for directory in (first, second, third):
+        directory.mkdir()
+    program(first, "tool", "first", mode)
+    (second / "tool").mkdir()
+    program(third, "tool", "third")
+    path = os.pathsep.join(map(str, (first, second, third)))
+    assert run_found("tool", path, monkeypatch) == b"third\n"
+
+
+def test_a_relative_path_entry_is_left_to_the_usual_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bin").mkdir()
+    program(tmp_path / "bin", "tool", "relative")
+    monkeypatch.chdir(tmp_path)
+    assert run_found("tool", "bin", monkeypatch) == b"relative\n"
+
+
+def test_a_program_gone_since_it_was_found_is_searched_for_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    program(first, "tool", "first")
+    program(second, "tool", "second")
+    path = f"{first}{os.pathsep}{second}"
+    assert run_found("tool", path, monkeypatch) == b"first\n"
+    os.unlink(first / "tool")
+    assert run_found("tool", path, monkeypatch) == b"second\n"
 
 
 def test_a_finished_exchange_leaks_no_descriptor() -> None:
