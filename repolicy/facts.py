@@ -30,6 +30,8 @@ from repolicy.lfs import MAX_POINTER_SIZE, Malformed, Pointer, might_be_pointer,
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NamedTuple
+
+    from repolicy.git.objects import BlobFacts
 else:  # the same classes, made without compiling code at import: see repolicy.tuples
     from repolicy.tuples import NamedTuple
 
@@ -163,6 +165,7 @@ def gather(
     promised: Collection[str] = (),
     binary: tuple[int, int] | None = None,
     attributes: Query[dict[str, dict[str, str]]] | None = None,
+    facts: BlobFacts | None = None,
 ) -> list[BlobAtPath]:
     """Attach size, pointer and attribute facts to each candidate.
 
@@ -174,7 +177,9 @@ def gather(
     clone's promisor remote holds; git is never asked about them (it would
     fetch them). `binary` (`Policy.binary_window`): blobs sized within it are
     judged binary or text in the same batch, on their first bytes only.
-    `attributes`: the reader's answer, asked already (`ask_filter`).
+    `attributes`: the reader's answer, asked already (`ask_filter`). `facts`:
+    the blobs' sizes and contents, asked already (`blob_facts`), for which
+    `objects`, `promised` and `binary` were given there.
     """
     if not candidates:
         if reader is not None:
@@ -186,12 +191,26 @@ def gather(
         paths = (c.path for c in candidates if c.mode != SYMLINK)
         attributes = git.attributes(paths, ("filter",), cached=cached_attributes)
     absent = set(promised)
-    oids = (c.oid for c in candidates if c.oid not in absent)
-    facts = git.blob_facts(oids, MAX_POINTER_SIZE, might_be_pointer, objects, binary)
+    if facts is None:
+        facts = blob_facts(git, candidates, objects, promised, binary)
     info, contents = facts.get()
     return attach(
         candidates, info, contents, attributes.get(), absent | facts.promised, facts.binary
     )
+
+
+def blob_facts(
+    git: Git,
+    candidates: Sequence[Candidate],
+    objects: str | None = None,
+    promised: Collection[str] = (),
+    binary: tuple[int, int] | None = None,
+) -> BlobFacts:
+    """The sizes and small contents `gather` attaches, asked now: loose objects
+    are read at once, the rest asked of git (see `Git.blob_facts`)."""
+    absent = set(promised)
+    oids = (c.oid for c in candidates if c.oid not in absent)
+    return git.blob_facts(oids, MAX_POINTER_SIZE, might_be_pointer, objects, binary)
 
 
 def ask_filter(

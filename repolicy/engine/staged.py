@@ -81,7 +81,7 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     all_files = bool(scope.paths) and staged.answered and not staged.get()
     from repolicy.checks import Context, check_blobs, supersede
     from repolicy.engine import policy_to_confirm
-    from repolicy.facts import ask_filter, gather, staged_selection
+    from repolicy.facts import ask_filter, blob_facts, gather, staged_selection
     from repolicy.git.objects import objects_directory
     from repolicy.report import Report
 
@@ -111,6 +111,12 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
         reader = _attribute_reader(git, info.git_dir, all_files)
     # The paths go to `check-attr` first: it answers while the rest is asked.
     attributes = ask_filter(reader, candidates) if reader is not None and candidates else None
+    # The staged blobs are loose: they are read now, while `check-attr` reads
+    # the index on the other core, and before the next git process starts. A
+    # process started right after another waited up to 4 ms here for a core
+    # (the new child queued behind the first) while this process's sat idle.
+    objects = objects_directory(info.git_dir)
+    facts = blob_facts(git, candidates, objects, binary=policy.binary_window())
     # Questions whose arguments are known now are asked now, and answered
     # while the blobs are read and judged: the sizes of HEAD's trees of the
     # directories the change adds names to (read last; a tree's names are read
@@ -126,15 +132,13 @@ def judge(scope: Staged, policy_arg: str | None) -> Report:
     if policy.exclude:
         excluding = ctx.excluding_rules(c.path for c in candidates)
         ctx.advice.expect_ignored(c.path for c in candidates if excluding[c.path] is not None)
-    objects = objects_directory(info.git_dir)
     blobs = gather(
         git,
         candidates,
         cached_attributes=True,
-        objects=objects,
         reader=reader,
-        binary=policy.binary_window(),
         attributes=attributes,
+        facts=facts,
     )
     report = Report("check", policy, check_blobs(ctx, blobs))
     # What remains mostly waits on git (HEAD's trees): the diff's answer is
