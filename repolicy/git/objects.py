@@ -231,16 +231,20 @@ def read_loose(
     (into `binary`) on its first BINARY_PROBE bytes, the only ones inflated.
     """
     rest = []
+    # Once per staged blob, on the hook's way: the path built by concatenation
+    # (`os.path.join` takes longer than the read), the record made directly.
+    under = os.path.join(objects, "")
+    new_info = tuple.__new__
     for oid in oids:
         try:
-            facts = _loose_object(os.path.join(objects, oid[:2], oid[2:]), read_below, head)
+            facts = _loose_object(under + oid[:2] + os.sep + oid[2:], read_below, head)
         except (FileNotFoundError, NotADirectoryError):  # not loose: packed, or elsewhere
             rest.append(oid)
             continue
         if facts is None:
             continue  # unreadable
         kind, size, data, probe = facts
-        info[oid] = ObjectInfo(oid, kind, size)
+        info[oid] = new_info(ObjectInfo, (oid, kind, size))
         if kind == "blob" and binary is not None and probe is not None:
             binary[oid] = is_binary(probe)
         if data is not None and kind == "blob" and (keep is None or keep(data)):
