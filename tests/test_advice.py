@@ -694,6 +694,42 @@ def test_content_a_remote_ref_or_a_tag_names_is_removed_with_the_ref(repo: Repo)
     assert after.returncode == 0 and as_json(after)["violations"] == []
 
 
+def test_a_repository_budget_a_ref_fills_is_met_by_deleting_the_ref(repo: Repo) -> None:
+    # The weight is a file only a tag names: migrating the files of history
+    # to LFS (the 40-byte policy and a note) would rewrite every branch and
+    # leave the weight where it is. Deleting the tag meets the budget.
+    repo.write(".repolicy.yaml", "budgets: {repo: 100 KiB}\n")
+    repo.write("notes.txt", "small\n")
+    repo.add(".repolicy.yaml", "notes.txt")
+    repo.commit("start")
+    blob = repo.git("hash-object", "-w", "--stdin", input=os.urandom(300_000)).strip()
+    tree = repo.git("mktree", input=f"100644 blob {blob}\tweights.bin\n".encode()).strip()
+    repo.git("tag", "$(touch${IFS}pwned);x", tree)
+    violation = only(as_json(repo.run("audit", "--format", "json")), "repo-budget")
+    assert "weights.bin" in violation["fix"] and "lfs migrate" not in violation["fix"]
+    (commands,) = alternatives(violation["fix"])
+    assert commands[0].startswith("git update-ref -d ")
+    run_commands(repo, commands)
+    assert not (repo.path / "pwned").exists()
+    after = repo.run("audit", "--format", "json")
+    assert after.returncode == 0 and as_json(after)["violations"] == []
+
+
+def test_a_repository_budget_history_fills_keeps_its_migration_advice(repo: Repo) -> None:
+    # A tag names a file too, but the commits' own is the larger: the advice
+    # is the migration it was, the ref not named.
+    repo.write(".repolicy.yaml", "budgets: {repo: 100 KiB}\n")
+    repo.add(".repolicy.yaml")
+    (repo.path / "model.pt").write_bytes(os.urandom(300_000))
+    repo.add("model.pt")
+    repo.commit("a model")
+    blob = repo.git("hash-object", "-w", "--stdin", input=os.urandom(20_000)).strip()
+    repo.git("tag", "small-blob", blob)
+    violation = only(as_json(repo.run("audit", "--format", "json")), "repo-budget")
+    assert "model.pt" in violation["fix"] and "lfs migrate import" in violation["fix"]
+    assert "update-ref" not in violation["fix"]
+
+
 def test_a_link_whose_blob_is_over_the_budget_is_reported_and_dropped(repo: Repo) -> None:
     # A symbolic link's blob names its target; only crafted by hand is it
     # large, and then it is stored and pushed like any blob. Git LFS stores no

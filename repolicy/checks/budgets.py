@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from repolicy.checks import Context
 from repolicy.checks.lfs import history_lfs_fix, track_pattern
@@ -86,7 +86,9 @@ Example
 
 How to fix
   Move large files to LFS (`git lfs migrate import --everything`), drop
-  intermediate checkpoints from history, or raise the budget.
+  intermediate checkpoints from history, or raise the budget. A file only a
+  tag or a remote-tracking ref names, outside any commit, goes with the ref
+  (`git update-ref -d REF`): the advice names it when it is the largest.
 
 Policy keys
   budgets.repo
@@ -163,13 +165,40 @@ def _history_fix(ctx: Context, blob: BlobAtPath) -> str:
     )
 
 
-def repo_budget_fix(ctx: Context, blobs: Iterable[BlobAtPath], everything: bool) -> str:
+def repo_budget_fix(
+    ctx: Context,
+    blobs: Iterable[BlobAtPath],
+    everything: bool,
+    named: Mapping[str, str] | None = None,
+) -> str:
     """Move the largest files of history to LFS: for a push, in the commits it
-    sends (`everything` False); for the whole repository, every branch and tag."""
+    sends (`everything` False); for the whole repository, every branch and tag.
+
+    `named`: the paths of files a ref names outside any commit (a tag of a
+    blob or of a tree, a remote-tracking ref naming one), with that ref. When
+    the largest file is one of them, no migration reaches it: deleting the ref
+    does, and comes first."""
+    blobs = list(blobs)
     raw = sorted(
         (b for b in blobs if b.commit and not b.is_lfs_pointer and not b.is_symlink),
         key=lambda b: -b.size,
     )[:5]
+    by_ref = max(
+        (b for b in blobs if named and b.commit is None and b.path in named and not b.unreadable),
+        key=lambda b: b.size,
+        default=None,
+    )
+    if named and by_ref is not None and (not raw or by_ref.size > raw[0].size):
+        ref = named[by_ref.path]
+        lead = (
+            f"the largest file is {quote_paths([by_ref.path])}, {exact_size(by_ref.size)}, "
+            f"which {ref} names outside any commit; delete or move the ref:\n"
+            f"git update-ref -d {quote_paths([ref])}"
+        )
+        # The files of history, only if one weighs next to it.
+        if not any(b.size * 10 >= by_ref.size for b in raw):
+            return f"{lead}\nor raise the budget on purpose"
+        return f"{lead}\nor {repo_budget_fix(ctx, blobs, everything)}"
     if not raw:
         return "drop what history does not need, or raise the budget on purpose"
     # The files that weigh: a source file next to a checkpoint is not worth a pattern.
@@ -306,9 +335,13 @@ def push_budget(ctx: Context, sent: int, limit: int, blobs: Sequence[BlobAtPath]
 
 
 def history_budgets(
-    ctx: Context, report: Report, blobs: Sequence[BlobAtPath] = ()
+    ctx: Context,
+    report: Report,
+    blobs: Sequence[BlobAtPath] = (),
+    named: Mapping[str, str] | None = None,
 ) -> list[Violation]:
-
+    """`repo-budget` and `lfs-budget` of a whole repository, from the figures in
+    `report.budgets`; `blobs` and `named` (see `repo_budget_fix`) for the advice."""
     out = []
     budgets = report.budgets or {}
     for key, check, what in (
@@ -326,7 +359,7 @@ def history_budgets(
                 rule=f"budgets.{key}: {exact_size(limit)}",
                 message=f"{what} {exact_size(used)}, over the {exact_size(limit)} budget",
                 fix=(
-                    repo_budget_fix(ctx, blobs, everything=True)
+                    repo_budget_fix(ctx, blobs, everything=True, named=named)
                     if key == "repo"
                     else "keep only released versions in LFS and prune the rest: "
                     "git lfs migrate export, or raise the budget on purpose"

@@ -283,7 +283,11 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         "repo": {"used": usage.get(), "limit": policy.limit("repo")},
         "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
     }
-    report.violations.extend(history_budgets(ctx, report, blobs))
+    # Files only a ref names: the repository budget's advice names the ref
+    # when one of them is the largest (`repo_budget_fix`).
+    in_index = {c.path for c in staged}
+    named = {path: ref for path, ref in origin.items() if path not in in_index}
+    report.violations.extend(history_budgets(ctx, report, blobs, named))
     if on_disk is not None:
         report.violations.extend(on_disk.violations(ctx, tracked))
     from repolicy.engine import dvc_facts as dvc
