@@ -730,6 +730,22 @@ def test_a_repository_budget_history_fills_keeps_its_migration_advice(repo: Repo
     assert "update-ref" not in violation["fix"]
 
 
+def test_a_repository_budget_no_file_fills_gets_no_migration_advice(
+    repo: Repo, tmp_path: Path
+) -> None:
+    # A tag message of 300 KB weighs; the files of history are a few bytes. No
+    # LFS migration lifts that, and rewriting every branch would be for nothing.
+    repo.write(".repolicy.yaml", "budgets: {repo: 100 KiB}\n")
+    repo.add(".repolicy.yaml")
+    repo.commit("start")
+    message = tmp_path / "message.txt"
+    message.write_bytes(os.urandom(150_000).hex().encode())
+    repo.git("tag", "-a", "-F", str(message), "release")
+    violation = only(as_json(repo.run("audit", "--format", "json")), "repo-budget")
+    assert "no file weighs in it (the largest is" in violation["fix"]
+    assert alternatives(violation["fix"]) == []
+
+
 def test_a_link_whose_blob_is_over_the_budget_is_reported_and_dropped(repo: Repo) -> None:
     # A symbolic link's blob names its target; only crafted by hand is it
     # large, and then it is stored and pushed like any blob. Git LFS stores no

@@ -170,6 +170,7 @@ def repo_budget_fix(
     blobs: Iterable[BlobAtPath],
     everything: bool,
     named: Mapping[str, str] | None = None,
+    weight: int | None = None,
 ) -> str:
     """Move the largest files of history to LFS: for a push, in the commits it
     sends (`everything` False); for the whole repository, every branch and tag.
@@ -177,7 +178,9 @@ def repo_budget_fix(
     `named`: the paths of files a ref names outside any commit (a tag of a
     blob or of a tree, a remote-tracking ref naming one), with that ref. When
     the largest file is one of them, no migration reaches it: deleting the ref
-    does, and comes first."""
+    does, and comes first. `weight`: the figure over the budget; when no file
+    is a hundredth of it, the weight is not in files (commits, trees, tag
+    messages), and rewriting files would not lift it."""
     blobs = list(blobs)
     raw = sorted(
         (b for b in blobs if b.commit and not b.is_lfs_pointer and not b.is_symlink),
@@ -188,11 +191,21 @@ def repo_budget_fix(
         key=lambda b: b.size,
         default=None,
     )
+    heaviest = max(
+        [b.size for b in raw[:1]] + ([by_ref.size] if by_ref is not None else []), default=0
+    )
+    if weight is not None and heaviest * 100 < weight:
+        said = f"the largest is {exact_size(heaviest)}" if heaviest else "there is none"
+        return (
+            f"no file weighs in it ({said}): commits, trees and tags take the space, "
+            "which moving files to LFS would not lift\nraise the budget on purpose"
+        )
     if named and by_ref is not None and (not raw or by_ref.size > raw[0].size):
         ref = named[by_ref.path]
+        what = "the blob" if by_ref.path == ref else f"{quote_paths([by_ref.path])}, which"
         lead = (
-            f"the largest file is {quote_paths([by_ref.path])}, {exact_size(by_ref.size)}, "
-            f"which {ref} names outside any commit; delete or move the ref:\n"
+            f"the largest file is {what} {ref} names outside any commit, "
+            f"{exact_size(by_ref.size)}; delete or move the ref:\n"
             f"git update-ref -d {quote_paths([ref])}"
         )
         # The files of history, only if one weighs next to it.
@@ -303,7 +316,8 @@ def check_file_sizes(ctx: Context, blobs: Iterable[BlobAtPath]) -> Iterator[Viol
 def push_repo_budget(
     ctx: Context, total: int, added: int, limit: int, blobs: Sequence[BlobAtPath] = ()
 ) -> Violation:
-
+    """repo-budget of a push: what the remote would hold after it (`total`) is
+    over `budgets.repo`; `added`: what the push adds."""
     return Violation(
         check="repo-budget",
         severity=ctx.severity("repo-budget"),
@@ -313,7 +327,7 @@ def push_repo_budget(
             f"after this push the remote would hold {exact_size(total)}, over the "
             f"{exact_size(limit)} budget; the push adds {exact_size(added)}"
         ),
-        fix=repo_budget_fix(ctx, blobs, everything=False),
+        fix=repo_budget_fix(ctx, blobs, everything=False, weight=added),
         size=added,
     )
 
@@ -359,7 +373,7 @@ def history_budgets(
                 rule=f"budgets.{key}: {exact_size(limit)}",
                 message=f"{what} {exact_size(used)}, over the {exact_size(limit)} budget",
                 fix=(
-                    repo_budget_fix(ctx, blobs, everything=True, named=named)
+                    repo_budget_fix(ctx, blobs, everything=True, named=named, weight=used)
                     if key == "repo"
                     else "keep only released versions in LFS and prune the rest: "
                     "git lfs migrate export, or raise the budget on purpose"
