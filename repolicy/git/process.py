@@ -99,15 +99,17 @@ class Process:
         actions += [(os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_DUP2, err_write, 2)]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable()]
         program = _program(argv[0])
+        pid = None
         try:
-            try:
-                if program is None:
-                    raise FileNotFoundError(argv[0])
-                self.pid = os.posix_spawn(
-                    program, list(argv), env, file_actions=actions, setsigdef=(SIGPIPE, SIGXFSZ)
-                )
-            except FileNotFoundError:  # not found, or gone since: the usual search
-                self.pid = os.posix_spawnp(
+            if program is not None:
+                try:
+                    pid = os.posix_spawn(
+                        program, list(argv), env, file_actions=actions, setsigdef=(SIGPIPE, SIGXFSZ)
+                    )
+                except OSError:  # gone since, or refused (a noexec mount): the usual search
+                    pid = None
+            if pid is None:
+                pid = os.posix_spawnp(
                     argv[0], list(argv), env, file_actions=actions, setsigdef=(SIGPIPE, SIGXFSZ)
                 )
         except OSError:
@@ -115,6 +117,7 @@ class Process:
                 if fd is not None:
                     os.close(fd)
             raise
+        self.pid = pid
         for fd in (child_in, out_write, err_write):
             if fd is not None:
                 os.close(fd)
