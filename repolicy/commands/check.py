@@ -13,7 +13,8 @@ def run(args: Options) -> int:
     from repolicy.git import headstart
 
     # Git starts on the staged diff before the engine is imported: about 2 ms
-    # of every commit's hook.
+    # of every commit's hook. (The command line has started it already when
+    # its arguments alone show a staged check: then nothing is asked here.)
     headstart.start(os.getcwd())
     from repolicy.engine import judge
     from repolicy.scope import Staged

@@ -4,7 +4,9 @@ The pre-commit hook waits on git's staged diff longer than on anything else
 (about 11 ms for 10,000 files), and importing the engine that asks for it
 took about 2 ms more before git could start. `start` asks at once, with only
 what asking needs: the process layer, git's environment, and the repository,
-HEAD and the index cache read from disk. `Git.staged_changes` then takes
+HEAD and the index cache read from disk. The command line calls it as soon
+as its arguments show a staged check, before repolicy's bundle is read; the
+command calls it again, which asks nothing twice. `Git.staged_changes` then takes
 the running diff over (`take`) when it asks the very same question: the
 same work tree, HEAD and index file, not changed since. Otherwise the early
 diff is dropped unread, and git is asked again.
