@@ -235,14 +235,20 @@ def short_entries(repo: Repo, names: list[bytes]) -> str:
     return repo.git("hash-object", "-t", "tree", "-w", "--literally", "--stdin", input=raw).strip()
 
 
-def test_check_counts_a_head_tree_of_the_shortest_entries(repo: Repo) -> None:
-    policy(repo, "budgets: {directory_entries: 7}\n")
-    tree = short_entries(repo, [bytes([c]) for c in b"abcdefg"])  # 7 entries in 168 bytes
+def seven_short_entries_in_z(repo: Repo) -> None:
+    """HEAD gains `z/`, a tree of seven entries of the shortest kind, and the
+    index takes HEAD's tree."""
+    tree = short_entries(repo, [bytes([c]) for c in b"abcdefg"])
     root = repo.git("ls-tree", "HEAD") + f"040000 tree {tree}\tz\n"
     top = repo.git("mktree", input=root.encode()).strip()
     tip = repo.git("commit-tree", "-p", "HEAD", "-m", "seven short entries", top).strip()
     repo.git("update-ref", "HEAD", tip)
     repo.git("read-tree", "HEAD")
+
+
+def test_check_counts_a_head_tree_of_the_shortest_entries(repo: Repo) -> None:
+    policy(repo, "budgets: {directory_entries: 7}\n")
+    seven_short_entries_in_z(repo)  # 7 entries in 168 bytes
     files(repo, "z/h")
     (violation,) = wide(run_json(repo, "check"))
     assert violation["path"] == "z/"
@@ -255,12 +261,7 @@ def test_check_reads_a_head_tree_whose_size_allows_it_to_end_up_over(repo: Repo)
     # the shortest entries the size bound is exact: one entry too many must
     # still be seen.
     policy(repo, "budgets: {directory_entries: 8}\n")
-    tree = short_entries(repo, [bytes([c]) for c in b"abcdefg"])  # 7 entries, bound 7
-    root = repo.git("ls-tree", "HEAD") + f"040000 tree {tree}\tz\n"
-    top = repo.git("mktree", input=root.encode()).strip()
-    tip = repo.git("commit-tree", "-p", "HEAD", "-m", "seven short entries", top).strip()
-    repo.git("update-ref", "HEAD", tip)
-    repo.git("read-tree", "HEAD")
+    seven_short_entries_in_z(repo)  # its size bounds it at exactly 7
     files(repo, "z/h")
     assert wide(run_json(repo, "check")) == []  # 8: at the limit, from the size alone
     files(repo, "z/i")
