@@ -742,8 +742,24 @@ def test_a_repository_budget_no_file_fills_gets_no_migration_advice(
     message.write_bytes(os.urandom(150_000).hex().encode())
     repo.git("tag", "-a", "-F", str(message), "release")
     violation = only(as_json(repo.run("audit", "--format", "json")), "repo-budget")
-    assert "no file weighs in it (the largest is" in violation["fix"]
+    assert "commits, trees and tags take the rest" in violation["fix"]
     assert alternatives(violation["fix"]) == []
+
+
+def test_a_repository_budget_many_small_files_fill_keeps_its_migration_advice(
+    repo: Repo,
+) -> None:
+    # No one file weighs, yet the files together do: moving them to LFS lifts
+    # the figure, and the advice says so; it does not blame commits and trees.
+    repo.write(".repolicy.yaml", "budgets: {repo: 100 KiB}\n")
+    repo.add(".repolicy.yaml")
+    for k in range(250):
+        (repo.path / f"img_{k:03}.png").write_bytes(os.urandom(800))
+    repo.add(".")
+    repo.commit("a dataset of small images")
+    violation = only(as_json(repo.run("audit", "--format", "json")), "repo-budget")
+    assert "commits, trees and tags" not in violation["fix"]
+    assert "git lfs migrate import --include='*.png'" in violation["fix"]
 
 
 def test_a_link_whose_blob_is_over_the_budget_is_reported_and_dropped(repo: Repo) -> None:

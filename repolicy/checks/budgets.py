@@ -179,8 +179,8 @@ def repo_budget_fix(
     blob or of a tree, a remote-tracking ref naming one), with that ref. When
     the largest file is one of them, no migration reaches it: deleting the ref
     does, and comes first. `weight`: the figure over the budget; when no file
-    is a hundredth of it, the weight is not in files (commits, trees, tag
-    messages), and rewriting files would not lift it."""
+    is a hundredth of it and all files together not half, the weight is in
+    commits, trees and tag messages, and rewriting files would not lift it."""
     blobs = list(blobs)
     raw = sorted(
         (b for b in blobs if b.commit and not b.is_lfs_pointer and not b.is_symlink),
@@ -195,11 +195,16 @@ def repo_budget_fix(
         [b.size for b in raw[:1]] + ([by_ref.size] if by_ref is not None else []), default=0
     )
     if weight is not None and heaviest * 100 < weight:
-        said = f"the largest is {exact_size(heaviest)}" if heaviest else "there is none"
-        return (
-            f"no file weighs in it ({said}): commits, trees and tags take the space, "
-            "which moving files to LFS would not lift\nraise the budget on purpose"
-        )
+        # No one file weighs; if all of them, uncompressed, come to less than
+        # half the figure, the rest is commits, trees and tags. Otherwise many
+        # small files take it, and moving them to LFS does lift it (below).
+        stored = sum({b.oid: b.size for b in blobs if not b.unreadable}.values())
+        if stored * 2 < weight:
+            return (
+                f"the files take at most {exact_size(stored)} of it, uncompressed (the "
+                f"largest is {exact_size(heaviest)}): commits, trees and tags take the "
+                "rest, which moving files to LFS would not lift\nraise the budget on purpose"
+            )
     if named and by_ref is not None and (not raw or by_ref.size > raw[0].size):
         ref = named[by_ref.path]
         what = "the blob" if by_ref.path == ref else f"{quote_paths([by_ref.path])}, which"
