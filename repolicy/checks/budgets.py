@@ -191,9 +191,7 @@ def repo_budget_fix(
         key=lambda b: b.size,
         default=None,
     )
-    heaviest = max(
-        [b.size for b in raw[:1]] + ([by_ref.size] if by_ref is not None else []), default=0
-    )
+    heaviest = max((b.size for b in (*raw[:1], by_ref) if b is not None), default=0)
     if weight is not None and heaviest * 100 < weight:
         # No one file weighs; if all of them, uncompressed, come to less than
         # half the figure, the rest is commits, trees and tags. Otherwise many

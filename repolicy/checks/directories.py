@@ -213,7 +213,7 @@ def head_trees_to_read(
     if limit is None:
         return []
     named = ((_tree_name("HEAD", d), len(names)) for d, names in gains.items())
-    return [name for name, gained in named if bounds.get(name, 0) + gained > limit]
+    return [name for name, gained in named if name in bounds and bounds[name] + gained > limit]
 
 
 def staged_suspects(

@@ -268,8 +268,13 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     scan.release()
     ctx.advice = Advisor(git, history)
     report.violations.extend(check_blobs(ctx, blobs))
-    if origin:
-        report.violations = ref_content_advice(report.violations, origin, staged)
+    # Files only a ref names, outside any commit and not in the index: their
+    # advice is to delete the ref (`ref_content_advice`, and `repo_budget_fix`
+    # when one of them is the largest).
+    in_index = {c.path for c in staged}
+    named = {path: ref for path, ref in origin.items() if path not in in_index}
+    if named:
+        report.violations = ref_content_advice(report.violations, named)
     if policy.require or policy.frozen:
         from repolicy.engine import tree_facts
 
@@ -283,10 +288,6 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
         "repo": {"used": usage.get(), "limit": policy.limit("repo")},
         "lfs": {"used": sum(lfs_sizes.values()), "limit": policy.limit("lfs")},
     }
-    # Files only a ref names: the repository budget's advice names the ref
-    # when one of them is the largest (`repo_budget_fix`).
-    in_index = {c.path for c in staged}
-    named = {path: ref for path, ref in origin.items() if path not in in_index}
     report.violations.extend(history_budgets(ctx, report, blobs, named))
     if on_disk is not None:
         report.violations.extend(on_disk.violations(ctx, tracked))
@@ -340,19 +341,17 @@ def examine(scope: Repository, policy_arg: str | None, quiet: bool = False) -> E
     return Examined(info.toplevel, policy, report, walk.entries, staged_map, shallow)
 
 
-def ref_content_advice(
-    violations: list[Violation], origin: Mapping[str, str], staged: Sequence[Candidate]
-) -> list[Violation]:
-    """A file of a tree, or a blob, that a ref names outside any commit is
-    removed by removing the ref (its remote's too, for a remote-tracking one):
-    the advice for a file of history or of the index would not reach it."""
+def ref_content_advice(violations: list[Violation], named: Mapping[str, str]) -> list[Violation]:
+    """A file of a tree, or a blob, that a ref names outside any commit
+    (`named`: its path, with that ref; none in the index) is removed by
+    removing the ref (its remote's too, for a remote-tracking one): the advice
+    for a file of history or of the index would not reach it."""
     from repolicy.report import quote_paths
 
-    in_index = {c.path for c in staged}
     advised = []
     for v in violations:
-        ref = origin.get(v.path) if v.path is not None and v.commit is None else None
-        if ref is not None and v.path not in in_index:
+        ref = named.get(v.path) if v.path is not None and v.commit is None else None
+        if ref is not None:
             v = v._replace(
                 fix=f"delete or move {ref}, which names it outside any commit:\n"
                 f"git update-ref -d {quote_paths([ref])}"
